@@ -1,0 +1,226 @@
+/**
+ * Object stores without AWS: a folder laid out like a bucket, and an in-memory bucket for tests.
+ *
+ * In a folder, an object's S3 user metadata (for digests: the signature) is kept in a sidecar file
+ * `KEY.metadata.json` holding `{"signature": "...", "signature-algorithm": "SHA256withRSA"}`, the names
+ * being those after `x-amz-meta-`. Sidecars are not objects: listings skip them.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import {
+  type ObjectInfo,
+  ObjectNotFoundError,
+  type ObjectStore,
+  PreconditionFailedError,
+  type PutOptions,
+  type StoredObject,
+} from '#shared/ports.ts';
+
+export const METADATA_SUFFIX = '.metadata.json';
+
+function md5(body: Uint8Array | string): string {
+  return createHash('md5').update(body).digest('hex');
+}
+
+function checkConditions(key: string, current: { etag?: string } | undefined, options?: PutOptions): void {
+  if (options?.ifNoneMatch === '*' && current) {
+    throw new PreconditionFailedError(`expected no object at ${key}, found one (If-None-Match: *)`, key);
+  }
+  if (options?.ifMatch !== undefined && current?.etag !== options.ifMatch) {
+    throw new PreconditionFailedError(
+      `expected ETag ${options.ifMatch} at ${key}, found ${current ? current.etag : 'no object'}`,
+      key,
+    );
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === 'ENOENT' || (err as NodeJS.ErrnoException)?.code === 'ENOTDIR';
+}
+
+/** A folder as a bucket. Conditional writes are atomic within one process (replay, CLI, tests). */
+export class FsObjectStore implements ObjectStore {
+  readonly location: string;
+  private readonly root: string;
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(root: string) {
+    this.root = root;
+    this.location = root;
+  }
+
+  private pathOf(key: string): string {
+    if (key.split('/').some((p) => p === '..')) throw new ObjectNotFoundError(`refusing key with '..': ${key}`, key);
+    return join(this.root, ...key.split('/'));
+  }
+
+  private async metadataOf(path: string): Promise<Record<string, string> | undefined> {
+    try {
+      return JSON.parse(await readFile(path + METADATA_SUFFIX, 'utf8')) as Record<string, string>;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const path = this.pathOf(key);
+    try {
+      const s = await stat(path);
+      if (!s.isFile()) return undefined;
+      const metadata = await this.metadataOf(path);
+      // A cheap stand-in for S3's ETag: changes whenever the content is rewritten.
+      const etag = `"${md5(`${s.size}:${s.mtimeMs}:${s.ino}`)}"`;
+      return { key, size: s.size, etag, lastModified: s.mtime, ...(metadata ? { metadata } : {}) };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<StoredObject> {
+    const info = await this.head(key);
+    if (!info) throw new ObjectNotFoundError(`no object at ${this.location}/${key}`, key);
+    return { ...info, body: createReadStream(this.pathOf(key), { highWaterMark: 1 << 20 }) };
+  }
+
+  put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }> {
+    const run = this.lock.then(async () => {
+      checkConditions(key, await this.head(key), options);
+      const path = this.pathOf(key);
+      await mkdir(dirname(path), { recursive: true });
+      const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+      await writeFile(tmp, body);
+      if (options?.metadata && Object.keys(options.metadata).length > 0) {
+        await writeFile(path + METADATA_SUFFIX, JSON.stringify(options.metadata));
+      } else {
+        await rm(path + METADATA_SUFFIX, { force: true });
+      }
+      // Rename is atomic: a reader sees the old object or the new one, never half of one.
+      await rename(tmp, path);
+      return { etag: (await this.head(key))!.etag! };
+    });
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  async delete(key: string): Promise<void> {
+    const path = this.pathOf(key);
+    await rm(path, { force: true });
+    await rm(path + METADATA_SUFFIX, { force: true });
+  }
+
+  async *list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo> {
+    // Walk only the folders the prefix can reach, in key order.
+    const slash = prefix.lastIndexOf('/');
+    const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
+    const keys: string[] = [];
+    await this.walk(this.pathOf(dirKey), keys);
+    keys.sort();
+    for (const key of keys) {
+      if (!key.startsWith(prefix)) continue;
+      if (options?.startAfter !== undefined && key <= options.startAfter) continue;
+      const info = await this.head(key);
+      if (info) yield info;
+    }
+  }
+
+  private async walk(dir: string, out: string[]): Promise<void> {
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw err;
+    }
+    for (const e of entries) {
+      const full = join(dir, e.name);
+      if (e.isDirectory()) await this.walk(full, out);
+      else if (e.isFile() && !e.name.endsWith(METADATA_SUFFIX) && !e.name.endsWith('.tmp')) {
+        out.push(relative(this.root, full).split(sep).join('/'));
+      }
+    }
+  }
+
+  /** Appends to a file under the folder (outboxes such as notifications.jsonl). */
+  async append(key: string, text: string): Promise<void> {
+    const path = this.pathOf(key);
+    await mkdir(dirname(path), { recursive: true });
+    const fh = await open(path, 'a');
+    try {
+      await fh.write(text);
+    } finally {
+      await fh.close();
+    }
+  }
+}
+
+interface MemoryObject {
+  body: Uint8Array;
+  etag: string;
+  metadata?: Record<string, string>;
+  lastModified: Date;
+}
+
+/** A bucket in memory, with S3's conditional-write semantics. */
+export class MemoryObjectStore implements ObjectStore {
+  readonly location: string;
+  readonly objects = new Map<string, MemoryObject>();
+
+  constructor(name = 'memory') {
+    this.location = `memory://${name}`;
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const o = this.objects.get(key);
+    if (!o) return undefined;
+    return {
+      key,
+      size: o.body.byteLength,
+      etag: o.etag,
+      lastModified: o.lastModified,
+      ...(o.metadata ? { metadata: { ...o.metadata } } : {}),
+    };
+  }
+
+  async get(key: string): Promise<StoredObject> {
+    const info = await this.head(key);
+    if (!info) throw new ObjectNotFoundError(`no object at ${this.location}/${key}`, key);
+    const body = this.objects.get(key)!.body;
+    return {
+      ...info,
+      body: (async function* () {
+        yield body;
+      })(),
+    };
+  }
+
+  async put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }> {
+    checkConditions(key, this.objects.get(key), options);
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const etag = `"${md5(bytes)}"`;
+    this.objects.set(key, {
+      body: bytes,
+      etag,
+      lastModified: new Date(),
+      ...(options?.metadata ? { metadata: { ...options.metadata } } : {}),
+    });
+    return { etag };
+  }
+
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
+  }
+
+  async *list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo> {
+    const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
+    for (const key of keys) {
+      if (options?.startAfter !== undefined && key <= options.startAfter) continue;
+      const info = await this.head(key);
+      if (info) yield info;
+    }
+  }
+}
+

@@ -1,0 +1,87 @@
+/**
+ * The small interfaces through which the domain reaches the outside world.
+ * AWS implementations live in shared/adapters/aws-*.ts, local twins in shared/adapters/local-*.ts.
+ */
+
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  etag?: string;
+  lastModified?: Date;
+  /** S3 user metadata without the `x-amz-meta-` prefix, lower-case keys. */
+  metadata?: Record<string, string>;
+}
+
+export interface StoredObject extends ObjectInfo {
+  body: AsyncIterable<Uint8Array>;
+}
+
+export interface PutOptions {
+  /** `'*'`: write only if no object exists at the key (S3 `If-None-Match: *`). */
+  ifNoneMatch?: '*';
+  /** Write only if the current object has this ETag (S3 `If-Match`). */
+  ifMatch?: string;
+  metadata?: Record<string, string>;
+  contentType?: string;
+  contentEncoding?: string;
+}
+
+/** One bucket (or one folder laid out like a bucket). */
+export interface ObjectStore {
+  /** Where this store points, for messages: `s3://bucket` or a folder path. */
+  readonly location: string;
+  /** Throws {@link ObjectNotFoundError} when the key does not exist. */
+  get(key: string): Promise<StoredObject>;
+  head(key: string): Promise<ObjectInfo | undefined>;
+  /** Throws {@link PreconditionFailedError} when a condition does not hold. */
+  put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }>;
+  /** Keys in lexicographic order, like ListObjectsV2. */
+  list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo>;
+  delete(key: string): Promise<void>;
+}
+
+export interface Notification {
+  /** Topic ARN (or a local name when replaying). */
+  topic: string;
+  /** At most 100 printable ASCII characters (SNS's limit for email subjects). */
+  subject: string;
+  /** With `messageStructure: 'json'`, a JSON object of per-protocol variants including `default`. */
+  message: string;
+  messageStructure?: 'json';
+  attributes: Record<string, string>;
+}
+
+export interface Notifier {
+  publish(notification: Notification): Promise<void>;
+}
+
+export type MetricUnitName = 'Count' | 'Bytes' | 'Seconds' | 'Milliseconds' | 'None';
+
+/** The part of Powertools Metrics the domain uses: any EMF writer fits. */
+export interface MetricsSink {
+  addMetric(name: string, unit: MetricUnitName, value: number): void;
+}
+
+export class StoreError extends Error {
+  readonly key: string;
+  constructor(message: string, key: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.key = key;
+  }
+}
+
+export class ObjectNotFoundError extends StoreError {}
+
+export class PreconditionFailedError extends StoreError {}
+
+/** A metrics sink that drops everything, for callers that do not publish metrics. */
+export const noMetrics: MetricsSink = { addMetric() {} };
+
+/** Reads a whole object; for small objects only (summaries, state, digests). */
+export async function readAll(store: ObjectStore, key: string): Promise<Buffer> {
+  const obj = await store.get(key);
+  const parts: Buffer[] = [];
+  for await (const chunk of obj.body) parts.push(Buffer.from(chunk));
+  return Buffer.concat(parts);
+}

@@ -1,0 +1,67 @@
+/**
+ * A CloudTrail record as delivered. Every field may be missing or of an unexpected type in real files,
+ * so readers check types before use instead of trusting this shape.
+ */
+
+export interface UserIdentity {
+  type?: string;
+  principalId?: string;
+  arn?: string;
+  accountId?: string;
+  accessKeyId?: string;
+  userName?: string;
+  invokedBy?: string;
+  sessionContext?: {
+    sessionIssuer?: { type?: string; principalId?: string; arn?: string; accountId?: string; userName?: string };
+    attributes?: { creationDate?: string; mfaAuthenticated?: string };
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+export interface CloudTrailRecord {
+  eventVersion?: string;
+  userIdentity?: UserIdentity;
+  eventTime?: string;
+  eventSource?: string;
+  eventName?: string;
+  awsRegion?: string;
+  sourceIPAddress?: string;
+  userAgent?: string;
+  errorCode?: string;
+  errorMessage?: string;
+  requestParameters?: Record<string, unknown> | null;
+  responseElements?: Record<string, unknown> | null;
+  additionalEventData?: Record<string, unknown>;
+  requestID?: string;
+  eventID?: string;
+  readOnly?: boolean;
+  resources?: { ARN?: string; accountId?: string; type?: string }[];
+  eventType?: string;
+  managementEvent?: boolean;
+  recipientAccountId?: string;
+  eventCategory?: string;
+  sharedEventID?: string;
+  vpcEndpointId?: string;
+  [k: string]: unknown;
+}
+
+const READ_PREFIXES = /^(Get|List|Describe|Head|Lookup|Search|Query|Scan|Select|BatchGet|Check|Validate|View)/;
+
+/** CloudTrail's `readOnly` flag; when a record lacks it, the API name's verb decides. */
+export function isReadOnly(r: CloudTrailRecord): boolean {
+  if (typeof r.readOnly === 'boolean') return r.readOnly;
+  return typeof r.eventName === 'string' && READ_PREFIXES.test(r.eventName);
+}
+
+/** The name a person would use for the caller: user name, role session, or service. */
+export function callerName(r: CloudTrailRecord): string {
+  const u = r.userIdentity;
+  if (!u) return 'unknown';
+  if (u.userName) return u.userName;
+  if (u.type === 'Root') return 'root';
+  if (u.type === 'AWSService') return u.invokedBy ?? 'AWS service';
+  if (u.arn) return u.arn.slice(u.arn.indexOf('/') + 1) || u.arn;
+  const issuer = u.sessionContext?.sessionIssuer?.userName;
+  return issuer ?? u.principalId ?? u.type ?? 'unknown';
+}

@@ -1,0 +1,248 @@
+/**
+ * What ingest learns from one log file: the per-minute counts the detectors need and the top talkers an
+ * on-call engineer asks for first. One summary per source file, written once, never updated.
+ */
+import type { CloudTrailRecord } from '#shared/record.ts';
+import { isReadOnly } from '#shared/record.ts';
+
+export const SUMMARY_SCHEMA = 'trailwatch.summary/1';
+
+/** Counts for one API in one minute. */
+export interface MinuteRow {
+  /** Minute, `YYYY-MM-DDTHH:MM` (UTC). */
+  m: string;
+  /** eventSource */
+  s: string;
+  /** eventName */
+  n: string;
+  /** `Management` or `Data` (Insights series are kept apart by category). */
+  c: string;
+  /** read calls */
+  r: number;
+  /** write calls */
+  w: number;
+  /** failed calls by errorCode (read and write) */
+  e?: Record<string, number>;
+}
+
+export interface Ranked {
+  value: string;
+  count: number;
+}
+
+/** Per API (eventSource + eventName + category) over the whole file: who and what called it. */
+export interface ApiAttribution {
+  s: string;
+  n: string;
+  c: string;
+  total: number;
+  principals: Ranked[];
+  userAgents: Ranked[];
+  errorCodes: Ranked[];
+}
+
+export interface LogFileSummary {
+  schema: typeof SUMMARY_SCHEMA;
+  source: { bucket: string; key: string; etag?: string; size: number };
+  account: string;
+  region: string;
+  orgId?: string;
+  /** Delivery time from the file name (ISO). */
+  deliveredAt: string;
+  records: number;
+  /** Uncompressed bytes. */
+  bytes: number;
+  oldestEventTime: string | null;
+  newestEventTime: string | null;
+  /** Seconds between each record's eventTime and the file's delivery time. */
+  lagSeconds: { min: number; max: number; mean: number } | null;
+  /** Records that were not usable: not an object, invalid JSON, over the size cap. */
+  badRecords: { invalid: number; oversized: number; missingFields: number };
+  minutes: MinuteRow[];
+  apis: ApiAttribution[];
+  topPrincipals: Ranked[];
+  topUserAgents: Ranked[];
+  topSourceIps: Ranked[];
+  topErrorCodes: Ranked[];
+}
+
+const TOP_N = 10;
+const API_TOP_N = 5;
+
+function bump(map: Map<string, number>, key: string, by = 1): void {
+  map.set(key, (map.get(key) ?? 0) + by);
+}
+
+export function topOf(map: Map<string, number>, n: number): Ranked[] {
+  return [...map]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .slice(0, n)
+    .map(([value, count]) => ({ value, count }));
+}
+
+interface ApiAcc {
+  s: string;
+  n: string;
+  c: string;
+  total: number;
+  principals: Map<string, number>;
+  userAgents: Map<string, number>;
+  errorCodes: Map<string, number>;
+}
+
+interface MinuteAcc {
+  r: number;
+  w: number;
+  e?: Map<string, number>;
+}
+
+/** The identity CloudTrail would attribute a call to (Insights' `userIdentityArn`). */
+export function principalOf(r: CloudTrailRecord): string {
+  const u = r.userIdentity;
+  if (!u) return 'unknown';
+  if (u.arn) return u.arn;
+  if (u.type === 'AWSService') return u.invokedBy ?? 'AWSService';
+  if (u.type === 'Root') return `arn:aws:iam::${u.accountId ?? r.recipientAccountId ?? ''}:root`;
+  return u.principalId ?? u.type ?? 'unknown';
+}
+
+export class SummaryBuilder {
+  private records = 0;
+  private oldest: string | null = null;
+  private newest: string | null = null;
+  private lagMin = Number.POSITIVE_INFINITY;
+  private lagMax = Number.NEGATIVE_INFINITY;
+  private lagSum = 0;
+  private lagCount = 0;
+  private missingFields = 0;
+  private readonly deliveredMs: number;
+  private readonly minutes = new Map<string, MinuteAcc>();
+  private readonly apis = new Map<string, ApiAcc>();
+  private readonly principals = new Map<string, number>();
+  private readonly userAgents = new Map<string, number>();
+  private readonly sourceIps = new Map<string, number>();
+  private readonly errorCodes = new Map<string, number>();
+
+  constructor(deliveredAt: Date) {
+    this.deliveredMs = deliveredAt.getTime();
+  }
+
+  add(r: CloudTrailRecord): void {
+    this.records++;
+    const eventTime = typeof r.eventTime === 'string' ? r.eventTime : undefined;
+    const source = typeof r.eventSource === 'string' ? r.eventSource : undefined;
+    const name = typeof r.eventName === 'string' ? r.eventName : undefined;
+    if (!eventTime || !source || !name || eventTime.length < 16) {
+      this.missingFields++;
+      return;
+    }
+    if (this.oldest === null || eventTime < this.oldest) this.oldest = eventTime;
+    if (this.newest === null || eventTime > this.newest) this.newest = eventTime;
+    const t = Date.parse(eventTime);
+    if (!Number.isNaN(t)) {
+      const lag = (this.deliveredMs - t) / 1000;
+      if (lag < this.lagMin) this.lagMin = lag;
+      if (lag > this.lagMax) this.lagMax = lag;
+      this.lagSum += lag;
+      this.lagCount++;
+    }
+    const category = r.eventCategory === 'Data' ? 'Data' : 'Management';
+    const minute = eventTime.slice(0, 16);
+    const apiKey = `${source}\u0000${name}\u0000${category}`;
+    const rowKey = `${minute}\u0000${apiKey}`;
+    let row = this.minutes.get(rowKey);
+    if (!row) {
+      row = { r: 0, w: 0 };
+      this.minutes.set(rowKey, row);
+    }
+    if (isReadOnly(r)) row.r++;
+    else row.w++;
+    const errorCode = typeof r.errorCode === 'string' && r.errorCode !== '' ? r.errorCode : undefined;
+    if (errorCode) {
+      row.e ??= new Map();
+      bump(row.e, errorCode);
+      bump(this.errorCodes, errorCode);
+    }
+
+    let api = this.apis.get(apiKey);
+    if (!api) {
+      api = {
+        s: source,
+        n: name,
+        c: category,
+        total: 0,
+        principals: new Map(),
+        userAgents: new Map(),
+        errorCodes: new Map(),
+      };
+      this.apis.set(apiKey, api);
+    }
+    api.total++;
+    const principal = principalOf(r);
+    const agent = typeof r.userAgent === 'string' ? r.userAgent : 'unknown';
+    bump(api.principals, principal);
+    bump(api.userAgents, agent);
+    // Insights attributes error-rate anomalies by code and uses the text "null" for calls that succeeded.
+    bump(api.errorCodes, errorCode ?? 'null');
+    bump(this.principals, principal);
+    bump(this.userAgents, agent);
+    if (typeof r.sourceIPAddress === 'string') bump(this.sourceIps, r.sourceIPAddress);
+  }
+
+  build(args: {
+    source: LogFileSummary['source'];
+    account: string;
+    region: string;
+    orgId?: string;
+    bytes: number;
+    badRecords: { invalid: number; oversized: number };
+  }): LogFileSummary {
+    const minutes: MinuteRow[] = [];
+    for (const [key, acc] of this.minutes) {
+      const [m, s, n, c] = key.split('\u0000');
+      const row: MinuteRow = { m, s, n, c, r: acc.r, w: acc.w };
+      if (acc.e) row.e = Object.fromEntries([...acc.e].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+      minutes.push(row);
+    }
+    // Sorted output makes the summary a pure function of the file's records, whatever their order.
+    minutes.sort((a, b) => cmp(a.m, b.m) || cmp(a.s, b.s) || cmp(a.n, b.n) || cmp(a.c, b.c));
+    const apis: ApiAttribution[] = [...this.apis.values()]
+      .map((a) => ({
+        s: a.s,
+        n: a.n,
+        c: a.c,
+        total: a.total,
+        principals: topOf(a.principals, API_TOP_N),
+        userAgents: topOf(a.userAgents, API_TOP_N),
+        errorCodes: topOf(a.errorCodes, API_TOP_N),
+      }))
+      .sort((a, b) => cmp(a.s, b.s) || cmp(a.n, b.n) || cmp(a.c, b.c));
+    return {
+      schema: SUMMARY_SCHEMA,
+      source: args.source,
+      account: args.account,
+      region: args.region,
+      ...(args.orgId ? { orgId: args.orgId } : {}),
+      deliveredAt: new Date(this.deliveredMs).toISOString(),
+      records: this.records,
+      bytes: args.bytes,
+      oldestEventTime: this.oldest,
+      newestEventTime: this.newest,
+      lagSeconds:
+        this.lagCount > 0
+          ? { min: this.lagMin, max: this.lagMax, mean: Math.round((this.lagSum / this.lagCount) * 10) / 10 }
+          : null,
+      badRecords: { ...args.badRecords, missingFields: this.missingFields },
+      minutes,
+      apis,
+      topPrincipals: topOf(this.principals, TOP_N),
+      topUserAgents: topOf(this.userAgents, TOP_N),
+      topSourceIps: topOf(this.sourceIps, TOP_N),
+      topErrorCodes: topOf(this.errorCodes, TOP_N),
+    };
+  }
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

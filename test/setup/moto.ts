@@ -1,0 +1,70 @@
+/**
+ * Starts one moto_server on 127.0.0.1 for the whole run and stops it after. Tests reach it through
+ * `inject('motoEndpoint')` and reset it with {@link resetMoto}.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    motoEndpoint: string;
+  }
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
+}
+
+async function waitUntilUp(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited with code ${child.exitCode} before answering`);
+    try {
+      const res = await fetch(`${url}/moto-api/`);
+      if (res.status < 500) return;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`moto_server did not answer at ${url} within 30 s`, { cause: lastError });
+}
+
+export default async function setup(project: TestProject) {
+  const port = await freePort();
+  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d) => {
+    stderr = (stderr + d).slice(-4000);
+  });
+  const spawnError = new Promise<never>((_, reject) =>
+    child.on('error', (err) =>
+      reject(new Error('moto_server could not start: is moto[server] installed (pip install "moto[server]")?', { cause: err })),
+    ),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await Promise.race([waitUntilUp(url, child), spawnError]);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
+  }
+  project.provide('motoEndpoint', url);
+  return async () => {
+    child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    if (child.exitCode === null) child.kill('SIGKILL');
+  };
+}
