@@ -37,6 +37,8 @@ export interface ObjectStore {
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }>;
   /** Keys in lexicographic order, like ListObjectsV2. */
   list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo>;
+  /** The immediate sub-folders of `prefix` (which ends with `/`), as full prefixes ending with `/`, sorted. */
+  listFolders(prefix: string): Promise<string[]>;
   delete(key: string): Promise<void>;
 }
 

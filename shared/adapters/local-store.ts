@@ -127,6 +127,19 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
+  async listFolders(prefix: string): Promise<string[]> {
+    try {
+      const entries = await readdir(this.pathOf(prefix), { withFileTypes: true });
+      return entries
+        .filter((e) => e.isDirectory())
+        .map((e) => `${prefix}${e.name}/`)
+        .sort();
+    } catch (err) {
+      if (isNotFound(err)) return [];
+      throw err;
+    }
+  }
+
   private async walk(dir: string, out: string[]): Promise<void> {
     let entries: import('node:fs').Dirent[];
     try {
@@ -212,6 +225,16 @@ export class MemoryObjectStore implements ObjectStore {
 
   async delete(key: string): Promise<void> {
     this.objects.delete(key);
+  }
+
+  async listFolders(prefix: string): Promise<string[]> {
+    const folders = new Set<string>();
+    for (const key of this.objects.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      const slash = key.indexOf('/', prefix.length);
+      if (slash >= 0) folders.add(key.slice(0, slash + 1));
+    }
+    return [...folders].sort();
   }
 
   async *list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo> {

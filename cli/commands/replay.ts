@@ -1,0 +1,38 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ProgressBar } from '#cli/progress.ts';
+import { replay } from '#cli/replay/replay.ts';
+import { formatReport } from '#cli/replay/report.ts';
+import { openSource } from '#cli/source.ts';
+
+export function register(program: Command): void {
+  program
+    .command('replay')
+    .description('feed existing deliveries through the real handlers in delivery order, offline')
+    .requiredOption('--source <folder|s3://bucket[/prefix]>', 'a folder laid out like the trail bucket, or an S3 bucket')
+    .requiredOption('--out <folder>', 'where the objects, metrics.jsonl and notifications.jsonl are written')
+    .option('--log-level <level>', 'handler log level (DEBUG, INFO, WARN, ERROR, SILENT)', 'SILENT')
+    .option('--json', 'print the report as JSON')
+    .action(async (opts: { source: string; out: string; logLevel: string; json?: boolean }) => {
+      const source = await openSource(opts.source);
+      const bar = new ProgressBar('replay');
+      const report = await replay({
+        source: source.store,
+        sourceBucket: source.bucket,
+        prefix: source.prefix,
+        out: resolve(opts.out),
+        logLevel: opts.logLevel.toUpperCase() as 'SILENT',
+        onProgress: (done, total) => {
+          bar.start(total);
+          bar.update(done);
+        },
+      });
+      bar.done();
+      if (opts.json) {
+        const { notifications, ...rest } = report;
+        process.stdout.write(`${JSON.stringify({ ...rest, notifications: notifications.length })}\n`);
+      } else {
+        process.stdout.write(`${formatReport(report)}\n`);
+      }
+    });
+}

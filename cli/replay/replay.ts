@@ -1,0 +1,177 @@
+/**
+ * Replay: feeds existing deliveries (a folder laid out like the bucket, or an S3 bucket) through the real
+ * handlers in delivery order, with local twins for everything they would write: objects under `out/` by key,
+ * `metrics.jsonl` (EMF documents) and `notifications.jsonl` (SNS messages).
+ */
+import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Event } from 'aws-lambda';
+import { type IngestDeps, type IngestResult, makeIngestHandler } from '#functions/lib/ingest.ts';
+import { FsObjectStore } from '#shared/adapters/local-store.ts';
+import { CapturingMetrics } from '#shared/adapters/local-metrics.ts';
+import { JsonlFile, OutboxNotifier } from '#shared/adapters/local-outbox.ts';
+import { NAMESPACE } from '#shared/adapters/powertools.ts';
+import { type IngestConfig, ingestConfig } from '#shared/config.ts';
+import { classifyKey } from '#shared/keys.ts';
+import type { Notification, ObjectStore } from '#shared/ports.ts';
+import { lambdaContext, s3Event } from '#cli/replay/events.ts';
+
+export interface ReplayOptions {
+  source: ObjectStore;
+  /** Bucket name the events carry (for a folder: a stand-in name). */
+  sourceBucket: string;
+  /** Only keys under this prefix. */
+  prefix?: string;
+  out: string;
+  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  onProgress?: (done: number, total: number, key: string) => void;
+}
+
+export interface Delivery {
+  key: string;
+  size: number;
+  etag?: string;
+  /** Time CloudTrail delivered it, from its name; undefined for objects that are not CloudTrail's. */
+  time?: Date;
+}
+
+export interface ReplayReport {
+  deliveries: number;
+  logFiles: { ingested: number; duplicate: number; rejected: number; skipped: number };
+  records: number;
+  uncompressedBytes: number;
+  badRecords: number;
+  digests: number;
+  ignored: number;
+  rejections: { key: string; reason: string }[];
+  notifications: Notification[];
+  accounts: string[];
+  regions: string[];
+  firstEvent: string | null;
+  lastEvent: string | null;
+  metricsLines: number;
+  outDir: string;
+  seconds: number;
+}
+
+/** Orders objects as CloudTrail delivered them: by the time in their names, logs before the digest that lists them. */
+export async function deliveriesOf(store: ObjectStore, prefix = ''): Promise<Delivery[]> {
+  const out: (Delivery & { rank: number })[] = [];
+  for await (const o of store.list(prefix)) {
+    const k = classifyKey(o.key);
+    const time = k.kind === 'other' ? undefined : k.time;
+    const rank = k.kind === 'log' ? 1 : k.kind === 'digest' ? 2 : k.kind === 'insight' ? 3 : 0;
+    out.push({ key: o.key, size: o.size, ...(o.etag ? { etag: o.etag } : {}), ...(time ? { time } : {}), rank });
+  }
+  out.sort(
+    (a, b) =>
+      (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0) || a.rank - b.rank || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+  );
+  return out.map(({ rank: _rank, ...d }) => d);
+}
+
+export interface LocalPipeline {
+  ingest: ReturnType<typeof makeIngestHandler>;
+  state: FsObjectStore;
+  notifier: OutboxNotifier;
+  metricsFile: JsonlFile;
+  digests: S3Event[];
+}
+
+export function localPipeline(opts: ReplayOptions, config?: Partial<IngestConfig>): LocalPipeline {
+  const state = new FsObjectStore(opts.out);
+  const notifier = new OutboxNotifier(join(opts.out, 'notifications.jsonl'));
+  const metricsFile = new JsonlFile(join(opts.out, 'metrics.jsonl'));
+  const metrics = new CapturingMetrics({ namespace: NAMESPACE, serviceName: 'trailwatch' }, metricsFile);
+  const logger = new Logger({ serviceName: 'trailwatch', logLevel: opts.logLevel ?? 'SILENT' });
+  const digests: S3Event[] = [];
+  const deps: IngestDeps = {
+    config: {
+      ...ingestConfig({ STATE_BUCKET: opts.out, ALERT_TOPIC_ARN: 'arn:aws:sns:local:000000000000:trailwatch-alerts' }),
+      ...config,
+    },
+    sourceStore: () => opts.source,
+    state,
+    notifier,
+    logger,
+    metrics,
+    async dispatchDigest(_route, event) {
+      digests.push(event);
+    },
+  };
+  return { ingest: makeIngestHandler(deps), state, notifier, metricsFile, digests };
+}
+
+export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
+  const started = performance.now();
+  const deliveries = await deliveriesOf(opts.source, opts.prefix);
+  const pipeline = localPipeline(opts);
+  const context = lambdaContext('trailwatch-ingest');
+  const report: ReplayReport = {
+    deliveries: deliveries.length,
+    logFiles: { ingested: 0, duplicate: 0, rejected: 0, skipped: 0 },
+    records: 0,
+    uncompressedBytes: 0,
+    badRecords: 0,
+    digests: 0,
+    ignored: 0,
+    rejections: [],
+    notifications: pipeline.notifier.sent,
+    accounts: [],
+    regions: [],
+    firstEvent: null,
+    lastEvent: null,
+    metricsLines: 0,
+    outDir: opts.out,
+    seconds: 0,
+  };
+  const accounts = new Set<string>();
+  const regions = new Set<string>();
+  let done = 0;
+  for (const d of deliveries) {
+    const event = s3Event(opts.sourceBucket, d.key, d.size, d.time ?? new Date(0), d.etag);
+    const result = (await pipeline.ingest(event, context)) as IngestResult;
+    for (const o of result.outcomes) {
+      switch (o.status) {
+        case 'ingested': {
+          report.logFiles.ingested++;
+          const s = o.summary;
+          report.records += s.records;
+          report.uncompressedBytes += s.bytes;
+          report.badRecords += s.badRecords.invalid + s.badRecords.oversized + s.badRecords.missingFields;
+          accounts.add(s.account);
+          regions.add(s.region);
+          if (s.oldestEventTime && (!report.firstEvent || s.oldestEventTime < report.firstEvent)) {
+            report.firstEvent = s.oldestEventTime;
+          }
+          if (s.newestEventTime && (!report.lastEvent || s.newestEventTime > report.lastEvent)) {
+            report.lastEvent = s.newestEventTime;
+          }
+          break;
+        }
+        case 'duplicate':
+          report.logFiles.duplicate++;
+          break;
+        case 'rejected':
+          report.logFiles.rejected++;
+          report.rejections.push({ key: o.key, reason: o.reason });
+          break;
+        case 'skipped':
+          report.logFiles.skipped++;
+          break;
+        case 'dispatched':
+          report.digests++;
+          break;
+        case 'ignored':
+          report.ignored++;
+          break;
+      }
+    }
+    opts.onProgress?.(++done, deliveries.length, d.key);
+  }
+  report.accounts = [...accounts].sort();
+  report.regions = [...regions].sort();
+  report.metricsLines = pipeline.metricsFile.lines;
+  report.seconds = (performance.now() - started) / 1000;
+  return report;
+}

@@ -1,0 +1,31 @@
+/** The summary a person reads at the end of a replay. */
+import { relative } from 'node:path';
+import { bytes, n, plural } from '#cli/format.ts';
+import type { ReplayReport } from '#cli/replay/replay.ts';
+
+export function formatReport(r: ReplayReport, title = 'trailwatch replay'): string {
+  const lines: string[] = [];
+  const span = r.firstEvent && r.lastEvent ? ` (${r.firstEvent} → ${r.lastEvent})` : '';
+  lines.push(
+    `${title}: ${plural(r.accounts.length, 'account')}, ${plural(r.regions.length, 'region')} [${r.regions.join(', ')}]${span}`,
+    '',
+  );
+  const row = (label: string, text: string) => lines.push(`  ${label.padEnd(14)}${text}`);
+  const f = r.logFiles;
+  row('Log files', `${n(f.ingested)} ingested · ${n(f.duplicate)} already seen · ${n(f.rejected)} rejected · ${n(f.skipped)} skipped`);
+  row('Records', `${n(r.records)} (${bytes(r.uncompressedBytes)} uncompressed, ${n(r.badRecords)} unusable)`);
+  row('Digests', `${n(r.digests)} delivered`);
+  if (r.ignored > 0) row('Other objects', `${n(r.ignored)} ignored (not CloudTrail log or digest files)`);
+  for (const rej of r.rejections.slice(0, 5)) row('  rejected', `${rej.key}: ${rej.reason}`);
+  const bySubject = new Map<string, number>();
+  for (const m of r.notifications) bySubject.set(m.subject, (bySubject.get(m.subject) ?? 0) + 1);
+  const where = relative(process.cwd(), r.outDir) || '.';
+  row('Notifications', `${n(r.notifications.length)} → ${where}/notifications.jsonl`);
+  for (const [subject, count] of [...bySubject].slice(0, 12)) row('', `${count > 1 ? `${count}× ` : ''}${subject}`);
+  if (bySubject.size > 12) row('', `… and ${bySubject.size - 12} more subjects`);
+  row('Metrics', `${n(r.metricsLines)} EMF documents → ${where}/metrics.jsonl`);
+  row('State', `summaries, verdicts and detector state under ${where}/`);
+  const rate = r.seconds > 0 ? ` (${n(Math.round(r.records / r.seconds))} records/s)` : '';
+  lines.push('', `Took ${r.seconds.toFixed(1)} s for ${plural(r.deliveries, 'delivery', 'deliveries')}${rate}.`);
+  return lines.join('\n');
+}

@@ -1,0 +1,113 @@
+/**
+ * The ingest handler, with its dependencies injected: `functions/ingest.ts` wires the AWS adapters, replay
+ * and tests wire local ones. S3 ObjectCreated on the trail bucket; routes each object by key: log files are
+ * ingested here, digests are handed to `verify`, anything else is counted and ignored.
+ */
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
+import middy from '@middy/core';
+import type { S3Event } from 'aws-lambda';
+import { type IngestConfig, ingestConfig } from '#shared/config.ts';
+import { type IngestOutcome, ingestLogFile } from '#shared/ingest/ingest-file.ts';
+import { type Route, route } from '#shared/ingest/route.ts';
+import type { Notifier, ObjectStore } from '#shared/ports.ts';
+
+export interface IngestDeps {
+  config: IngestConfig;
+  sourceStore(bucket: string): ObjectStore;
+  state: ObjectStore;
+  notifier: Notifier;
+  logger: Logger;
+  metrics: Metrics;
+  /** Hands a digest delivery to the verify function. */
+  dispatchDigest(route: Extract<Route, { to: 'verify' }>, event: S3Event): Promise<void>;
+}
+
+export interface IngestResult {
+  outcomes: ({ key: string } & (IngestOutcome | { status: 'dispatched' } | { status: 'ignored'; reason: string }))[];
+}
+
+/** Raised after all records were tried, when some failed in a way a retry may fix. */
+export class RetryableIngestError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RetryableIngestError';
+  }
+}
+
+export function makeIngestHandler(deps: IngestDeps) {
+  const { logger, metrics, config } = deps;
+  const limits = { maxRecordBytes: config.maxRecordBytes, maxFileBytes: config.maxFileBytes };
+
+  async function ingest(event: S3Event): Promise<IngestResult> {
+    const parsed = S3Schema.safeParse(event);
+    if (!parsed.success) {
+      // Retrying cannot fix a malformed event: report it and return.
+      logger.error('event is not an S3 notification', { issues: parsed.error.issues.slice(0, 5) });
+      metrics.addMetric('InvalidEvents', 'Count', 1);
+      return { outcomes: [] };
+    }
+    const outcomes: IngestResult['outcomes'] = [];
+    const failures: { key: string; error: unknown }[] = [];
+    for (const rec of parsed.data.Records) {
+      const r = route(rec.s3.bucket.name, rec.s3.object.key, rec.s3.object.size);
+      const key = r.object.key;
+      try {
+        if (r.to === 'ignore') {
+          metrics.addMetric('IgnoredObjects', 'Count', 1);
+          logger.info('object ignored', { bucket: r.object.bucket, key, reason: r.reason });
+          outcomes.push({ key, status: 'ignored', reason: r.reason });
+        } else if (r.to === 'verify') {
+          await deps.dispatchDigest(r, event);
+          metrics.addMetric('DigestsDispatched', 'Count', 1);
+          outcomes.push({ key, status: 'dispatched' });
+        } else {
+          const outcome = await ingestLogFile(
+            { source: deps.sourceStore(r.object.bucket), state: deps.state, metrics },
+            { bucket: r.object.bucket, key: r.key, size: r.object.size },
+            [],
+            { limits },
+          );
+          logOutcome(logger, r.object.bucket, key, outcome);
+          outcomes.push({ key, ...outcome });
+        }
+      } catch (error) {
+        logger.error('object failed; the event will be retried', { bucket: r.object.bucket, key, error });
+        metrics.addMetric('ProcessingFailures', 'Count', 1);
+        failures.push({ key, error });
+      }
+    }
+    if (failures.length > 0) {
+      // Completed objects are recognised on retry (their summary exists), so a retry redoes only these.
+      throw new RetryableIngestError(
+        `${failures.length} of ${parsed.data.Records.length} objects failed: ${failures.map((f) => f.key).join(', ')}`,
+        { cause: failures[0].error },
+      );
+    }
+    return { outcomes };
+  }
+
+  return middy(ingest).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+}
+
+function logOutcome(logger: Logger, bucket: string, key: string, o: IngestOutcome): void {
+  switch (o.status) {
+    case 'ingested':
+      logger.info('log file ingested', {
+        bucket,
+        key,
+        records: o.summary.records,
+        bytes: o.summary.bytes,
+        badRecords: o.summary.badRecords,
+      });
+      break;
+    case 'rejected':
+      logger.error('log file rejected', { bucket, key, reason: o.reason, verdict: o.rejectionKey });
+      break;
+    default:
+      logger.info(`log file ${o.status}`, { bucket, key, ...('reason' in o ? { reason: o.reason } : {}) });
+  }
+}

@@ -1,0 +1,50 @@
+/** The AWS side of each handler's dependencies: one client per service per container. */
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { IngestConfig } from '#shared/config.ts';
+import { S3ObjectStore, s3Client } from '#shared/adapters/aws-s3-store.ts';
+import { SnsNotifier } from '#shared/adapters/aws-sns-notifier.ts';
+import { logger, metrics } from '#shared/adapters/powertools.ts';
+import type { IngestDeps } from '#functions/lib/ingest.ts';
+import { decodeEventKey } from '#shared/keys.ts';
+import type { ObjectStore } from '#shared/ports.ts';
+
+const stores = new Map<string, ObjectStore>();
+export function s3Store(bucket: string): ObjectStore {
+  let s = stores.get(bucket);
+  if (!s) {
+    s = new S3ObjectStore(s3Client(), bucket);
+    stores.set(bucket, s);
+  }
+  return s;
+}
+
+let lambda: LambdaClient | undefined;
+
+export function awsIngestDeps(config: IngestConfig): IngestDeps {
+  return {
+    config,
+    sourceStore: s3Store,
+    state: s3Store(config.stateBucket),
+    notifier: new SnsNotifier(),
+    logger,
+    metrics,
+    async dispatchDigest(route, event) {
+      if (!config.verifyFunctionName) {
+        logger.warn('digest delivered but VERIFY_FUNCTION_NAME is not set: not verified', { key: route.object.key });
+        return;
+      }
+      lambda ??= new LambdaClient({});
+      const record = event.Records.find(
+        (r) => r.s3.bucket.name === route.object.bucket && decodeEventKey(r.s3.object.key) === route.object.key,
+      );
+      // Asynchronous invocation: verify retries and fails over to its own destination independently of ingest.
+      await lambda.send(
+        new InvokeCommand({
+          FunctionName: config.verifyFunctionName,
+          InvocationType: 'Event',
+          Payload: Buffer.from(JSON.stringify({ Records: record ? [record] : event.Records })),
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Configuration from the environment, read once at start-up. A variable is required unless a default is
+ * given, and a missing or malformed one stops the function at load with a message naming it, rather than
+ * failing later on the first event.
+ */
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function str(env: Env, name: string, fallback?: string): string {
+  const v = env[name];
+  if (v !== undefined && v !== '') return v;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigError(`environment variable ${name} is required but not set`);
+}
+
+export function optional(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+export function int(env: Env, name: string, fallback?: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') {
+    if (fallback !== undefined) return fallback;
+    throw new ConfigError(`environment variable ${name} is required but not set`);
+  }
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new ConfigError(`environment variable ${name} must be a non-negative integer, found "${raw}"`);
+  }
+  return n;
+}
+
+export function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`environment variable ${name} must be true or false, found "${raw}"`);
+}
+
+export interface IngestConfig {
+  /** Bucket for summaries, verdicts and detector state. */
+  stateBucket: string;
+  /** SNS topic for alerts. */
+  alertTopicArn: string;
+  /** Function that verifies digests; digest deliveries are handed to it. */
+  verifyFunctionName?: string;
+  maxRecordBytes: number;
+  maxFileBytes: number;
+}
+
+export function ingestConfig(env: Env = process.env): IngestConfig {
+  const verifyFunctionName = optional(env, 'VERIFY_FUNCTION_NAME');
+  return {
+    stateBucket: str(env, 'STATE_BUCKET'),
+    alertTopicArn: str(env, 'ALERT_TOPIC_ARN'),
+    ...(verifyFunctionName ? { verifyFunctionName } : {}),
+    maxRecordBytes: int(env, 'TRAILWATCH_MAX_RECORD_BYTES', 16 * 1024 * 1024),
+    maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', 4 * 1024 * 1024 * 1024),
+  };
+}

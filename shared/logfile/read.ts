@@ -1,0 +1,88 @@
+/**
+ * Streams a log file's records: gunzip (1 MiB chunks) into the {@link RecordScanner}. Memory stays bounded
+ * by a chunk, a run of parsed records and the largest record, whatever the file's size.
+ */
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type { CloudTrailRecord } from '#shared/record.ts';
+import { LogFormatError, RecordScanner, type ScanLimits, type ScanStats } from '#shared/logfile/scanner.ts';
+
+export { LogFileError, LogFormatError, LogLimitError, type ScanLimits, type ScanStats } from '#shared/logfile/scanner.ts';
+
+export interface ReadOptions {
+  /** `gzip` requires gzip bytes; `auto` looks at the magic bytes. */
+  compression?: 'gzip' | 'none' | 'auto';
+  limits?: Partial<ScanLimits>;
+}
+
+const CHUNK = 1 << 20;
+
+async function* prepend(first: Uint8Array, rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  yield first;
+  for (;;) {
+    const r = await rest.next();
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+function isZlibError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  return typeof code === 'string' && code.startsWith('Z_');
+}
+
+/** The uncompressed bytes of a body, gunzipped when it is gzip. */
+export async function* uncompressed(
+  body: AsyncIterable<Uint8Array>,
+  compression: ReadOptions['compression'] = 'auto',
+): AsyncGenerator<Buffer> {
+  const it = body[Symbol.asyncIterator]();
+  let first = await it.next();
+  while (!first.done && first.value.length === 0) first = await it.next();
+  if (first.done) return;
+  const head = first.value;
+  const gzip = head[0] === 0x1f && head[1] === 0x8b;
+  if (compression === 'gzip' && !gzip) {
+    const found = Buffer.from(head.subarray(0, 2)).toString('hex');
+    throw new LogFormatError(`not gzip data: expected the bytes 1f8b, found ${found}`);
+  }
+  const source = Readable.from(prepend(head, it), { objectMode: false });
+  if (!gzip || compression === 'none') {
+    for await (const c of source) yield c as Buffer;
+    return;
+  }
+  const gunzip = createGunzip({ chunkSize: CHUNK });
+  const piping = pipeline(source, gunzip).catch(() => undefined);
+  try {
+    for await (const c of gunzip) yield c as Buffer;
+  } catch (err) {
+    if (isZlibError(err)) {
+      const what = (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' ? 'truncated gzip stream' : 'corrupt gzip stream';
+      throw new LogFormatError(`${what}: ${(err as Error).message}`, { cause: err });
+    }
+    throw err;
+  } finally {
+    source.destroy();
+    gunzip.destroy();
+    await piping;
+  }
+}
+
+/**
+ * Yields the records of a CloudTrail log file in batches (one batch per decompressed chunk). Returns the
+ * scan statistics. Throws {@link LogFormatError} / {@link LogLimitError} for a file that cannot be used;
+ * other errors (the source failing) pass through unchanged, as they may succeed on retry.
+ */
+export async function* readLogRecords(
+  body: AsyncIterable<Uint8Array>,
+  options: ReadOptions = {},
+): AsyncGenerator<CloudTrailRecord[], ScanStats> {
+  const scanner = new RecordScanner(options.limits);
+  for await (const chunk of uncompressed(body, options.compression)) {
+    const batch = scanner.push(chunk);
+    if (batch.length > 0) yield batch as CloudTrailRecord[];
+  }
+  scanner.end();
+  return scanner.stats;
+}
