@@ -1,6 +1,7 @@
 /**
  * CloudTrail's S3 key layout (../shared/docs/cloudtrail-reference.md section 1), parsed strictly:
  * a key is only a log, digest or Insights file when every part of its name agrees with its folders.
+ * Region names are matched by shape, not against a list, so new regions work without a release.
  */
 
 export type TrailObjectKind = 'log' | 'digest' | 'insight';
@@ -28,13 +29,13 @@ export interface TrailKey {
 export type KeyClass = TrailKey | { kind: 'other'; key: string; reason: string };
 
 const LOG_RE =
-  /^(?<prefix>(?:.*\/)?)AWSLogs\/(?:(?<org>o-[a-z0-9]{10,32})\/)?(?<account>\d{12})\/(?<folder>CloudTrail|CloudTrail-Insight)\/(?<region>[a-z]{2}(?:-[a-z]+)+-\d)\/(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/(?<file>[^/]+)$/;
+  /^(?<prefix>(?:.*\/)?)AWSLogs\/(?:(?<org>o-[a-z0-9]{10,32})\/)?(?<account>\d{12})\/(?<folder>CloudTrail|CloudTrail-Insight)\/(?<region>[a-z]{2,}(?:-[a-z0-9]+){1,4})\/(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/(?<file>[^/]+)$/;
 const LOG_FILE_RE =
-  /^(?<account>\d{12})_(?<folder>CloudTrail|CloudTrail-Insight)_(?<region>[a-z]{2}(?:-[a-z]+)+-\d)_(?<stamp>\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json\.gz$/;
+  /^(?<account>\d{12})_(?<folder>CloudTrail|CloudTrail-Insight)_(?<region>[a-z]{2,}(?:-[a-z0-9]+){1,4})_(?<stamp>\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json\.gz$/;
 const DIGEST_RE =
-  /^(?<prefix>(?:.*\/)?)AWSLogs\/(?:(?<org>o-[a-z0-9]{10,32})\/)?(?<account>\d{12})\/CloudTrail-Digest\/(?<region>[a-z]{2}(?:-[a-z]+)+-\d)\/(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/(?<file>[^/]+)$/;
+  /^(?<prefix>(?:.*\/)?)AWSLogs\/(?:(?<org>o-[a-z0-9]{10,32})\/)?(?<account>\d{12})\/CloudTrail-Digest\/(?<region>[a-z]{2,}(?:-[a-z0-9]+){1,4})\/(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/(?<file>[^/]+)$/;
 const DIGEST_FILE_RE =
-  /^(?<account>\d{12})_CloudTrail-Digest_(?<region>[a-z]{2}(?:-[a-z]+)+-\d)_(?<trail>.+)_(?<home>[a-z]{2}(?:-[a-z]+)+-\d)_(?<stamp>\d{8}T\d{6}Z)(?<backfill>_backfill)?\.json\.gz$/;
+  /^(?<account>\d{12})_CloudTrail-Digest_(?<region>[a-z]{2,}(?:-[a-z0-9]+){1,4})_(?<trail>.+)_(?<home>[a-z]{2,}(?:-[a-z0-9]+){1,4})_(?<stamp>\d{8}T\d{6}Z)(?<backfill>_backfill)?\.json\.gz$/;
 
 /** S3 event notifications URL-encode keys and turn spaces into `+`. */
 export function decodeEventKey(raw: string): string {

@@ -3,12 +3,15 @@
  * same documents CloudWatch would receive, one per line.
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import type { JsonlFile } from '#shared/adapters/local-outbox.ts';
+
+export interface EmfSink {
+  append(emf: unknown): void;
+}
 
 export class CapturingMetrics extends Metrics {
-  private readonly sink: JsonlFile;
+  private readonly sink: EmfSink;
 
-  constructor(options: ConstructorParameters<typeof Metrics>[0], sink: JsonlFile) {
+  constructor(options: ConstructorParameters<typeof Metrics>[0], sink: EmfSink) {
     super(options);
     this.sink = sink;
   }
