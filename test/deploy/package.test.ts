@@ -1,0 +1,51 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { asList, packageStack, resourcesOfType, statementsOf, type Template } from '#test/support/template.ts';
+
+let template: Template;
+
+beforeAll(async () => {
+  ({ template } = await packageStack({ trailBucket: 'acme-trail', trailPrefix: 'org/', alertEmail: 'oncall@example.com' }));
+}, 180_000);
+
+describe('osls package: the CloudFormation template', () => {
+  it('has the ingest function on Node 22, triggered by ObjectCreated on the existing trail bucket and prefix', () => {
+    const fn = template.Resources.IngestLambdaFunction;
+    expect(fn.Properties.Runtime).toBe('nodejs22.x');
+    expect(fn.Properties.Handler).toBe('functions/ingest.handler');
+    const [, trigger] = resourcesOfType(template, 'Custom::S3')[0];
+    expect(trigger.Properties.BucketName).toBe('acme-trail');
+    expect(trigger.Properties.FunctionName).toBe('trailwatch-test-ingest');
+    expect(trigger.Properties.BucketConfigs).toEqual([
+      { Event: 's3:ObjectCreated:*', Rules: [{ Prefix: 'org/AWSLogs/' }, { Suffix: '.json.gz' }] },
+    ]);
+  });
+
+  it('gives ingest a least-privilege role: no * resource on any S3 action, reads only the trail prefix', () => {
+    const role = template.Resources.IngestIamRoleLambdaExecution;
+    const statements = statementsOf(role);
+    const s3 = statements.filter((s) => asList(s.Action).some((a) => a.startsWith('s3:')));
+    expect(s3.length).toBeGreaterThan(0);
+    for (const s of s3) {
+      for (const r of asList(s.Resource)) expect(r).not.toBe('*');
+      expect(asList(s.Action)).not.toContain('s3:*');
+    }
+    const trailRead = s3.find((s) => asList(s.Action).includes('s3:GetObject') && typeof s.Resource === 'string');
+    expect(trailRead?.Resource).toBe('arn:aws:s3:::acme-trail/org/AWSLogs/*');
+    expect(template.Resources.IngestLambdaFunction.Properties.Role['Fn::GetAtt'][0]).toBe('IngestIamRoleLambdaExecution');
+  });
+
+  it('creates an encrypted, private, TLS-only state bucket and a KMS-encrypted alerts topic with the email subscription', () => {
+    const bucket = template.Resources.StateBucket.Properties;
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    const policy = template.Resources.StateBucketPolicy.Properties.PolicyDocument.Statement;
+    expect(policy).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(template.Resources.AlertTopic.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertTopicKey' });
+    expect(template.Resources.AlertEmailSubscription.Properties.Endpoint).toBe('oncall@example.com');
+  });
+});
