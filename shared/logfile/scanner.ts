@@ -8,6 +8,8 @@
  * Memory stays bounded by one input chunk plus the largest record, which is capped.
  */
 
+import { isAscii } from 'node:buffer';
+
 export class LogFileError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -420,7 +422,7 @@ export class RecordScanner {
 
   /** Parses `count` complete records lying in chunk[start, end) in one `JSON.parse` call. */
   private parseRun(chunk: Buffer, start: number, end: number, count: number, out: unknown[]): void {
-    const text = chunk.toString('utf8', start, end);
+    const text = decode(chunk, start, end);
     let parsed: unknown[] | undefined;
     try {
       parsed = JSON.parse(`[${text}]`) as unknown[];
@@ -442,6 +444,14 @@ export class RecordScanner {
       }
     }
   }
+}
+
+/**
+ * UTF-8 decoding runs at a fraction of the speed of Latin-1's, and for ASCII the two agree: CloudTrail
+ * records are nearly always ASCII, so check first (a SIMD scan) and take the fast path when it holds.
+ */
+function decode(chunk: Buffer, start: number, end: number): string {
+  return chunk.toString(isAscii(chunk.subarray(start, end)) ? 'latin1' : 'utf8', start, end);
 }
 
 /** Splits a run of `{...},{...}` into the text of each record (the slow path, for runs that failed). */

@@ -71,6 +71,15 @@ describe('RecordScanner', () => {
     }
   });
 
+  it('decodes non-ASCII records in a run of complete records and in records split across chunks', () => {
+    // Prepare
+    const records = [{ a: 'ascii' }, { b: 'Zürich → 東京 😀' }, { c: 'plain' }];
+    const text = JSON.stringify({ Records: records });
+    // Act / Assess
+    expect(scanInChunks(text, [text.length]).records).toEqual(records);
+    expect(scanInChunks(text, [17]).records).toEqual(records);
+  });
+
   it('counts elements that are not objects, and keeps the records around them', () => {
     // Prepare
     const text = '{"Records":[{"a":1}, 5, "s", [1,{"x":2}], null, {"b":2}, true]}';

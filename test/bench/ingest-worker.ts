@@ -1,0 +1,89 @@
+/**
+ * One benchmark method on one file, in its own process so that its peak RSS is its own.
+ * Prints one JSON line: {method, seconds, cpuSeconds, maxRssMB, records, uncompressedBytes, error?}.
+ * Methods: trailwatch (the real ingest: streaming reader + summary), trailwatch-rules (the same plus every
+ * catalog rule), json-parse (gunzip the whole file, JSON.parse it, then the same summary), gunzip (streaming
+ * gunzip alone, the floor).
+ */
+import { createReadStream, readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { gunzipSync, createGunzip } from 'node:zlib';
+import { FsObjectStore, MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { ingestLogFile, type RecordProcessor } from '#shared/ingest/ingest-file.ts';
+import { classifyKey, type TrailKey } from '#shared/keys.ts';
+import { noMetrics } from '#shared/ports.ts';
+import type { CloudTrailRecord } from '#shared/record.ts';
+import { SummaryBuilder } from '#shared/summary.ts';
+
+const [method, file, key] = process.argv.slice(2);
+const started = performance.now();
+const cpu0 = process.cpuUsage();
+let records = 0;
+let uncompressedBytes = 0;
+let error: string | undefined;
+
+async function rulesProcessors(): Promise<RecordProcessor[]> {
+  const { ruleProcessor } = await import('#shared/rules/ingest.ts');
+  return [ruleProcessor()];
+}
+
+try {
+  if (method === 'trailwatch' || method === 'trailwatch-rules') {
+    const trailKey = classifyKey(key) as TrailKey;
+    const processors = method === 'trailwatch-rules' ? await rulesProcessors() : [];
+    const source = {
+      ...new FsObjectStore(dirname(file)),
+      get: async () => ({ key, size: 1, body: createReadStream(file, { highWaterMark: 1 << 20 }) }),
+      head: async () => undefined,
+    } as unknown as FsObjectStore;
+    const outcome = await ingestLogFile(
+      { source, state: new MemoryObjectStore(), metrics: noMetrics },
+      { bucket: 'bench', key: trailKey },
+      processors,
+    );
+    if (outcome.status !== 'ingested') throw new Error(`ingest ${outcome.status}: ${JSON.stringify(outcome)}`);
+    records = outcome.summary.records;
+    uncompressedBytes = outcome.summary.bytes;
+  } else if (method === 'json-parse') {
+    const text = gunzipSync(readFileSync(file)).toString('utf8');
+    uncompressedBytes = Buffer.byteLength(text);
+    const doc = JSON.parse(text) as { Records: CloudTrailRecord[] };
+    const builder = new SummaryBuilder(new Date());
+    for (const r of doc.Records) builder.add(r);
+    records = doc.Records.length;
+  } else if (method === 'json-parse-only') {
+    const text = gunzipSync(readFileSync(file)).toString('utf8');
+    uncompressedBytes = Buffer.byteLength(text);
+    const t = performance.now();
+    const doc = JSON.parse(text) as { Records: unknown[] };
+    records = doc.Records.length;
+    // Only the parse itself is timed for this method.
+    const parseSeconds = (performance.now() - t) / 1000;
+    process.stdout.write(
+      `${JSON.stringify({ method, seconds: parseSeconds, cpuSeconds: parseSeconds, maxRssMB: process.resourceUsage().maxRSS / 1024, records, uncompressedBytes, file: basename(file) })}\n`,
+    );
+    process.exit(0);
+  } else if (method === 'gunzip') {
+    for await (const c of createReadStream(file, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 }))) {
+      uncompressedBytes += (c as Buffer).length;
+    }
+  } else {
+    throw new Error(`unknown method ${method}`);
+  }
+} catch (err) {
+  error = (err as Error).message.slice(0, 200);
+}
+const seconds = (performance.now() - started) / 1000;
+const c = process.cpuUsage(cpu0);
+process.stdout.write(
+  `${JSON.stringify({
+    method,
+    seconds,
+    cpuSeconds: (c.user + c.system) / 1e6,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    records,
+    uncompressedBytes,
+    file: basename(file),
+    ...(error ? { error } : {}),
+  })}\n`,
+);
