@@ -1,0 +1,74 @@
+/**
+ * `npm start`: generate the sample trail once (cached by scenario), then replay it through the real handlers,
+ * offline, and print what the pipeline found.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { ProgressBar } from '#cli/progress.ts';
+import { replay } from '#cli/replay/replay.ts';
+import { formatReport } from '#cli/replay/report.ts';
+import { FsObjectStore } from '#shared/adapters/local-store.ts';
+import { MANIFEST_KEY, demoScenario, generateTrail } from '#shared/generator/index.ts';
+
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('generate a sample trail (cached) and replay it through the pipeline, offline')
+    .option('--dir <folder>', 'where the sample trail and the results go', '.trailwatch')
+    .option('--fresh', 'regenerate the sample trail even if it is cached')
+    .action(async (opts: { dir: string; fresh?: boolean }) => {
+      const dir = resolve(opts.dir);
+      const trailDir = join(dir, 'sample-trail');
+      const outDir = join(dir, 'demo-out');
+      const manifestPath = join(trailDir, MANIFEST_KEY);
+      const cached =
+        !opts.fresh &&
+        existsSync(manifestPath) &&
+        JSON.stringify(JSON.parse(readFileSync(manifestPath, 'utf8')).scenario) === JSON.stringify(demoScenario);
+      if (!cached) {
+        rmSync(trailDir, { recursive: true, force: true });
+        const bar = new ProgressBar('generate');
+        const t = performance.now();
+        const trail = await generateTrail(demoScenario, new FsObjectStore(trailDir), (done, total) => {
+          bar.start(total);
+          bar.update(done);
+        });
+        bar.done();
+        process.stderr.write(
+          `Generated a sample trail: ${trail.deliveries.length} files in ${((performance.now() - t) / 1000).toFixed(1)} s → ${trailDir}\n`,
+        );
+      } else {
+        process.stderr.write(`Using the cached sample trail in ${trailDir} (--fresh to regenerate)\n`);
+      }
+      // The demo shows a first run every time: results from an earlier run would all be duplicates.
+      rmSync(outDir, { recursive: true, force: true });
+      const bar = new ProgressBar('replay  ');
+      const report = await replay({
+        source: new FsObjectStore(trailDir),
+        sourceBucket: demoScenario.bucket,
+        out: outDir,
+        onProgress: (done, total) => {
+          bar.start(total);
+          bar.update(done);
+        },
+      });
+      bar.done();
+      process.stdout.write(`\n${formatReport(report, 'trailwatch demo')}\n`);
+      process.stdout.write(
+        [
+          '',
+          'Next:',
+          `  npx trailwatch lookup --source ${rel(trailDir)} --event-name StopLogging`,
+          `  npx trailwatch validate --source ${rel(trailDir)} --trail-arn arn:aws:cloudtrail:${demoScenario.homeRegion}:${demoScenario.accounts[0]}:trail/${demoScenario.trailName} --start-time ${demoScenario.start} --public-keys ${rel(join(trailDir, 'public-keys.json'))}`,
+          `  npx trailwatch rules list`,
+          '',
+        ].join('\n'),
+      );
+    });
+}
+
+function rel(p: string): string {
+  const r = p.startsWith(process.cwd()) ? p.slice(process.cwd().length + 1) : p;
+  return r || '.';
+}
