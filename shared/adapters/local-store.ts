@@ -83,7 +83,8 @@ export class FsObjectStore implements ObjectStore {
   async get(key: string): Promise<StoredObject> {
     const info = await this.head(key);
     if (!info) throw new ObjectNotFoundError(`no object at ${this.location}/${key}`, key);
-    return { ...info, body: createReadStream(this.pathOf(key), { highWaterMark: 1 << 20 }) };
+    const highWaterMark = Math.min(1 << 20, Math.max(16 * 1024, info.size));
+    return { ...info, body: createReadStream(this.pathOf(key), { highWaterMark }) };
   }
 
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }> {

@@ -78,7 +78,7 @@ export async function ingestLogFile(
   const builder = new SummaryBuilder(src.key.time);
   let stats: ScanStats;
   try {
-    stats = await drain(readLogRecords(object.body, { compression: 'gzip', limits: options.limits }), (batch) => {
+    stats = await drain(readLogRecords(object.body, { compression: 'gzip', limits: options.limits, sizeHint: object.size }), (batch) => {
       for (const r of batch) builder.add(r);
       for (const p of processors) p.onRecords(batch);
     });

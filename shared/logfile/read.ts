@@ -14,6 +14,8 @@ export interface ReadOptions {
   /** `gzip` requires gzip bytes; `auto` looks at the magic bytes. */
   compression?: 'gzip' | 'none' | 'auto';
   limits?: Partial<ScanLimits>;
+  /** Compressed size when known: small files get small buffers (fresh 1 MiB buffers per file cost page faults and GC). */
+  sizeHint?: number;
 }
 
 const CHUNK = 1 << 20;
@@ -36,6 +38,7 @@ function isZlibError(err: unknown): boolean {
 export async function* uncompressed(
   body: AsyncIterable<Uint8Array>,
   compression: ReadOptions['compression'] = 'auto',
+  sizeHint?: number,
 ): AsyncGenerator<Buffer> {
   const it = body[Symbol.asyncIterator]();
   let first = await it.next();
@@ -52,7 +55,9 @@ export async function* uncompressed(
     for await (const c of source) yield c as Buffer;
     return;
   }
-  const gunzip = createGunzip({ chunkSize: CHUNK });
+  // CloudTrail compresses about 8-10x; a buffer of ~16x the compressed size holds most files in one chunk.
+  const chunkSize = sizeHint && sizeHint > 0 ? Math.min(CHUNK, Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(sizeHint * 16)))) : CHUNK;
+  const gunzip = createGunzip({ chunkSize });
   const piping = pipeline(source, gunzip).catch(() => undefined);
   try {
     for await (const c of gunzip) yield c as Buffer;
@@ -79,7 +84,7 @@ export async function* readLogRecords(
   options: ReadOptions = {},
 ): AsyncGenerator<CloudTrailRecord[], ScanStats> {
   const scanner = new RecordScanner(options.limits);
-  for await (const chunk of uncompressed(body, options.compression)) {
+  for await (const chunk of uncompressed(body, options.compression, options.sizeHint)) {
     const batch = scanner.push(chunk);
     if (batch.length > 0) yield batch as CloudTrailRecord[];
   }
