@@ -1,5 +1,12 @@
 /** `--source` arguments: a folder laid out like a bucket, or `s3://bucket[/prefix]`. */
+import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import {
+  type PublicKeySource,
+  StaticPublicKeySource,
+  parsePublicKeyList,
+  publicKeysFromStore,
+} from '#shared/digest/index.ts';
 import { FsObjectStore } from '#shared/adapters/local-store.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 
@@ -19,4 +26,20 @@ export async function openSource(arg: string): Promise<Source> {
   }
   const root = resolve(arg);
   return { store: new FsObjectStore(root), bucket: basename(root) || 'local', prefix: '', description: root };
+}
+
+/**
+ * The public keys digests are checked against: a ListPublicKeys-shaped file when given (or `public-keys.json`
+ * at the root of a local source, as the sample trail has), else CloudTrail's ListPublicKeys for S3 sources.
+ */
+export async function keysFor(source: Source, file?: string): Promise<PublicKeySource | undefined> {
+  if (file) return new StaticPublicKeySource(parsePublicKeyList(readFileSync(file)));
+  if (source.store instanceof FsObjectStore && (await source.store.head('public-keys.json'))) {
+    return publicKeysFromStore(source.store, 'public-keys.json');
+  }
+  if (source.description.startsWith('s3://')) {
+    const { cloudTrailPublicKeys } = await import('#shared/adapters/aws-public-keys.ts');
+    return cloudTrailPublicKeys();
+  }
+  return undefined;
 }

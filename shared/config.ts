@@ -67,3 +67,12 @@ export function ingestConfig(env: Env = process.env): IngestConfig {
     maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', 4 * 1024 * 1024 * 1024),
   };
 }
+
+export interface VerifyEnvConfig {
+  stateBucket: string;
+  alertTopicArn: string;
+}
+
+export function verifyConfig(env: Env = process.env): VerifyEnvConfig {
+  return { stateBucket: str(env, 'STATE_BUCKET'), alertTopicArn: str(env, 'ALERT_TOPIC_ARN') };
+}

@@ -10,6 +10,7 @@ import { replay } from '#cli/replay/replay.ts';
 import { formatReport } from '#cli/replay/report.ts';
 import { FsObjectStore } from '#shared/adapters/local-store.ts';
 import { MANIFEST_KEY, demoScenario, generateTrail } from '#shared/generator/index.ts';
+import { publicKeysFromStore } from '#shared/digest/index.ts';
 
 export function register(program: Command): void {
   program
@@ -48,6 +49,7 @@ export function register(program: Command): void {
         source: new FsObjectStore(trailDir),
         sourceBucket: demoScenario.bucket,
         out: outDir,
+        keys: await publicKeysFromStore(new FsObjectStore(trailDir), 'public-keys.json'),
         onProgress: (done, total) => {
           bar.start(total);
           bar.update(done);

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { ProgressBar } from '#cli/progress.ts';
 import { replay } from '#cli/replay/replay.ts';
 import { formatReport } from '#cli/replay/report.ts';
-import { openSource } from '#cli/source.ts';
+import { keysFor, openSource } from '#cli/source.ts';
 
 export function register(program: Command): void {
   program
@@ -11,15 +11,17 @@ export function register(program: Command): void {
     .description('feed existing deliveries through the real handlers in delivery order, offline')
     .requiredOption('--source <folder|s3://bucket[/prefix]>', 'a folder laid out like the trail bucket, or an S3 bucket')
     .requiredOption('--out <folder>', 'where the objects, metrics.jsonl and notifications.jsonl are written')
+    .option('--public-keys <file>', 'ListPublicKeys-shaped JSON to check digest signatures against (offline)')
     .option('--log-level <level>', 'handler log level (DEBUG, INFO, WARN, ERROR, SILENT)', 'SILENT')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { source: string; out: string; logLevel: string; json?: boolean }) => {
+    .action(async (opts: { source: string; out: string; logLevel: string; json?: boolean; publicKeys?: string }) => {
       const source = await openSource(opts.source);
       const bar = new ProgressBar('replay');
       const report = await replay({
         source: source.store,
         sourceBucket: source.bucket,
         prefix: source.prefix,
+        keys: await keysFor(source, opts.publicKeys),
         out: resolve(opts.out),
         logLevel: opts.logLevel.toUpperCase() as 'SILENT',
         onProgress: (done, total) => {

@@ -15,6 +15,8 @@ import { type IngestConfig, ingestConfig } from '#shared/config.ts';
 import { classifyKey } from '#shared/keys.ts';
 import type { Notification, ObjectStore } from '#shared/ports.ts';
 import { lambdaContext, s3Event } from '#cli/replay/events.ts';
+import { makeVerifyHandler, type VerifyOutcome } from '#functions/lib/verify.ts';
+import type { PublicKeySource } from '#shared/digest/index.ts';
 
 export interface ReplayOptions {
   source: ObjectStore;
@@ -24,6 +26,8 @@ export interface ReplayOptions {
   prefix?: string;
   out: string;
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Where digest signatures are checked against; without it digests are counted, not verified. */
+  keys?: PublicKeySource;
   onProgress?: (done: number, total: number, key: string) => void;
 }
 
@@ -42,6 +46,7 @@ export interface ReplayReport {
   uncompressedBytes: number;
   badRecords: number;
   digests: number;
+  digestVerdicts: { valid: number; invalid: number; logFilesChecked: number; failures: { type: string; key: string; reason: string }[] };
   ignored: number;
   rejections: { key: string; reason: string }[];
   notifications: Notification[];
@@ -72,9 +77,11 @@ export async function deliveriesOf(store: ObjectStore, prefix = ''): Promise<Del
 
 export interface LocalPipeline {
   ingest: ReturnType<typeof makeIngestHandler>;
+  verify?: ReturnType<typeof makeVerifyHandler>;
   state: FsObjectStore;
   notifier: OutboxNotifier;
   metricsFile: JsonlFile;
+  /** Digest deliveries ingest handed over, waiting for verify. */
   digests: S3Event[];
 }
 
@@ -99,7 +106,18 @@ export function localPipeline(opts: ReplayOptions, config?: Partial<IngestConfig
       digests.push(event);
     },
   };
-  return { ingest: makeIngestHandler(deps), state, notifier, metricsFile, digests };
+  const verify = opts.keys
+    ? makeVerifyHandler({
+        config: { stateBucket: opts.out, alertTopicArn: deps.config.alertTopicArn },
+        sourceStore: () => opts.source,
+        state,
+        keys: opts.keys,
+        notifier,
+        logger,
+        metrics,
+      })
+    : undefined;
+  return { ingest: makeIngestHandler(deps), ...(verify ? { verify } : {}), state, notifier, metricsFile, digests };
 }
 
 export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
@@ -114,6 +132,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
     uncompressedBytes: 0,
     badRecords: 0,
     digests: 0,
+    digestVerdicts: { valid: 0, invalid: 0, logFilesChecked: 0, failures: [] },
     ignored: 0,
     rejections: [],
     notifications: pipeline.notifier.sent,
@@ -165,6 +184,23 @@ export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
         case 'ignored':
           report.ignored++;
           break;
+      }
+    }
+    // Verify runs as its own invocation, right after ingest handed the digest over (asynchronous in AWS).
+    for (const digestEvent of pipeline.digests.splice(0)) {
+      if (!pipeline.verify) continue;
+      const verified = (await pipeline.verify(digestEvent, lambdaContext('trailwatch-verify'))) as {
+        outcomes: VerifyOutcome[];
+      };
+      for (const v of verified.outcomes) {
+        if (v.status !== 'verified') continue;
+        const failures = [v.report.digest, ...(v.report.previous ? [v.report.previous] : []), ...v.report.logs].filter(
+          (f) => f.status === 'invalid',
+        );
+        report.digestVerdicts.logFilesChecked += v.report.logs.length;
+        if (failures.length === 0) report.digestVerdicts.valid++;
+        else report.digestVerdicts.invalid++;
+        for (const f of failures) report.digestVerdicts.failures.push({ type: f.type, key: f.key, reason: f.reason ?? '' });
       }
     }
     opts.onProgress?.(++done, deliveries.length, d.key);

@@ -14,7 +14,14 @@ export function formatReport(r: ReplayReport, title = 'trailwatch replay'): stri
   const f = r.logFiles;
   row('Log files', `${n(f.ingested)} ingested · ${n(f.duplicate)} already seen · ${n(f.rejected)} rejected · ${n(f.skipped)} skipped`);
   row('Records', `${n(r.records)} (${bytes(r.uncompressedBytes)} uncompressed, ${n(r.badRecords)} unusable)`);
-  row('Digests', `${n(r.digests)} delivered`);
+  const dv = r.digestVerdicts;
+  row(
+    'Digests',
+    dv.valid + dv.invalid > 0
+      ? `${n(r.digests)} delivered · ${n(dv.valid)} valid · ${n(dv.invalid)} INVALID (${n(dv.logFilesChecked)} log file hashes checked)`
+      : `${n(r.digests)} delivered (not verified: no public keys; give --public-keys)`,
+  );
+  for (const f of dv.failures.slice(0, 5)) row('  INVALID', `${f.type} ${f.key}: ${f.reason}`);
   if (r.ignored > 0) row('Other objects', `${n(r.ignored)} ignored (not CloudTrail log or digest files)`);
   for (const rej of r.rejections.slice(0, 5)) row('  rejected', `${rej.key}: ${rej.reason}`);
   const bySubject = new Map<string, number>();

@@ -1,10 +1,12 @@
 /** The AWS side of each handler's dependencies: one client per service per container. */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { IngestConfig } from '#shared/config.ts';
+import type { IngestConfig, VerifyEnvConfig } from '#shared/config.ts';
 import { S3ObjectStore, s3Client } from '#shared/adapters/aws-s3-store.ts';
 import { SnsNotifier } from '#shared/adapters/aws-sns-notifier.ts';
 import { logger, metrics } from '#shared/adapters/powertools.ts';
 import type { IngestDeps } from '#functions/lib/ingest.ts';
+import type { VerifyDeps } from '#functions/lib/verify.ts';
+import { cloudTrailPublicKeys } from '#shared/adapters/aws-public-keys.ts';
 import { decodeEventKey } from '#shared/keys.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 
@@ -46,5 +48,17 @@ export function awsIngestDeps(config: IngestConfig): IngestDeps {
         }),
       );
     },
+  };
+}
+
+export function awsVerifyDeps(config: VerifyEnvConfig): VerifyDeps {
+  return {
+    config,
+    sourceStore: s3Store,
+    state: s3Store(config.stateBucket),
+    keys: cloudTrailPublicKeys(),
+    notifier: new SnsNotifier(),
+    logger,
+    metrics,
   };
 }
