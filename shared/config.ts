@@ -76,3 +76,25 @@ export interface VerifyEnvConfig {
 export function verifyConfig(env: Env = process.env): VerifyEnvConfig {
   return { stateBucket: str(env, 'STATE_BUCKET'), alertTopicArn: str(env, 'ALERT_TOPIC_ARN') };
 }
+
+export interface WatchdogEnvConfig {
+  stateBucket: string;
+  alertTopicArn: string;
+  trailBucket: string;
+  trailPrefixes: string[];
+  digestGraceMinutes: number;
+  logSilenceMinutes: number;
+  activeWithinDays: number;
+}
+
+export function watchdogConfig(env: Env = process.env): WatchdogEnvConfig {
+  return {
+    stateBucket: str(env, 'STATE_BUCKET'),
+    alertTopicArn: str(env, 'ALERT_TOPIC_ARN'),
+    trailBucket: str(env, 'TRAIL_BUCKET'),
+    trailPrefixes: str(env, 'TRAIL_PREFIXES', '').split(',').map((p) => p.trim()),
+    digestGraceMinutes: int(env, 'WATCHDOG_DIGEST_GRACE_MINUTES', 90),
+    logSilenceMinutes: int(env, 'WATCHDOG_LOG_SILENCE_MINUTES', 60),
+    activeWithinDays: int(env, 'WATCHDOG_ACTIVE_WITHIN_DAYS', 7),
+  };
+}

@@ -1,11 +1,12 @@
 /** The AWS side of each handler's dependencies: one client per service per container. */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { IngestConfig, VerifyEnvConfig } from '#shared/config.ts';
+import type { IngestConfig, VerifyEnvConfig, WatchdogEnvConfig } from '#shared/config.ts';
 import { S3ObjectStore, s3Client } from '#shared/adapters/aws-s3-store.ts';
 import { SnsNotifier } from '#shared/adapters/aws-sns-notifier.ts';
 import { logger, metrics } from '#shared/adapters/powertools.ts';
 import type { IngestDeps } from '#functions/lib/ingest.ts';
 import type { VerifyDeps } from '#functions/lib/verify.ts';
+import type { WatchdogDeps } from '#functions/lib/watchdog.ts';
 import { cloudTrailPublicKeys } from '#shared/adapters/aws-public-keys.ts';
 import { decodeEventKey } from '#shared/keys.ts';
 import type { ObjectStore } from '#shared/ports.ts';
@@ -60,5 +61,21 @@ export function awsVerifyDeps(config: VerifyEnvConfig): VerifyDeps {
     notifier: new SnsNotifier(),
     logger,
     metrics,
+  };
+}
+
+export function awsWatchdogDeps(c: WatchdogEnvConfig): WatchdogDeps {
+  return {
+    config: {
+      alertTopicArn: c.alertTopicArn,
+      trailPrefixes: c.trailPrefixes,
+      options: { digestGraceMinutes: c.digestGraceMinutes, logSilenceMinutes: c.logSilenceMinutes, activeWithinDays: c.activeWithinDays },
+    },
+    trail: s3Store(c.trailBucket),
+    state: s3Store(c.stateBucket),
+    notifier: new SnsNotifier(),
+    logger,
+    metrics,
+    now: () => new Date(),
   };
 }
