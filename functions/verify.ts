@@ -1,6 +1,7 @@
 /** Lambda entry: verify, wired to S3, CloudTrail ListPublicKeys, SNS and CloudWatch (EMF). */
+
+import { makeVerifyHandler } from '#functions/lib/verify.ts';
 import { awsVerifyDeps } from '#shared/adapters/aws-deps.ts';
 import { verifyConfig } from '#shared/config.ts';
-import { makeVerifyHandler } from '#functions/lib/verify.ts';
 
 export const handler = makeVerifyHandler(awsVerifyDeps(verifyConfig()));

@@ -4,6 +4,8 @@
  * failing later on the first event.
  */
 
+import { parseThrottlePolicy, type ThrottlePolicy } from '#shared/notify/throttle.ts';
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -12,6 +14,14 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+function throttleFromEnv(env: Env): ThrottlePolicy {
+  try {
+    return parseThrottlePolicy(optional(env, 'ALERT_THROTTLE'));
+  } catch (err) {
+    throw new ConfigError(`environment variable ALERT_THROTTLE: ${(err as Error).message}`);
+  }
+}
 
 export function str(env: Env, name: string, fallback?: string): string {
   const v = env[name];
@@ -55,6 +65,8 @@ export interface IngestConfig {
   verifyFunctionName?: string;
   maxRecordBytes: number;
   maxFileBytes: number;
+  /** How often one rule may send a message per account and region (ALERT_THROTTLE, JSON). */
+  alertThrottle: ThrottlePolicy;
 }
 
 export function ingestConfig(env: Env = process.env): IngestConfig {
@@ -65,6 +77,7 @@ export function ingestConfig(env: Env = process.env): IngestConfig {
     ...(verifyFunctionName ? { verifyFunctionName } : {}),
     maxRecordBytes: int(env, 'TRAILWATCH_MAX_RECORD_BYTES', 16 * 1024 * 1024),
     maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', 4 * 1024 * 1024 * 1024),
+    alertThrottle: throttleFromEnv(env),
   };
 }
 
@@ -92,7 +105,9 @@ export function watchdogConfig(env: Env = process.env): WatchdogEnvConfig {
     stateBucket: str(env, 'STATE_BUCKET'),
     alertTopicArn: str(env, 'ALERT_TOPIC_ARN'),
     trailBucket: str(env, 'TRAIL_BUCKET'),
-    trailPrefixes: str(env, 'TRAIL_PREFIXES', '').split(',').map((p) => p.trim()),
+    trailPrefixes: str(env, 'TRAIL_PREFIXES', '')
+      .split(',')
+      .map((p) => p.trim()),
     digestGraceMinutes: int(env, 'WATCHDOG_DIGEST_GRACE_MINUTES', 90),
     logSilenceMinutes: int(env, 'WATCHDOG_LOG_SILENCE_MINUTES', 60),
     activeWithinDays: int(env, 'WATCHDOG_ACTIVE_WITHIN_DAYS', 7),

@@ -12,7 +12,13 @@ export interface UserIdentity {
   userName?: string;
   invokedBy?: string;
   sessionContext?: {
-    sessionIssuer?: { type?: string; principalId?: string; arn?: string; accountId?: string; userName?: string };
+    sessionIssuer?: {
+      type?: string;
+      principalId?: string;
+      arn?: string;
+      accountId?: string;
+      userName?: string;
+    };
     attributes?: { creationDate?: string; mfaAuthenticated?: string };
     [k: string]: unknown;
   };
@@ -46,7 +52,8 @@ export interface CloudTrailRecord {
   [k: string]: unknown;
 }
 
-const READ_PREFIXES = /^(Get|List|Describe|Head|Lookup|Search|Query|Scan|Select|BatchGet|Check|Validate|View)/;
+const READ_PREFIXES =
+  /^(Get|List|Describe|Head|Lookup|Search|Query|Scan|Select|BatchGet|Check|Validate|View)/;
 
 /** CloudTrail's `readOnly` flag; when a record lacks it, the API name's verb decides. */
 export function isReadOnly(r: CloudTrailRecord): boolean {

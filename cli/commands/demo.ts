@@ -9,8 +9,8 @@ import { ProgressBar } from '#cli/progress.ts';
 import { replay } from '#cli/replay/replay.ts';
 import { formatReport } from '#cli/replay/report.ts';
 import { FsObjectStore } from '#shared/adapters/local-store.ts';
-import { MANIFEST_KEY, demoScenario, generateTrail } from '#shared/generator/index.ts';
 import { publicKeysFromStore } from '#shared/digest/index.ts';
+import { demoScenario, generateTrail, MANIFEST_KEY } from '#shared/generator/index.ts';
 
 export function register(program: Command): void {
   program
@@ -26,7 +26,8 @@ export function register(program: Command): void {
       const cached =
         !opts.fresh &&
         existsSync(manifestPath) &&
-        JSON.stringify(JSON.parse(readFileSync(manifestPath, 'utf8')).scenario) === JSON.stringify(demoScenario);
+        JSON.stringify(JSON.parse(readFileSync(manifestPath, 'utf8')).scenario) ===
+          JSON.stringify(demoScenario);
       if (!cached) {
         rmSync(trailDir, { recursive: true, force: true });
         const bar = new ProgressBar('generate');

@@ -9,32 +9,43 @@ export function register(program: Command): void {
   program
     .command('replay')
     .description('feed existing deliveries through the real handlers in delivery order, offline')
-    .requiredOption('--source <folder|s3://bucket[/prefix]>', 'a folder laid out like the trail bucket, or an S3 bucket')
+    .requiredOption(
+      '--source <folder|s3://bucket[/prefix]>',
+      'a folder laid out like the trail bucket, or an S3 bucket',
+    )
     .requiredOption('--out <folder>', 'where the objects, metrics.jsonl and notifications.jsonl are written')
     .option('--public-keys <file>', 'ListPublicKeys-shaped JSON to check digest signatures against (offline)')
     .option('--log-level <level>', 'handler log level (DEBUG, INFO, WARN, ERROR, SILENT)', 'SILENT')
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { source: string; out: string; logLevel: string; json?: boolean; publicKeys?: string }) => {
-      const source = await openSource(opts.source);
-      const bar = new ProgressBar('replay');
-      const report = await replay({
-        source: source.store,
-        sourceBucket: source.bucket,
-        prefix: source.prefix,
-        keys: await keysFor(source, opts.publicKeys),
-        out: resolve(opts.out),
-        logLevel: opts.logLevel.toUpperCase() as 'SILENT',
-        onProgress: (done, total) => {
-          bar.start(total);
-          bar.update(done);
-        },
-      });
-      bar.done();
-      if (opts.json) {
-        const { notifications, ...rest } = report;
-        process.stdout.write(`${JSON.stringify({ ...rest, notifications: notifications.length })}\n`);
-      } else {
-        process.stdout.write(`${formatReport(report)}\n`);
-      }
-    });
+    .action(
+      async (opts: {
+        source: string;
+        out: string;
+        logLevel: string;
+        json?: boolean;
+        publicKeys?: string;
+      }) => {
+        const source = await openSource(opts.source);
+        const bar = new ProgressBar('replay');
+        const report = await replay({
+          source: source.store,
+          sourceBucket: source.bucket,
+          prefix: source.prefix,
+          keys: await keysFor(source, opts.publicKeys),
+          out: resolve(opts.out),
+          logLevel: opts.logLevel.toUpperCase() as 'SILENT',
+          onProgress: (done, total) => {
+            bar.start(total);
+            bar.update(done);
+          },
+        });
+        bar.done();
+        if (opts.json) {
+          const { notifications, ...rest } = report;
+          process.stdout.write(`${JSON.stringify({ ...rest, notifications: notifications.length })}\n`);
+        } else {
+          process.stdout.write(`${formatReport(report)}\n`);
+        }
+      },
+    );
 }

@@ -6,17 +6,19 @@
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Event } from 'aws-lambda';
+import { lambdaContext, s3Event } from '#cli/replay/events.ts';
 import { type IngestDeps, type IngestResult, makeIngestHandler } from '#functions/lib/ingest.ts';
-import { FsObjectStore } from '#shared/adapters/local-store.ts';
+import { makeVerifyHandler, type VerifyOutcome } from '#functions/lib/verify.ts';
 import { CapturingMetrics } from '#shared/adapters/local-metrics.ts';
 import { JsonlFile, OutboxNotifier } from '#shared/adapters/local-outbox.ts';
+import { FsObjectStore } from '#shared/adapters/local-store.ts';
 import { NAMESPACE } from '#shared/adapters/powertools.ts';
 import { type IngestConfig, ingestConfig } from '#shared/config.ts';
+import type { PublicKeySource } from '#shared/digest/index.ts';
 import { classifyKey } from '#shared/keys.ts';
 import type { Notification, ObjectStore } from '#shared/ports.ts';
-import { lambdaContext, s3Event } from '#cli/replay/events.ts';
-import { makeVerifyHandler, type VerifyOutcome } from '#functions/lib/verify.ts';
-import type { PublicKeySource } from '#shared/digest/index.ts';
+import { defaultRules } from '#shared/rules/load.ts';
+import type { Rule } from '#shared/rules/types.ts';
 
 export interface ReplayOptions {
   source: ObjectStore;
@@ -26,6 +28,8 @@ export interface ReplayOptions {
   prefix?: string;
   out: string;
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
+  /** Rules to evaluate (default: the catalog plus the bundled custom rules). */
+  rules?: readonly Rule[];
   /** Where digest signatures are checked against; without it digests are counted, not verified. */
   keys?: PublicKeySource;
   onProgress?: (done: number, total: number, key: string) => void;
@@ -46,7 +50,12 @@ export interface ReplayReport {
   uncompressedBytes: number;
   badRecords: number;
   digests: number;
-  digestVerdicts: { valid: number; invalid: number; logFilesChecked: number; failures: { type: string; key: string; reason: string }[] };
+  digestVerdicts: {
+    valid: number;
+    invalid: number;
+    logFilesChecked: number;
+    failures: { type: string; key: string; reason: string }[];
+  };
   ignored: number;
   rejections: { key: string; reason: string }[];
   notifications: Notification[];
@@ -66,11 +75,19 @@ export async function deliveriesOf(store: ObjectStore, prefix = ''): Promise<Del
     const k = classifyKey(o.key);
     const time = k.kind === 'other' ? undefined : k.time;
     const rank = k.kind === 'log' ? 1 : k.kind === 'digest' ? 2 : k.kind === 'insight' ? 3 : 0;
-    out.push({ key: o.key, size: o.size, ...(o.etag ? { etag: o.etag } : {}), ...(time ? { time } : {}), rank });
+    out.push({
+      key: o.key,
+      size: o.size,
+      ...(o.etag ? { etag: o.etag } : {}),
+      ...(time ? { time } : {}),
+      rank,
+    });
   }
   out.sort(
     (a, b) =>
-      (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0) || a.rank - b.rank || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+      (a.time?.getTime() ?? 0) - (b.time?.getTime() ?? 0) ||
+      a.rank - b.rank ||
+      (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
   );
   return out.map(({ rank: _rank, ...d }) => d);
 }
@@ -94,9 +111,13 @@ export function localPipeline(opts: ReplayOptions, config?: Partial<IngestConfig
   const digests: S3Event[] = [];
   const deps: IngestDeps = {
     config: {
-      ...ingestConfig({ STATE_BUCKET: opts.out, ALERT_TOPIC_ARN: 'arn:aws:sns:local:000000000000:trailwatch-alerts' }),
+      ...ingestConfig({
+        STATE_BUCKET: opts.out,
+        ALERT_TOPIC_ARN: 'arn:aws:sns:local:000000000000:trailwatch-alerts',
+      }),
       ...config,
     },
+    rules: opts.rules ?? defaultRules(),
     sourceStore: () => opts.source,
     state,
     notifier,
@@ -117,7 +138,14 @@ export function localPipeline(opts: ReplayOptions, config?: Partial<IngestConfig
         metrics,
       })
     : undefined;
-  return { ingest: makeIngestHandler(deps), ...(verify ? { verify } : {}), state, notifier, metricsFile, digests };
+  return {
+    ingest: makeIngestHandler(deps),
+    ...(verify ? { verify } : {}),
+    state,
+    notifier,
+    metricsFile,
+    digests,
+  };
 }
 
 export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
@@ -194,13 +222,16 @@ export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
       };
       for (const v of verified.outcomes) {
         if (v.status !== 'verified') continue;
-        const failures = [v.report.digest, ...(v.report.previous ? [v.report.previous] : []), ...v.report.logs].filter(
-          (f) => f.status === 'invalid',
-        );
+        const failures = [
+          v.report.digest,
+          ...(v.report.previous ? [v.report.previous] : []),
+          ...v.report.logs,
+        ].filter((f) => f.status === 'invalid');
         report.digestVerdicts.logFilesChecked += v.report.logs.length;
         if (failures.length === 0) report.digestVerdicts.valid++;
         else report.digestVerdicts.invalid++;
-        for (const f of failures) report.digestVerdicts.failures.push({ type: f.type, key: f.key, reason: f.reason ?? '' });
+        for (const f of failures)
+          report.digestVerdicts.failures.push({ type: f.type, key: f.key, reason: f.reason ?? '' });
       }
     }
     opts.onProgress?.(++done, deliveries.length, d.key);

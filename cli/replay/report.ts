@@ -12,7 +12,10 @@ export function formatReport(r: ReplayReport, title = 'trailwatch replay'): stri
   );
   const row = (label: string, text: string) => lines.push(`  ${label.padEnd(14)}${text}`);
   const f = r.logFiles;
-  row('Log files', `${n(f.ingested)} ingested · ${n(f.duplicate)} already seen · ${n(f.rejected)} rejected · ${n(f.skipped)} skipped`);
+  row(
+    'Log files',
+    `${n(f.ingested)} ingested · ${n(f.duplicate)} already seen · ${n(f.rejected)} rejected · ${n(f.skipped)} skipped`,
+  );
   row('Records', `${n(r.records)} (${bytes(r.uncompressedBytes)} uncompressed, ${n(r.badRecords)} unusable)`);
   const dv = r.digestVerdicts;
   row(
@@ -28,11 +31,17 @@ export function formatReport(r: ReplayReport, title = 'trailwatch replay'): stri
   for (const m of r.notifications) bySubject.set(m.subject, (bySubject.get(m.subject) ?? 0) + 1);
   const where = relative(process.cwd(), r.outDir) || '.';
   row('Notifications', `${n(r.notifications.length)} → ${where}/notifications.jsonl`);
-  for (const [subject, count] of [...bySubject].slice(0, 12)) row('', `${count > 1 ? `${count}× ` : ''}${subject}`);
+  const rank = (subject: string) => ['[CRITICAL]', '[HIGH]', '[MEDIUM]', '[LOW]'].findIndex((p) => subject.startsWith(p));
+  const ordered = [...bySubject].sort((a, b) => rank(a[0]) - rank(b[0]) || b[1] - a[1]);
+  for (const [subject, count] of ordered.slice(0, 12))
+    row('', `${count > 1 ? `${count}× ` : ''}${subject}`);
   if (bySubject.size > 12) row('', `… and ${bySubject.size - 12} more subjects`);
   row('Metrics', `${n(r.metricsLines)} EMF documents → ${where}/metrics.jsonl`);
   row('State', `summaries, verdicts and detector state under ${where}/`);
   const rate = r.seconds > 0 ? ` (${n(Math.round(r.records / r.seconds))} records/s)` : '';
-  lines.push('', `Took ${r.seconds.toFixed(1)} s for ${plural(r.deliveries, 'delivery', 'deliveries')}${rate}.`);
+  lines.push(
+    '',
+    `Took ${r.seconds.toFixed(1)} s for ${plural(r.deliveries, 'delivery', 'deliveries')}${rate}.`,
+  );
   return lines.join('\n');
 }

@@ -3,8 +3,9 @@
  * and tests wire local ones. S3 ObjectCreated on the trail bucket; routes each object by key: log files are
  * ingested here, digests are handed to `verify`, anything else is counted and ignored.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
@@ -13,10 +14,17 @@ import type { S3Event } from 'aws-lambda';
 import { type IngestConfig, ingestConfig } from '#shared/config.ts';
 import { type IngestOutcome, ingestLogFile } from '#shared/ingest/ingest-file.ts';
 import { type Route, route } from '#shared/ingest/route.ts';
+import { buildRuleNotifications } from '#shared/notify/rules.ts';
+import { claimAlert, throttleMinutes } from '#shared/notify/throttle.ts';
 import type { Notifier, ObjectStore } from '#shared/ports.ts';
+import type { RuleMatches } from '#shared/rules/evaluate.ts';
+import { emitRuleMetrics, ruleProcessor } from '#shared/rules/ingest.ts';
+import type { Rule } from '#shared/rules/types.ts';
 
 export interface IngestDeps {
   config: IngestConfig;
+  /** Evaluated on every record; validated at start-up (a bad pattern stops the function at load). */
+  rules: readonly Rule[];
   sourceStore(bucket: string): ObjectStore;
   state: ObjectStore;
   notifier: Notifier;
@@ -27,7 +35,11 @@ export interface IngestDeps {
 }
 
 export interface IngestResult {
-  outcomes: ({ key: string } & (IngestOutcome | { status: 'dispatched' } | { status: 'ignored'; reason: string }))[];
+  outcomes: ({ key: string } & (
+    | IngestOutcome
+    | { status: 'dispatched' }
+    | { status: 'ignored'; reason: string }
+  ))[];
 }
 
 /** Raised after all records were tried, when some failed in a way a retry may fix. */
@@ -68,8 +80,37 @@ export function makeIngestHandler(deps: IngestDeps) {
           const outcome = await ingestLogFile(
             { source: deps.sourceStore(r.object.bucket), state: deps.state, metrics },
             { bucket: r.object.bucket, key: r.key, size: r.object.size },
-            [],
-            { limits },
+            [ruleProcessor(deps.rules)],
+            {
+              limits,
+              // Alerts go out before the summary commits the file: a crash in between re-sends, never loses.
+              beforeCommit: async (summary, [matches]) => {
+                const hits = matches as RuleMatches[];
+                emitRuleMetrics(metrics, hits);
+                const allowed: RuleMatches[] = [];
+                for (const m of hits) {
+                  if (m.count === 0) continue;
+                  const claimed = await claimAlert(deps.state, {
+                    ruleId: m.rule.id,
+                    account: summary.account,
+                    region: summary.region,
+                    minutes: throttleMinutes(m.rule, config.alertThrottle),
+                    at: r.key.time,
+                    sourceKey: key,
+                  });
+                  if (claimed) allowed.push(m);
+                  else metrics.addMetric('RuleAlertsThrottled', 'Count', 1);
+                }
+                const notifications = buildRuleNotifications(allowed, {
+                  topic: config.alertTopicArn,
+                  source: summary.source,
+                  account: summary.account,
+                  region: summary.region,
+                });
+                for (const n of notifications) await deps.notifier.publish(n);
+                if (notifications.length > 0) metrics.addMetric('RuleAlerts', 'Count', notifications.length);
+              },
+            },
           );
           logOutcome(logger, r.object.bucket, key, outcome);
           outcomes.push({ key, ...outcome });
@@ -95,15 +136,18 @@ export function makeIngestHandler(deps: IngestDeps) {
 
 function logOutcome(logger: Logger, bucket: string, key: string, o: IngestOutcome): void {
   switch (o.status) {
-    case 'ingested':
+    case 'ingested': {
+      const hits = (o.processed[0] as RuleMatches[] | undefined)?.filter((m) => m.count > 0) ?? [];
       logger.info('log file ingested', {
         bucket,
         key,
         records: o.summary.records,
         bytes: o.summary.bytes,
         badRecords: o.summary.badRecords,
+        ruleHits: Object.fromEntries(hits.map((m) => [m.rule.id, m.count])),
       });
       break;
+    }
     case 'rejected':
       logger.error('log file rejected', { bucket, key, reason: o.reason, verdict: o.rejectionKey });
       break;

@@ -55,7 +55,11 @@ export function makeVerifyHandler(deps: VerifyDeps) {
     for (const rec of parsed.data.Records) {
       const r = route(rec.s3.bucket.name, rec.s3.object.key, rec.s3.object.size);
       if (r.to !== 'verify') {
-        outcomes.push({ key: r.object.key, status: 'ignored', reason: r.to === 'ignore' ? r.reason : 'not a digest' });
+        outcomes.push({
+          key: r.object.key,
+          status: 'ignored',
+          reason: r.to === 'ignore' ? r.reason : 'not a digest',
+        });
         continue;
       }
       const { bucket, key } = r.object;
@@ -84,7 +88,10 @@ export function makeVerifyHandler(deps: VerifyDeps) {
         window: report.file ? { start: report.file.digestStartTime, end: report.file.digestEndTime } : null,
       };
       try {
-        await deps.state.put(verdictKey, JSON.stringify(verdict), { ifNoneMatch: '*', contentType: 'application/json' });
+        await deps.state.put(verdictKey, JSON.stringify(verdict), {
+          ifNoneMatch: '*',
+          contentType: 'application/json',
+        });
       } catch (err) {
         if (!(err instanceof PreconditionFailedError)) throw err;
         outcomes.push({ key, status: 'duplicate', verdictKey });

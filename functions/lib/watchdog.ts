@@ -21,7 +21,13 @@ export interface WatchdogDeps {
 export function makeWatchdogHandler(deps: WatchdogDeps) {
   const { logger, metrics, config } = deps;
   async function watchdog(): Promise<WatchdogResult> {
-    const result = await runWatchdog(deps.trail, deps.state, deps.now(), config.trailPrefixes, config.options);
+    const result = await runWatchdog(
+      deps.trail,
+      deps.state,
+      deps.now(),
+      config.trailPrefixes,
+      config.options,
+    );
     for (const n of watchdogAlerts(config.alertTopicArn, result)) await deps.notifier.publish(n);
     const missing = result.current.filter((f) => f.kind === 'digest-missing').length;
     metrics.addMetric('DigestsOverdue', 'Count', missing);

@@ -1,15 +1,16 @@
 /** The AWS side of each handler's dependencies: one client per service per container. */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { IngestConfig, VerifyEnvConfig, WatchdogEnvConfig } from '#shared/config.ts';
-import { S3ObjectStore, s3Client } from '#shared/adapters/aws-s3-store.ts';
-import { SnsNotifier } from '#shared/adapters/aws-sns-notifier.ts';
-import { logger, metrics } from '#shared/adapters/powertools.ts';
 import type { IngestDeps } from '#functions/lib/ingest.ts';
 import type { VerifyDeps } from '#functions/lib/verify.ts';
 import type { WatchdogDeps } from '#functions/lib/watchdog.ts';
 import { cloudTrailPublicKeys } from '#shared/adapters/aws-public-keys.ts';
+import { S3ObjectStore, s3Client } from '#shared/adapters/aws-s3-store.ts';
+import { SnsNotifier } from '#shared/adapters/aws-sns-notifier.ts';
+import { logger, metrics } from '#shared/adapters/powertools.ts';
+import type { IngestConfig, VerifyEnvConfig, WatchdogEnvConfig } from '#shared/config.ts';
 import { decodeEventKey } from '#shared/keys.ts';
 import type { ObjectStore } from '#shared/ports.ts';
+import { defaultRules } from '#shared/rules/load.ts';
 
 const stores = new Map<string, ObjectStore>();
 export function s3Store(bucket: string): ObjectStore {
@@ -26,6 +27,7 @@ let lambda: LambdaClient | undefined;
 export function awsIngestDeps(config: IngestConfig): IngestDeps {
   return {
     config,
+    rules: defaultRules(),
     sourceStore: s3Store,
     state: s3Store(config.stateBucket),
     notifier: new SnsNotifier(),
@@ -33,12 +35,15 @@ export function awsIngestDeps(config: IngestConfig): IngestDeps {
     metrics,
     async dispatchDigest(route, event) {
       if (!config.verifyFunctionName) {
-        logger.warn('digest delivered but VERIFY_FUNCTION_NAME is not set: not verified', { key: route.object.key });
+        logger.warn('digest delivered but VERIFY_FUNCTION_NAME is not set: not verified', {
+          key: route.object.key,
+        });
         return;
       }
       lambda ??= new LambdaClient({});
       const record = event.Records.find(
-        (r) => r.s3.bucket.name === route.object.bucket && decodeEventKey(r.s3.object.key) === route.object.key,
+        (r) =>
+          r.s3.bucket.name === route.object.bucket && decodeEventKey(r.s3.object.key) === route.object.key,
       );
       // Asynchronous invocation: verify retries and fails over to its own destination independently of ingest.
       await lambda.send(
@@ -69,7 +74,11 @@ export function awsWatchdogDeps(c: WatchdogEnvConfig): WatchdogDeps {
     config: {
       alertTopicArn: c.alertTopicArn,
       trailPrefixes: c.trailPrefixes,
-      options: { digestGraceMinutes: c.digestGraceMinutes, logSilenceMinutes: c.logSilenceMinutes, activeWithinDays: c.activeWithinDays },
+      options: {
+        digestGraceMinutes: c.digestGraceMinutes,
+        logSilenceMinutes: c.logSilenceMinutes,
+        activeWithinDays: c.activeWithinDays,
+      },
     },
     trail: s3Store(c.trailBucket),
     state: s3Store(c.stateBucket),

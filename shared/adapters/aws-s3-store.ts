@@ -17,8 +17,8 @@ import {
   type ObjectStore,
   PreconditionFailedError,
   type PutOptions,
-  StoreError,
   type StoredObject,
+  StoreError,
 } from '#shared/ports.ts';
 
 /** One client per container, created on first use (endpoint and path style from the environment). */
@@ -81,7 +81,8 @@ export class S3ObjectStore implements ObjectStore {
       };
     } catch (err) {
       if (err instanceof StoreError) throw err;
-      if (isNotFound(err)) throw new ObjectNotFoundError(`no object at s3://${this.bucket}/${key}`, key, { cause: err });
+      if (isNotFound(err))
+        throw new ObjectNotFoundError(`no object at s3://${this.bucket}/${key}`, key, { cause: err });
       throw new StoreError(`GetObject s3://${this.bucket}/${key} failed: ${(err as Error).message}`, key, {
         cause: err,
       });
@@ -130,7 +131,11 @@ export class S3ObjectStore implements ObjectStore {
         new ListObjectsV2Command({
           Bucket: this.bucket,
           Prefix: prefix,
-          ...(token ? { ContinuationToken: token } : options.startAfter ? { StartAfter: options.startAfter } : {}),
+          ...(token
+            ? { ContinuationToken: token }
+            : options.startAfter
+              ? { StartAfter: options.startAfter }
+              : {}),
         }),
       );
       for (const o of r.Contents ?? []) {

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import {
   type ObjectInfo,
@@ -37,7 +37,9 @@ function checkConditions(key: string, current: { etag?: string } | undefined, op
 }
 
 function isNotFound(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException)?.code === 'ENOENT' || (err as NodeJS.ErrnoException)?.code === 'ENOTDIR';
+  return (
+    (err as NodeJS.ErrnoException)?.code === 'ENOENT' || (err as NodeJS.ErrnoException)?.code === 'ENOTDIR'
+  );
 }
 
 /** A folder as a bucket. Conditional writes are atomic within one process (replay, CLI, tests). */
@@ -52,7 +54,8 @@ export class FsObjectStore implements ObjectStore {
   }
 
   private pathOf(key: string): string {
-    if (key.split('/').some((p) => p === '..')) throw new ObjectNotFoundError(`refusing key with '..': ${key}`, key);
+    if (key.split('/').some((p) => p === '..'))
+      throw new ObjectNotFoundError(`refusing key with '..': ${key}`, key);
     return join(this.root, ...key.split('/'));
   }
 
@@ -247,4 +250,3 @@ export class MemoryObjectStore implements ObjectStore {
     }
   }
 }
-

@@ -4,9 +4,10 @@
  * only if absent, so a re-delivered or retried file is recognised and never counted twice, and a crash
  * before it leaves nothing half-written (the retry starts over).
  */
-import { type LogFileError, type ScanLimits, type ScanStats, readLogRecords } from '#shared/logfile/read.ts';
-import { LogFileError as LogFileErrorClass } from '#shared/logfile/scanner.ts';
+
 import type { KeyClass, TrailKey } from '#shared/keys.ts';
+import { type LogFileError, readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
+import { LogFileError as LogFileErrorClass } from '#shared/logfile/scanner.ts';
 import type { MetricsSink, ObjectStore } from '#shared/ports.ts';
 import { PreconditionFailedError } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
@@ -78,10 +79,13 @@ export async function ingestLogFile(
   const builder = new SummaryBuilder(src.key.time);
   let stats: ScanStats;
   try {
-    stats = await drain(readLogRecords(object.body, { compression: 'gzip', limits: options.limits, sizeHint: object.size }), (batch) => {
-      for (const r of batch) builder.add(r);
-      for (const p of processors) p.onRecords(batch);
-    });
+    stats = await drain(
+      readLogRecords(object.body, { compression: 'gzip', limits: options.limits, sizeHint: object.size }),
+      (batch) => {
+        for (const r of batch) builder.add(r);
+        for (const p of processors) p.onRecords(batch);
+      },
+    );
   } catch (err) {
     if (!(err instanceof LogFileErrorClass)) throw err;
     return reject(deps, src, object.etag, object.size, err);
@@ -98,7 +102,10 @@ export async function ingestLogFile(
   const processed = processors.map((p) => p.finish());
   await options.beforeCommit?.(summary, processed);
   try {
-    await state.put(summaryKey, JSON.stringify(summary), { ifNoneMatch: '*', contentType: 'application/json' });
+    await state.put(summaryKey, JSON.stringify(summary), {
+      ifNoneMatch: '*',
+      contentType: 'application/json',
+    });
   } catch (err) {
     // Another invocation committed the same file meanwhile: its summary is the same one.
     if (!(err instanceof PreconditionFailedError)) throw err;

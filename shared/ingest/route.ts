@@ -3,7 +3,7 @@
  * Insights files under one prefix, and S3 notification filters cannot tell them apart by folder in the middle
  * of the key, so one entry receives them all and routes by key.
  */
-import { type TrailKey, classifyKey, decodeEventKey } from '#shared/keys.ts';
+import { classifyKey, decodeEventKey, type TrailKey } from '#shared/keys.ts';
 
 export interface S3ObjectRef {
   bucket: string;
@@ -33,7 +33,11 @@ export function route(bucket: string, rawKey: string, size?: number, encoded = t
     case 'digest':
       return { to: 'verify', object, key: k };
     case 'insight':
-      return { to: 'ignore', object, reason: 'CloudTrail Insights file (read by insights report, not ingested)' };
+      return {
+        to: 'ignore',
+        object,
+        reason: 'CloudTrail Insights file (read by insights report, not ingested)',
+      };
     default:
       return { to: 'ignore', object, reason: k.reason };
   }

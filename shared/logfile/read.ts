@@ -5,10 +5,16 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import type { CloudTrailRecord } from '#shared/record.ts';
 import { LogFormatError, RecordScanner, type ScanLimits, type ScanStats } from '#shared/logfile/scanner.ts';
+import type { CloudTrailRecord } from '#shared/record.ts';
 
-export { LogFileError, LogFormatError, LogLimitError, type ScanLimits, type ScanStats } from '#shared/logfile/scanner.ts';
+export {
+  LogFileError,
+  LogFormatError,
+  LogLimitError,
+  type ScanLimits,
+  type ScanStats,
+} from '#shared/logfile/scanner.ts';
 
 export interface ReadOptions {
   /** `gzip` requires gzip bytes; `auto` looks at the magic bytes. */
@@ -56,14 +62,20 @@ export async function* uncompressed(
     return;
   }
   // CloudTrail compresses about 8-10x; a buffer of ~16x the compressed size holds most files in one chunk.
-  const chunkSize = sizeHint && sizeHint > 0 ? Math.min(CHUNK, Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(sizeHint * 16)))) : CHUNK;
+  const chunkSize =
+    sizeHint && sizeHint > 0
+      ? Math.min(CHUNK, Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(sizeHint * 16))))
+      : CHUNK;
   const gunzip = createGunzip({ chunkSize });
   const piping = pipeline(source, gunzip).catch(() => undefined);
   try {
     for await (const c of gunzip) yield c as Buffer;
   } catch (err) {
     if (isZlibError(err)) {
-      const what = (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' ? 'truncated gzip stream' : 'corrupt gzip stream';
+      const what =
+        (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR'
+          ? 'truncated gzip stream'
+          : 'corrupt gzip stream';
       throw new LogFormatError(`${what}: ${(err as Error).message}`, { cause: err });
     }
     throw err;

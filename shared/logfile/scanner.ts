@@ -169,7 +169,12 @@ export class RecordScanner {
             if (this.depth === 0) {
               const end = i + 1;
               const isRecord = this.elementIsObject && b === RBRACE;
-              if (isRecord && elementStart >= 0 && this.carryBytes === 0 && end - elementStart <= this.limits.maxRecordBytes) {
+              if (
+                isRecord &&
+                elementStart >= 0 &&
+                this.carryBytes === 0 &&
+                end - elementStart <= this.limits.maxRecordBytes
+              ) {
                 // complete inside this chunk: join the run of records parsed together
                 if (runStart < 0) runStart = elementStart;
                 runEnd = end;
@@ -218,7 +223,8 @@ export class RecordScanner {
           } else this.fail(`expected ',' or ']' after a record, found '${String.fromCharCode(b)}'`, i);
           break;
         case enum_.Start:
-          if (isSpace(b) || (this.stats.bytes === 0 && i < 3 && (b === 0xef || b === 0xbb || b === 0xbf))) break;
+          if (isSpace(b) || (this.stats.bytes === 0 && i < 3 && (b === 0xef || b === 0xbb || b === 0xbf)))
+            break;
           if (b !== LBRACE) this.fail(`expected a JSON object '{', found '${printable(b)}'`, i);
           this.state = enum_.TopKey;
           break;
@@ -238,7 +244,8 @@ export class RecordScanner {
           break;
         case enum_.TopColon:
           if (isSpace(b)) break;
-          if (b !== COLON) this.fail(`expected ':' after key "${this.currentKey}", found '${printable(b)}'`, i);
+          if (b !== COLON)
+            this.fail(`expected ':' after key "${this.currentKey}", found '${printable(b)}'`, i);
           this.state = enum_.TopValue;
           break;
         case enum_.TopValue:
@@ -286,7 +293,8 @@ export class RecordScanner {
           else this.fail(`expected ',' or '}' in the top-level object, found '${printable(b)}'`, i);
           break;
         case enum_.Done:
-          if (!isSpace(b)) this.fail(`unexpected data after the end of the JSON document ('${printable(b)}')`, i);
+          if (!isSpace(b))
+            this.fail(`unexpected data after the end of the JSON document ('${printable(b)}')`, i);
           break;
       }
       i++;
@@ -312,7 +320,11 @@ export class RecordScanner {
   }
 
   private where(): string {
-    if (this.state === enum_.Element || this.state === enum_.ArrayValue || this.state === enum_.ArrayAfterValue) {
+    if (
+      this.state === enum_.Element ||
+      this.state === enum_.ArrayValue ||
+      this.state === enum_.ArrayAfterValue
+    ) {
       return `record ${this.elements}`;
     }
     return 'the top-level object';

@@ -31,7 +31,9 @@ export function watchdogAlerts(topic: string, result: WatchdogResult): Notificat
 
 function gapAlert(topic: string, f: Finding): Notification {
   const digest = f.kind === 'digest-missing';
-  const title = digest ? `No CloudTrail digest for ${hours(f.silentMinutes)}` : `No CloudTrail log file for ${hours(f.silentMinutes)}`;
+  const title = digest
+    ? `No CloudTrail digest for ${hours(f.silentMinutes)}`
+    : `No CloudTrail log file for ${hours(f.silentMinutes)}`;
   const where = `${f.place.prefix}AWSLogs/${f.place.orgId ? `${f.place.orgId}/` : ''}${f.place.account}/${digest ? 'CloudTrail-Digest' : 'CloudTrail'}/${f.place.region}/`;
   const text = [
     digest
@@ -42,7 +44,9 @@ function gapAlert(topic: string, f: Finding): Notification {
     digest
       ? '  - the trail was stopped or deleted, or log file validation was turned off (look for StopLogging, DeleteTrail, UpdateTrail);'
       : '  - the trail was stopped or deleted, or its event selectors changed (look for StopLogging, DeleteTrail, PutEventSelectors);',
-    digest ? '  - the newest digest files were deleted from the bucket (they hide tampering with the last hour of logs);' : '  - the bucket policy or KMS key no longer lets CloudTrail write;',
+    digest
+      ? '  - the newest digest files were deleted from the bucket (they hide tampering with the last hour of logs);'
+      : '  - the bucket policy or KMS key no longer lets CloudTrail write;',
     '  - the bucket policy or KMS key no longer lets CloudTrail write, or the region is quiet.',
     '',
     `Newest file: ${f.newestKey ?? 'none'}`,
@@ -56,7 +60,15 @@ function gapAlert(topic: string, f: Finding): Notification {
     region: f.place.region,
     kind: 'watchdog',
     text,
-    data: { state: 'open', check: f.kind, place: f.place, newestKey: f.newestKey, newestTime: f.newestTime, silentMinutes: f.silentMinutes, thresholdMinutes: f.thresholdMinutes },
+    data: {
+      state: 'open',
+      check: f.kind,
+      place: f.place,
+      newestKey: f.newestKey,
+      newestTime: f.newestTime,
+      silentMinutes: f.silentMinutes,
+      thresholdMinutes: f.thresholdMinutes,
+    },
     attributes: { check: f.kind, state: 'open' },
   });
 }

@@ -8,7 +8,7 @@
  * is reported when deliveries resume.
  */
 import { classifyKey, dayFolder } from '#shared/keys.ts';
-import { PreconditionFailedError, type ObjectStore, readAll } from '#shared/ports.ts';
+import { type ObjectStore, PreconditionFailedError, readAll } from '#shared/ports.ts';
 
 export interface WatchdogOptions {
   /** A digest older than this many minutes past its hour is missing. Default 90 (hourly + CloudTrail's delay). */
@@ -19,7 +19,11 @@ export interface WatchdogOptions {
   activeWithinDays: number;
 }
 
-export const DEFAULT_WATCHDOG: WatchdogOptions = { digestGraceMinutes: 90, logSilenceMinutes: 60, activeWithinDays: 7 };
+export const DEFAULT_WATCHDOG: WatchdogOptions = {
+  digestGraceMinutes: 90,
+  logSilenceMinutes: 60,
+  activeWithinDays: 7,
+};
 
 export interface Place {
   prefix: string;
@@ -62,7 +66,11 @@ function placeId(kind: string, p: Place): string {
 }
 
 /** Account and region folders under every `[prefix]AWSLogs/[o-org/]ACCOUNT/FOLDER/REGION/`. */
-export async function discoverPlaces(store: ObjectStore, folder: 'CloudTrail' | 'CloudTrail-Digest', prefixes: string[]): Promise<Place[]> {
+export async function discoverPlaces(
+  store: ObjectStore,
+  folder: 'CloudTrail' | 'CloudTrail-Digest',
+  prefixes: string[],
+): Promise<Place[]> {
   const out: Place[] = [];
   for (const prefix of prefixes) {
     for (const level of await store.listFolders(`${prefix}AWSLogs/`)) {
@@ -74,7 +82,12 @@ export async function discoverPlaces(store: ObjectStore, folder: 'CloudTrail' | 
         if (!/^\d{12}$/.test(a.account)) continue;
         const base = `${prefix}AWSLogs/${a.orgId ? `${a.orgId}/` : ''}${a.account}/${folder}/`;
         for (const r of await store.listFolders(base)) {
-          out.push({ prefix, ...(a.orgId ? { orgId: a.orgId } : {}), account: a.account, region: r.slice(base.length, -1) });
+          out.push({
+            prefix,
+            ...(a.orgId ? { orgId: a.orgId } : {}),
+            account: a.account,
+            region: r.slice(base.length, -1),
+          });
         }
       }
     }
@@ -161,7 +174,11 @@ export async function runWatchdog(
     for (const f of findings) {
       const id = placeId(f.kind, f.place);
       const before = previous.open[id];
-      open[id] = before ?? { since: f.newestTime ?? now.toISOString(), newestKey: f.newestKey, reportedAt: now.toISOString() };
+      open[id] = before ?? {
+        since: f.newestTime ?? now.toISOString(),
+        newestKey: f.newestKey,
+        reportedAt: now.toISOString(),
+      };
       if (!before) opened.push(f);
     }
     const closed = Object.entries(previous.open)
@@ -175,10 +192,15 @@ export async function runWatchdog(
           since: v.since,
         };
       });
-    if (opened.length === 0 && closed.length === 0) return { opened, closed, current: findings, placesWatched };
+    if (opened.length === 0 && closed.length === 0)
+      return { opened, closed, current: findings, placesWatched };
     const next: WatchdogState = { schema: 'trailwatch.watchdog/1', open };
     try {
-      await state.put(STATE_KEY, JSON.stringify(next), head?.etag ? { ifMatch: head.etag } : { ifNoneMatch: '*' });
+      await state.put(
+        STATE_KEY,
+        JSON.stringify(next),
+        head?.etag ? { ifMatch: head.etag } : { ifNoneMatch: '*' },
+      );
       return { opened, closed, current: findings, placesWatched };
     } catch (err) {
       if (!(err instanceof PreconditionFailedError) || attempt >= 5) throw err;

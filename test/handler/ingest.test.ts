@@ -1,17 +1,10 @@
-import { decodeEventKey } from '#shared/keys.ts';
-import { describe, expect, it } from 'vitest';
-import { makeIngestHandler } from '#functions/lib/ingest.ts';
-import { lambdaContext } from '#cli/replay/events.ts';
 import { gzipSync } from 'node:zlib';
-import {
-  loadEvent,
-  logFile,
-  metricTotal,
-  record,
-  snapshot,
-  testPipeline,
-} from '#test/support/logfiles.ts';
 import type { S3Event } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import { lambdaContext } from '#cli/replay/events.ts';
+import { makeIngestHandler } from '#functions/lib/ingest.ts';
+import { decodeEventKey } from '#shared/keys.ts';
+import { loadEvent, logFile, metricTotal, record, snapshot, testPipeline } from '#test/support/logfiles.ts';
 
 const context = lambdaContext('trailwatch-ingest');
 const keyOf = (event: S3Event) => decodeEventKey(event.Records[0].s3.object.key);
@@ -23,7 +16,12 @@ describe('ingest handler', () => {
     const event = loadEvent('s3-log-delivered');
     const records = [
       record(),
-      record({ eventID: 'evt-2', eventName: 'DescribeInstances', readOnly: true, eventTime: '2026-11-20T10:02:10Z' }),
+      record({
+        eventID: 'evt-2',
+        eventName: 'DescribeInstances',
+        readOnly: true,
+        eventTime: '2026-11-20T10:02:10Z',
+      }),
       record({ eventID: 'evt-3', errorCode: 'AccessDenied', eventTime: '2026-11-20T10:02:50Z' }),
     ];
     await p.source.put(keyOf(event), logFile(records));
@@ -39,7 +37,15 @@ describe('ingest handler', () => {
     expect(summary.minutes).toEqual([
       { m: '2026-11-20T10:01', s: 'ec2.amazonaws.com', n: 'StopInstances', c: 'Management', r: 0, w: 1 },
       { m: '2026-11-20T10:02', s: 'ec2.amazonaws.com', n: 'DescribeInstances', c: 'Management', r: 1, w: 0 },
-      { m: '2026-11-20T10:02', s: 'ec2.amazonaws.com', n: 'StopInstances', c: 'Management', r: 0, w: 1, e: { AccessDenied: 1 } },
+      {
+        m: '2026-11-20T10:02',
+        s: 'ec2.amazonaws.com',
+        n: 'StopInstances',
+        c: 'Management',
+        r: 0,
+        w: 1,
+        e: { AccessDenied: 1 },
+      },
     ]);
     expect(summary.topPrincipals).toEqual([{ value: 'arn:aws:iam::111122223333:user/alice', count: 3 }]);
     // delivery at 10:05, events at 10:01:30..10:02:50
@@ -89,7 +95,9 @@ describe('ingest handler', () => {
     const p = testPipeline();
     const event = loadEvent('s3-key-with-spaces-unicode');
     const key = keyOf(event);
-    expect(key.startsWith('security team/träil über/AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/eu-west-1/')).toBe(true);
+    expect(
+      key.startsWith('security team/träil über/AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/eu-west-1/'),
+    ).toBe(true);
     await p.source.put(key, logFile([record({ awsRegion: 'eu-west-1' })]));
     // Act
     const result = await makeIngestHandler(p.deps)(event, context);
@@ -156,14 +164,15 @@ describe('ingest handler', () => {
     // Prepare
     const p = testPipeline();
     const event = loadEvent('s3-log-delivered');
-    p.deps.sourceStore = () => ({
-      ...p.source,
-      location: 'broken',
-      head: async () => undefined,
-      get: async () => {
-        throw new Error('connection reset');
-      },
-    }) as never;
+    p.deps.sourceStore = () =>
+      ({
+        ...p.source,
+        location: 'broken',
+        head: async () => undefined,
+        get: async () => {
+          throw new Error('connection reset');
+        },
+      }) as never;
     // Act / Assess
     await expect(makeIngestHandler(p.deps)(event, context)).rejects.toThrow(/1 of 1 objects failed/);
     expect(p.state.objects.size).toBe(0);

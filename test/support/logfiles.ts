@@ -10,6 +10,7 @@ import { OutboxNotifier } from '#shared/adapters/local-outbox.ts';
 import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
 import { ingestConfig } from '#shared/config.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
+import { defaultRules } from '#shared/rules/load.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
 export const stratusDir = resolve(repoRoot, '../shared/data/stratus-detonation-logs');
@@ -74,9 +75,12 @@ export function testPipeline(env: Record<string, string> = {}): TestPipeline {
   const emf: Record<string, unknown>[] = [];
   const logs: Record<string, unknown>[] = [];
   const dispatched: string[] = [];
-  const metrics = new CapturingMetrics({ namespace: 'Trailwatch', serviceName: 'trailwatch' }, {
-    append: (doc) => emf.push(doc as Record<string, unknown>),
-  });
+  const metrics = new CapturingMetrics(
+    { namespace: 'Trailwatch', serviceName: 'trailwatch' },
+    {
+      append: (doc) => emf.push(doc as Record<string, unknown>),
+    },
+  );
   const logger = new Logger({ serviceName: 'trailwatch', logLevel: 'INFO' });
   // Log lines are data the operator relies on: capture them to assert on them.
   for (const level of ['info', 'warn', 'error'] as const) {
@@ -87,7 +91,12 @@ export function testPipeline(env: Record<string, string> = {}): TestPipeline {
     }) as typeof logger.info;
   }
   const deps: IngestDeps = {
-    config: ingestConfig({ STATE_BUCKET: 'state', ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:alerts', ...env }),
+    config: ingestConfig({
+      STATE_BUCKET: 'state',
+      ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:alerts',
+      ...env,
+    }),
+    rules: defaultRules(),
     sourceStore: () => source,
     state,
     notifier,

@@ -8,7 +8,9 @@ import { repoRoot } from '#test/support/logfiles.ts';
 
 export type Template = { Resources: Record<string, { Type: string; Properties?: any; Condition?: string }> };
 
-export async function packageStack(params: Record<string, string>): Promise<{ template: Template; dir: string }> {
+export async function packageStack(
+  params: Record<string, string>,
+): Promise<{ template: Template; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'trailwatch-package-'));
   const args = ['package', '--package', dir, '--stage', 'test', '--region', 'eu-west-1'];
   for (const [k, v] of Object.entries(params)) args.push(`--param=${k}=${v}`);

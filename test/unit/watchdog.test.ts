@@ -58,7 +58,10 @@ describe('watchdog', () => {
     expect(early.opened.filter((f) => f.kind === 'digest-missing')).toEqual([]);
     const missing = late.opened.filter((f) => f.kind === 'digest-missing');
     expect(missing).toHaveLength(1);
-    expect(missing[0]).toMatchObject({ place: { account: scenario.accounts[0], region: 'us-east-1' }, newestKey: previous.key });
+    expect(missing[0]).toMatchObject({
+      place: { account: scenario.accounts[0], region: 'us-east-1' },
+      newestKey: previous.key,
+    });
     expect(again.opened).toEqual([]);
     expect(again.current.some((f) => f.kind === 'digest-missing')).toBe(true);
     expect(later.closed.map((c) => c.kind)).toContain('digest-missing');
@@ -82,7 +85,11 @@ describe('watchdog', () => {
 
   it('does not watch a place that has not delivered within the activity window', async () => {
     const newest = digests().at(-1)!;
-    const result = await runWatchdog(copy(), new MemoryObjectStore(), minutesAfter(newest.deliveredAt, 10 * 24 * 60));
+    const result = await runWatchdog(
+      copy(),
+      new MemoryObjectStore(),
+      minutesAfter(newest.deliveredAt, 10 * 24 * 60),
+    );
     expect(result.placesWatched).toBe(0);
     expect(result.current).toEqual([]);
   });

@@ -1,0 +1,72 @@
+/**
+ * Alert storms are the first complaint about metric-filter alarms. Every match is still counted (metrics,
+ * alarms, summaries); what is limited is how often one rule may page for one account and region.
+ *
+ * A window is claimed by writing one object with If-None-Match: the first file whose matches fall in the
+ * window sends the message, later ones in the same window do not. The claim names the file that made it, so
+ * a retry of that same file (a crash between claim and publish) sends again instead of losing the alert.
+ */
+import { type ObjectStore, PreconditionFailedError, readAll } from '#shared/ports.ts';
+import type { Rule, Severity } from '#shared/rules/types.ts';
+
+export interface ThrottlePolicy {
+  bySeverity: Record<Severity, number>;
+  /** Minutes per rule id, overriding the severity's. */
+  byRule: Record<string, number>;
+}
+
+export const DEFAULT_THROTTLE: ThrottlePolicy = {
+  bySeverity: { CRITICAL: 0, HIGH: 0, MEDIUM: 60, LOW: 360 },
+  // Denied calls are constant background noise in most accounts; a rise in them is what matters, and the
+  // error-rate anomaly detector reports that against their usual level.
+  byRule: { 'CloudWatch.2': 1440, 'CIS.4.1': 1440 },
+};
+
+export function throttleMinutes(rule: Rule, policy: ThrottlePolicy = DEFAULT_THROTTLE): number {
+  return policy.byRule[rule.id] ?? policy.bySeverity[rule.severity];
+}
+
+/** Parses `{"CloudWatch.10": 0, "MEDIUM": 30}`: rule ids and severities mapped to minutes. */
+export function parseThrottlePolicy(
+  json: string | undefined,
+  base: ThrottlePolicy = DEFAULT_THROTTLE,
+): ThrottlePolicy {
+  if (!json) return base;
+  const input = JSON.parse(json) as Record<string, unknown>;
+  const policy: ThrottlePolicy = { bySeverity: { ...base.bySeverity }, byRule: { ...base.byRule } };
+  for (const [k, v] of Object.entries(input)) {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) {
+      throw new Error(
+        `alert throttle for ${k} must be a whole number of minutes, found ${JSON.stringify(v)}`,
+      );
+    }
+    if (k in policy.bySeverity) policy.bySeverity[k as Severity] = v;
+    else policy.byRule[k] = v;
+  }
+  return policy;
+}
+
+/**
+ * True when this file may send the rule's message for this account and region: no window, or the window
+ * is unclaimed, or claimed by this same file.
+ */
+export async function claimAlert(
+  state: ObjectStore,
+  args: { ruleId: string; account: string; region: string; minutes: number; at: Date; sourceKey: string },
+): Promise<boolean> {
+  if (args.minutes <= 0) return true;
+  const windowMs = args.minutes * 60_000;
+  const windowStart = new Date(Math.floor(args.at.getTime() / windowMs) * windowMs).toISOString();
+  const key = `alert-windows/${args.ruleId}/${args.account}/${args.region}/${args.minutes}m/${windowStart}.json`;
+  try {
+    await state.put(key, JSON.stringify({ source: args.sourceKey, windowStart, minutes: args.minutes }), {
+      ifNoneMatch: '*',
+      contentType: 'application/json',
+    });
+    return true;
+  } catch (err) {
+    if (!(err instanceof PreconditionFailedError)) throw err;
+    const claim = JSON.parse((await readAll(state, key)).toString('utf8')) as { source?: string };
+    return claim.source === args.sourceKey;
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * Runs every rule over the records of one log file. Memory stays bounded however many records match:
+ * per rule a count, a few sample records and capped tallies (principal, API, error code, source IP,
+ * account, region) for storm summaries.
+ *
+ * Ingest use:
+ *   const evaluator = new RuleEvaluator(defaultRules());
+ *   for await (const batch of readLogRecords(body)) for (const r of batch) evaluator.onRecord(r);
+ *   for (const m of evaluator.results()) metrics.addMetric(m.rule.metricName, 'Count', m.count);
+ */
+
+import type { CloudTrailRecord } from '#shared/record.ts';
+import { compilePattern, type Matcher } from '#shared/rules/pattern/index.ts';
+import type { Rule } from '#shared/rules/types.ts';
+import { type Ranked, topOf } from '#shared/summary.ts';
+
+export interface EvaluatorOptions {
+  /** Sample records kept per rule (default 5). */
+  sampleSize?: number;
+  /** Distinct values tallied per dimension before the rest is counted as "(other)" (default 1000). */
+  maxDistinct?: number;
+  /** Entries in each ranked list of the results (default 10). */
+  topN?: number;
+}
+
+export interface RuleMatches {
+  rule: Rule;
+  count: number;
+  /** Up to `sampleSize` matching records, favouring distinct principals. */
+  samples: CloudTrailRecord[];
+  principals: Ranked[];
+  /** Distinct principals seen, at most `maxDistinct` (a lower bound once the tally overflows). */
+  distinctPrincipals: number;
+  /** `eventSource eventName` */
+  apis: Ranked[];
+  errorCodes: Ranked[];
+  sourceIps: Ranked[];
+  accounts: Ranked[];
+  regions: Ranked[];
+  firstEventTime: string | null;
+  lastEventTime: string | null;
+}
+
+export const OTHER = '(other)';
+
+/** A tally that stops adding keys after `max` distinct values, so a hostile file cannot grow it. */
+class CappedCounter {
+  private readonly counts = new Map<string, number>();
+  private readonly max: number;
+  constructor(max: number) {
+    this.max = max;
+  }
+  add(key: string | undefined): void {
+    if (key === undefined) return;
+    const n = this.counts.get(key);
+    if (n !== undefined) this.counts.set(key, n + 1);
+    else if (this.counts.size < this.max) this.counts.set(key, 1);
+    else this.counts.set(OTHER, (this.counts.get(OTHER) ?? 0) + 1);
+  }
+  /** Distinct values counted by name (at most `max`; the overflow bucket is not one). */
+  get distinct(): number {
+    return this.counts.size - (this.counts.has(OTHER) ? 1 : 0);
+  }
+  top(n: number): Ranked[] {
+    return topOf(this.counts, n);
+  }
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
+}
+
+/** A stable key for "who": the ARN when there is one, else type and principal id or invoking service. */
+export function principalKey(record: unknown): string {
+  const u = obj(obj(record)?.userIdentity);
+  if (!u) return 'unknown';
+  const arn = str(u.arn);
+  if (arn) return arn;
+  const type = str(u.type) ?? 'unknown';
+  const id = str(u.invokedBy) ?? str(u.principalId) ?? str(u.userName);
+  return id ? `${type}:${id}` : type;
+}
+
+export function recordAccount(record: unknown): string | undefined {
+  const r = obj(record);
+  return str(r?.recipientAccountId) ?? str(obj(r?.userIdentity)?.accountId);
+}
+
+class RuleState {
+  readonly rule: Rule;
+  readonly test: Matcher;
+  count = 0;
+  readonly samples: { record: CloudTrailRecord; principal: string }[] = [];
+  readonly principals: CappedCounter;
+  readonly apis: CappedCounter;
+  readonly errorCodes: CappedCounter;
+  readonly sourceIps: CappedCounter;
+  readonly accounts: CappedCounter;
+  readonly regions: CappedCounter;
+  first: string | null = null;
+  last: string | null = null;
+
+  constructor(rule: Rule, max: number) {
+    this.rule = rule;
+    this.test = compilePattern(rule.pattern).test;
+    this.principals = new CappedCounter(max);
+    this.apis = new CappedCounter(max);
+    this.errorCodes = new CappedCounter(max);
+    this.sourceIps = new CappedCounter(max);
+    this.accounts = new CappedCounter(max);
+    this.regions = new CappedCounter(max);
+  }
+
+  add(record: CloudTrailRecord, sampleSize: number): void {
+    this.count++;
+    const r = obj(record) ?? {};
+    const principal = principalKey(record);
+    this.principals.add(principal);
+    const source = str(r.eventSource);
+    const name = str(r.eventName);
+    if (source || name) this.apis.add(`${source ?? '?'} ${name ?? '?'}`);
+    this.errorCodes.add(str(r.errorCode));
+    this.sourceIps.add(str(r.sourceIPAddress));
+    this.accounts.add(recordAccount(record));
+    this.regions.add(str(r.awsRegion));
+    const time = str(r.eventTime);
+    if (time) {
+      if (this.first === null || time < this.first) this.first = time;
+      if (this.last === null || time > this.last) this.last = time;
+    }
+    this.sample(record, principal, sampleSize);
+  }
+
+  /** Keeps the first records, then lets a new principal replace a sample of an over-represented one. */
+  private sample(record: CloudTrailRecord, principal: string, size: number): void {
+    if (this.samples.length < size) {
+      this.samples.push({ record, principal });
+      return;
+    }
+    if (this.samples.some((s) => s.principal === principal)) return;
+    const perPrincipal = new Map<string, number>();
+    for (const s of this.samples) perPrincipal.set(s.principal, (perPrincipal.get(s.principal) ?? 0) + 1);
+    for (let i = this.samples.length - 1; i >= 0; i--) {
+      if ((perPrincipal.get(this.samples[i].principal) ?? 0) > 1) {
+        this.samples[i] = { record, principal };
+        return;
+      }
+    }
+  }
+}
+
+/** Samples ordered round-robin by principal, so the first few examples show different callers. */
+function interleaveByPrincipal(
+  samples: { record: CloudTrailRecord; principal: string }[],
+): CloudTrailRecord[] {
+  const groups = new Map<string, CloudTrailRecord[]>();
+  for (const s of samples) {
+    const g = groups.get(s.principal);
+    if (g) g.push(s.record);
+    else groups.set(s.principal, [s.record]);
+  }
+  const out: CloudTrailRecord[] = [];
+  for (let i = 0; out.length < samples.length; i++) {
+    for (const g of groups.values()) if (i < g.length) out.push(g[i]);
+  }
+  return out;
+}
+
+export class RuleEvaluator {
+  private readonly states: RuleState[];
+  private readonly sampleSize: number;
+  private readonly topN: number;
+  private seen = 0;
+
+  constructor(rules: readonly Rule[], options: EvaluatorOptions = {}) {
+    const max = options.maxDistinct ?? 1000;
+    this.sampleSize = Math.max(1, options.sampleSize ?? 5);
+    this.topN = Math.max(1, options.topN ?? 10);
+    this.states = rules.map((r) => new RuleState(r, max));
+  }
+
+  /** Records evaluated so far. */
+  get records(): number {
+    return this.seen;
+  }
+
+  onRecord(record: CloudTrailRecord): void {
+    this.seen++;
+    for (const s of this.states) if (s.test(record)) s.add(record, this.sampleSize);
+  }
+
+  /** One entry per rule that matched (every rule, zero counts included, with `includeUnmatched`). */
+  results(options: { includeUnmatched?: boolean } = {}): RuleMatches[] {
+    const n = this.topN;
+    return this.states
+      .filter((s) => s.count > 0 || options.includeUnmatched)
+      .map((s) => ({
+        rule: s.rule,
+        count: s.count,
+        samples: interleaveByPrincipal(s.samples),
+        principals: s.principals.top(n),
+        distinctPrincipals: s.principals.distinct,
+        apis: s.apis.top(n),
+        errorCodes: s.errorCodes.top(n),
+        sourceIps: s.sourceIps.top(n),
+        accounts: s.accounts.top(n),
+        regions: s.regions.top(n),
+        firstEventTime: s.first,
+        lastEventTime: s.last,
+      }));
+  }
+}
