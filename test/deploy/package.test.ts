@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultRules } from '#shared/rules/load.ts';
 import { asList, packageStack, resourcesOfType, statementsOf, type Template } from '#test/support/template.ts';
 
 let template: Template;
@@ -47,5 +48,36 @@ describe('osls package: the CloudFormation template', () => {
     expect(policy).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
     expect(template.Resources.AlertTopic.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertTopicKey' });
     expect(template.Resources.AlertEmailSubscription.Properties.Endpoint).toBe('oncall@example.com');
+  });
+
+  it('has one alarm per catalog rule on its metric, CIS recipe, wired to the alerts topic', () => {
+    const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
+    for (const rule of defaultRules()) {
+      const alarm = alarms.find((a) => a.MetricName === rule.metricName);
+      expect(alarm, rule.id).toMatchObject({
+        Namespace: 'Trailwatch',
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: 'AlertTopic' }],
+        Dimensions: [{ Name: 'service', Value: 'trailwatch' }],
+      });
+    }
+    // the dimension the alarms watch is the one Powertools publishes with
+    const env = template.Resources.IngestLambdaFunction.Properties.Environment.Variables;
+    expect(env.POWERTOOLS_SERVICE_NAME).toBe('trailwatch');
+    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('Trailwatch');
+  });
+
+  it('runs verify with ListPublicKeys and the watchdog on a schedule, each with its own role', () => {
+    const verify = statementsOf(template.Resources.VerifyIamRoleLambdaExecution);
+    expect(verify.some((s) => asList(s.Action).includes('cloudtrail:ListPublicKeys'))).toBe(true);
+    const watchdog = statementsOf(template.Resources.WatchdogIamRoleLambdaExecution);
+    expect(watchdog.some((s) => asList(s.Action).includes('s3:PutObject') && asList(s.Resource).includes('*'))).toBe(false);
+    const [, schedule] = resourcesOfType(template, 'AWS::Events::Rule')[0];
+    expect(schedule.Properties.ScheduleExpression).toBe('rate(15 minutes)');
   });
 });
