@@ -1,0 +1,310 @@
+/**
+ * `trailwatch lookup`: the filters of CloudTrail's Event history, over a trail's own log files (a folder
+ * laid out like the bucket, or the bucket itself), for as far back as the bucket keeps them.
+ */
+import { stat } from 'node:fs/promises';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { n, plural } from '#cli/format.ts';
+import {
+  csvRecord,
+  displayText,
+  formatTable,
+  jsonLine,
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  type TableColumn,
+  terminalWidth,
+} from '#cli/output.ts';
+import { openSource } from '#cli/source.ts';
+import { type LookupFilter, resourceId } from '#shared/lookup/filter.ts';
+import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#shared/lookup/lookup.ts';
+import { type LookupRow, ROW_FIELDS, toRow } from '#shared/lookup/row.ts';
+import { parseTime, TimeFormatError } from '#shared/lookup/time.ts';
+
+export interface LookupCommandOptions {
+  source: string;
+  filter: LookupFilter;
+  output: OutputFormat;
+  maxResults?: number;
+  order: LookupOrder;
+  concurrency: number;
+}
+
+export interface Io {
+  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  stderr: { write(s: string): unknown; isTTY?: boolean };
+}
+
+/** Thrown for arguments that do not make a lookup: reported as a usage error. */
+export class LookupUsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+const USAGE_EXIT = 2;
+
+const service = (source: string | null) => (source ?? '').replace(/\.amazonaws\.com$/, '');
+
+/** The table keeps who, what, when, on which resource and from where; json and csv carry every field. */
+export const TABLE_COLUMNS: TableColumn<LookupRow>[] = [
+  { header: 'TIME', cell: (r) => r.eventTime, min: 20 },
+  { header: 'ACCOUNT', cell: (r) => r.account, min: 12, max: 12, dropOrder: 2 },
+  { header: 'REGION', cell: (r) => r.region, min: 9, want: 14, max: 16, dropOrder: 3 },
+  { header: 'USER', cell: (r) => r.username, min: 10, want: 18, max: 40 },
+  {
+    header: 'EVENT',
+    cell: (r) => (r.eventSource ? `${service(r.eventSource)}:${r.eventName ?? ''}` : r.eventName),
+    min: 16,
+    want: 30,
+    max: 48,
+  },
+  {
+    header: 'RESOURCES',
+    cell: (r) => r.resources.map(resourceId).join(', '),
+    min: 9,
+    want: 24,
+    max: 48,
+    hideWhenEmpty: true,
+  },
+  { header: 'SOURCE IP', cell: (r) => r.sourceIPAddress, min: 9, want: 15, max: 39 },
+  { header: 'ERROR', cell: (r) => r.errorCode, min: 5, want: 14, max: 32, dropOrder: 1, hideWhenEmpty: true },
+];
+
+function csvValues(row: LookupRow): unknown[] {
+  return ROW_FIELDS.map((f) => (f === 'resources' ? row.resources.join(' ') : row[f]));
+}
+
+/** Runs a lookup and writes its output; returns the exit code. */
+export async function runLookup(opts: LookupCommandOptions, io: Io = process): Promise<number> {
+  const source = await openSource(opts.source);
+  if (!/^s3:\/\//.test(opts.source)) {
+    const s = await stat(source.description).catch(() => undefined);
+    if (!s?.isDirectory()) throw new LookupUsageError(`--source ${opts.source}: no such folder`);
+  }
+  const progress = new ProgressLine(io.stderr);
+  const started = Date.now();
+  const result = await lookup({
+    store: source.store,
+    prefix: source.prefix,
+    filter: opts.filter,
+    order: opts.order,
+    concurrency: opts.concurrency,
+    ...(opts.maxResults !== undefined ? { maxResults: opts.maxResults } : {}),
+    onUnreadable: (key, reason) => {
+      progress.clear();
+      io.stderr.write(`trailwatch lookup: cannot read ${displayText(key)}: ${displayText(reason)}\n`);
+    },
+    onFile: (stats) => progress.update(stats),
+  });
+  progress.clear();
+
+  const rows = result.events.map(toRow);
+  const chunks: string[] = [];
+  if (opts.output === 'json') {
+    result.events.forEach((e, i) => {
+      chunks.push(jsonLine({ ...rows[i], record: e.record }));
+    });
+  } else if (opts.output === 'csv') {
+    chunks.push(csvRecord(ROW_FIELDS));
+    for (const row of rows) chunks.push(csvRecord(csvValues(row)));
+  } else if (rows.length > 0) {
+    for (const line of formatTable(rows, TABLE_COLUMNS, { width: terminalWidth(io.stdout) }))
+      chunks.push(`${line}\n`);
+  }
+  for (let i = 0; i < chunks.length; i += 1000) io.stdout.write(chunks.slice(i, i + 1000).join(''));
+  io.stderr.write(`${summary(rows.length, result.stats, opts, (Date.now() - started) / 1000)}\n`);
+  return 0;
+}
+
+function summary(shown: number, s: LookupStats, opts: LookupCommandOptions, seconds: number): string {
+  const events =
+    shown < s.matched
+      ? `${n(shown)} of ${plural(s.matched, 'matching event')} shown`
+      : `${plural(shown, 'event')} matched`;
+  const extra = [
+    s.skippedBeforeStart > 0 ? `${n(s.skippedBeforeStart)} skipped as delivered before the start time` : '',
+    s.unreadableFiles > 0 ? `${n(s.unreadableFiles)} unreadable` : '',
+  ].filter(Boolean);
+  return (
+    `${events}; read ${plural(s.records, 'record')} from ${plural(s.filesRead, 'log file')}` +
+    `${extra.length > 0 ? ` (${extra.join(', ')})` : ''} in ${plural(s.dayFolders, 'day folder')} of ${opts.source}` +
+    ` in ${seconds.toFixed(1)} s`
+  );
+}
+
+/** A one-line count on a terminal's stderr while files are read; nothing when stderr is not a terminal. */
+class ProgressLine {
+  private readonly stream: Io['stderr'];
+  private readonly enabled: boolean;
+  private last = 0;
+  private shown = false;
+
+  constructor(stream: Io['stderr']) {
+    this.stream = stream;
+    this.enabled = Boolean(stream.isTTY) && !process.env.CI;
+  }
+
+  update(s: LookupStats): void {
+    if (!this.enabled || Date.now() - this.last < 100) return;
+    this.last = Date.now();
+    this.shown = true;
+    this.stream.write(
+      `\r\x1b[2Klookup: ${n(s.filesRead + s.unreadableFiles)} log files read, ${n(s.matched)} matching`,
+    );
+  }
+
+  clear(): void {
+    if (this.shown) this.stream.write('\r\x1b[2K');
+    this.shown = false;
+  }
+}
+
+function invalid(parse: (v: string) => unknown): (v: string) => never {
+  return (v) => {
+    try {
+      return parse(v) as never;
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
+}
+
+const nonEmpty = (v: string) => {
+  if (v === '') throw new InvalidArgumentError('expected a value, found an empty string');
+  return v;
+};
+
+const positiveInt = (what: string) => (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new InvalidArgumentError(`expected ${what}, a whole number of 1 or more`);
+  return Number(v);
+};
+
+/** Options as commander hands them over, after each option's own parsing. */
+export interface RawOptions {
+  source: string;
+  startTime?: string;
+  endTime?: string;
+  eventName?: string;
+  eventSource?: string;
+  username?: string;
+  resourceName?: string;
+  resourceType?: string;
+  eventId?: string;
+  accessKeyId?: string;
+  readOnly?: boolean;
+  output: OutputFormat;
+  maxResults?: number;
+  newestFirst?: boolean;
+  concurrency: number;
+}
+
+/** Turns parsed command-line options into a lookup; throws {@link LookupUsageError} for contradictions. */
+export function commandOptions(raw: RawOptions, now: Date = new Date()): LookupCommandOptions {
+  const time = (flag: string, v: string | undefined, bound: 'start' | 'end') => {
+    if (v === undefined) return undefined;
+    try {
+      return parseTime(v, bound, now);
+    } catch (err) {
+      if (err instanceof TimeFormatError) throw new LookupUsageError(`${flag}: ${err.message}`);
+      throw err;
+    }
+  };
+  const startTime = time('--start-time', raw.startTime, 'start');
+  const endTime = time('--end-time', raw.endTime, 'end');
+  if (startTime && endTime && startTime.getTime() > endTime.getTime()) {
+    throw new LookupUsageError(
+      `--start-time ${startTime.toISOString()} is after --end-time ${endTime.toISOString()}: nothing can match`,
+    );
+  }
+  const filter: LookupFilter = {
+    ...(startTime ? { startTime } : {}),
+    ...(endTime ? { endTime } : {}),
+  };
+  for (const k of [
+    'eventName',
+    'eventSource',
+    'username',
+    'resourceName',
+    'resourceType',
+    'eventId',
+    'accessKeyId',
+  ] as const) {
+    if (raw[k] !== undefined) filter[k] = raw[k];
+  }
+  if (raw.readOnly !== undefined) filter.readOnly = raw.readOnly;
+  return {
+    source: raw.source,
+    filter,
+    output: raw.output,
+    ...(raw.maxResults !== undefined ? { maxResults: raw.maxResults } : {}),
+    order: raw.newestFirst ? 'newest-first' : 'oldest-first',
+    concurrency: raw.concurrency,
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('lookup')
+    .description(
+      "CloudTrail Event history's filters over a trail's own log files, for as long as the bucket keeps them",
+    )
+    .requiredOption(
+      '--source <folder|s3://bucket[/prefix]>',
+      'a folder laid out like the trail bucket, or an S3 bucket',
+    )
+    .option(
+      '--start-time <time>',
+      'events at or after: ISO 8601 (UTC unless a zone is given), a date, -2h, -7d',
+      nonEmpty,
+    )
+    .option('--end-time <time>', 'events at or before (a date alone means the end of that day)', nonEmpty)
+    .option('--event-name <name>', 'API name, e.g. StopLogging', nonEmpty)
+    .option(
+      '--event-source <source>',
+      'service endpoint, e.g. cloudtrail.amazonaws.com (or just cloudtrail)',
+      nonEmpty,
+    )
+    .option('--username <name>', 'IAM user, role or session name, root, or service', nonEmpty)
+    .option('--resource-name <name>', 'a resource ARN, or its name or id', nonEmpty)
+    .option('--resource-type <type>', 'resource type, e.g. AWS::IAM::Role', nonEmpty)
+    .option('--event-id <id>', 'CloudTrail event ID', nonEmpty)
+    .option('--access-key-id <key>', 'access key ID that signed the request', nonEmpty)
+    .option(
+      '--read-only <true|false>',
+      'read events only (true) or write events only (false)',
+      invalid((v) => {
+        const b = v.toLowerCase();
+        if (b !== 'true' && b !== 'false') throw new Error(`expected true or false, found '${v}'`);
+        return b === 'true';
+      }),
+    )
+    .addOption(new Option('--output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
+    .option(
+      '--max-results <n>',
+      'show at most N events (the oldest, or the newest with --newest-first)',
+      positiveInt('a count'),
+    )
+    .option('--newest-first', 'sort the newest events first, as the console does')
+    .option('--concurrency <n>', 'log files read at once', positiveInt('a count'), DEFAULT_CONCURRENCY)
+    // Bad arguments exit 2, a lookup that could not run exits 1.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : USAGE_EXIT))
+    .action(async (raw: RawOptions, cmd: Command) => {
+      // `head` closing the pipe is not an error of the lookup.
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EPIPE') process.exit(0);
+        throw err;
+      });
+      try {
+        process.exitCode = await runLookup(commandOptions(raw));
+      } catch (err) {
+        if (err instanceof LookupUsageError) cmd.error(`error: ${err.message}`, { exitCode: USAGE_EXIT });
+        // The lookup could not run (no trail under the source, listing refused, no credentials): the
+        // message says why; a stack trace would bury it.
+        process.stderr.write(`trailwatch lookup: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = 1;
+      }
+    });
+}

@@ -1,0 +1,268 @@
+/**
+ * `trailwatch lookup` run as a user runs it, on the real detonation records laid out as a trail delivers
+ * them (organization trail under a prefix, one file per account, region and 5 minutes), compared with
+ * filters written plainly over the raw records.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commandOptions, type RawOptions, runLookup } from '#cli/commands/lookup.ts';
+import { FsObjectStore } from '#shared/adapters/local-store.ts';
+import { logFileKey } from '#shared/keys.ts';
+import { ROW_FIELDS } from '#shared/lookup/row.ts';
+import type { CloudTrailRecord } from '#shared/record.ts';
+import { allStratusRecords, writeTrail } from '#test/fixtures/lookup/trail.ts';
+import { repoRoot } from '#test/support/logfiles.ts';
+
+const records = allStratusRecords();
+let dir: string;
+let corruptKey: string;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      join(repoRoot, 'node_modules/.bin/node'),
+      ['cli/trailwatch.ts', 'lookup', ...args],
+      { cwd: repoRoot, env: { ...process.env, COLUMNS: '100', ...env }, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const lookup = (...args: string[]) => cli(['--source', dir, ...args]);
+
+/** The command's own function, in this process: the same path as the CLI after commander's parsing. */
+async function inProcess(options: Partial<RawOptions>): Promise<Run> {
+  let stdout = '';
+  let stderr = '';
+  const io = {
+    stdout: { write: (s: string) => (stdout += s) },
+    stderr: { write: (s: string) => (stderr += s) },
+  };
+  const raw: RawOptions = { source: dir, output: 'json', concurrency: 4, ...options };
+  const code = await runLookup(commandOptions(raw), io);
+  return { code, stdout, stderr };
+}
+
+const byTimeThenId = (a: CloudTrailRecord, b: CloudTrailRecord) =>
+  Date.parse(a.eventTime!) - Date.parse(b.eventTime!) ||
+  (a.eventID! < b.eventID! ? -1 : a.eventID! > b.eventID! ? 1 : 0);
+
+/** Event IDs of the raw records a plainly written filter keeps, in the order lookup promises. */
+const expectedIds = (keep: (r: CloudTrailRecord) => boolean) =>
+  records
+    .filter(keep)
+    .sort(byTimeThenId)
+    .map((r) => r.eventID);
+
+function jsonIds(run: Run): (string | undefined)[] {
+  return run.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => (JSON.parse(line) as { eventID: string }).eventID);
+}
+
+const inRange = (r: CloudTrailRecord, from: string, to: string) =>
+  Date.parse(r.eventTime!) >= Date.parse(from) && Date.parse(r.eventTime!) <= Date.parse(to);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'lookup-e2e-'));
+  const store = new FsObjectStore(dir);
+  await writeTrail(store, records, { prefix: 'security/', orgId: 'o-a1b2c3d4e5' });
+  corruptKey = logFileKey({
+    prefix: 'security/',
+    orgId: 'o-a1b2c3d4e5',
+    account: '309303190113',
+    region: 'ca-northsouth-2r',
+    time: new Date('2024-08-01T12:10:00Z'),
+    unique: 'corruptcorruptxx',
+  });
+  await store.put(corruptKey, gzipSync('{"Records":[{"eventID":"cut-short"'));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('trailwatch lookup on a trail folder', () => {
+  it('finds exactly the events of one API, as one JSON object per line carrying the record', async () => {
+    // Prepare
+    const expected = expectedIds((r) => r.eventName === 'GetPasswordData');
+    // Act
+    const run = await lookup('--event-name', 'GetPasswordData', '--output', 'json');
+    // Assess
+    expect(run.code).toBe(0);
+    expect(expected.length).toBeGreaterThan(10);
+    expect(jsonIds(run)).toEqual(expected);
+    const first = JSON.parse(run.stdout.split('\n')[0]) as Record<string, unknown>;
+    expect(first.record).toEqual(records.find((r) => r.eventID === first.eventID));
+    expect(first.username).toBe('stratus-red-team-ec2-get-password-data-role/aws-go-sdk-1722375070115152000');
+  });
+
+  it('finds a user by user name, and an assumed role by session name', async () => {
+    // Prepare
+    const user = expectedIds((r) => r.userIdentity?.userName === 'christophe');
+    const session = 'aws-go-sdk-1722455550269043000';
+    const bySession = expectedIds((r) => r.userIdentity?.arn?.endsWith(`/${session}`) === true);
+    // Act
+    const userRun = await inProcess({ username: 'christophe' });
+    const sessionRun = await inProcess({ username: session });
+    // Assess
+    expect(jsonIds(userRun)).toEqual(user);
+    expect(user.length).toBeGreaterThan(200);
+    expect(jsonIds(sessionRun)).toEqual(bySession);
+    expect(bySession.length).toBeGreaterThan(0);
+  });
+
+  it('finds the events naming a resource, by name and by type', async () => {
+    // Prepare
+    const name = 'stratus-red-team-ec2-get-password-data-role';
+    const byName = expectedIds((r) => r.resources?.some((e) => e.ARN?.endsWith(`:role/${name}`)) === true);
+    const byType = expectedIds((r) => r.resources?.some((e) => e.type === 'AWS::IAM::Role') === true);
+    // Act
+    const nameRun = await inProcess({ resourceName: name });
+    const typeRun = await inProcess({ resourceType: 'AWS::IAM::Role' });
+    // Assess
+    expect(byName.length).toBeGreaterThan(0);
+    expect(jsonIds(nameRun)).toEqual(byName);
+    expect(jsonIds(typeRun)).toEqual(byType);
+    expect(byType.length).toBeGreaterThan(byName.length);
+  });
+
+  it('finds the events of a time range, and write events only, alone and combined', async () => {
+    // Prepare
+    const [from, to] = ['2024-07-31T12:40:00Z', '2024-08-01T12:20:00Z'];
+    const range = expectedIds((r) => inRange(r, from, to));
+    const writes = expectedIds((r) => r.readOnly === false);
+    const combined = expectedIds(
+      (r) =>
+        r.eventSource === 'ec2.amazonaws.com' &&
+        r.readOnly === false &&
+        inRange(r, '2024-08-01T00:00:00Z', '2024-08-01T23:59:59.999Z'),
+    );
+    // Act
+    const rangeRun = await inProcess({ startTime: from, endTime: to });
+    const writeRun = await inProcess({ readOnly: false });
+    const combinedRun = await inProcess({
+      eventSource: 'ec2.amazonaws.com',
+      readOnly: false,
+      startTime: '2024-08-01',
+      endTime: '2024-08-01',
+    });
+    // Assess
+    expect(jsonIds(rangeRun)).toEqual(range);
+    expect(range.length).toBeGreaterThan(0);
+    expect(range.length).toBeLessThan(records.length / 2);
+    expect(jsonIds(writeRun)).toEqual(writes);
+    expect(jsonIds(combinedRun)).toEqual(combined);
+    expect(combined.length).toBeGreaterThan(0);
+    expect(combined.length).toBeLessThan(writes.length);
+  });
+
+  it('writes CSV that parses back to the same events, and an aligned table within the terminal width', async () => {
+    // Prepare
+    const writes = records.filter((r) => r.readOnly === false).sort(byTimeThenId);
+    // Act
+    const [csvRun, tableRun] = await Promise.all([
+      lookup('--read-only', 'false', '--output', 'csv'),
+      lookup('--read-only', 'false'),
+    ]);
+    // Assess
+    const rows = parseCsv(csvRun.stdout);
+    expect(rows[0]).toEqual([...ROW_FIELDS]);
+    expect(rows.slice(1).map((row) => row[ROW_FIELDS.indexOf('eventID')])).toEqual(
+      writes.map((r) => r.eventID),
+    );
+    const ua = rows.slice(1).map((row) => row[ROW_FIELDS.indexOf('userAgent')]);
+    expect(ua).toEqual(writes.map((r) => r.userAgent));
+    const lines = tableRun.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^TIME\s+.*USER\s+EVENT\s+.*SOURCE IP/);
+    // An empty column takes no room: RESOURCES only shows when some event names a resource.
+    expect(lines[0].includes('RESOURCES')).toBe(writes.some((r) => (r.resources ?? []).length > 0));
+    expect(lines).toHaveLength(writes.length + 1);
+    for (const line of lines) expect([...line].length).toBeLessThanOrEqual(100);
+    expect(lines[1].startsWith(writes[0].eventTime!)).toBe(true);
+  });
+
+  it('reports an unreadable file with its key and reason, goes on, and ends with a count on stderr', async () => {
+    // Act
+    const run = await lookup('--event-name', 'StopLogging');
+    // Assess
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain(`cannot read ${corruptKey}: truncated JSON document`);
+    expect(run.stderr.trimEnd().split('\n').pop()).toMatch(
+      /^1 event matched; read 310 records from \d+ log files \(1 unreadable\)/,
+    );
+    expect(run.stdout).toContain('cloudtrail:StopLogging');
+  });
+
+  it('exits 0 with no match and non-zero with a message for bad arguments', async () => {
+    // Act
+    const [none, badBool, backwards, noSource] = await Promise.all([
+      lookup('--event-name', 'NoSuchCall', '--output', 'json'),
+      lookup('--read-only', 'maybe'),
+      lookup('--start-time', '2024-08-02', '--end-time', 'yesterday'),
+      cli(['--event-name', 'StopLogging']),
+    ]);
+    // Assess
+    expect(none.code).toBe(0);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/^0 events matched/m);
+    expect(badBool.code).not.toBe(0);
+    expect(badBool.stderr).toMatch(/--read-only.*expected true or false/);
+    expect(backwards.code).not.toBe(0);
+    expect(backwards.stderr).toMatch(/--end-time: expected an ISO 8601 time/);
+    expect(() =>
+      commandOptions({
+        source: dir,
+        output: 'json',
+        concurrency: 1,
+        startTime: '2024-08-02',
+        endTime: '2024-08-01',
+      }),
+    ).toThrow(/--start-time .* is after --end-time/);
+    expect(noSource.code).not.toBe(0);
+    expect(noSource.stderr).toMatch(/required option '--source/);
+  });
+});
+
+/** An RFC 4180 reader, written plainly. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(field);
+      field = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+      i++;
+    } else field += c;
+  }
+  return rows;
+}
