@@ -80,4 +80,56 @@ describe('osls package: the CloudFormation template', () => {
     const [, schedule] = resourcesOfType(template, 'AWS::Events::Rule')[0];
     expect(schedule.Properties.ScheduleExpression).toBe('rate(15 minutes)');
   });
+
+  it('gives every function role no * action, and no * resource but where AWS offers none narrower', () => {
+    // X-Ray's two write actions and CloudTrail ListPublicKeys accept no resource but '*' (documented inline).
+    const onlyStar = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'cloudtrail:ListPublicKeys']);
+    const roles = resourcesOfType(template, 'AWS::IAM::Role').filter(([id]) => id !== 'IamRoleCustomResourcesLambdaExecution');
+    expect(roles.length).toBeGreaterThanOrEqual(3);
+    for (const [id, role] of roles) {
+      for (const s of statementsOf(role)) {
+        const actions = asList(s.Action);
+        for (const a of actions) expect(a.includes('*'), `${id}: action ${a}`).toBe(false);
+        if (asList(s.Resource).includes('*')) {
+          for (const a of actions) expect(onlyStar.has(a), `${id}: ${a} on '*'`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('keeps every failed S3-triggered or asynchronous event in an encrypted dead-letter queue', () => {
+    const configs = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
+    for (const fn of ['IngestLambdaFunction', 'VerifyLambdaFunction']) {
+      const c = configs.find((p) => p.FunctionName.Ref === fn);
+      expect(c?.DestinationConfig.OnFailure.Destination, fn).toEqual({ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] });
+    }
+    expect(template.Resources.DeadLetterQueue.Properties.SqsManagedSseEnabled).toBe(true);
+    const ingestCanSend = statementsOf(template.Resources.IngestIamRoleLambdaExecution).some((s) =>
+      asList(s.Action).includes('sqs:SendMessage'),
+    );
+    expect(ingestCanSend).toBe(true);
+  });
+
+  it('has the health alarms, each pointing at the alerts topic, and the dashboard', () => {
+    const alarms = Object.fromEntries(resourcesOfType(template, 'AWS::CloudWatch::Alarm'));
+    const health = [
+      'HealthIngestErrors',
+      'HealthIngestThrottles',
+      'HealthVerifyErrors',
+      'HealthWatchdogErrors',
+      'HealthDeadLetters',
+      'HealthNoLogFilesIngested',
+      'HealthRejectedFiles',
+      'HealthInvalidDigests',
+    ];
+    for (const id of health) expect(alarms[id]?.Properties.AlarmActions, id).toEqual([{ Ref: 'AlertTopic' }]);
+    expect(alarms.HealthNoLogFilesIngested.Properties).toMatchObject({ TreatMissingData: 'breaching', ComparisonOperator: 'LessThanThreshold' });
+    const body = JSON.parse(template.Resources.Dashboard.Properties.DashboardBody['Fn::Sub']);
+    expect(body.widgets.map((w: { properties: { title: string } }) => w.properties.title)).toContain('Rule hits');
+  });
+
+  it('blocks public access on the deployment bucket too', () => {
+    const props = template.Resources.ServerlessDeploymentBucket.Properties;
+    expect(props.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, RestrictPublicBuckets: true });
+  });
 });

@@ -1,0 +1,184 @@
+'use strict';
+/**
+ * The pipeline's own health, as CloudFormation for serverless.yml: alarms that page when trailwatch itself
+ * is unwell (errors, throttles, dead letters, a trail that stopped delivering) and one dashboard.
+ *
+ *   resources:
+ *     - Resources: ${file(./shared/ops/health.cjs):resources}
+ *
+ * Plain CommonJS so that osls can require it. Settings under `custom.trailwatch`: metricNamespace
+ * (default Trailwatch), alertTopic (default AlertTopic), noIngestMinutes (default 60).
+ */
+const catalog = require('../rules/catalog.json');
+const customRules = require('../rules/custom-rules.json');
+
+const FUNCTIONS = ['Ingest', 'Verify', 'Watchdog', 'Detect'];
+
+function alarm(props, topic) {
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      ActionsEnabled: true,
+      AlarmActions: [{ Ref: topic }],
+      OKActions: [{ Ref: topic }],
+      ...props,
+    },
+  };
+}
+
+function healthResources({ namespace, topic, noIngestMinutes, functions }) {
+  const dims = [{ Name: 'service', Value: 'trailwatch' }];
+  const out = {};
+  for (const fn of functions) {
+    const fnDims = [{ Name: 'FunctionName', Value: { Ref: `${fn}LambdaFunction` } }];
+    out[`Health${fn}Errors`] = alarm(
+      {
+        AlarmDescription: `trailwatch ${fn.toLowerCase()} failed (after retries the event goes to the dead-letter queue). See README: Operations.`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Errors',
+        Dimensions: fnDims,
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      },
+      topic,
+    );
+    out[`Health${fn}Throttles`] = alarm(
+      {
+        AlarmDescription: `trailwatch ${fn.toLowerCase()} is being throttled: raise its concurrency or the account limit. See README: Operations.`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Throttles',
+        Dimensions: fnDims,
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      },
+      topic,
+    );
+  }
+  out.HealthDeadLetters = alarm(
+    {
+      AlarmDescription:
+        'Events failed every retry and wait in the trailwatch dead-letter queue: nothing was dropped, but nothing will happen until they are redriven. See README: Operations.',
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['DeadLetterQueue', 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    },
+    topic,
+  );
+  const periods = Math.max(1, Math.round(noIngestMinutes / 5));
+  out.HealthNoLogFilesIngested = alarm(
+    {
+      AlarmDescription: `No CloudTrail log file ingested for ${noIngestMinutes} minutes: the trail may be stopped, or delivery or trailwatch broken. Missing data counts as breaching. See README: Operations.`,
+      Namespace: namespace,
+      MetricName: 'FilesIngested',
+      Dimensions: dims,
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: periods,
+      DatapointsToAlarm: periods,
+      Threshold: 1,
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    },
+    topic,
+  );
+  out.HealthRejectedFiles = alarm(
+    {
+      AlarmDescription: 'A delivered CloudTrail log file could not be read (corrupt, truncated, over the size caps). The verdict is under rejected/ in the state bucket. See README: Operations.',
+      Namespace: namespace,
+      MetricName: 'RejectedFiles',
+      Dimensions: dims,
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    },
+    topic,
+  );
+  out.HealthInvalidDigests = alarm(
+    {
+      AlarmDescription: 'A CloudTrail digest or log file failed integrity validation. The SNS alert names the files. See README: Operations.',
+      Namespace: namespace,
+      MetricName: 'DigestsInvalid',
+      Dimensions: dims,
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    },
+    topic,
+  );
+  return out;
+}
+
+function dashboardBody({ namespace, functions }) {
+  const metric = (name, stat = 'Sum', label = name) => [namespace, name, 'service', 'trailwatch', { stat, label }];
+  const rules = [...catalog, ...customRules].map((r) => metric(r.metricName || `Custom_${r.id.replace(/[^A-Za-z0-9]/g, '_')}`, 'Sum', r.id));
+  const widget = (title, metrics, x, y, extra = {}) => ({
+    type: 'metric',
+    x,
+    y,
+    width: 12,
+    height: 6,
+    properties: { title, metrics, period: 300, region: '${AWS::Region}', view: 'timeSeries', stacked: false, ...extra },
+  });
+  const fnMetrics = (name) =>
+    functions.map((fn) => ['AWS/Lambda', name, 'FunctionName', '${' + fn + 'LambdaFunction}', { stat: 'Sum', label: fn }]);
+  return {
+    widgets: [
+      widget('Log files ingested, rejected, duplicate', [metric('FilesIngested'), metric('RejectedFiles'), metric('DuplicateDeliveries')], 0, 0),
+      widget('Records and unusable records', [metric('Records'), metric('BadRecords')], 12, 0),
+      widget('Delivery lag (s): eventTime to delivery', [metric('DeliveryLagSeconds', 'Maximum', 'max'), metric('DeliveryLagSeconds', 'Average', 'avg')], 0, 6),
+      widget('Rule hits', rules, 12, 6, { stacked: true }),
+      widget('Digest verdicts', [metric('DigestsValid'), metric('DigestsInvalid'), metric('LogFilesInvalid'), metric('LogFilesMissing')], 0, 12),
+      widget('Open insights and watchdog', [metric('InsightsOpen', 'Maximum'), metric('InsightsStarted'), metric('DigestsOverdue', 'Maximum'), metric('SilentLogPlaces', 'Maximum')], 12, 12),
+      widget('Function errors', fnMetrics('Errors'), 0, 18),
+      widget('Function throttles', fnMetrics('Throttles'), 12, 18),
+    ],
+  };
+}
+
+function settingsOf(custom) {
+  const t = (custom && custom.trailwatch) || {};
+  return {
+    namespace: t.metricNamespace || 'Trailwatch',
+    topic: t.alertTopic || 'AlertTopic',
+    noIngestMinutes: Number(t.noIngestMinutes || 60),
+    functions: Array.isArray(t.healthFunctions) ? t.healthFunctions : FUNCTIONS,
+  };
+}
+
+async function resources({ resolveConfigurationProperty } = {}) {
+  const custom = resolveConfigurationProperty ? await resolveConfigurationProperty(['custom']) : {};
+  const s = settingsOf(custom);
+  return {
+    ...healthResources(s),
+    Dashboard: {
+      Type: 'AWS::CloudWatch::Dashboard',
+      Properties: {
+        DashboardName: { 'Fn::Sub': '${AWS::StackName}' },
+        // Fn::Sub fills in the region and function names inside the JSON body.
+        DashboardBody: { 'Fn::Sub': JSON.stringify(dashboardBody(s)) },
+      },
+    },
+  };
+}
+
+module.exports = { resources, healthResources, dashboardBody, settingsOf };
