@@ -76,7 +76,7 @@ export function ingestConfig(env: Env = process.env): IngestConfig {
     alertTopicArn: str(env, 'ALERT_TOPIC_ARN'),
     ...(verifyFunctionName ? { verifyFunctionName } : {}),
     maxRecordBytes: int(env, 'TRAILWATCH_MAX_RECORD_BYTES', 16 * 1024 * 1024),
-    maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', 4 * 1024 * 1024 * 1024),
+    maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', 2 * 1024 * 1024 * 1024),
     alertThrottle: throttleFromEnv(env),
   };
 }

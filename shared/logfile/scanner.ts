@@ -32,7 +32,7 @@ export interface ScanLimits {
 
 export const DEFAULT_LIMITS: ScanLimits = {
   maxRecordBytes: 16 * 1024 * 1024,
-  maxFileBytes: 4 * 1024 * 1024 * 1024,
+  maxFileBytes: 2 * 1024 * 1024 * 1024,
 };
 
 export interface ScanStats {

@@ -97,7 +97,8 @@ function healthResources({ namespace, topic, noIngestMinutes, functions }) {
   );
   out.HealthRejectedFiles = alarm(
     {
-      AlarmDescription: 'A delivered CloudTrail log file could not be read (corrupt, truncated, over the size caps). The verdict is under rejected/ in the state bucket. See README: Operations.',
+      AlarmDescription:
+        'A delivered CloudTrail log file could not be read (corrupt, truncated, over the size caps). The verdict is under rejected/ in the state bucket. See README: Operations.',
       Namespace: namespace,
       MetricName: 'RejectedFiles',
       Dimensions: dims,
@@ -112,7 +113,8 @@ function healthResources({ namespace, topic, noIngestMinutes, functions }) {
   );
   out.HealthInvalidDigests = alarm(
     {
-      AlarmDescription: 'A CloudTrail digest or log file failed integrity validation. The SNS alert names the files. See README: Operations.',
+      AlarmDescription:
+        'A CloudTrail digest or log file failed integrity validation. The SNS alert names the files. See README: Operations.',
       Namespace: namespace,
       MetricName: 'DigestsInvalid',
       Dimensions: dims,
@@ -129,26 +131,78 @@ function healthResources({ namespace, topic, noIngestMinutes, functions }) {
 }
 
 function dashboardBody({ namespace, functions }) {
-  const metric = (name, stat = 'Sum', label = name) => [namespace, name, 'service', 'trailwatch', { stat, label }];
-  const rules = [...catalog, ...customRules].map((r) => metric(r.metricName || `Custom_${r.id.replace(/[^A-Za-z0-9]/g, '_')}`, 'Sum', r.id));
+  const metric = (name, stat = 'Sum', label = name) => [
+    namespace,
+    name,
+    'service',
+    'trailwatch',
+    { stat, label },
+  ];
+  const rules = [...catalog, ...customRules].map((r) =>
+    metric(r.metricName || `Custom_${r.id.replace(/[^A-Za-z0-9]/g, '_')}`, 'Sum', r.id),
+  );
   const widget = (title, metrics, x, y, extra = {}) => ({
     type: 'metric',
     x,
     y,
     width: 12,
     height: 6,
-    properties: { title, metrics, period: 300, region: '${AWS::Region}', view: 'timeSeries', stacked: false, ...extra },
+    properties: {
+      title,
+      metrics,
+      period: 300,
+      region: '${AWS::Region}',
+      view: 'timeSeries',
+      stacked: false,
+      ...extra,
+    },
   });
   const fnMetrics = (name) =>
-    functions.map((fn) => ['AWS/Lambda', name, 'FunctionName', '${' + fn + 'LambdaFunction}', { stat: 'Sum', label: fn }]);
+    functions.map((fn) => [
+      'AWS/Lambda',
+      name,
+      'FunctionName',
+      '${' + fn + 'LambdaFunction}',
+      { stat: 'Sum', label: fn },
+    ]);
   return {
     widgets: [
-      widget('Log files ingested, rejected, duplicate', [metric('FilesIngested'), metric('RejectedFiles'), metric('DuplicateDeliveries')], 0, 0),
+      widget(
+        'Log files ingested, rejected, duplicate',
+        [metric('FilesIngested'), metric('RejectedFiles'), metric('DuplicateDeliveries')],
+        0,
+        0,
+      ),
       widget('Records and unusable records', [metric('Records'), metric('BadRecords')], 12, 0),
-      widget('Delivery lag (s): eventTime to delivery', [metric('DeliveryLagSeconds', 'Maximum', 'max'), metric('DeliveryLagSeconds', 'Average', 'avg')], 0, 6),
+      widget(
+        'Delivery lag (s): eventTime to delivery',
+        [metric('DeliveryLagSeconds', 'Maximum', 'max'), metric('DeliveryLagSeconds', 'Average', 'avg')],
+        0,
+        6,
+      ),
       widget('Rule hits', rules, 12, 6, { stacked: true }),
-      widget('Digest verdicts', [metric('DigestsValid'), metric('DigestsInvalid'), metric('LogFilesInvalid'), metric('LogFilesMissing')], 0, 12),
-      widget('Open insights and watchdog', [metric('InsightsOpen', 'Maximum'), metric('InsightsStarted'), metric('DigestsOverdue', 'Maximum'), metric('SilentLogPlaces', 'Maximum')], 12, 12),
+      widget(
+        'Digest verdicts',
+        [
+          metric('DigestsValid'),
+          metric('DigestsInvalid'),
+          metric('LogFilesInvalid'),
+          metric('LogFilesMissing'),
+        ],
+        0,
+        12,
+      ),
+      widget(
+        'Open insights and watchdog',
+        [
+          metric('InsightsOpen', 'Maximum'),
+          metric('InsightsStarted'),
+          metric('DigestsOverdue', 'Maximum'),
+          metric('SilentLogPlaces', 'Maximum'),
+        ],
+        12,
+        12,
+      ),
       widget('Function errors', fnMetrics('Errors'), 0, 18),
       widget('Function throttles', fnMetrics('Throttles'), 12, 18),
     ],

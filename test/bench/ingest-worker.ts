@@ -7,7 +7,7 @@
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { gunzipSync, createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { FsObjectStore, MemoryObjectStore } from '#shared/adapters/local-store.ts';
 import { ingestLogFile, type RecordProcessor } from '#shared/ingest/ingest-file.ts';
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
@@ -21,6 +21,7 @@ const cpu0 = process.cpuUsage();
 let records = 0;
 let uncompressedBytes = 0;
 let error: string | undefined;
+let oversized: number | undefined;
 
 async function rulesProcessors(): Promise<RecordProcessor[]> {
   const { ruleProcessor } = await import('#shared/rules/ingest.ts');
@@ -28,7 +29,7 @@ async function rulesProcessors(): Promise<RecordProcessor[]> {
 }
 
 try {
-  if (method === 'trailwatch' || method === 'trailwatch-rules') {
+  if (method === 'trailwatch' || method === 'trailwatch-rules' || method === 'trailwatch-outcome') {
     const trailKey = classifyKey(key) as TrailKey;
     const processors = method === 'trailwatch-rules' ? await rulesProcessors() : [];
     const source = {
@@ -41,8 +42,10 @@ try {
       { bucket: 'bench', key: trailKey },
       processors,
     );
-    if (outcome.status !== 'ingested') throw new Error(`ingest ${outcome.status}: ${JSON.stringify(outcome)}`);
+    if (outcome.status !== 'ingested')
+      throw new Error(`ingest ${outcome.status}: ${JSON.stringify(outcome)}`);
     records = outcome.summary.records;
+    oversized = outcome.summary.badRecords.oversized;
     uncompressedBytes = outcome.summary.bytes;
   } else if (method === 'json-parse') {
     const text = gunzipSync(readFileSync(file)).toString('utf8');
@@ -64,7 +67,9 @@ try {
     );
     process.exit(0);
   } else if (method === 'gunzip') {
-    for await (const c of createReadStream(file, { highWaterMark: 1 << 20 }).pipe(createGunzip({ chunkSize: 1 << 20 }))) {
+    for await (const c of createReadStream(file, { highWaterMark: 1 << 20 }).pipe(
+      createGunzip({ chunkSize: 1 << 20 }),
+    )) {
       uncompressedBytes += (c as Buffer).length;
     }
   } else {
@@ -84,6 +89,7 @@ process.stdout.write(
     records,
     uncompressedBytes,
     file: basename(file),
+    ...(oversized !== undefined ? { oversized } : {}),
     ...(error ? { error } : {}),
   })}\n`,
 );

@@ -31,16 +31,25 @@ interface Result {
 }
 
 function runWorker(method: string, file: string, key: string): Result {
-  const r = spawnSync(node, ['--max-old-space-size=8192', join(root, 'test/bench/ingest-worker.ts'), method, file, key], {
-    cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 1 << 20,
-  });
+  const r = spawnSync(
+    node,
+    ['--max-old-space-size=8192', join(root, 'test/bench/ingest-worker.ts'), method, file, key],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 1 << 20,
+    },
+  );
   const line = r.stdout.trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as Result;
   } catch {
-    const why = (r.stderr || r.stdout || `exit ${r.status}`).trim().split('\n').slice(-2).join(' ').slice(0, 200);
+    const why = (r.stderr || r.stdout || `exit ${r.status}`)
+      .trim()
+      .split('\n')
+      .slice(-2)
+      .join(' ')
+      .slice(0, 200);
     return { method, seconds: 0, cpuSeconds: 0, maxRssMB: 0, records: 0, uncompressedBytes: 0, error: why };
   }
 }
@@ -48,11 +57,21 @@ function runWorker(method: string, file: string, key: string): Result {
 async function ensureFile(mb: number): Promise<{ file: string; key: string }> {
   mkdirSync(cacheDir, { recursive: true });
   const time = new Date('2026-03-05T14:05:00Z');
-  const key = logFileKey({ account: '111122223333', region: 'us-east-1', time, unique: `Bench${String(mb).padStart(11, '0')}` });
+  const key = logFileKey({
+    account: '111122223333',
+    region: 'us-east-1',
+    time,
+    unique: `Bench${String(mb).padStart(11, '0')}`,
+  });
   const file = join(cacheDir, `ingest-${mb}mb.json.gz`);
   if (!existsSync(file)) {
     process.stderr.write(`generating a ${mb} MB log file (cached in .trailwatch/bench/) ...\n`);
-    await writeLargeLogFile(file, { targetBytes: mb * 1_000_000, seed: 7, time: time.toISOString(), gzipLevel: 1 });
+    await writeLargeLogFile(file, {
+      targetBytes: mb * 1_000_000,
+      seed: 7,
+      time: time.toISOString(),
+      gzipLevel: 1,
+    });
   }
   return { file, key };
 }
@@ -68,10 +87,16 @@ async function benchIngest(): Promise<void> {
     const methods = ['gunzip', 'trailwatch', 'trailwatch-rules', 'json-parse', 'json-parse-only'];
     const results = methods.map((m) => runWorker(m, file, key));
     const byMethod = Object.fromEntries(results.map((r) => [r.method, r]));
-    console.log(`${mb} MB uncompressed (${fmt(statSync(file).size / 1e6)} MB gzip), ${results.find((r) => r.records)?.records ?? '?'} records`);
+    console.log(
+      `${mb} MB uncompressed (${fmt(statSync(file).size / 1e6)} MB gzip), ${results.find((r) => r.records)?.records ?? '?'} records`,
+    );
     console.log('  method              MB/s    seconds   cpu s   peak RSS MB   note');
     for (const r of results) {
-      const note = r.error ? `FAILED: ${r.error}` : r.method === 'json-parse-only' ? 'JSON.parse call alone, on the decompressed string' : '';
+      const note = r.error
+        ? `FAILED: ${r.error}`
+        : r.method === 'json-parse-only'
+          ? 'JSON.parse call alone, on the decompressed string'
+          : '';
       console.log(
         `  ${r.method.padEnd(18)}${fmt(mbps(r)).padStart(6)}${fmt(r.seconds, 2).padStart(11)}${fmt(r.cpuSeconds, 2).padStart(8)}${fmt(r.maxRssMB, 0).padStart(14)}   ${note}`,
       );
@@ -86,8 +111,12 @@ async function benchIngest(): Promise<void> {
           `  ratio trailwatch / json-parse: throughput ${fmt(mbps(tw) / mbps(jp), 2)}x, peak memory ${fmt(tw.maxRssMB / jp.maxRssMB, 2)}x`,
         );
       }
-      if (jpo && !jpo.error) console.log(`  ratio trailwatch / JSON.parse alone: throughput ${fmt(mbps(tw) / mbps(jpo), 2)}x`);
-      if (rules && !rules.error) console.log(`  rules cost: ingest with all rules runs at ${fmt(mbps(rules) / mbps(tw), 2)}x the rate without`);
+      if (jpo && !jpo.error)
+        console.log(`  ratio trailwatch / JSON.parse alone: throughput ${fmt(mbps(tw) / mbps(jpo), 2)}x`);
+      if (rules && !rules.error)
+        console.log(
+          `  rules cost: ingest with all rules runs at ${fmt(mbps(rules) / mbps(tw), 2)}x the rate without`,
+        );
     }
     console.log('');
   }

@@ -1,0 +1,118 @@
+/**
+ * Hostile input: a gzip bomb and a 100 MB single-line record are rejected with a clear verdict in bounded
+ * memory (measured in a separate process, whose peak RSS is printed), and fuzzing shows that no byte
+ * sequence or key makes the parsers throw anything but their own errors.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { classifyKey, decodeEventKey, logFileKey } from '#shared/keys.ts';
+import { LogFileError, RecordScanner } from '#shared/logfile/scanner.ts';
+import { repoRoot } from '#test/support/logfiles.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'trailwatch-hostile-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const key = logFileKey({
+  account: '111122223333',
+  region: 'us-east-1',
+  time: new Date('2026-11-20T10:05:00Z'),
+  unique: 'Hostile000000001',
+});
+
+interface WorkerResult {
+  maxRssMB: number;
+  records: number;
+  uncompressedBytes: number;
+  error?: string;
+}
+
+/** Runs the real ingest on one file in its own process and returns what it reports. */
+function ingestInChild(file: string): WorkerResult {
+  const out = execFileSync(
+    join(repoRoot, 'node_modules/.bin/node'),
+    [join(repoRoot, 'test/bench/ingest-worker.ts'), 'trailwatch-outcome', file, key],
+    { cwd: repoRoot, encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
+  return JSON.parse(out.trim().split('\n').pop()!) as WorkerResult;
+}
+
+describe('hostile input', () => {
+  it('rejects a gzip bomb (10 MB inflating to 10 GiB) at the decompressed-size cap, in bounded memory', () => {
+    // Prepare: a valid start, then 160 gzip members of 64 MiB of JSON white space each
+    const spaces = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20), { level: 9 });
+    const parts = [gzipSync('{"Records":['), ...Array.from({ length: 160 }, () => spaces)];
+    const file = join(dir, 'bomb.json.gz');
+    writeFileSync(file, Buffer.concat(parts));
+    // Act
+    const result = ingestInChild(file);
+    // Assess
+    console.log(
+      `gzip bomb: ${(parts.reduce((n, p) => n + p.length, 0) / 1e6).toFixed(1)} MB on disk, peak RSS ${result.maxRssMB.toFixed(0)} MB, verdict: ${result.error}`,
+    );
+    expect(result.error).toMatch(/rejected.*decompressed size exceeds the cap of 2147483648 bytes/);
+    expect(result.maxRssMB).toBeLessThan(300);
+  });
+
+  it("skips a 100 MB single-line record with a clear count, keeps the file's other records, in bounded memory", () => {
+    // Prepare
+    const line = `{"Records":[{"eventName":"A","eventTime":"2026-11-20T10:01:00Z","eventSource":"s3.amazonaws.com"},{"blob":"${'x'.repeat(100 * 1024 * 1024)}"},{"eventName":"B","eventTime":"2026-11-20T10:02:00Z","eventSource":"s3.amazonaws.com"}]}`;
+    const file = join(dir, 'huge-record.json.gz');
+    writeFileSync(file, gzipSync(line, { level: 1 }));
+    // Act
+    const result = ingestInChild(file) as WorkerResult & { oversized?: number };
+    // Assess
+    console.log(
+      `100 MB record: peak RSS ${result.maxRssMB.toFixed(0)} MB, records kept ${result.records}, oversized ${result.oversized}`,
+    );
+    expect(result.error).toBeUndefined();
+    expect(result.records).toBe(2);
+    expect(result.oversized).toBe(1);
+    expect(result.maxRssMB).toBeLessThan(300);
+  });
+
+  it('never throws anything but a LogFileError on arbitrary bytes, however they are chunked', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc.string({ maxLength: 200 }).map((s) => new TextEncoder().encode(`{"Records":[${s}`)),
+          fc.string({ maxLength: 200 }).map((s) => new TextEncoder().encode(s)),
+        ),
+        fc.integer({ min: 1, max: 50 }),
+        (bytes, size) => {
+          const scanner = new RecordScanner({ maxRecordBytes: 100 });
+          try {
+            for (let i = 0; i < bytes.length; i += size)
+              scanner.push(Buffer.from(bytes.subarray(i, i + size)));
+            scanner.end();
+          } catch (err) {
+            expect(err).toBeInstanceOf(LogFileError);
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('classifies any key without throwing, and only CloudTrail-shaped keys as CloudTrail files', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), fc.string({ maxLength: 40 }), (junk, prefix) => {
+        const k = classifyKey(junk);
+        if (!junk.includes('AWSLogs/')) expect(k.kind).toBe('other');
+        const real = classifyKey(`${prefix.replace(/\s/g, '')}/${key}`);
+        expect(['log', 'other']).toContain(real.kind);
+        try {
+          decodeEventKey(junk);
+        } catch (err) {
+          expect(err).toBeInstanceOf(URIError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
