@@ -24,6 +24,11 @@ function md5(body: Uint8Array | string): string {
   return createHash('md5').update(body).digest('hex');
 }
 
+/** A cheap stand-in for S3's ETag: changes whenever the file is rewritten (rename gives a new inode). */
+function fileEtag(s: { size: number; mtimeMs: number; ino: number }): string {
+  return `"${md5(`${s.size}:${s.mtimeMs}:${s.ino}`)}"`;
+}
+
 function checkConditions(key: string, current: { etag?: string } | undefined, options?: PutOptions): void {
   if (options?.ifNoneMatch === '*' && current) {
     throw new PreconditionFailedError(`expected no object at ${key}, found one (If-None-Match: *)`, key);
@@ -74,8 +79,7 @@ export class FsObjectStore implements ObjectStore {
       const s = await stat(path);
       if (!s.isFile()) return undefined;
       const metadata = await this.metadataOf(path);
-      // A cheap stand-in for S3's ETag: changes whenever the content is rewritten.
-      const etag = `"${md5(`${s.size}:${s.mtimeMs}:${s.ino}`)}"`;
+      const etag = fileEtag(s);
       return { key, size: s.size, etag, lastModified: s.mtime, ...(metadata ? { metadata } : {}) };
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -92,7 +96,8 @@ export class FsObjectStore implements ObjectStore {
 
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }> {
     const run = this.lock.then(async () => {
-      checkConditions(key, await this.head(key), options);
+      // Only a conditional write needs to look first.
+      if (options?.ifNoneMatch || options?.ifMatch !== undefined) checkConditions(key, await this.head(key), options);
       const path = this.pathOf(key);
       await mkdir(dirname(path), { recursive: true });
       const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
@@ -104,7 +109,7 @@ export class FsObjectStore implements ObjectStore {
       }
       // Rename is atomic: a reader sees the old object or the new one, never half of one.
       await rename(tmp, path);
-      return { etag: (await this.head(key))!.etag! };
+      return { etag: fileEtag(await stat(path)) };
     });
     this.lock = run.catch(() => undefined);
     return run;
