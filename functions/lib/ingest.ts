@@ -9,6 +9,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
 import { type IngestConfig, ingestConfig } from '#shared/config.ts';
@@ -30,6 +32,8 @@ export interface IngestDeps {
   notifier: Notifier;
   logger: Logger;
   metrics: Metrics;
+  /** X-Ray tracing (Powertools Tracer) in Lambda; absent locally. */
+  tracer?: Tracer;
   /** Hands a digest delivery to the verify function. */
   dispatchDigest(route: Extract<Route, { to: 'verify' }>, event: S3Event): Promise<void>;
 }
@@ -131,7 +135,8 @@ export function makeIngestHandler(deps: IngestDeps) {
     return { outcomes };
   }
 
-  return middy(ingest).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  const handler = middy(ingest).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  return deps.tracer ? handler.use(captureLambdaHandler(deps.tracer)) : handler;
 }
 
 function logOutcome(logger: Logger, bucket: string, key: string, o: IngestOutcome): void {

@@ -8,6 +8,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { S3Schema } from '@aws-lambda-powertools/parser/schemas/s3';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
 import { digestAlert, failuresOf } from '#shared/digest/alerts.ts';
@@ -28,6 +30,8 @@ export interface VerifyDeps {
   notifier: Notifier;
   logger: Logger;
   metrics: Metrics;
+  /** X-Ray tracing (Powertools Tracer) in Lambda; absent locally. */
+  tracer?: Tracer;
 }
 
 export type VerifyOutcome =
@@ -105,7 +109,8 @@ export function makeVerifyHandler(deps: VerifyDeps) {
     return { outcomes };
   }
 
-  return middy(verify).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  const handler = middy(verify).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  return deps.tracer ? handler.use(captureLambdaHandler(deps.tracer)) : handler;
 }
 
 function emitMetrics(metrics: Metrics, report: DigestReport): void {

@@ -3,6 +3,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { Notifier, ObjectStore } from '#shared/ports.ts';
 import { watchdogAlerts } from '#shared/watchdog/alerts.ts';
@@ -15,6 +17,8 @@ export interface WatchdogDeps {
   notifier: Notifier;
   logger: Logger;
   metrics: Metrics;
+  /** X-Ray tracing (Powertools Tracer) in Lambda; absent locally. */
+  tracer?: Tracer;
   now(): Date;
 }
 
@@ -37,5 +41,6 @@ export function makeWatchdogHandler(deps: WatchdogDeps) {
     if (result.closed.length > 0) logger.info('deliveries resumed', { closed: result.closed });
     return result;
   }
-  return middy(watchdog).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  const handler = middy(watchdog).use(injectLambdaContext(logger)).use(logMetrics(metrics));
+  return deps.tracer ? handler.use(captureLambdaHandler(deps.tracer)) : handler;
 }

@@ -6,7 +6,7 @@ import type { WatchdogDeps } from '#functions/lib/watchdog.ts';
 import { cloudTrailPublicKeys } from '#shared/adapters/aws-public-keys.ts';
 import { S3ObjectStore, s3Client } from '#shared/adapters/aws-s3-store.ts';
 import { SnsNotifier } from '#shared/adapters/aws-sns-notifier.ts';
-import { logger, metrics } from '#shared/adapters/powertools.ts';
+import { logger, metrics, tracer } from '#shared/adapters/powertools.ts';
 import type { IngestConfig, VerifyEnvConfig, WatchdogEnvConfig } from '#shared/config.ts';
 import { decodeEventKey } from '#shared/keys.ts';
 import type { ObjectStore } from '#shared/ports.ts';
@@ -33,6 +33,7 @@ export function awsIngestDeps(config: IngestConfig): IngestDeps {
     notifier: new SnsNotifier(),
     logger,
     metrics,
+    tracer,
     async dispatchDigest(route, event) {
       if (!config.verifyFunctionName) {
         logger.warn('digest delivered but VERIFY_FUNCTION_NAME is not set: not verified', {
@@ -66,6 +67,7 @@ export function awsVerifyDeps(config: VerifyEnvConfig): VerifyDeps {
     notifier: new SnsNotifier(),
     logger,
     metrics,
+    tracer,
   };
 }
 
@@ -85,6 +87,7 @@ export function awsWatchdogDeps(c: WatchdogEnvConfig): WatchdogDeps {
     notifier: new SnsNotifier(),
     logger,
     metrics,
+    tracer,
     now: () => new Date(),
   };
 }

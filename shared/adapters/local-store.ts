@@ -97,7 +97,8 @@ export class FsObjectStore implements ObjectStore {
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }> {
     const run = this.lock.then(async () => {
       // Only a conditional write needs to look first.
-      if (options?.ifNoneMatch || options?.ifMatch !== undefined) checkConditions(key, await this.head(key), options);
+      if (options?.ifNoneMatch || options?.ifMatch !== undefined)
+        checkConditions(key, await this.head(key), options);
       const path = this.pathOf(key);
       await mkdir(dirname(path), { recursive: true });
       const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
