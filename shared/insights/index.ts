@@ -1,0 +1,199 @@
+/**
+ * Insights-style anomaly detection: the API the detect Lambda, replay and the CLI call.
+ *
+ *   await applySummaries(stateStore, summaries);                      // after ingest wrote them
+ *   const { records, events } = await detect(stateStore, { account, region, now, insightStore });
+ *   for (const n of insightNotifications(events, topicArn)) await notifier.publish(n);
+ *
+ * All I/O goes through the ObjectStore port: one state object per account+region, changed with
+ * conditional writes and retried on conflict, so concurrent invocations never lose an update.
+ */
+import { detectInState } from '#shared/insights/detect.ts';
+import { MINUTE_MS } from '#shared/insights/model.ts';
+import { writeInsightFile } from '#shared/insights/records.ts';
+import type { PendingFile } from '#shared/insights/state.ts';
+import { applySummaryToState, foldState, listStates, updateState } from '#shared/insights/state.ts';
+import type { ApplyResult, DetectResult, InsightRecord, InsightsOptions } from '#shared/insights/types.ts';
+import { InsightsError, resolveOptions } from '#shared/insights/types.ts';
+import type { ObjectStore } from '#shared/ports.ts';
+import type { LogFileSummary } from '#shared/summary.ts';
+
+export { insightNotifications } from '#shared/insights/notify.ts';
+export {
+  encodeInsightFile,
+  insightFileKey,
+  parseInsightRecords,
+  writeInsightFile,
+} from '#shared/insights/records.ts';
+export { readState, stateKey } from '#shared/insights/state.ts';
+export * from '#shared/insights/types.ts';
+
+export interface ApplyOptions extends Partial<InsightsOptions> {
+  /**
+   * When given, minutes older than the retention (relative to this time) are folded into hourly buckets
+   * before writing. Without it, applying only adds counts, which keeps concurrent applications commutative.
+   */
+  now?: Date;
+}
+
+function groupByState(summaries: LogFileSummary[]): Map<string, LogFileSummary[]> {
+  const groups = new Map<string, LogFileSummary[]>();
+  for (const s of summaries) {
+    const k = `${s.account}/${s.region}`;
+    const list = groups.get(k) ?? [];
+    list.push(s);
+    groups.set(k, list);
+  }
+  return groups;
+}
+
+/** Adds summaries to the baselines of their account+region. A summary already applied is skipped. */
+export async function applySummaries(
+  stateStore: ObjectStore,
+  summaries: LogFileSummary[],
+  options: ApplyOptions = {},
+): Promise<ApplyResult> {
+  const o = resolveOptions(options);
+  const result: ApplyResult = { applied: 0, duplicates: 0, stale: 0, groups: [] };
+  const groups = groupByState(summaries);
+  for (const list of groups.values()) {
+    const { account, region } = list[0];
+    result.groups.push({ account, region });
+    const tally = await updateState(stateStore, account, region, o, (state) => {
+      const t = { applied: 0, duplicate: 0, stale: 0 };
+      for (const s of list) {
+        if (s.orgId && !state.orgId) state.orgId = s.orgId;
+        t[applySummaryToState(state, s, o)]++;
+      }
+      if (options.now) foldState(state, Math.floor(options.now.getTime() / MINUTE_MS), o);
+      return { write: t.applied > 0 || options.now !== undefined, result: t };
+    });
+    result.applied += tally.applied;
+    result.duplicates += tally.duplicate;
+    result.stale += tally.stale;
+  }
+  return result;
+}
+
+export interface DetectParams {
+  account: string;
+  region: string;
+  now: Date;
+  options?: Partial<InsightsOptions>;
+  /** Where to write the Insights files (usually the trail bucket); without it, records are only returned. */
+  insightStore?: ObjectStore;
+  /** Key prefix before `AWSLogs/` of the Insights files. */
+  prefix?: string;
+  /** Summaries of this account+region to apply first, in the same conditional write. */
+  summaries?: LogFileSummary[];
+}
+
+/**
+ * Evaluates the account+region at `now`: new Start and End records and their events. With an insight
+ * store, the records are committed to state first and then written, so a crash in between writes them on
+ * the next call instead of losing them; the file key depends only on the records, so a rewrite is harmless.
+ */
+export async function detect(stateStore: ObjectStore, p: DetectParams): Promise<DetectResult> {
+  const o = resolveOptions(p.options);
+  const nowMinute = Math.floor(p.now.getTime() / MINUTE_MS);
+  for (const s of p.summaries ?? []) {
+    if (s.account !== p.account || s.region !== p.region) {
+      throw new InsightsError(
+        `expected summaries of ${p.account}/${p.region}, found one of ${s.account}/${s.region}`,
+      );
+    }
+  }
+  const step = await updateState(stateStore, p.account, p.region, o, (state) => {
+    const before = `${state.folded}/${state.horizon}/${state.slotsFolded}/${JSON.stringify(state.open)}`;
+    let applied = 0;
+    for (const s of p.summaries ?? []) {
+      if (s.orgId && !state.orgId) state.orgId = s.orgId;
+      if (applySummaryToState(state, s, o) === 'applied') applied++;
+    }
+    const out = detectInState(state, nowMinute, o);
+    if (p.insightStore && out.records.length > 0)
+      state.outbox.push({ emitted: nowMinute, records: out.records });
+    const pending: PendingFile[] = p.insightStore ? state.outbox.map((f) => ({ ...f })) : [];
+    // A state with nothing in it is not worth creating (a detect before any summary arrived).
+    const changed =
+      applied > 0 ||
+      out.records.length > 0 ||
+      (state.coverage !== null &&
+        before !== `${state.folded}/${state.horizon}/${state.slotsFolded}/${JSON.stringify(state.open)}`);
+    return { write: changed, result: { ...out, pending, orgId: state.orgId } };
+  });
+  const written: string[] = [];
+  if (p.insightStore && step.pending.length > 0) {
+    const done = new Set<string>();
+    for (const f of step.pending) {
+      written.push(
+        await writeInsightFile(p.insightStore, {
+          ...(p.prefix ? { prefix: p.prefix } : {}),
+          ...(step.orgId ? { orgId: step.orgId } : {}),
+          account: p.account,
+          region: p.region,
+          time: new Date(f.emitted * MINUTE_MS),
+          records: f.records,
+        }),
+      );
+      done.add(firstId(f.records));
+    }
+    await updateState(stateStore, p.account, p.region, o, (state) => {
+      const before = state.outbox.length;
+      state.outbox = state.outbox.filter((f) => !done.has(firstId(f.records)));
+      return { write: state.outbox.length !== before, result: undefined };
+    });
+  }
+  return { records: step.records, events: step.events, written };
+}
+
+function firstId(records: InsightRecord[]): string {
+  return records[0]?.eventID ?? '';
+}
+
+/** Every account+region with detection state, for a scheduled detect that walks them all. */
+export async function listInsightStates(
+  stateStore: ObjectStore,
+): Promise<{ account: string; region: string }[]> {
+  return listStates(stateStore);
+}
+
+/**
+ * Builds baselines from history in one pass, in delivery order, folding as it goes, without opening
+ * insights on the past: run once at deployment so detection starts with a full baseline.
+ */
+export async function seedBaselines(
+  stateStore: ObjectStore,
+  summaries: LogFileSummary[],
+  options: Partial<InsightsOptions> & { now: Date },
+): Promise<ApplyResult> {
+  const o = resolveOptions(options);
+  const sorted = [...summaries].sort(
+    (a, b) => Date.parse(a.deliveredAt) - Date.parse(b.deliveredAt) || (a.source.key < b.source.key ? -1 : 1),
+  );
+  const result: ApplyResult = { applied: 0, duplicates: 0, stale: 0, groups: [] };
+  for (const list of groupByState(sorted).values()) {
+    const { account, region } = list[0];
+    result.groups.push({ account, region });
+    const t = await updateState(stateStore, account, region, o, (state) => {
+      const t = { applied: 0, duplicate: 0, stale: 0 };
+      let lastFold = Number.NEGATIVE_INFINITY;
+      for (const s of list) {
+        if (s.orgId && !state.orgId) state.orgId = s.orgId;
+        const at = Math.floor(Date.parse(s.deliveredAt) / MINUTE_MS);
+        // Fold about every hour of history, so memory stays that of a live state.
+        if (at - lastFold >= 60) {
+          foldState(state, at, o);
+          lastFold = at;
+        }
+        t[applySummaryToState(state, s, o)]++;
+      }
+      foldState(state, Math.floor(options.now.getTime() / MINUTE_MS), o);
+      return { write: true, result: t };
+    });
+    result.applied += t.applied;
+    result.duplicates += t.duplicate;
+    result.stale += t.stale;
+  }
+  return result;
+}

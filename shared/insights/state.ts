@@ -1,0 +1,650 @@
+/**
+ * The shared state of anomaly detection for one account and region: per-minute counts of recent minutes,
+ * hourly buckets for the baseline window, attribution tallies, which summaries were applied, and the open
+ * insights. One JSON object per account+region in the state store, changed only by conditional writes.
+ *
+ * Applying summaries only adds integers to maps and inserts into sets, so concurrent or repeated
+ * applications in any order reach the same state. Folding minutes into hours and forgetting old hours
+ * happen in `foldState`, driven by an explicit `now`.
+ */
+import { createHash } from 'node:crypto';
+import type { HourSource } from '#shared/insights/model.ts';
+import { DAY_HOURS, HOUR_MINUTES, MINUTE_MS } from '#shared/insights/model.ts';
+import type { InsightRecord, InsightsOptions, InsightType } from '#shared/insights/types.ts';
+import { InsightsConflictError, InsightsError } from '#shared/insights/types.ts';
+import type { ObjectStore } from '#shared/ports.ts';
+import { ObjectNotFoundError, PreconditionFailedError, readAll } from '#shared/ports.ts';
+import type { LogFileSummary } from '#shared/summary.ts';
+
+export const STATE_SCHEMA = 'trailwatch.insights-state/1';
+export const STATE_PREFIX = 'insights/state/';
+
+/** Series type codes, short because every series key carries one. */
+export type TypeCode = 'C' | 'E' | 'R';
+
+export const TYPE_CODES: Record<InsightType, TypeCode> = {
+  ApiCallRateInsight: 'C',
+  ApiErrorRateInsight: 'E',
+  ApiReadRateInsight: 'R',
+};
+
+export const TYPE_NAMES: Record<TypeCode, InsightType> = {
+  C: 'ApiCallRateInsight',
+  E: 'ApiErrorRateInsight',
+  R: 'ApiReadRateInsight',
+};
+
+export interface SeriesState {
+  t: TypeCode;
+  s: string;
+  n: string;
+  /** errorCode, error-rate series only. */
+  e?: string;
+  /**
+   * Unfolded minutes with calls, as flat sorted pairs `[minute, count, minute, count, ...]` (minute index =
+   * ms / 60000). Flat number arrays keep the state small and quick to serialize.
+   */
+  m: number[];
+  /** Folded hours with calls, as flat sorted triples `[hour, sum of counts, sum of squared counts, ...]`. */
+  h: number[];
+  /** First minute after the last insight of this series: earlier minutes never start a new one. */
+  after?: number;
+  /** Earliest minute whose count grew since the last detect (only windows reaching it can have changed). */
+  d?: number;
+}
+
+/**
+ * Counts by value of who called (p), with what (u), and the outcome (e, "null" for success). Values are
+ * kept once in `InsightsState.values` and referred to by a short hash of their text, which keeps the state
+ * small (user agents are long) and independent of the order in which values were first seen.
+ */
+export interface Tally {
+  p: Record<string, number>;
+  u: Record<string, number>;
+  e: Record<string, number>;
+}
+
+export interface ApiAttribution {
+  s: string;
+  n: string;
+  /** 5-minute slots `[slot start minute, tally]`, sorted, for the last hour or so. */
+  slots: [number, Tally][];
+  /** Day index -> tally (top values only) for the baseline window. */
+  days: [number, Tally][];
+}
+
+export interface OpenInsight {
+  sharedEventID: string;
+  series: string;
+  /** First unusual minute. */
+  start: number;
+  /** Minute whose count started the insight. */
+  trigger: number;
+  /** Last unusual minute seen. */
+  last: number;
+  baselineAverage: number;
+  baselineMinutes: number;
+  expected: number;
+  startAt: number;
+  /** When the Start was produced (minute index). */
+  emitted: number;
+}
+
+export interface ClosedInsight {
+  sharedEventID: string;
+  series: string;
+  t: TypeCode;
+  s: string;
+  n: string;
+  e?: string;
+  start: number;
+  end: number;
+  baselineAverage: number;
+  expected: number;
+  average: number;
+}
+
+/** Records committed to state but not yet written as an Insights file (written on the next detect). */
+export interface PendingFile {
+  /** Minute index of the detect call that produced them: the file's timestamp. */
+  emitted: number;
+  records: InsightRecord[];
+}
+
+export interface InsightsState {
+  schema: typeof STATE_SCHEMA;
+  account: string;
+  region: string;
+  orgId?: string;
+  /** First and last minute with events seen (event time). */
+  coverage: [number, number] | null;
+  /** Hours before this one live in `h` buckets, later minutes in `m`. */
+  folded: number;
+  /** Attribution slots before this minute are folded into day tallies. */
+  slotsFolded: number;
+  /** Hours before this one are forgotten. */
+  horizon: number;
+  series: Record<string, SeriesState>;
+  apis: Record<string, ApiAttribution>;
+  /** Value hash -> value (principal ARN, user agent, error code) for the tallies. */
+  values: Record<string, string>;
+  /** Delivery hour -> sorted short hashes of the source keys of the summaries applied. */
+  applied: Record<string, string[]>;
+  open: Record<string, OpenInsight>;
+  /** Insights ended within the baseline window, for reports. */
+  history: ClosedInsight[];
+  outbox: PendingFile[];
+}
+
+export function stateKey(account: string, region: string): string {
+  return `${STATE_PREFIX}${account}/${region}.json`;
+}
+
+export function emptyState(account: string, region: string, orgId?: string): InsightsState {
+  return {
+    schema: STATE_SCHEMA,
+    account,
+    region,
+    ...(orgId ? { orgId } : {}),
+    coverage: null,
+    folded: 0,
+    slotsFolded: 0,
+    horizon: 0,
+    series: {},
+    apis: {},
+    values: {},
+    applied: {},
+    open: {},
+    history: [],
+    outbox: [],
+  };
+}
+
+export function seriesKey(t: TypeCode, s: string, n: string, e?: string): string {
+  return e === undefined ? `${t}|${s}|${n}` : `${t}|${s}|${n}|${e}`;
+}
+
+const SLOT_MINUTES = 5;
+/** Attribution slots are kept this long (the Start of an insight looks at them), then folded into days. */
+const SLOT_RETENTION_MINUTES = 45;
+const DAY_TOP = 5;
+
+export function valueId(value: string): string {
+  return createHash('sha256').update(value).digest('hex').slice(0, 10);
+}
+
+export function minuteOf(text: string): number | undefined {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(text)) return undefined;
+  const t = Date.parse(`${text.slice(0, 16)}:00Z`);
+  return Number.isNaN(t) ? undefined : t / MINUTE_MS;
+}
+
+export function minuteIso(minute: number): string {
+  return new Date(minute * MINUTE_MS).toISOString().replace('.000Z', 'Z');
+}
+
+/** Short, stable id of a summary's source object, for the applied sets. */
+export function sourceHash(summary: LogFileSummary): string {
+  return createHash('sha256')
+    .update(`${summary.source.bucket}\u0000${summary.source.key}`)
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** Index of the first entry of a flat sorted array (entries of `width` numbers) whose key is >= `key`. */
+export function lowerBound(list: number[], width: number, key: number): number {
+  let lo = 0;
+  let hi = list.length / width;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid * width] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo * width;
+}
+
+/** Adds `values` to the entry of `key`, inserting it in order when absent. */
+function addEntry(list: number[], width: number, key: number, ...values: number[]): void {
+  const i = lowerBound(list, width, key);
+  if (i < list.length && list[i] === key) {
+    for (let v = 0; v < values.length; v++) list[i + 1 + v] += values[v];
+  } else {
+    list.splice(i, 0, key, ...values);
+  }
+}
+
+export function minuteCount(series: SeriesState, minute: number): number {
+  const i = lowerBound(series.m, 2, minute);
+  return i < series.m.length && series.m[i] === minute ? series.m[i + 1] : 0;
+}
+
+export function hourBucket(series: SeriesState, hour: number): [number, number] | undefined {
+  const i = lowerBound(series.h, 3, hour);
+  return i < series.h.length && series.h[i] === hour ? [series.h[i + 1], series.h[i + 2]] : undefined;
+}
+
+function bump(map: Record<string, number>, key: string | number, by: number): void {
+  map[key] = (map[key] ?? 0) + by;
+}
+
+function newTally(): Tally {
+  return { p: {}, u: {}, e: {} };
+}
+
+function addTally(into: Tally, from: Tally): void {
+  for (const k of ['p', 'u', 'e'] as const) for (const [v, c] of Object.entries(from[k])) bump(into[k], v, c);
+}
+
+export type ApplyOutcome = 'applied' | 'duplicate' | 'stale';
+
+/**
+ * Adds one summary to the state. Idempotent per source key; commutative with other summaries (only sums,
+ * minima, maxima and set inserts), as long as `folded` does not move in between.
+ */
+export function applySummaryToState(
+  state: InsightsState,
+  summary: LogFileSummary,
+  o: InsightsOptions,
+): ApplyOutcome {
+  const delivered = Date.parse(summary.deliveredAt);
+  if (Number.isNaN(delivered)) {
+    throw new InsightsError(
+      `expected an ISO deliveredAt in the summary of ${summary.source.key}, found ${summary.deliveredAt}`,
+    );
+  }
+  const deliveryHour = Math.floor(delivered / 3_600_000);
+  if (deliveryHour < state.horizon) return 'stale';
+  const hash = sourceHash(summary);
+  const set = state.applied[deliveryHour] ?? [];
+  if (set.includes(hash)) return 'duplicate';
+  set.push(hash);
+  set.sort();
+  state.applied[deliveryHour] = set;
+
+  const oldest = summary.oldestEventTime ? minuteOf(summary.oldestEventTime) : undefined;
+  const newest = summary.newestEventTime ? minuteOf(summary.newestEventTime) : undefined;
+  if (oldest !== undefined && newest !== undefined) {
+    const from = Math.max(oldest, state.horizon * HOUR_MINUTES);
+    if (from <= newest) {
+      state.coverage = state.coverage
+        ? [Math.min(state.coverage[0], from), Math.max(state.coverage[1], newest)]
+        : [from, newest];
+    }
+  }
+
+  const watchCalls = o.types.includes('ApiCallRateInsight');
+  const watchErrors = o.types.includes('ApiErrorRateInsight');
+  const watchReads = o.types.includes('ApiReadRateInsight');
+  const foldedMinute = state.folded * HOUR_MINUTES;
+  const horizonMinute = state.horizon * HOUR_MINUTES;
+  // Per API: calls per 5-minute slot in this file, to place the file's attribution where its calls were.
+  const slotsByApi = new Map<string, Map<number, number>>();
+  for (const row of summary.minutes) {
+    if (row.c !== 'Management') continue;
+    const t = minuteOf(row.m);
+    if (t === undefined || t < horizonMinute) continue;
+    const add = (code: TypeCode, count: number, e?: string) => {
+      if (!(count > 0)) return;
+      const key = seriesKey(code, row.s, row.n, e);
+      let series = state.series[key];
+      if (!series) {
+        series = { t: code, s: row.s, n: row.n, ...(e === undefined ? {} : { e }), m: [], h: [] };
+        state.series[key] = series;
+      }
+      if (t >= foldedMinute) {
+        addEntry(series.m, 2, t, count);
+        series.d = series.d === undefined ? t : Math.min(series.d, t);
+      } else {
+        // Late data for an hour already folded: the sum stays exact; the minute's earlier count is gone,
+        // so the square is a lower bound (under-states spread a little, never inflates it).
+        addEntry(series.h, 3, Math.floor(t / HOUR_MINUTES), count, count * count);
+      }
+    };
+    if (watchCalls) add('C', row.w);
+    if (watchReads) add('R', row.r);
+    if (watchErrors && row.e) for (const [code, count] of Object.entries(row.e)) add('E', count, code);
+    const apiKey = `${row.s}|${row.n}`;
+    let slots = slotsByApi.get(apiKey);
+    if (!slots) {
+      slots = new Map();
+      slotsByApi.set(apiKey, slots);
+    }
+    const slot = Math.floor(t / SLOT_MINUTES) * SLOT_MINUTES;
+    slots.set(slot, (slots.get(slot) ?? 0) + row.r + row.w);
+  }
+
+  for (const api of summary.apis) {
+    if (api.c !== 'Management') continue;
+    const apiKey = `${api.s}|${api.n}`;
+    const slots = slotsByApi.get(apiKey);
+    if (!slots || slots.size === 0) continue;
+    let best = Number.POSITIVE_INFINITY;
+    let bestCount = -1;
+    for (const [slot, count] of slots) {
+      if (count > bestCount || (count === bestCount && slot < best)) {
+        best = slot;
+        bestCount = count;
+      }
+    }
+    let attr = state.apis[apiKey];
+    if (!attr) {
+      attr = { s: api.s, n: api.n, slots: [], days: [] };
+      state.apis[apiKey] = attr;
+    }
+    const tally: Tally = newTally();
+    const intern = (into: Record<string, number>, list: { value: string; count: number }[]) => {
+      for (const r of list) {
+        const id = valueId(r.value);
+        state.values[id] = r.value;
+        bump(into, id, r.count);
+      }
+    };
+    intern(tally.p, api.principals);
+    intern(tally.u, api.userAgents);
+    intern(tally.e, api.errorCodes);
+    if (best >= state.slotsFolded) addTallyAt(attr.slots, best, tally);
+    else addTallyAt(attr.days, Math.floor(best / (DAY_HOURS * HOUR_MINUTES)), tally);
+  }
+  return 'applied';
+}
+
+/** Adds a tally to the entry for `at` of a sorted `[key, tally]` list. */
+function addTallyAt(list: [number, Tally][], at: number, tally: Tally): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid][0] < at) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo < list.length && list[lo][0] === at) addTally(list[lo][1], tally);
+  else {
+    const fresh = newTally();
+    addTally(fresh, tally);
+    list.splice(lo, 0, [at, fresh]);
+  }
+}
+
+function capTally(t: Tally, n: number): Tally {
+  const cap = (m: Record<string, number>) =>
+    Object.fromEntries(
+      Object.entries(m)
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, n),
+    );
+  return { p: cap(t.p), u: cap(t.u), e: cap(t.e) };
+}
+
+/**
+ * Moves minutes older than the retention into hourly buckets (never minutes of an open insight) and
+ * forgets what fell out of the baseline window. Deterministic in (state, now).
+ */
+export function foldState(state: InsightsState, nowMinute: number, o: InsightsOptions): void {
+  const windowHours = Math.round(o.baselineDays * DAY_HOURS);
+  let target = Math.floor((nowMinute - o.minuteRetentionMinutes) / HOUR_MINUTES);
+  for (const open of Object.values(state.open)) {
+    target = Math.min(target, Math.floor((open.start - o.startLookbackMinutes) / HOUR_MINUTES));
+  }
+  const horizon = Math.max(
+    state.horizon,
+    Math.floor((nowMinute - o.minuteRetentionMinutes) / HOUR_MINUTES) - windowHours - 1,
+  );
+  const moved = target > state.folded || horizon > state.horizon;
+  let slotTarget = nowMinute - SLOT_RETENTION_MINUTES;
+  for (const open of Object.values(state.open))
+    slotTarget = Math.min(slotTarget, open.start - o.startLookbackMinutes);
+  slotTarget = Math.floor(slotTarget / SLOT_MINUTES) * SLOT_MINUTES;
+  if (slotTarget > state.slotsFolded) {
+    for (const api of Object.values(state.apis)) {
+      const touched = new Set<number>();
+      let cut = 0;
+      while (cut < api.slots.length && api.slots[cut][0] < slotTarget) {
+        const [t, tally] = api.slots[cut++];
+        const day = Math.floor(t / (DAY_HOURS * HOUR_MINUTES));
+        addTallyAt(api.days, day, tally);
+        touched.add(day);
+      }
+      if (cut > 0) api.slots.splice(0, cut);
+      for (const entry of api.days) if (touched.has(entry[0])) entry[1] = capTally(entry[1], DAY_TOP);
+    }
+    state.slotsFolded = slotTarget;
+  }
+  if (target > state.folded) {
+    const limit = target * HOUR_MINUTES;
+    for (const series of Object.values(state.series)) {
+      const cut = lowerBound(series.m, 2, limit);
+      for (let i = 0; i < cut; i += 2) {
+        const c = series.m[i + 1];
+        addEntry(series.h, 3, Math.floor(series.m[i] / HOUR_MINUTES), c, c * c);
+      }
+      if (cut > 0) series.m.splice(0, cut);
+    }
+    state.folded = target;
+  }
+  if (horizon > state.horizon) {
+    state.horizon = horizon;
+    const horizonDay = Math.floor(horizon / DAY_HOURS);
+    for (const [key, series] of Object.entries(state.series)) {
+      const hc = lowerBound(series.h, 3, horizon);
+      if (hc > 0) series.h.splice(0, hc);
+      const mc = lowerBound(series.m, 2, horizon * HOUR_MINUTES);
+      if (mc > 0) series.m.splice(0, mc);
+      if (series.m.length === 0 && series.h.length === 0 && !state.open[key]) delete state.series[key];
+    }
+    for (const [key, api] of Object.entries(state.apis)) {
+      let cut = 0;
+      while (cut < api.days.length && api.days[cut][0] < horizonDay) cut++;
+      if (cut > 0) api.days.splice(0, cut);
+      if (api.slots.length === 0 && api.days.length === 0) delete state.apis[key];
+    }
+    for (const h of Object.keys(state.applied)) {
+      if (Number(h) >= horizon) break;
+      delete state.applied[h];
+    }
+    state.history = state.history.filter((c) => c.end >= horizon * HOUR_MINUTES);
+    if (state.coverage) {
+      const from = Math.max(state.coverage[0], horizon * HOUR_MINUTES);
+      state.coverage = from <= state.coverage[1] ? [from, state.coverage[1]] : null;
+    }
+  }
+  if (moved) collectValues(state);
+}
+
+/** Drops values no tally refers to any more. */
+function collectValues(state: InsightsState): void {
+  const used = new Set<string>();
+  for (const api of Object.values(state.apis)) {
+    for (const [, t] of [...api.slots, ...api.days]) {
+      for (const k of ['p', 'u', 'e'] as const) for (const id in t[k]) used.add(id);
+    }
+  }
+  for (const id of Object.keys(state.values)) if (!used.has(id)) delete state.values[id];
+}
+
+/** Hourly aggregates of one series from its folded buckets and its unfolded minutes. */
+export function hourSource(state: InsightsState, series: SeriesState): HourSource {
+  const unfolded = new Map<number, [number, number]>();
+  for (let i = 0; i < series.m.length; i += 2) {
+    const h = Math.floor(series.m[i] / HOUR_MINUTES);
+    const c = series.m[i + 1];
+    const b = unfolded.get(h) ?? [0, 0];
+    b[0] += c;
+    b[1] += c * c;
+    unfolded.set(h, b);
+  }
+  const folded = new Map<number, [number, number]>();
+  for (let i = 0; i < series.h.length; i += 3) folded.set(series.h[i], [series.h[i + 1], series.h[i + 2]]);
+  const cov = state.coverage;
+  return {
+    hour(h) {
+      return h >= state.folded ? unfolded.get(h) : folded.get(h);
+    },
+    observed(h) {
+      if (!cov) return 0;
+      const from = Math.max(h * HOUR_MINUTES, cov[0]);
+      const to = Math.min(h * HOUR_MINUTES + HOUR_MINUTES - 1, cov[1]);
+      return to >= from ? to - from + 1 : 0;
+    },
+  };
+}
+
+/** The attribution tally of one API over [from, to) minutes (recent slots) or over days (baseline). */
+export function slotTally(api: ApiAttribution | undefined, from: number, to: number): Tally {
+  const out = newTally();
+  if (!api) return out;
+  for (const [s, t] of api.slots) if (s + SLOT_MINUTES > from && s < to) addTally(out, t);
+  return out;
+}
+
+export function dayTally(api: ApiAttribution | undefined, fromDay: number, toDay: number): Tally {
+  const out = newTally();
+  if (!api) return out;
+  for (const [d, t] of api.days) if (d >= fromDay && d < toDay) addTally(out, t);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Storage: load, change, commit with If-Match / If-None-Match, retry with jittered backoff.
+
+interface CacheEntry {
+  etag: string;
+  state: InsightsState;
+  busy: boolean;
+}
+
+/**
+ * Parsed states by store and key, reused while the stored ETag is unchanged (a warm Lambda container or a
+ * replay skips re-parsing). An entry is lent to one operation at a time; a failed write drops it.
+ */
+const cache = new WeakMap<ObjectStore, Map<string, CacheEntry>>();
+
+interface Loaded {
+  state: InsightsState;
+  etag: string | undefined;
+  entry?: CacheEntry;
+}
+
+async function load(store: ObjectStore, key: string, account: string, region: string): Promise<Loaded> {
+  const entries = cache.get(store);
+  const entry = entries?.get(key);
+  if (entry && !entry.busy) {
+    const info = await store.head(key);
+    if (info?.etag === entry.etag && !entry.busy) {
+      entry.busy = true;
+      return { state: entry.state, etag: entry.etag, entry };
+    }
+  }
+  try {
+    const obj = await store.get(key);
+    const parts: Buffer[] = [];
+    for await (const chunk of obj.body) parts.push(Buffer.from(chunk));
+    const text = Buffer.concat(parts).toString('utf8');
+    let state: InsightsState;
+    try {
+      state = JSON.parse(text) as InsightsState;
+    } catch (err) {
+      throw new InsightsError(
+        `expected JSON insights state at ${store.location}/${key}, found unparsable text`,
+        {
+          cause: err,
+        },
+      );
+    }
+    if (state?.schema !== STATE_SCHEMA) {
+      throw new InsightsError(
+        `expected schema ${STATE_SCHEMA} at ${store.location}/${key}, found ${String(state?.schema)}`,
+      );
+    }
+    return { state, etag: obj.etag };
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return { state: emptyState(account, region), etag: undefined };
+    throw err;
+  }
+}
+
+function remember(store: ObjectStore, key: string, etag: string, state: InsightsState): void {
+  let entries = cache.get(store);
+  if (!entries) {
+    entries = new Map();
+    cache.set(store, entries);
+  }
+  entries.set(key, { etag, state, busy: false });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Read-modify-write of one account+region state. `change` may run several times (once per attempt) and
+ * returns false when there is nothing to write.
+ */
+export async function updateState<T>(
+  store: ObjectStore,
+  account: string,
+  region: string,
+  o: InsightsOptions,
+  change: (state: InsightsState) => { write: boolean; result: T },
+): Promise<T> {
+  const key = stateKey(account, region);
+  let lastError: unknown;
+  for (let attempt = 0; attempt < o.maxAttempts; attempt++) {
+    const loaded = await load(store, key, account, region);
+    let committed = false;
+    try {
+      const { write, result } = change(loaded.state);
+      if (!write) {
+        committed = true;
+        if (!loaded.entry && loaded.etag !== undefined) remember(store, key, loaded.etag, loaded.state);
+        return result;
+      }
+      const body = JSON.stringify(loaded.state);
+      const { etag } = await store.put(key, body, {
+        ...(loaded.etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: loaded.etag }),
+        contentType: 'application/json',
+      });
+      committed = true;
+      remember(store, key, etag, loaded.state);
+      return result;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      lastError = err;
+    } finally {
+      if (loaded.entry) {
+        if (committed) loaded.entry.busy = false;
+        // A failed attempt may have half-changed the lent object: forget it.
+        else cache.get(store)?.delete(key);
+      }
+    }
+    const ceiling = Math.min(o.retryCapMs, o.retryBaseMs * 2 ** attempt);
+    await sleep(Math.random() * ceiling);
+  }
+  throw new InsightsConflictError(
+    `expected to update ${store.location}/${key} within ${o.maxAttempts} attempts, found a conflicting write every time`,
+    { cause: lastError },
+  );
+}
+
+/** Reads a state without changing it (reports, tests); undefined when there is none. */
+export async function readState(
+  store: ObjectStore,
+  account: string,
+  region: string,
+): Promise<InsightsState | undefined> {
+  try {
+    return JSON.parse((await readAll(store, stateKey(account, region))).toString('utf8')) as InsightsState;
+  } catch (err) {
+    if (err instanceof ObjectNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** Account and region of every state object in the store. */
+export async function listStates(store: ObjectStore): Promise<{ account: string; region: string }[]> {
+  const out: { account: string; region: string }[] = [];
+  for await (const info of store.list(STATE_PREFIX)) {
+    const m = /^insights\/state\/(\d{12})\/([a-z0-9-]+)\.json$/.exec(info.key);
+    if (m) out.push({ account: m[1], region: m[2] });
+  }
+  return out;
+}
