@@ -9,6 +9,8 @@ import type { S3Event } from 'aws-lambda';
 import { lambdaContext, s3Event } from '#cli/replay/events.ts';
 import { type IngestDeps, type IngestResult, makeIngestHandler } from '#functions/lib/ingest.ts';
 import { makeVerifyHandler, type VerifyOutcome } from '#functions/lib/verify.ts';
+import { failuresOf } from '#shared/digest/alerts.ts';
+import type { InsightEvent } from '#shared/insights/index.ts';
 import { CapturingMetrics } from '#shared/adapters/local-metrics.ts';
 import { JsonlFile, OutboxNotifier } from '#shared/adapters/local-outbox.ts';
 import { FsObjectStore } from '#shared/adapters/local-store.ts';
@@ -50,6 +52,8 @@ export interface ReplayReport {
   uncompressedBytes: number;
   badRecords: number;
   digests: number;
+  /** Insight Start/End events, each with the simulated time replay emitted it at. */
+  insights: InsightEvent[];
   digestVerdicts: {
     valid: number;
     invalid: number;
@@ -92,7 +96,13 @@ export async function deliveriesOf(store: ObjectStore, prefix = ''): Promise<Del
   return out.map(({ rank: _rank, ...d }) => d);
 }
 
+/** The simulated time replay is at: the delivery time of the object being processed. */
+export interface ReplayClock {
+  now: Date;
+}
+
 export interface LocalPipeline {
+  clock: ReplayClock;
   ingest: ReturnType<typeof makeIngestHandler>;
   verify?: ReturnType<typeof makeVerifyHandler>;
   state: FsObjectStore;
@@ -103,6 +113,7 @@ export interface LocalPipeline {
 }
 
 export function localPipeline(opts: ReplayOptions, config?: Partial<IngestConfig>): LocalPipeline {
+  const clock: ReplayClock = { now: new Date(0) };
   const state = new FsObjectStore(opts.out);
   const notifier = new OutboxNotifier(join(opts.out, 'notifications.jsonl'));
   const metricsFile = new JsonlFile(join(opts.out, 'metrics.jsonl'));
@@ -118,6 +129,8 @@ export function localPipeline(opts: ReplayOptions, config?: Partial<IngestConfig
       ...config,
     },
     rules: opts.rules ?? defaultRules(),
+    // Detection runs at the simulated time of the delivery being processed.
+    now: () => clock.now,
     sourceStore: () => opts.source,
     state,
     notifier,
@@ -139,6 +152,7 @@ export function localPipeline(opts: ReplayOptions, config?: Partial<IngestConfig
       })
     : undefined;
   return {
+    clock,
     ingest: makeIngestHandler(deps),
     ...(verify ? { verify } : {}),
     state,
@@ -160,6 +174,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
     uncompressedBytes: 0,
     badRecords: 0,
     digests: 0,
+    insights: [],
     digestVerdicts: { valid: 0, invalid: 0, logFilesChecked: 0, failures: [] },
     ignored: 0,
     rejections: [],
@@ -177,7 +192,9 @@ export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
   let done = 0;
   for (const d of deliveries) {
     const event = s3Event(opts.sourceBucket, d.key, d.size, d.time ?? new Date(0), d.etag);
+    if (d.time && d.time > pipeline.clock.now) pipeline.clock.now = d.time;
     const result = (await pipeline.ingest(event, context)) as IngestResult;
+    report.insights.push(...result.insights);
     for (const o of result.outcomes) {
       switch (o.status) {
         case 'ingested': {
@@ -222,11 +239,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
       };
       for (const v of verified.outcomes) {
         if (v.status !== 'verified') continue;
-        const failures = [
-          v.report.digest,
-          ...(v.report.previous ? [v.report.previous] : []),
-          ...v.report.logs,
-        ].filter((f) => f.status === 'invalid');
+        const failures = failuresOf(v.report);
         report.digestVerdicts.logFilesChecked += v.report.logs.length;
         if (failures.length === 0) report.digestVerdicts.valid++;
         else report.digestVerdicts.invalid++;

@@ -18,6 +18,8 @@ import { type IngestOutcome, ingestLogFile } from '#shared/ingest/ingest-file.ts
 import { type Route, route } from '#shared/ingest/route.ts';
 import { buildRuleNotifications } from '#shared/notify/rules.ts';
 import { claimAlert, throttleMinutes } from '#shared/notify/throttle.ts';
+import { sendThroughOutbox } from '#shared/notify/outbox.ts';
+import { detect, type InsightEvent, insightNotifications } from '#shared/insights/index.ts';
 import type { Notifier, ObjectStore } from '#shared/ports.ts';
 import type { RuleMatches } from '#shared/rules/evaluate.ts';
 import { emitRuleMetrics, ruleProcessor } from '#shared/rules/ingest.ts';
@@ -34,11 +36,17 @@ export interface IngestDeps {
   metrics: Metrics;
   /** X-Ray tracing (Powertools Tracer) in Lambda; absent locally. */
   tracer?: Tracer;
+  /** Clock for anomaly detection: the wall clock in Lambda, the simulated delivery time in replay. */
+  now(): Date;
+  /** Where Insights files are written (default: the state store). */
+  insightStore?: ObjectStore;
   /** Hands a digest delivery to the verify function. */
   dispatchDigest(route: Extract<Route, { to: 'verify' }>, event: S3Event): Promise<void>;
 }
 
 export interface IngestResult {
+  /** Insights opened or closed while processing this event. */
+  insights: InsightEvent[];
   outcomes: ({ key: string } & (
     | IngestOutcome
     | { status: 'dispatched' }
@@ -64,9 +72,10 @@ export function makeIngestHandler(deps: IngestDeps) {
       // Retrying cannot fix a malformed event: report it and return.
       logger.error('event is not an S3 notification', { issues: parsed.error.issues.slice(0, 5) });
       metrics.addMetric('InvalidEvents', 'Count', 1);
-      return { outcomes: [] };
+      return { outcomes: [], insights: [] };
     }
     const outcomes: IngestResult['outcomes'] = [];
+    const insightEvents: InsightEvent[] = [];
     const failures: { key: string; error: unknown }[] = [];
     for (const rec of parsed.data.Records) {
       const r = route(rec.s3.bucket.name, rec.s3.object.key, rec.s3.object.size);
@@ -113,6 +122,26 @@ export function makeIngestHandler(deps: IngestDeps) {
                 });
                 for (const n of notifications) await deps.notifier.publish(n);
                 if (notifications.length > 0) metrics.addMetric('RuleAlerts', 'Count', notifications.length);
+                // Anomaly detection on this file's counts, before the commit: applying a summary twice is a
+                // no-op, so a retry re-runs detection safely; its messages go through the outbox.
+                const found = await detect(deps.state, {
+                  account: summary.account,
+                  region: summary.region,
+                  now: deps.now(),
+                  summaries: [summary],
+                  insightStore: deps.insightStore ?? deps.state,
+                  prefix: '',
+                });
+                insightEvents.push(...found.events);
+                await sendThroughOutbox(
+                  deps.state,
+                  deps.notifier,
+                  insightNotifications(found.events, config.alertTopicArn).map((notification, i) => ({
+                    id: `${found.events[i].sharedEventID}/${found.events[i].kind}`,
+                    notification,
+                  })),
+                );
+                for (const e of found.events) metrics.addMetric(e.kind === 'start' ? 'InsightsStarted' : 'InsightsEnded', 'Count', 1);
               },
             },
           );
@@ -132,7 +161,7 @@ export function makeIngestHandler(deps: IngestDeps) {
         { cause: failures[0].error },
       );
     }
-    return { outcomes };
+    return { outcomes, insights: insightEvents };
   }
 
   const handler = middy(ingest).use(injectLambdaContext(logger)).use(logMetrics(metrics));

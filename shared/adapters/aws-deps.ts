@@ -28,6 +28,7 @@ export function awsIngestDeps(config: IngestConfig): IngestDeps {
   return {
     config,
     rules: defaultRules(),
+    now: () => new Date(),
     sourceStore: s3Store,
     state: s3Store(config.stateBucket),
     notifier: new SnsNotifier(),

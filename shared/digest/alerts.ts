@@ -9,13 +9,17 @@ import type { Notification } from '#shared/ports.ts';
 import type { FileVerdict } from './verdict.ts';
 import type { DigestReport } from './verify.ts';
 
-export function failuresOf(report: DigestReport): FileVerdict[] {
-  return [report.digest, ...(report.previous ? [report.previous] : []), ...report.logs].filter(
+export function failuresOf(report: DigestReport & { gaps?: FileVerdict[] }): FileVerdict[] {
+  return [report.digest, ...(report.previous ? [report.previous] : []), ...(report.gaps ?? []), ...report.logs].filter(
     (v) => v.status === 'invalid',
   );
 }
 
-export function digestAlert(topic: string, key: TrailKey, report: DigestReport): Notification | undefined {
+export function digestAlert(
+  topic: string,
+  key: TrailKey,
+  report: DigestReport & { gaps?: FileVerdict[] },
+): Notification | undefined {
   const failures = failuresOf(report);
   if (failures.length === 0) return undefined;
   const digestBad = report.digest.status === 'invalid';

@@ -97,6 +97,7 @@ export function testPipeline(env: Record<string, string> = {}): TestPipeline {
       ...env,
     }),
     rules: defaultRules(),
+    now: () => new Date('2026-11-20T12:00:00Z'),
     sourceStore: () => source,
     state,
     notifier,

@@ -1,0 +1,166 @@
+/**
+ * `trailwatch validate` through the real S3 client against moto_server: a generated trail uploaded with
+ * each digest's signature as S3 user metadata, validated untouched, then after tampering in the bucket.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runValidate } from '#cli/commands/validate.ts';
+import { S3ObjectStore } from '#shared/adapters/aws-s3-store.ts';
+import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { publicKeysFromStore, type StaticPublicKeySource } from '#shared/digest/public-keys.ts';
+import { displayDate } from '#shared/digest/verdict.ts';
+import { verifyDigest } from '#shared/digest/verify.ts';
+import { generateTrail } from '#shared/generator/index.ts';
+import { classifyKey, digestFileKey } from '#shared/keys.ts';
+import { appendGzipMember, copyObject, deleteObject, modifyLogFile } from '#test/e2e/tamper.ts';
+import { motoEndpoint } from '#test/setup/moto-client.ts';
+
+const BUCKET = `validate-s3-${Date.now()}`;
+const ACCOUNT = '444455556666';
+const REGION = 'eu-west-1';
+const TRAIL = 'org-trail';
+const ARN = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${TRAIL}`;
+const START = '2026-02-09T00:00:00Z';
+
+let client: S3Client;
+let store: S3ObjectStore;
+let dir: string;
+let digests: string[];
+let logsByDigest: Map<string, string[]>;
+let logCount: number;
+let end: string;
+let keys: StaticPublicKeySource;
+
+const timeOf = (key: string) => (classifyKey(key) as { time: Date }).time.getTime();
+
+async function validate() {
+  let stdout = '';
+  let stderr = '';
+  const code = await runValidate(
+    {
+      trailArn: ARN,
+      startTime: START,
+      endTime: end,
+      s3Bucket: BUCKET,
+      publicKeys: join(dir, 'public-keys.json'),
+    },
+    { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) },
+  );
+  return { code, stdout, stderr, invalidLines: stderr.split('\n').filter((l) => l.includes('\tINVALID: ')) };
+}
+
+beforeAll(async () => {
+  // The command builds its own S3 client from the SDK's environment, as it would against AWS.
+  process.env.AWS_ENDPOINT_URL_S3 = motoEndpoint();
+  client = new S3Client({ endpoint: motoEndpoint(), forcePathStyle: true, region: 'us-east-1' });
+  await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+  store = new S3ObjectStore(client, BUCKET);
+  dir = await mkdtemp(join(tmpdir(), 'trailwatch-validate-s3-'));
+
+  const memory = new MemoryObjectStore(BUCKET);
+  const trail = await generateTrail(
+    {
+      seed: 11,
+      start: START,
+      hours: 48,
+      accounts: [ACCOUNT],
+      regions: [REGION],
+      bucket: BUCKET,
+      trailName: TRAIL,
+      homeRegion: REGION,
+      eventsPerMinute: 0.3,
+      digests: true,
+      recurringDeployBurst: false,
+      bursts: [],
+      securityEvents: false,
+    },
+    memory,
+  );
+  // Upload everything, each digest with its signature as user metadata.
+  const objectKeys = [...memory.objects.keys()].filter((k) => k.startsWith('AWSLogs/'));
+  for (let i = 0; i < objectKeys.length; i += 16) {
+    await Promise.all(
+      objectKeys.slice(i, i + 16).map((k) => {
+        const o = memory.objects.get(k)!;
+        return store.put(k, o.body, o.metadata ? { metadata: o.metadata } : {});
+      }),
+    );
+  }
+  await writeFile(join(dir, 'public-keys.json'), memory.objects.get(trail.publicKeysKey)!.body);
+  keys = await publicKeysFromStore(memory, trail.publicKeysKey);
+  digests = trail.deliveries.filter((d) => d.kind === 'digest').map((d) => d.key);
+  logCount = trail.deliveries.filter((d) => d.kind === 'log').length;
+  logsByDigest = new Map();
+  for (const d of digests) {
+    const { gunzipSync } = await import('node:zlib');
+    const json = JSON.parse(gunzipSync(memory.objects.get(d)!.body).toString('utf8'));
+    logsByDigest.set(
+      d,
+      json.logFiles.map((l: { s3Object: string }) => l.s3Object),
+    );
+  }
+  end = displayDate(new Date(timeOf(digests.at(-1)!) + 30 * 60_000));
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('trailwatch validate against S3 (moto_server)', () => {
+  it('finds the signatures in S3 user metadata and validates the untouched trail', async () => {
+    // Prepare
+    const head = await client.send(new HeadObjectCommand({ Bucket: BUCKET, Key: digests[0] }));
+
+    // Act
+    const r = await validate();
+
+    // Assess
+    expect(head.Metadata?.signature).toMatch(/^[0-9a-f]{512}$/);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain(`\n${digests.length}/${digests.length} digest files valid`);
+    expect(r.stdout).toContain(`\n${logCount}/${logCount} log files valid\n`);
+  });
+
+  it('verifies one delivered digest the way a triggered function would', async () => {
+    // Act
+    const report = await verifyDigest(store, digests[10], keys);
+
+    // Assess
+    expect(report.digest).toMatchObject({ bucket: BUCKET, key: digests[10], status: 'valid' });
+    expect(report.previous).toMatchObject({ key: digests[9], status: 'valid' });
+    expect(report.logs.map((l) => l.status)).toEqual(logsByDigest.get(digests[10])!.map(() => 'valid'));
+  });
+
+  it('reports each tampering in the bucket against the file touched', async () => {
+    // Prepare
+    const appended = logsByDigest.get(digests[30])![0];
+    const modified = logsByDigest.get(digests[10])![0];
+    const copy = digestFileKey({
+      account: ACCOUNT,
+      region: REGION,
+      trailName: TRAIL,
+      homeRegion: REGION,
+      endTime: new Date(timeOf(digests[25]) + 20 * 60_000),
+    });
+    await appendGzipMember(store, appended);
+    await deleteObject(store, digests[20]);
+    await modifyLogFile(store, modified);
+    await copyObject(store, digests[25], copy);
+
+    // Act
+    const r = await validate();
+
+    // Assess
+    expect(r.code).toBe(1);
+    expect(r.invalidLines).toEqual([
+      `Log file\ts3://${BUCKET}/${appended}\tINVALID: unexpected data after end of compressed stream`,
+      `Digest file\ts3://${BUCKET}/${digests[20]}\tINVALID: not found`,
+      `Log file\ts3://${BUCKET}/${modified}\tINVALID: hash value doesn't match`,
+      `Digest file\ts3://${BUCKET}/${copy}\tINVALID: has been moved from its original location`,
+    ]);
+  });
+});
