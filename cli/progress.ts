@@ -24,7 +24,9 @@ export class ProgressBar {
     const filled = Math.round(ratio * width);
     const bar = `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`;
     const pct = `${Math.floor(ratio * 100)}`.padStart(3);
-    process.stderr.write(`\r${this.label} ${bar} ${pct}% ${done}/${this.total} ${detail}`.slice(0, 150).padEnd(80));
+    process.stderr.write(
+      `\r${this.label} ${bar} ${pct}% ${done}/${this.total} ${detail}`.slice(0, 150).padEnd(80),
+    );
   }
 
   done(): void {

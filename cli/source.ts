@@ -1,13 +1,13 @@
 /** `--source` arguments: a folder laid out like a bucket, or `s3://bucket[/prefix]`. */
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
+import { FsObjectStore } from '#shared/adapters/local-store.ts';
 import {
   type PublicKeySource,
-  StaticPublicKeySource,
   parsePublicKeyList,
   publicKeysFromStore,
+  StaticPublicKeySource,
 } from '#shared/digest/index.ts';
-import { FsObjectStore } from '#shared/adapters/local-store.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 
 export interface Source {

@@ -113,3 +113,7 @@ export function watchdogConfig(env: Env = process.env): WatchdogEnvConfig {
     activeWithinDays: int(env, 'WATCHDOG_ACTIVE_WITHIN_DAYS', 7),
   };
 }
+
+export function detectConfig(env: Env = process.env): VerifyEnvConfig {
+  return { stateBucket: str(env, 'STATE_BUCKET'), alertTopicArn: str(env, 'ALERT_TOPIC_ARN') };
+}

@@ -27,14 +27,24 @@ export function formatReport(r: ReplayReport, title = 'trailwatch replay'): stri
   for (const f of dv.failures.slice(0, 5)) row('  INVALID', `${f.type} ${f.key}: ${f.reason}`);
   if (r.ignored > 0) row('Other objects', `${n(r.ignored)} ignored (not CloudTrail log or digest files)`);
   for (const rej of r.rejections.slice(0, 5)) row('  rejected', `${rej.key}: ${rej.reason}`);
+  const starts = r.insights.filter((e) => e.kind === 'start');
+  row('Insights', `${n(starts.length)} started · ${n(r.insights.length - starts.length)} ended`);
+  for (const e of starts.slice(0, 8)) {
+    const api = `${e.eventSource.replace(/\.amazonaws\.com$/, '')}:${e.eventName}`;
+    const lag = Math.round((Date.parse(e.emittedAt) - Date.parse(e.start)) / 60_000);
+    row(
+      '',
+      `${e.insightType.replace('Insight', '')} ${api}${e.errorCode ? ` (${e.errorCode})` : ''} in ${e.region} from ${e.start}, detected ${lag} min later`,
+    );
+  }
   const bySubject = new Map<string, number>();
   for (const m of r.notifications) bySubject.set(m.subject, (bySubject.get(m.subject) ?? 0) + 1);
   const where = relative(process.cwd(), r.outDir) || '.';
   row('Notifications', `${n(r.notifications.length)} → ${where}/notifications.jsonl`);
-  const rank = (subject: string) => ['[CRITICAL]', '[HIGH]', '[MEDIUM]', '[LOW]'].findIndex((p) => subject.startsWith(p));
+  const rank = (subject: string) =>
+    ['[CRITICAL]', '[HIGH]', '[MEDIUM]', '[LOW]'].findIndex((p) => subject.startsWith(p));
   const ordered = [...bySubject].sort((a, b) => rank(a[0]) - rank(b[0]) || b[1] - a[1]);
-  for (const [subject, count] of ordered.slice(0, 12))
-    row('', `${count > 1 ? `${count}× ` : ''}${subject}`);
+  for (const [subject, count] of ordered.slice(0, 12)) row('', `${count > 1 ? `${count}× ` : ''}${subject}`);
   if (bySubject.size > 12) row('', `… and ${bySubject.size - 12} more subjects`);
   row('Metrics', `${n(r.metricsLines)} EMF documents → ${where}/metrics.jsonl`);
   row('State', `summaries, verdicts and detector state under ${where}/`);

@@ -16,10 +16,10 @@ import type { S3Event } from 'aws-lambda';
 import { type IngestConfig, ingestConfig } from '#shared/config.ts';
 import { type IngestOutcome, ingestLogFile } from '#shared/ingest/ingest-file.ts';
 import { type Route, route } from '#shared/ingest/route.ts';
+import { detect, type InsightEvent, insightNotifications } from '#shared/insights/index.ts';
+import { sendThroughOutbox } from '#shared/notify/outbox.ts';
 import { buildRuleNotifications } from '#shared/notify/rules.ts';
 import { claimAlert, throttleMinutes } from '#shared/notify/throttle.ts';
-import { sendThroughOutbox } from '#shared/notify/outbox.ts';
-import { detect, type InsightEvent, insightNotifications } from '#shared/insights/index.ts';
 import type { Notifier, ObjectStore } from '#shared/ports.ts';
 import type { RuleMatches } from '#shared/rules/evaluate.ts';
 import { emitRuleMetrics, ruleProcessor } from '#shared/rules/ingest.ts';
@@ -141,7 +141,8 @@ export function makeIngestHandler(deps: IngestDeps) {
                     notification,
                   })),
                 );
-                for (const e of found.events) metrics.addMetric(e.kind === 'start' ? 'InsightsStarted' : 'InsightsEnded', 'Count', 1);
+                for (const e of found.events)
+                  metrics.addMetric(e.kind === 'start' ? 'InsightsStarted' : 'InsightsEnded', 'Count', 1);
               },
             },
           );

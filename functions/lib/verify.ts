@@ -13,8 +13,14 @@ import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
 import { digestAlert, failuresOf } from '#shared/digest/alerts.ts';
-import { type DigestReport, type FileVerdict, KeyRing, type PublicKeySource, verifyDigest } from '#shared/digest/index.ts';
 import { missingBefore } from '#shared/digest/gaps.ts';
+import {
+  type DigestReport,
+  type FileVerdict,
+  KeyRing,
+  type PublicKeySource,
+  verifyDigest,
+} from '#shared/digest/index.ts';
 import { route } from '#shared/ingest/route.ts';
 import { type Notifier, type ObjectStore, PreconditionFailedError } from '#shared/ports.ts';
 
@@ -36,7 +42,13 @@ export interface VerifyDeps {
 }
 
 export type VerifyOutcome =
-  | { key: string; status: 'verified'; report: DigestReport & { gaps?: FileVerdict[] }; verdictKey: string; alerted: boolean }
+  | {
+      key: string;
+      status: 'verified';
+      report: DigestReport & { gaps?: FileVerdict[] };
+      verdictKey: string;
+      alerted: boolean;
+    }
   | { key: string; status: 'duplicate'; verdictKey: string }
   | { key: string; status: 'ignored'; reason: string };
 
@@ -75,11 +87,16 @@ export function makeVerifyHandler(deps: VerifyDeps) {
         continue;
       }
       // Store and key-source failures throw: the invocation is retried (and lands in the DLQ after that).
-      const report: DigestReport & { gaps?: FileVerdict[] } = await verifyDigest(deps.sourceStore(bucket), key, ring, {
-        bucket,
-        region: r.key.region,
-        resolveStore: (b) => deps.sourceStore(b),
-      });
+      const report: DigestReport & { gaps?: FileVerdict[] } = await verifyDigest(
+        deps.sourceStore(bucket),
+        key,
+        ring,
+        {
+          bucket,
+          region: r.key.region,
+          resolveStore: (b) => deps.sourceStore(b),
+        },
+      );
       // A missing predecessor may be one of several deleted in a row: report every missing hour back to the
       // newest digest still there (a chain pointer alone only names the first).
       if (report.previous?.code === 'not-found') {

@@ -1,5 +1,6 @@
 /** The AWS side of each handler's dependencies: one client per service per container. */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import type { DetectDeps } from '#functions/lib/detect.ts';
 import type { IngestDeps } from '#functions/lib/ingest.ts';
 import type { VerifyDeps } from '#functions/lib/verify.ts';
 import type { WatchdogDeps } from '#functions/lib/watchdog.ts';
@@ -84,6 +85,18 @@ export function awsWatchdogDeps(c: WatchdogEnvConfig): WatchdogDeps {
       },
     },
     trail: s3Store(c.trailBucket),
+    state: s3Store(c.stateBucket),
+    notifier: new SnsNotifier(),
+    logger,
+    metrics,
+    tracer,
+    now: () => new Date(),
+  };
+}
+
+export function awsDetectDeps(c: VerifyEnvConfig): DetectDeps {
+  return {
+    config: { alertTopicArn: c.alertTopicArn },
     state: s3Store(c.stateBucket),
     notifier: new SnsNotifier(),
     logger,

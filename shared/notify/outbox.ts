@@ -42,6 +42,9 @@ export async function flushOutbox(state: ObjectStore, notifier: Notifier): Promi
       failure ??= err;
     }
   }
-  if (failure) throw new Error(`outbox: ${keys.length - sent} of ${keys.length} messages not sent yet`, { cause: failure });
+  if (failure)
+    throw new Error(`outbox: ${keys.length - sent} of ${keys.length} messages not sent yet`, {
+      cause: failure,
+    });
   return sent;
 }

@@ -1,11 +1,21 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { defaultRules } from '#shared/rules/load.ts';
-import { asList, packageStack, resourcesOfType, statementsOf, type Template } from '#test/support/template.ts';
+import {
+  asList,
+  packageStack,
+  resourcesOfType,
+  statementsOf,
+  type Template,
+} from '#test/support/template.ts';
 
 let template: Template;
 
 beforeAll(async () => {
-  ({ template } = await packageStack({ trailBucket: 'acme-trail', trailPrefix: 'org/', alertEmail: 'oncall@example.com' }));
+  ({ template } = await packageStack({
+    trailBucket: 'acme-trail',
+    trailPrefix: 'org/',
+    alertEmail: 'oncall@example.com',
+  }));
 }, 180_000);
 
 describe('osls package: the CloudFormation template', () => {
@@ -30,9 +40,13 @@ describe('osls package: the CloudFormation template', () => {
       for (const r of asList(s.Resource)) expect(r).not.toBe('*');
       expect(asList(s.Action)).not.toContain('s3:*');
     }
-    const trailRead = s3.find((s) => asList(s.Action).includes('s3:GetObject') && typeof s.Resource === 'string');
+    const trailRead = s3.find(
+      (s) => asList(s.Action).includes('s3:GetObject') && typeof s.Resource === 'string',
+    );
     expect(trailRead?.Resource).toBe('arn:aws:s3:::acme-trail/org/AWSLogs/*');
-    expect(template.Resources.IngestLambdaFunction.Properties.Role['Fn::GetAtt'][0]).toBe('IngestIamRoleLambdaExecution');
+    expect(template.Resources.IngestLambdaFunction.Properties.Role['Fn::GetAtt'][0]).toBe(
+      'IngestIamRoleLambdaExecution',
+    );
   });
 
   it('creates an encrypted, private, TLS-only state bucket and a KMS-encrypted alerts topic with the email subscription', () => {
@@ -43,9 +57,13 @@ describe('osls package: the CloudFormation template', () => {
       IgnorePublicAcls: true,
       RestrictPublicBuckets: true,
     });
-    expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(
+      bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm,
+    ).toBe('AES256');
     const policy = template.Resources.StateBucketPolicy.Properties.PolicyDocument.Statement;
-    expect(policy).toContainEqual(expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }));
+    expect(policy).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
     expect(template.Resources.AlertTopic.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlertTopicKey' });
     expect(template.Resources.AlertEmailSubscription.Properties.Endpoint).toBe('oncall@example.com');
   });
@@ -76,15 +94,25 @@ describe('osls package: the CloudFormation template', () => {
     const verify = statementsOf(template.Resources.VerifyIamRoleLambdaExecution);
     expect(verify.some((s) => asList(s.Action).includes('cloudtrail:ListPublicKeys'))).toBe(true);
     const watchdog = statementsOf(template.Resources.WatchdogIamRoleLambdaExecution);
-    expect(watchdog.some((s) => asList(s.Action).includes('s3:PutObject') && asList(s.Resource).includes('*'))).toBe(false);
-    const [, schedule] = resourcesOfType(template, 'AWS::Events::Rule')[0];
-    expect(schedule.Properties.ScheduleExpression).toBe('rate(15 minutes)');
+    expect(
+      watchdog.some((s) => asList(s.Action).includes('s3:PutObject') && asList(s.Resource).includes('*')),
+    ).toBe(false);
+    const schedules = resourcesOfType(template, 'AWS::Events::Rule').map(
+      ([, r]) => r.Properties.ScheduleExpression,
+    );
+    expect(schedules.sort()).toEqual(['rate(15 minutes)', 'rate(5 minutes)']);
   });
 
   it('gives every function role no * action, and no * resource but where AWS offers none narrower', () => {
     // X-Ray's two write actions and CloudTrail ListPublicKeys accept no resource but '*' (documented inline).
-    const onlyStar = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'cloudtrail:ListPublicKeys']);
-    const roles = resourcesOfType(template, 'AWS::IAM::Role').filter(([id]) => id !== 'IamRoleCustomResourcesLambdaExecution');
+    const onlyStar = new Set([
+      'xray:PutTraceSegments',
+      'xray:PutTelemetryRecords',
+      'cloudtrail:ListPublicKeys',
+    ]);
+    const roles = resourcesOfType(template, 'AWS::IAM::Role').filter(
+      ([id]) => id !== 'IamRoleCustomResourcesLambdaExecution',
+    );
     expect(roles.length).toBeGreaterThanOrEqual(3);
     for (const [id, role] of roles) {
       for (const s of statementsOf(role)) {
@@ -101,7 +129,9 @@ describe('osls package: the CloudFormation template', () => {
     const configs = resourcesOfType(template, 'AWS::Lambda::EventInvokeConfig').map(([, r]) => r.Properties);
     for (const fn of ['IngestLambdaFunction', 'VerifyLambdaFunction']) {
       const c = configs.find((p) => p.FunctionName.Ref === fn);
-      expect(c?.DestinationConfig.OnFailure.Destination, fn).toEqual({ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] });
+      expect(c?.DestinationConfig.OnFailure.Destination, fn).toEqual({
+        'Fn::GetAtt': ['DeadLetterQueue', 'Arn'],
+      });
     }
     expect(template.Resources.DeadLetterQueue.Properties.SqsManagedSseEnabled).toBe(true);
     const ingestCanSend = statementsOf(template.Resources.IngestIamRoleLambdaExecution).some((s) =>
@@ -117,19 +147,28 @@ describe('osls package: the CloudFormation template', () => {
       'HealthIngestThrottles',
       'HealthVerifyErrors',
       'HealthWatchdogErrors',
+      'HealthDetectErrors',
       'HealthDeadLetters',
       'HealthNoLogFilesIngested',
       'HealthRejectedFiles',
       'HealthInvalidDigests',
     ];
     for (const id of health) expect(alarms[id]?.Properties.AlarmActions, id).toEqual([{ Ref: 'AlertTopic' }]);
-    expect(alarms.HealthNoLogFilesIngested.Properties).toMatchObject({ TreatMissingData: 'breaching', ComparisonOperator: 'LessThanThreshold' });
+    expect(alarms.HealthNoLogFilesIngested.Properties).toMatchObject({
+      TreatMissingData: 'breaching',
+      ComparisonOperator: 'LessThanThreshold',
+    });
     const body = JSON.parse(template.Resources.Dashboard.Properties.DashboardBody['Fn::Sub']);
-    expect(body.widgets.map((w: { properties: { title: string } }) => w.properties.title)).toContain('Rule hits');
+    expect(body.widgets.map((w: { properties: { title: string } }) => w.properties.title)).toContain(
+      'Rule hits',
+    );
   });
 
   it('blocks public access on the deployment bucket too', () => {
     const props = template.Resources.ServerlessDeploymentBucket.Properties;
-    expect(props.PublicAccessBlockConfiguration).toMatchObject({ BlockPublicAcls: true, RestrictPublicBuckets: true });
+    expect(props.PublicAccessBlockConfiguration).toMatchObject({
+      BlockPublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
   });
 });

@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 describe('Lambda entries', () => {
-  it.each(['ingest', 'verify', 'watchdog'])(
+  it.each(['ingest', 'verify', 'watchdog', 'detect'])(
     'functions/%s.ts exports a handler when configured',
     async (name) => {
       for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
