@@ -13,7 +13,7 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import type { S3Event } from 'aws-lambda';
-import { type IngestConfig, ingestConfig } from '#shared/config.ts';
+import type { IngestConfig } from '#shared/config.ts';
 import { type IngestOutcome, ingestLogFile } from '#shared/ingest/ingest-file.ts';
 import { type Route, route } from '#shared/ingest/route.ts';
 import { detect, type InsightEvent, insightNotifications } from '#shared/insights/index.ts';

@@ -10,9 +10,12 @@ import type { FileVerdict } from './verdict.ts';
 import type { DigestReport } from './verify.ts';
 
 export function failuresOf(report: DigestReport & { gaps?: FileVerdict[] }): FileVerdict[] {
-  return [report.digest, ...(report.previous ? [report.previous] : []), ...(report.gaps ?? []), ...report.logs].filter(
-    (v) => v.status === 'invalid',
-  );
+  return [
+    report.digest,
+    ...(report.previous ? [report.previous] : []),
+    ...(report.gaps ?? []),
+    ...report.logs,
+  ].filter((v) => v.status === 'invalid');
 }
 
 export function digestAlert(

@@ -5,7 +5,7 @@
 import { classifyKey, digestFileKey, type TrailKey } from '#shared/keys.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import { newestFile } from '#shared/watchdog/watchdog.ts';
-import { invalid, REASONS, type FileVerdict } from './verdict.ts';
+import { type FileVerdict, invalid, REASONS } from './verdict.ts';
 
 const HOUR_MS = 3_600_000;
 /** How far back to look for the newest surviving digest. */
@@ -19,7 +19,12 @@ export async function missingBefore(
 ): Promise<FileVerdict[]> {
   const missing = classifyKey(missingKey);
   if (missing.kind !== 'digest') return [];
-  const place = { prefix: current.prefix, ...(current.orgId ? { orgId: current.orgId } : {}), account: current.account, region: current.region };
+  const place = {
+    prefix: current.prefix,
+    ...(current.orgId ? { orgId: current.orgId } : {}),
+    account: current.account,
+    region: current.region,
+  };
   const before = new Date(missing.time.getTime() - 1000);
   const survivor = await newestFile(store, place, 'CloudTrail-Digest', before, LOOKBACK_DAYS);
   const from = survivor ? survivor.time.getTime() : missing.time.getTime() - HOUR_MS;
@@ -32,7 +37,10 @@ export async function missingBefore(
       homeRegion: missing.homeRegion ?? current.homeRegion ?? current.region,
       endTime: new Date(t),
     });
-    out.push({ ...invalid('digest', bucket, key, 'not-found', REASONS.notFound, 'inferred from the hourly sequence'), inferred: true });
+    out.push({
+      ...invalid('digest', bucket, key, 'not-found', REASONS.notFound, 'inferred from the hourly sequence'),
+      inferred: true,
+    });
   }
   return out.reverse();
 }

@@ -162,7 +162,7 @@ function dashboardBody({ namespace, functions }) {
       'AWS/Lambda',
       name,
       'FunctionName',
-      '${' + fn + 'LambdaFunction}',
+      `\${${fn}LambdaFunction}`,
       { stat: 'Sum', label: fn },
     ]);
   return {
@@ -210,7 +210,7 @@ function dashboardBody({ namespace, functions }) {
 }
 
 function settingsOf(custom) {
-  const t = (custom && custom.trailwatch) || {};
+  const t = custom?.trailwatch || {};
   return {
     namespace: t.metricNamespace || 'Trailwatch',
     topic: t.alertTopic || 'AlertTopic',

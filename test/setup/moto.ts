@@ -28,7 +28,8 @@ async function waitUntilUp(url: string, child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 30_000;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`moto_server exited with code ${child.exitCode} before answering`);
+    if (child.exitCode !== null)
+      throw new Error(`moto_server exited with code ${child.exitCode} before answering`);
     try {
       const res = await fetch(`${url}/moto-api/`);
       if (res.status < 500) return;
@@ -51,7 +52,11 @@ export default async function setup(project: TestProject) {
   });
   const spawnError = new Promise<never>((_, reject) =>
     child.on('error', (err) =>
-      reject(new Error('moto_server could not start: is moto[server] installed (pip install "moto[server]")?', { cause: err })),
+      reject(
+        new Error('moto_server could not start: is moto[server] installed (pip install "moto[server]")?', {
+          cause: err,
+        }),
+      ),
     ),
   );
   const url = `http://127.0.0.1:${port}`;

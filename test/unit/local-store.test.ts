@@ -26,7 +26,9 @@ describe.each(stores)('%s', (_name, make) => {
 
   it('lets exactly one of many concurrent conditional creates win', async () => {
     const store = make();
-    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.put('race', `w${i}`, { ifNoneMatch: '*' })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => store.put('race', `w${i}`, { ifNoneMatch: '*' })),
+    );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
   });
 
@@ -48,7 +50,9 @@ describe('FsObjectStore', () => {
   it('keeps metadata in a sidecar that listings skip, and removes it with the object', async () => {
     const dir = mkdtempSync(join(root, 'side-'));
     const store = new FsObjectStore(dir);
-    await store.put('d/x.json.gz', 'data', { metadata: { signature: 'ff', 'signature-algorithm': 'SHA256withRSA' } });
+    await store.put('d/x.json.gz', 'data', {
+      metadata: { signature: 'ff', 'signature-algorithm': 'SHA256withRSA' },
+    });
     expect(readdirSync(join(dir, 'd')).sort()).toEqual(['x.json.gz', 'x.json.gz.metadata.json']);
     await store.delete('d/x.json.gz');
     expect(readdirSync(join(dir, 'd'))).toEqual([]);

@@ -131,7 +131,9 @@ describe('alarms.cjs', () => {
     const clash = () => mod.buildAlarmResources({ rules: [rule, { ...rule, id: 'x.2', metricName: 'X-1' }] });
 
     // Assess
-    expect(ok.RuleAlarmX1.Properties.AlarmName).toEqual({ 'Fn::Sub': `${sub('AWS::StackName')} x.1 Cost ${sub('!high')}` });
+    expect(ok.RuleAlarmX1.Properties.AlarmName).toEqual({
+      'Fn::Sub': `${sub('AWS::StackName')} x.1 Cost ${sub('!high')}`,
+    });
     expect(clash).toThrow(/rule x\.2: alarm RuleAlarmX1 already defined/);
   });
 

@@ -1,8 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LogFormatError, LogLimitError, RecordScanner } from '#shared/logfile/scanner.ts';
 import { readLogRecords } from '#shared/logfile/read.ts';
+import { LogFormatError, LogLimitError, RecordScanner } from '#shared/logfile/scanner.ts';
 
 function scanInChunks(text: string | Buffer, sizes: number[], limits = {}) {
   const bytes = typeof text === 'string' ? Buffer.from(text) : text;
