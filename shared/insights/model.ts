@@ -1,6 +1,6 @@
 /**
  * The rate model: what count per minute to expect for one series at one hour, how widely it varies, and
- * from which count on a minute is unusual. Pure arithmetic over hourly aggregates; see README-model.md.
+ * from which count on a minute is unusual. Pure arithmetic over hourly aggregates; see the README, "Anomaly detection: the model".
  */
 import type { InsightsOptions } from '#shared/insights/types.ts';
 

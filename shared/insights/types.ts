@@ -1,6 +1,6 @@
 /**
  * Types and tunables of Insights-style anomaly detection. The model behind the numbers is explained in
- * README-model.md beside this file; every default here is discussed there.
+ * the README section "Anomaly detection: the model"; every default here is discussed there.
  */
 
 /** CloudTrail's two types, plus one of ours (read calls per minute), off by default. */
