@@ -116,7 +116,8 @@ export class SummaryBuilder {
   private lagCount = 0;
   private missingFields = 0;
   private readonly deliveredMs: number;
-  private readonly minutes = new Map<string, MinuteAcc>();
+  private readonly minutes = new Map<string, Map<ApiAcc, MinuteAcc>>();
+  private readonly minuteMs = new Map<string, number>();
   private readonly apis = new Map<string, ApiAcc>();
   private readonly principals = new Map<string, number>();
   private readonly userAgents = new Map<string, number>();
@@ -125,6 +126,18 @@ export class SummaryBuilder {
 
   constructor(deliveredAt: Date) {
     this.deliveredMs = deliveredAt.getTime();
+  }
+
+  /** eventTime in ms; CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` is read from a per-minute cache, others parsed. */
+  private timeOf(eventTime: string, minute: string): number {
+    if (eventTime.length !== 20 || eventTime.charCodeAt(19) !== 90 /* Z */) return Date.parse(eventTime);
+    let base = this.minuteMs.get(minute);
+    if (base === undefined) {
+      base = Date.parse(`${minute}:00Z`);
+      this.minuteMs.set(minute, base);
+    }
+    const sec = (eventTime.charCodeAt(17) - 48) * 10 + (eventTime.charCodeAt(18) - 48);
+    return sec >= 0 && sec < 60 ? base + sec * 1000 : Date.parse(eventTime);
   }
 
   add(r: CloudTrailRecord): void {
@@ -138,7 +151,8 @@ export class SummaryBuilder {
     }
     if (this.oldest === null || eventTime < this.oldest) this.oldest = eventTime;
     if (this.newest === null || eventTime > this.newest) this.newest = eventTime;
-    const t = Date.parse(eventTime);
+    const minute = eventTime.slice(0, 16);
+    const t = this.timeOf(eventTime, minute);
     if (!Number.isNaN(t)) {
       const lag = (this.deliveredMs - t) / 1000;
       if (lag < this.lagMin) this.lagMin = lag;
@@ -147,23 +161,7 @@ export class SummaryBuilder {
       this.lagCount++;
     }
     const category = r.eventCategory === 'Data' ? 'Data' : 'Management';
-    const minute = eventTime.slice(0, 16);
     const apiKey = `${source}\u0000${name}\u0000${category}`;
-    const rowKey = `${minute}\u0000${apiKey}`;
-    let row = this.minutes.get(rowKey);
-    if (!row) {
-      row = { r: 0, w: 0 };
-      this.minutes.set(rowKey, row);
-    }
-    if (isReadOnly(r)) row.r++;
-    else row.w++;
-    const errorCode = typeof r.errorCode === 'string' && r.errorCode !== '' ? r.errorCode : undefined;
-    if (errorCode) {
-      row.e ??= new Map();
-      bump(row.e, errorCode);
-      bump(this.errorCodes, errorCode);
-    }
-
     let api = this.apis.get(apiKey);
     if (!api) {
       api = {
@@ -176,6 +174,25 @@ export class SummaryBuilder {
         errorCodes: new Map(),
       };
       this.apis.set(apiKey, api);
+    }
+    // Rows are keyed by minute, then by the API's accumulator itself: no per-record key strings.
+    let perMinute = this.minutes.get(minute);
+    if (!perMinute) {
+      perMinute = new Map();
+      this.minutes.set(minute, perMinute);
+    }
+    let row = perMinute.get(api);
+    if (!row) {
+      row = { r: 0, w: 0 };
+      perMinute.set(api, row);
+    }
+    if (isReadOnly(r)) row.r++;
+    else row.w++;
+    const errorCode = typeof r.errorCode === 'string' && r.errorCode !== '' ? r.errorCode : undefined;
+    if (errorCode) {
+      row.e ??= new Map();
+      bump(row.e, errorCode);
+      bump(this.errorCodes, errorCode);
     }
     api.total++;
     const principal = principalOf(r);
@@ -198,11 +215,12 @@ export class SummaryBuilder {
     badRecords: { invalid: number; oversized: number };
   }): LogFileSummary {
     const minutes: MinuteRow[] = [];
-    for (const [key, acc] of this.minutes) {
-      const [m, s, n, c] = key.split('\u0000');
-      const row: MinuteRow = { m, s, n, c, r: acc.r, w: acc.w };
-      if (acc.e) row.e = Object.fromEntries([...acc.e].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
-      minutes.push(row);
+    for (const [m, perMinute] of this.minutes) {
+      for (const [api, acc] of perMinute) {
+        const row: MinuteRow = { m, s: api.s, n: api.n, c: api.c, r: acc.r, w: acc.w };
+        if (acc.e) row.e = Object.fromEntries([...acc.e].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
+        minutes.push(row);
+      }
     }
     // Sorted output makes the summary a pure function of the file's records, whatever their order.
     minutes.sort((a, b) => cmp(a.m, b.m) || cmp(a.s, b.s) || cmp(a.n, b.n) || cmp(a.c, b.c));
