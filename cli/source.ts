@@ -1,6 +1,6 @@
 /** `--source` arguments: a folder laid out like a bucket, or `s3://bucket[/prefix]`. */
 import { readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { FsObjectStore } from '#shared/adapters/local-store.ts';
 import {
   type PublicKeySource,
@@ -17,7 +17,12 @@ export interface Source {
   description: string;
 }
 
-export async function openSource(arg: string): Promise<Source> {
+/**
+ * For a folder, the bucket name events and verdicts use: `--bucket` when given, else the one recorded by
+ * `trailwatch generate` in its manifest, else the folder's name. Digests record the bucket they were written
+ * to, so a wrong name would make every digest look moved.
+ */
+export async function openSource(arg: string, bucket?: string): Promise<Source> {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(arg);
   if (m) {
     const { S3ObjectStore, s3Client } = await import('#shared/adapters/aws-s3-store.ts');
@@ -25,7 +30,16 @@ export async function openSource(arg: string): Promise<Source> {
     return { store: new S3ObjectStore(s3Client(), m[1]), bucket: m[1], prefix, description: arg };
   }
   const root = resolve(arg);
-  return { store: new FsObjectStore(root), bucket: basename(root) || 'local', prefix: '', description: root };
+  let name = bucket;
+  if (!name) {
+    try {
+      name = (JSON.parse(readFileSync(join(root, 'trailwatch-manifest.json'), 'utf8')) as { scenario?: { bucket?: string } })
+        .scenario?.bucket;
+    } catch {
+      // no manifest: not a generated trail
+    }
+  }
+  return { store: new FsObjectStore(root), bucket: name || basename(root) || 'local', prefix: '', description: root };
 }
 
 /**

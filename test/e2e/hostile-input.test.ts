@@ -7,11 +7,15 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gzipSync as gz, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { classifyKey, decodeEventKey, logFileKey } from '#shared/keys.ts';
+import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { StaticPublicKeySource, verifyDigest } from '#shared/digest/index.ts';
+import { sampleSigningKey } from '#shared/generator/index.ts';
+import { classifyKey, decodeEventKey, digestFileKey, logFileKey } from '#shared/keys.ts';
 import { LogFileError, RecordScanner } from '#shared/logfile/scanner.ts';
+import { compilePattern, PatternError } from '#shared/rules/index.ts';
 import { repoRoot } from '#test/support/logfiles.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'trailwatch-hostile-'));
@@ -113,6 +117,105 @@ describe('hostile input', () => {
         }
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  it('never throws anything but a PatternError on arbitrary pattern text, and compiled patterns never throw on any record', () => {
+    const fragments = fc.constantFrom(
+      '{',
+      '}',
+      '(',
+      ')',
+      '$.',
+      'a',
+      '.b',
+      '[0]',
+      '=',
+      '!=',
+      '>',
+      '<=',
+      '&&',
+      '||',
+      ' ',
+      '"x*"',
+      '*',
+      '%ab%',
+      'NOT EXISTS',
+      'IS NULL',
+      'IS TRUE',
+      '12',
+      '-3.5',
+      '\\',
+      '"',
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 80 }),
+          fc.array(fragments, { maxLength: 20 }).map((a) => a.join('')),
+        ),
+        fc.jsonValue(),
+        (text, record) => {
+          let compiled: ReturnType<typeof compilePattern> | undefined;
+          try {
+            compiled = compilePattern(text);
+          } catch (err) {
+            expect(err).toBeInstanceOf(PatternError);
+            expect((err as Error).message).toMatch(/column \d+/);
+          }
+          if (compiled) expect(typeof compiled.test(record)).toBe('boolean');
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('gives a digest made of arbitrary bytes an invalid verdict, never an exception', async () => {
+    const { publicKeyDer, fingerprint } = sampleSigningKey();
+    const keys = new StaticPublicKeySource([
+      {
+        value: publicKeyDer,
+        validityStart: new Date(0),
+        validityEnd: new Date('2100-01-01T00:00:00Z'),
+        fingerprint,
+      },
+    ]);
+    const key = digestFileKey({
+      account: '111122223333',
+      region: 'us-east-1',
+      trailName: 't',
+      homeRegion: 'us-east-1',
+      endTime: new Date('2026-11-20T10:00:00Z'),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+          fc.jsonValue().map((v) => gz(JSON.stringify(v))),
+          fc
+            .dictionary(
+              fc.constantFrom(
+                'awsAccountId',
+                'digestEndTime',
+                'digestS3Bucket',
+                'digestS3Object',
+                'logFiles',
+                'previousDigestSignature',
+              ),
+              fc.jsonValue(),
+            )
+            .map((v) => gz(JSON.stringify(v))),
+        ),
+        fc.dictionary(fc.constantFrom('signature', 'signature-algorithm'), fc.string({ maxLength: 20 })),
+        async (body, metadata) => {
+          const store = new MemoryObjectStore('trail');
+          await store.put(key, body, { metadata });
+          const report = await verifyDigest(store, key, keys, { bucket: 'trail' });
+          expect(report.digest.status).toBe('invalid');
+          expect(report.digest.reason).toBeTruthy();
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -1,0 +1,93 @@
+/** The replay command end to end: a generated trail in a folder, the real CLI, the outputs a user reads. */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsObjectStore } from '#shared/adapters/local-store.ts';
+import { demoScenario, generateTrail } from '#shared/generator/index.ts';
+import { alertData } from '#shared/notify/alert.ts';
+import { repoRoot } from '#test/support/logfiles.ts';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'trailwatch-replay-'));
+const trailDir = join(dir, 'trail');
+const out = join(dir, 'out');
+let stdout = '';
+let logFiles = 0;
+let digests = 0;
+
+beforeAll(async () => {
+  const trail = await generateTrail(
+    {
+      ...demoScenario,
+      seed: 3,
+      start: '2026-03-05T08:00:00Z',
+      hours: 6,
+      regions: ['us-east-1'],
+      eventsPerMinute: 6,
+      bursts: [],
+    },
+    new FsObjectStore(trailDir),
+  );
+  logFiles = trail.deliveries.filter((d) => d.kind === 'log').length;
+  digests = trail.deliveries.filter((d) => d.kind === 'digest').length;
+  ({ stdout } = await run(
+    join(repoRoot, 'node_modules/.bin/node'),
+    [join(repoRoot, 'cli/trailwatch.ts'), 'replay', '--source', trailDir, '--out', out],
+    {
+      cwd: repoRoot,
+      env: { ...process.env, CI: 'true' },
+    },
+  ));
+}, 120_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('trailwatch replay', () => {
+  it('prints a summary with every log file ingested and every digest verified', () => {
+    expect(stdout).toContain(`${logFiles} ingested · 0 already seen · 0 rejected`);
+    expect(stdout).toContain(`${digests} delivered · ${digests} valid · 0 INVALID`);
+  });
+
+  it('writes one summary per log file and one verdict per digest, laid out by key', () => {
+    const summaries = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const ingested = summaries.reduce(
+      (n, d) => n + (typeof d.FilesIngested === 'number' ? d.FilesIngested : 0),
+      0,
+    );
+    expect(ingested).toBe(logFiles);
+    expect(summaries.every((d) => d._aws?.CloudWatchMetrics?.[0]?.Namespace === 'Trailwatch')).toBe(true);
+    expect(existsSync(join(out, 'summaries', demoScenario.bucket, 'AWSLogs'))).toBe(true);
+    expect(existsSync(join(out, 'verdicts', demoScenario.bucket, 'AWSLogs'))).toBe(true);
+  });
+
+  it('writes one SNS message per line that names who did what', () => {
+    const lines = readFileSync(join(out, 'notifications.jsonl'), 'utf8').trim().split('\n').filter(Boolean);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      const n = JSON.parse(line);
+      expect(n.subject.length).toBeLessThan(100);
+      expect(n.attributes).toMatchObject({ severity: expect.any(String), kind: expect.any(String) });
+      const data = alertData(n.message);
+      expect(data?.account).toBe(demoScenario.accounts[0]);
+    }
+    expect(stdout).toMatch(/Notifications\s+\d+ → /);
+  });
+
+  it('finds nothing new on a second run into the same folder', async () => {
+    const again = await run(
+      join(repoRoot, 'node_modules/.bin/node'),
+      [join(repoRoot, 'cli/trailwatch.ts'), 'replay', '--source', trailDir, '--out', out, '--json'],
+      {
+        cwd: repoRoot,
+      },
+    );
+    const report = JSON.parse(again.stdout);
+    expect(report.logFiles).toEqual({ ingested: 0, duplicate: logFiles, rejected: 0, skipped: 0 });
+    expect(report.notifications).toBe(0);
+  });
+});
