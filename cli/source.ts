@@ -33,13 +33,21 @@ export async function openSource(arg: string, bucket?: string): Promise<Source> 
   let name = bucket;
   if (!name) {
     try {
-      name = (JSON.parse(readFileSync(join(root, 'trailwatch-manifest.json'), 'utf8')) as { scenario?: { bucket?: string } })
-        .scenario?.bucket;
+      name = (
+        JSON.parse(readFileSync(join(root, 'trailwatch-manifest.json'), 'utf8')) as {
+          scenario?: { bucket?: string };
+        }
+      ).scenario?.bucket;
     } catch {
       // no manifest: not a generated trail
     }
   }
-  return { store: new FsObjectStore(root), bucket: name || basename(root) || 'local', prefix: '', description: root };
+  return {
+    store: new FsObjectStore(root),
+    bucket: name || basename(root) || 'local',
+    prefix: '',
+    description: root,
+  };
 }
 
 /**

@@ -14,7 +14,10 @@ export function register(program: Command): void {
       'a folder laid out like the trail bucket, or an S3 bucket',
     )
     .requiredOption('--out <folder>', 'where the objects, metrics.jsonl and notifications.jsonl are written')
-    .option('--bucket <name>', 'for a folder: the bucket name it mirrors (default: from a generated trail\'s manifest, else the folder name)')
+    .option(
+      '--bucket <name>',
+      "for a folder: the bucket name it mirrors (default: from a generated trail's manifest, else the folder name)",
+    )
     .option('--public-keys <file>', 'ListPublicKeys-shaped JSON to check digest signatures against (offline)')
     .option('--log-level <level>', 'handler log level (DEBUG, INFO, WARN, ERROR, SILENT)', 'SILENT')
     .option('--json', 'print the report as JSON')

@@ -151,6 +151,7 @@ function dashboardBody({ namespace, functions }) {
       title,
       metrics,
       period: 300,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
       region: '${AWS::Region}',
       view: 'timeSeries',
       stacked: false,
@@ -227,6 +228,7 @@ async function resources({ resolveConfigurationProperty } = {}) {
     Dashboard: {
       Type: 'AWS::CloudWatch::Dashboard',
       Properties: {
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: CloudFormation Fn::Sub placeholders, not JavaScript
         DashboardName: { 'Fn::Sub': '${AWS::StackName}' },
         // Fn::Sub fills in the region and function names inside the JSON body.
         DashboardBody: { 'Fn::Sub': JSON.stringify(dashboardBody(s)) },

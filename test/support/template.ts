@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '#test/support/logfiles.ts';
 
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation templates are untyped JSON
 export type Template = { Resources: Record<string, { Type: string; Properties?: any; Condition?: string }> };
 
 export async function packageStack(
@@ -28,6 +29,7 @@ export function resourcesOfType(t: Template, type: string) {
 }
 
 /** Every Allow statement of a role's inline policies. */
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation templates are untyped JSON
 export function statementsOf(role: { Properties?: any }): { Action: string | string[]; Resource: unknown }[] {
   const out = [];
   for (const p of role.Properties?.Policies ?? []) {
