@@ -40,7 +40,48 @@ export async function writeReport(opts: {
 }
 
 export function register(program: Command): void {
-  const insights = program.command('insights').description('Insights-style anomaly detection: reports');
+  const insights = program
+    .command('insights')
+    .description('Insights-style anomaly detection: baselines and reports');
+  insights
+    .command('seed')
+    .description(
+      'build the anomaly baselines from the last days of log files, so detection starts with no warm-up',
+    )
+    .requiredOption(
+      '--source <folder|s3://bucket[/prefix]>',
+      'the trail: a folder laid out like the bucket, or the bucket',
+    )
+    .requiredOption(
+      '--state <folder|s3://bucket>',
+      'the state store the deployed functions use (the stack output StateBucketName)',
+    )
+    .option('--days <n>', 'days of history', (v) => Number.parseInt(v, 10), 7)
+    .option('--now <time>', 'the end of the history (default: now)', isoTime)
+    .action(async (opts: { source: string; state: string; days: number; now?: Date }) => {
+      const { openSource } = await import('#cli/source.ts');
+      const { ProgressBar } = await import('#cli/progress.ts');
+      const { seedFromHistory } = await import('#cli/insights-seed.ts');
+      const source = await openSource(opts.source);
+      const state = await openSource(opts.state);
+      const bar = new ProgressBar('seed');
+      const r = await seedFromHistory({
+        source: source.store,
+        bucket: source.bucket,
+        prefix: source.prefix,
+        state: state.store,
+        now: opts.now ?? new Date(),
+        days: opts.days,
+        onProgress: (done, total) => {
+          bar.start(total);
+          bar.update(done);
+        },
+      });
+      bar.done();
+      process.stdout.write(
+        `seeded ${r.places.length} account/region baselines from ${r.summaries} of ${r.files} log files (${r.rejected} unreadable) into ${state.description}\n`,
+      );
+    });
   insights
     .command('report')
     .description('Write an HTML page with a chart per insight (rate, expected band, Start and End)')
