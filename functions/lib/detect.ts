@@ -10,14 +10,9 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
-import {
-  detect,
-  type InsightEvent,
-  insightNotifications,
-  listInsightStates,
-  readState,
-} from '#shared/insights/index.ts';
-import { flushOutbox, sendThroughOutbox } from '#shared/notify/outbox.ts';
+import { detectAndAlert } from '#shared/insights/alerting.ts';
+import { type InsightEvent, listInsightStates, readState } from '#shared/insights/index.ts';
+import { flushOutbox } from '#shared/notify/outbox.ts';
 import type { Notifier, ObjectStore } from '#shared/ports.ts';
 
 export interface DetectDeps {
@@ -40,28 +35,17 @@ export function makeDetectHandler(deps: DetectDeps) {
     const events: InsightEvent[] = [];
     let open = 0;
     for (const { account, region } of places) {
-      const found = await detect(deps.state, {
-        account,
-        region,
-        now,
-        insightStore: deps.insightStore ?? deps.state,
-        prefix: '',
-      });
-      events.push(...found.events);
-      await sendThroughOutbox(
-        deps.state,
-        deps.notifier,
-        insightNotifications(found.events, deps.config.alertTopicArn).map((notification, i) => ({
-          id: `${found.events[i].sharedEventID}/${found.events[i].kind}`,
-          notification,
-        })),
+      events.push(
+        ...(await detectAndAlert(
+          { state: deps.state, notifier: deps.notifier, metrics, topic: deps.config.alertTopicArn },
+          { account, region, now, insightStore: deps.insightStore ?? deps.state, prefix: '' },
+        )),
       );
       open += Object.keys((await readState(deps.state, account, region))?.open ?? {}).length;
     }
     // Messages left by an earlier failed publish anywhere in the pipeline.
     await flushOutbox(deps.state, deps.notifier);
-    for (const e of events)
-      metrics.addMetric(e.kind === 'start' ? 'InsightsStarted' : 'InsightsEnded', 'Count', 1);
+
     metrics.addMetric('InsightsOpen', 'Count', open);
     if (events.length > 0)
       logger.info('insights changed', { events: events.map(({ record: _r, ...e }) => e) });

@@ -16,8 +16,8 @@ import type { S3Event } from 'aws-lambda';
 import type { IngestConfig } from '#shared/config.ts';
 import { type IngestOutcome, ingestLogFile } from '#shared/ingest/ingest-file.ts';
 import { type Route, route } from '#shared/ingest/route.ts';
-import { detect, type InsightEvent, insightNotifications } from '#shared/insights/index.ts';
-import { sendThroughOutbox } from '#shared/notify/outbox.ts';
+import { detectAndAlert } from '#shared/insights/alerting.ts';
+import type { InsightEvent } from '#shared/insights/index.ts';
 import { buildRuleNotifications } from '#shared/notify/rules.ts';
 import { claimAlert, throttleMinutes } from '#shared/notify/throttle.ts';
 import type { Notifier, ObjectStore } from '#shared/ports.ts';
@@ -124,25 +124,19 @@ export function makeIngestHandler(deps: IngestDeps) {
                 if (notifications.length > 0) metrics.addMetric('RuleAlerts', 'Count', notifications.length);
                 // Anomaly detection on this file's counts, before the commit: applying a summary twice is a
                 // no-op, so a retry re-runs detection safely; its messages go through the outbox.
-                const found = await detect(deps.state, {
-                  account: summary.account,
-                  region: summary.region,
-                  now: deps.now(),
-                  summaries: [summary],
-                  insightStore: deps.insightStore ?? deps.state,
-                  prefix: '',
-                });
-                insightEvents.push(...found.events);
-                await sendThroughOutbox(
-                  deps.state,
-                  deps.notifier,
-                  insightNotifications(found.events, config.alertTopicArn).map((notification, i) => ({
-                    id: `${found.events[i].sharedEventID}/${found.events[i].kind}`,
-                    notification,
-                  })),
+                insightEvents.push(
+                  ...(await detectAndAlert(
+                    { state: deps.state, notifier: deps.notifier, metrics, topic: config.alertTopicArn },
+                    {
+                      account: summary.account,
+                      region: summary.region,
+                      now: deps.now(),
+                      summaries: [summary],
+                      insightStore: deps.insightStore ?? deps.state,
+                      prefix: '',
+                    },
+                  )),
                 );
-                for (const e of found.events)
-                  metrics.addMetric(e.kind === 'start' ? 'InsightsStarted' : 'InsightsEnded', 'Count', 1);
               },
             },
           );
