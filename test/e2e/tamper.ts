@@ -12,6 +12,7 @@ import {
   sha256Hex,
   stringToSign,
 } from '#shared/digest/format.ts';
+import type { TrailScenario } from '#shared/generator/index.ts';
 import { type ObjectStore, readAll } from '#shared/ports.ts';
 
 async function metadataOf(store: ObjectStore, key: string): Promise<Record<string, string>> {
@@ -103,4 +104,32 @@ export async function editDigest(
 /** Replaces a digest's signature with one made by another key, its content untouched. */
 export async function resignDigest(store: ObjectStore, key: string, privateKey: KeyObject): Promise<void> {
   await editDigest(store, key, () => undefined, { resignWith: privateKey });
+}
+
+/** The trail the integrity tests tamper with: one account and region, quiet, 48 hours of signed digests. */
+export const INTEGRITY_TRAIL = {
+  bucket: 'trail-bucket',
+  account: '111122223333',
+  region: 'us-east-1',
+  trailName: 'management-events',
+  start: '2026-03-02T00:00:00Z',
+} as const;
+
+export function integrityScenario(overrides: Partial<TrailScenario> = {}): TrailScenario {
+  return {
+    seed: 7,
+    start: INTEGRITY_TRAIL.start,
+    hours: 48,
+    accounts: [INTEGRITY_TRAIL.account],
+    regions: [INTEGRITY_TRAIL.region],
+    bucket: INTEGRITY_TRAIL.bucket,
+    trailName: INTEGRITY_TRAIL.trailName,
+    homeRegion: INTEGRITY_TRAIL.region,
+    eventsPerMinute: 0.5,
+    digests: true,
+    recurringDeployBurst: false,
+    bursts: [],
+    securityEvents: false,
+    ...overrides,
+  };
 }

@@ -20,18 +20,20 @@ import {
   copyObject,
   deleteObject,
   editDigest,
+  INTEGRITY_TRAIL,
+  integrityScenario,
   modifyLogFile,
   resignDigest,
 } from './tamper.ts';
 
 const execFileAsync = promisify(execFile);
 
-const BUCKET = 'trail-bucket';
-const ACCOUNT = '111122223333';
-const REGION = 'us-east-1';
-const TRAIL = 'management-events';
+const BUCKET = INTEGRITY_TRAIL.bucket;
+const ACCOUNT = INTEGRITY_TRAIL.account;
+const REGION = INTEGRITY_TRAIL.region;
+const TRAIL = INTEGRITY_TRAIL.trailName;
 const ARN = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${TRAIL}`;
-const START = '2026-03-02T00:00:00Z';
+const START = INTEGRITY_TRAIL.start;
 const HOUR_MS = 3_600_000;
 
 let root: string;
@@ -87,21 +89,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'trailwatch-validate-'));
   pristine = join(root, 'pristine');
   trail = await generateTrail(
-    {
-      seed: 7,
-      start: START,
-      hours: 48,
-      accounts: [ACCOUNT],
-      regions: [REGION],
-      bucket: BUCKET,
-      trailName: TRAIL,
-      homeRegion: REGION,
-      eventsPerMinute: 0.5,
-      digests: true,
-      recurringDeployBurst: false,
-      bursts: [],
-      securityEvents: false,
-    },
+    integrityScenario({ seed: 7, eventsPerMinute: 0.5 }),
     new FsObjectStore(pristine),
   );
   digests = trail.deliveries.filter((d) => d.kind === 'digest').map((d) => d.key);

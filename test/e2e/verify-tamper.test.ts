@@ -30,15 +30,17 @@ import {
   copyObject,
   deleteObject,
   editDigest,
+  INTEGRITY_TRAIL,
+  integrityScenario,
   modifyLogFile,
   resignDigest,
 } from './tamper.ts';
 
-const BUCKET = 'trail-bucket';
-const ACCOUNT = '111122223333';
-const REGION = 'us-east-1';
-const TRAIL = 'management-events';
-const START = '2026-03-02T00:00:00Z';
+const BUCKET = INTEGRITY_TRAIL.bucket;
+const ACCOUNT = INTEGRITY_TRAIL.account;
+const REGION = INTEGRITY_TRAIL.region;
+const TRAIL = INTEGRITY_TRAIL.trailName;
+const START = INTEGRITY_TRAIL.start;
 /** The topic replay publishes to. */
 const REPLAY_TOPIC = 'arn:aws:sns:local:000000000000:trailwatch-alerts';
 const TOPIC = 'arn:aws:sns:us-east-1:111122223333:trailwatch-alerts';
@@ -369,21 +371,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'trailwatch-verify-tamper-'));
   pristine = join(root, 'pristine');
   trail = await generateTrail(
-    {
-      seed: 7,
-      start: START,
-      hours: 48,
-      accounts: [ACCOUNT],
-      regions: [REGION],
-      bucket: BUCKET,
-      trailName: TRAIL,
-      homeRegion: REGION,
-      eventsPerMinute: 0.5,
-      digests: true,
-      recurringDeployBurst: false,
-      bursts: [],
-      securityEvents: false,
-    },
+    integrityScenario({ seed: 7, eventsPerMinute: 0.5 }),
     new FsObjectStore(pristine),
   );
   digests = trail.deliveries.filter((d) => d.kind === 'digest').map((d) => d.key);

@@ -2,6 +2,7 @@
  * `trailwatch validate` through the real S3 client against moto_server: a generated trail uploaded with
  * each digest's signature as S3 user metadata, validated untouched, then after tampering in the bucket.
  */
+
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,13 @@ import { displayDate } from '#shared/digest/verdict.ts';
 import { verifyDigest } from '#shared/digest/verify.ts';
 import { generateTrail } from '#shared/generator/index.ts';
 import { classifyKey, digestFileKey } from '#shared/keys.ts';
-import { appendGzipMember, copyObject, deleteObject, modifyLogFile } from '#test/e2e/tamper.ts';
+import {
+  appendGzipMember,
+  copyObject,
+  deleteObject,
+  integrityScenario,
+  modifyLogFile,
+} from '#test/e2e/tamper.ts';
 import { motoEndpoint } from '#test/setup/moto-client.ts';
 
 const BUCKET = `validate-s3-${Date.now()}`;
@@ -62,21 +69,16 @@ beforeAll(async () => {
 
   const memory = new MemoryObjectStore(BUCKET);
   const trail = await generateTrail(
-    {
+    integrityScenario({
       seed: 11,
+      eventsPerMinute: 0.3,
       start: START,
-      hours: 48,
       accounts: [ACCOUNT],
       regions: [REGION],
+      homeRegion: REGION,
       bucket: BUCKET,
       trailName: TRAIL,
-      homeRegion: REGION,
-      eventsPerMinute: 0.3,
-      digests: true,
-      recurringDeployBurst: false,
-      bursts: [],
-      securityEvents: false,
-    },
+    }),
     memory,
   );
   // Upload everything, each digest with its signature as user metadata.
