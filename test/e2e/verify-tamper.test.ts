@@ -40,7 +40,6 @@ const BUCKET = INTEGRITY_TRAIL.bucket;
 const ACCOUNT = INTEGRITY_TRAIL.account;
 const REGION = INTEGRITY_TRAIL.region;
 const TRAIL = INTEGRITY_TRAIL.trailName;
-const START = INTEGRITY_TRAIL.start;
 /** The topic replay publishes to. */
 const REPLAY_TOPIC = 'arn:aws:sns:local:000000000000:trailwatch-alerts';
 const TOPIC = 'arn:aws:sns:us-east-1:111122223333:trailwatch-alerts';
