@@ -1,4 +1,5 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultRules } from '#shared/rules/load.ts';
 import {
   asList,
@@ -9,9 +10,12 @@ import {
 } from '#test/support/template.ts';
 
 let template: Template;
+let dir: string;
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 beforeAll(async () => {
-  ({ template } = await packageStack({
+  ({ template, dir } = await packageStack({
     trailBucket: 'acme-trail',
     trailPrefix: 'org/',
     alertEmail: 'oncall@example.com',

@@ -1,6 +1,6 @@
 /** Runs `osls package` once per test file into a temporary folder and reads the CloudFormation template. */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,11 +13,14 @@ export async function packageStack(
   params: Record<string, string>,
 ): Promise<{ template: Template; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'trailwatch-package-'));
+  const scratch = join(dir, 'tmp');
+  mkdirSync(scratch);
   const args = ['package', '--package', dir, '--stage', 'test', '--region', 'eu-west-1'];
   for (const [k, v] of Object.entries(params)) args.push(`--param=${k}=${v}`);
   await promisify(execFile)(join(repoRoot, 'node_modules/.bin/osls'), args, {
     cwd: repoRoot,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+    // The bundler leaves its work folders in TMPDIR: keep them inside the folder the test removes.
+    env: { ...process.env, TMPDIR: scratch, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
     timeout: 180_000,
   });
   const template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
