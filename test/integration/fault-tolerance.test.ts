@@ -13,7 +13,7 @@ import { S3ObjectStore } from '#shared/adapters/aws-s3-store.ts';
 import { SnsNotifier } from '#shared/adapters/aws-sns-notifier.ts';
 import { logFileKey } from '#shared/keys.ts';
 import { readAll } from '#shared/ports.ts';
-import { motoEndpoint, resetMoto, snsSentMessages } from '#test/setup/moto-client.ts';
+import { motoEndpoint, snsSentMessages } from '#test/setup/moto-client.ts';
 import { FlakyNotifier, failingReads, failingWrites, invokeAsync } from '#test/support/faults.ts';
 import { logFile, metricTotal, record, testPipeline } from '#test/support/logfiles.ts';
 
@@ -23,15 +23,20 @@ let trail: S3ObjectStore;
 let state: S3ObjectStore;
 let topicArn: string;
 
+let run = 0;
+
+// Each test gets its own buckets and topic: moto is shared by every test file running at the same time, so
+// nothing here may reset it.
 beforeEach(async () => {
-  await resetMoto();
+  run++;
+  const suffix = `${process.pid}-${run}`;
   s3 = new S3Client({ endpoint: motoEndpoint(), forcePathStyle: true, region: 'us-east-1' });
   sns = new SNSClient({ endpoint: motoEndpoint(), region: 'us-east-1' });
-  await s3.send(new CreateBucketCommand({ Bucket: 'trail' }));
-  await s3.send(new CreateBucketCommand({ Bucket: 'state' }));
-  topicArn = (await sns.send(new CreateTopicCommand({ Name: 'alerts' }))).TopicArn!;
-  trail = new S3ObjectStore(s3, 'trail');
-  state = new S3ObjectStore(s3, 'state');
+  await s3.send(new CreateBucketCommand({ Bucket: `trail-${suffix}` }));
+  await s3.send(new CreateBucketCommand({ Bucket: `state-${suffix}` }));
+  topicArn = (await sns.send(new CreateTopicCommand({ Name: `alerts-${suffix}` }))).TopicArn!;
+  trail = new S3ObjectStore(s3, `trail-${suffix}`);
+  state = new S3ObjectStore(s3, `state-${suffix}`);
 });
 
 function pipeline() {
@@ -53,7 +58,7 @@ const keyAt = (minute: number, n: number) =>
 async function deliver(key: string, records: unknown[]): Promise<S3Event> {
   const body = logFile(records);
   await trail.put(key, body);
-  return s3Event('trail', key, body.length, new Date());
+  return s3Event(trail.bucket, key, body.length, new Date());
 }
 
 async function keysUnder(store: S3ObjectStore, prefix: string): Promise<string[]> {

@@ -5,11 +5,6 @@ export function motoEndpoint(): string {
   return inject('motoEndpoint');
 }
 
-export async function resetMoto(): Promise<void> {
-  const res = await fetch(`${motoEndpoint()}/moto-api/reset`, { method: 'POST' });
-  if (!res.ok) throw new Error(`moto reset failed: HTTP ${res.status}`);
-}
-
 /** Everything moto recorded as published to SNS, by topic ARN. */
 export async function snsSentMessages(): Promise<Record<string, unknown[]>> {
   const res = await fetch(`${motoEndpoint()}/moto-api/data.json`);

@@ -1,6 +1,7 @@
 /**
  * Starts one moto_server on 127.0.0.1 for the whole run and stops it after. Tests reach it through
- * `inject('motoEndpoint')` and reset it with {@link resetMoto}.
+ * `inject('motoEndpoint')`. Test files run in parallel against it: each uses its own bucket and topic
+ * names and none resets it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
