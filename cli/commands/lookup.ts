@@ -183,18 +183,11 @@ const positiveInt = (what: string) => (v: string) => {
 };
 
 /** Options as commander hands them over, after each option's own parsing. */
-export interface RawOptions {
+export interface RawOptions extends Omit<LookupFilter, 'startTime' | 'endTime'> {
   source: string;
+  /** Parsed later, against the current time (relative times such as -2h). */
   startTime?: string;
   endTime?: string;
-  eventName?: string;
-  eventSource?: string;
-  username?: string;
-  resourceName?: string;
-  resourceType?: string;
-  eventId?: string;
-  accessKeyId?: string;
-  readOnly?: boolean;
   output: OutputFormat;
   maxResults?: number;
   newestFirst?: boolean;

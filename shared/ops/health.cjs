@@ -14,119 +14,84 @@ const customRules = require('../rules/custom-rules.json');
 
 const FUNCTIONS = ['Ingest', 'Verify', 'Watchdog', 'Detect'];
 
-function alarm(props, topic) {
+/**
+ * An alarm on "at least one in five minutes" (what every health alarm but the silence one is), wired to
+ * the alerts topic for ALARM and OK.
+ */
+function alarm(topic, { description, namespace, metric, dimensions, statistic = 'Sum', ...rest }) {
   return {
     Type: 'AWS::CloudWatch::Alarm',
     Properties: {
       ActionsEnabled: true,
       AlarmActions: [{ Ref: topic }],
       OKActions: [{ Ref: topic }],
-      ...props,
+      AlarmDescription: `${description} See README: Operations.`,
+      Namespace: namespace,
+      MetricName: metric,
+      Dimensions: dimensions,
+      Statistic: statistic,
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      ...rest,
     },
   };
 }
 
 function healthResources({ namespace, topic, noIngestMinutes, functions }) {
-  const dims = [{ Name: 'service', Value: 'trailwatch' }];
+  const service = [{ Name: 'service', Value: 'trailwatch' }];
   const out = {};
   for (const fn of functions) {
-    const fnDims = [{ Name: 'FunctionName', Value: { Ref: `${fn}LambdaFunction` } }];
-    out[`Health${fn}Errors`] = alarm(
-      {
-        AlarmDescription: `trailwatch ${fn.toLowerCase()} failed (after retries the event goes to the dead-letter queue). See README: Operations.`,
-        Namespace: 'AWS/Lambda',
-        MetricName: 'Errors',
-        Dimensions: fnDims,
-        Statistic: 'Sum',
-        Period: 300,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-      },
-      topic,
-    );
-    out[`Health${fn}Throttles`] = alarm(
-      {
-        AlarmDescription: `trailwatch ${fn.toLowerCase()} is being throttled: raise its concurrency or the account limit. See README: Operations.`,
-        Namespace: 'AWS/Lambda',
-        MetricName: 'Throttles',
-        Dimensions: fnDims,
-        Statistic: 'Sum',
-        Period: 300,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-      },
-      topic,
-    );
+    const dimensions = [{ Name: 'FunctionName', Value: { Ref: `${fn}LambdaFunction` } }];
+    const name = fn.toLowerCase();
+    out[`Health${fn}Errors`] = alarm(topic, {
+      description: `trailwatch ${name} failed (after retries the event goes to the dead-letter queue).`,
+      namespace: 'AWS/Lambda',
+      metric: 'Errors',
+      dimensions,
+    });
+    out[`Health${fn}Throttles`] = alarm(topic, {
+      description: `trailwatch ${name} is being throttled: raise its concurrency or the account limit.`,
+      namespace: 'AWS/Lambda',
+      metric: 'Throttles',
+      dimensions,
+    });
   }
-  out.HealthDeadLetters = alarm(
-    {
-      AlarmDescription:
-        'Events failed every retry and wait in the trailwatch dead-letter queue: nothing was dropped, but nothing will happen until they are redriven. See README: Operations.',
-      Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['DeadLetterQueue', 'QueueName'] } }],
-      Statistic: 'Maximum',
-      Period: 300,
-      EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-    },
-    topic,
-  );
+  out.HealthDeadLetters = alarm(topic, {
+    description:
+      'Events failed every retry and wait in the trailwatch dead-letter queue: nothing was dropped, but nothing will happen until they are redriven.',
+    namespace: 'AWS/SQS',
+    metric: 'ApproximateNumberOfMessagesVisible',
+    dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['DeadLetterQueue', 'QueueName'] } }],
+    statistic: 'Maximum',
+  });
   const periods = Math.max(1, Math.round(noIngestMinutes / 5));
-  out.HealthNoLogFilesIngested = alarm(
-    {
-      AlarmDescription: `No CloudTrail log file ingested for ${noIngestMinutes} minutes: the trail may be stopped, or delivery or trailwatch broken. Missing data counts as breaching. See README: Operations.`,
-      Namespace: namespace,
-      MetricName: 'FilesIngested',
-      Dimensions: dims,
-      Statistic: 'Sum',
-      Period: 300,
-      EvaluationPeriods: periods,
-      DatapointsToAlarm: periods,
-      Threshold: 1,
-      ComparisonOperator: 'LessThanThreshold',
-      TreatMissingData: 'breaching',
-    },
-    topic,
-  );
-  out.HealthRejectedFiles = alarm(
-    {
-      AlarmDescription:
-        'A delivered CloudTrail log file could not be read (corrupt, truncated, over the size caps). The verdict is under rejected/ in the state bucket. See README: Operations.',
-      Namespace: namespace,
-      MetricName: 'RejectedFiles',
-      Dimensions: dims,
-      Statistic: 'Sum',
-      Period: 300,
-      EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-    },
-    topic,
-  );
-  out.HealthInvalidDigests = alarm(
-    {
-      AlarmDescription:
-        'A CloudTrail digest or log file failed integrity validation. The SNS alert names the files. See README: Operations.',
-      Namespace: namespace,
-      MetricName: 'DigestsInvalid',
-      Dimensions: dims,
-      Statistic: 'Sum',
-      Period: 300,
-      EvaluationPeriods: 1,
-      Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-      TreatMissingData: 'notBreaching',
-    },
-    topic,
-  );
+  out.HealthNoLogFilesIngested = alarm(topic, {
+    description: `No CloudTrail log file ingested for ${noIngestMinutes} minutes: the trail may be stopped, or delivery or trailwatch broken. Missing data counts as breaching.`,
+    namespace,
+    metric: 'FilesIngested',
+    dimensions: service,
+    EvaluationPeriods: periods,
+    DatapointsToAlarm: periods,
+    ComparisonOperator: 'LessThanThreshold',
+    TreatMissingData: 'breaching',
+  });
+  out.HealthRejectedFiles = alarm(topic, {
+    description:
+      'A delivered CloudTrail log file could not be read (corrupt, truncated, over the size caps). The verdict is under rejected/ in the state bucket.',
+    namespace,
+    metric: 'RejectedFiles',
+    dimensions: service,
+  });
+  out.HealthInvalidDigests = alarm(topic, {
+    description:
+      'A CloudTrail digest or log file failed integrity validation. The SNS alert names the files.',
+    namespace,
+    metric: 'DigestsInvalid',
+    dimensions: service,
+  });
   return out;
 }
 
