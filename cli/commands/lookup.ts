@@ -16,7 +16,7 @@ import {
   terminalWidth,
 } from '#cli/output.ts';
 import { openSource } from '#cli/source.ts';
-import { type LookupFilter, resourceId } from '#shared/lookup/filter.ts';
+import { type LookupFilter, resourceId, TEXT_ATTRIBUTES } from '#shared/lookup/filter.ts';
 import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#shared/lookup/lookup.ts';
 import { type LookupRow, ROW_FIELDS, toRow } from '#shared/lookup/row.ts';
 import { parseTime, TimeFormatError } from '#shared/lookup/time.ts';
@@ -216,15 +216,7 @@ export function commandOptions(raw: RawOptions, now: Date = new Date()): LookupC
     ...(startTime ? { startTime } : {}),
     ...(endTime ? { endTime } : {}),
   };
-  for (const k of [
-    'eventName',
-    'eventSource',
-    'username',
-    'resourceName',
-    'resourceType',
-    'eventId',
-    'accessKeyId',
-  ] as const) {
+  for (const k of TEXT_ATTRIBUTES) {
     if (raw[k] !== undefined) filter[k] = raw[k];
   }
   if (raw.readOnly !== undefined) filter.readOnly = raw.readOnly;

@@ -51,14 +51,7 @@ export class S3ObjectStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     try {
-      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return {
-        key,
-        size: r.ContentLength ?? 0,
-        ...(r.ETag ? { etag: r.ETag } : {}),
-        ...(r.LastModified ? { lastModified: r.LastModified } : {}),
-        ...(r.Metadata && Object.keys(r.Metadata).length > 0 ? { metadata: lower(r.Metadata) } : {}),
-      };
+      return infoOf(key, await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })));
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw new StoreError(`HeadObject s3://${this.bucket}/${key} failed: ${(err as Error).message}`, key, {
@@ -71,14 +64,7 @@ export class S3ObjectStore implements ObjectStore {
     try {
       const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       if (!r.Body) throw new StoreError(`GetObject s3://${this.bucket}/${key} returned no body`, key);
-      return {
-        key,
-        size: r.ContentLength ?? 0,
-        ...(r.ETag ? { etag: r.ETag } : {}),
-        ...(r.LastModified ? { lastModified: r.LastModified } : {}),
-        ...(r.Metadata && Object.keys(r.Metadata).length > 0 ? { metadata: lower(r.Metadata) } : {}),
-        body: r.Body as AsyncIterable<Uint8Array>,
-      };
+      return { ...infoOf(key, r), body: r.Body as AsyncIterable<Uint8Array> };
     } catch (err) {
       if (err instanceof StoreError) throw err;
       if (isNotFound(err))
@@ -168,6 +154,20 @@ export class S3ObjectStore implements ObjectStore {
     } while (token);
     return out.sort();
   }
+}
+
+/** What HeadObject and GetObject both answer about an object. */
+function infoOf(
+  key: string,
+  r: { ContentLength?: number; ETag?: string; LastModified?: Date; Metadata?: Record<string, string> },
+): ObjectInfo {
+  return {
+    key,
+    size: r.ContentLength ?? 0,
+    ...(r.ETag ? { etag: r.ETag } : {}),
+    ...(r.LastModified ? { lastModified: r.LastModified } : {}),
+    ...(r.Metadata && Object.keys(r.Metadata).length > 0 ? { metadata: lower(r.Metadata) } : {}),
+  };
 }
 
 function lower(m: Record<string, string>): Record<string, string> {

@@ -30,6 +30,17 @@
  */
 import { type CloudTrailRecord, callerName, isReadOnly } from '#shared/record.ts';
 
+/** The attributes matched as text, in the order the console lists them. */
+export const TEXT_ATTRIBUTES = [
+  'eventName',
+  'eventSource',
+  'username',
+  'resourceName',
+  'resourceType',
+  'eventId',
+  'accessKeyId',
+] as const;
+
 export interface LookupFilter {
   startTime?: Date;
   endTime?: Date;
@@ -62,15 +73,7 @@ export function checkFilter(filter: LookupFilter): void {
       `the start time ${filter.startTime.toISOString()} is after the end time ${filter.endTime.toISOString()}`,
     );
   }
-  for (const name of [
-    'eventName',
-    'eventSource',
-    'username',
-    'resourceName',
-    'resourceType',
-    'eventId',
-    'accessKeyId',
-  ] as const) {
+  for (const name of TEXT_ATTRIBUTES) {
     if (filter[name] === '') throw new LookupError(`${name} must not be empty`);
   }
 }
