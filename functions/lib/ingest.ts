@@ -24,6 +24,7 @@ import type { Notifier, ObjectStore } from '#shared/ports.ts';
 import type { RuleMatches } from '#shared/rules/evaluate.ts';
 import { emitRuleMetrics, ruleProcessor } from '#shared/rules/ingest.ts';
 import type { Rule } from '#shared/rules/types.ts';
+import type { LogFileSummary } from '#shared/summary.ts';
 
 export interface IngestDeps {
   config: IngestConfig;
@@ -97,51 +98,21 @@ export function makeIngestHandler(deps: IngestDeps) {
             {
               limits,
               // Alerts go out before the summary commits the file: a crash in between re-sends, never loses.
-              beforeCommit: async (summary, [matches]) => {
-                const hits = matches as RuleMatches[];
-                emitRuleMetrics(metrics, hits);
-                const allowed: RuleMatches[] = [];
-                for (const m of hits) {
-                  if (m.count === 0) continue;
-                  const claimed = await claimAlert(deps.state, {
-                    ruleId: m.rule.id,
-                    account: summary.account,
-                    region: summary.region,
-                    minutes: throttleMinutes(m.rule, config.alertThrottle),
-                    at: r.key.time,
-                    sourceKey: key,
-                  });
-                  if (claimed) allowed.push(m);
-                  else metrics.addMetric('RuleAlertsThrottled', 'Count', 1);
-                }
-                const notifications = buildRuleNotifications(allowed, {
-                  topic: config.alertTopicArn,
-                  source: summary.source,
-                  account: summary.account,
-                  region: summary.region,
-                });
-                for (const n of notifications) await deps.notifier.publish(n);
-                if (notifications.length > 0) metrics.addMetric('RuleAlerts', 'Count', notifications.length);
-                // Anomaly detection on this file's counts, before the commit: applying a summary twice is a
-                // no-op, so a retry re-runs detection safely; its messages go through the outbox.
-                insightEvents.push(
-                  ...(await detectAndAlert(
-                    { state: deps.state, notifier: deps.notifier, metrics, topic: config.alertTopicArn },
-                    {
-                      account: summary.account,
-                      region: summary.region,
-                      now: deps.now(),
-                      summaries: [summary],
-                      insightStore: deps.insightStore ?? deps.state,
-                      prefix: '',
-                    },
-                  )),
-                );
-              },
+              beforeCommit: (summary, [matches]) =>
+                publishFindings(
+                  deps,
+                  { key, deliveredAt: r.key.time },
+                  summary,
+                  matches as RuleMatches[],
+                  insightEvents,
+                ),
             },
           );
           logOutcome(logger, r.object.bucket, key, outcome);
-          outcomes.push({ key, ...outcome });
+          // Rule samples stay out of the invocation's result: they went out in the alerts.
+          outcomes.push(
+            outcome.status === 'ingested' ? { key, ...outcome, processed: [] } : { key, ...outcome },
+          );
         }
       } catch (error) {
         logger.error('object failed; the event will be retried', { bucket: r.object.bucket, key, error });
@@ -161,6 +132,57 @@ export function makeIngestHandler(deps: IngestDeps) {
 
   const handler = middy(ingest).use(injectLambdaContext(logger)).use(logMetrics(metrics));
   return deps.tracer ? handler.use(captureLambdaHandler(deps.tracer)) : handler;
+}
+
+/**
+ * What a file's records found, sent before the file is committed: rule metrics and throttled rule alerts,
+ * then anomaly detection on the file's counts (applying a summary twice is a no-op, so a retry re-runs
+ * detection safely; its messages go through the outbox). A crash in between re-sends, never loses.
+ */
+async function publishFindings(
+  deps: IngestDeps,
+  file: { key: string; deliveredAt: Date },
+  summary: LogFileSummary,
+  hits: RuleMatches[],
+  insightEvents: InsightEvent[],
+): Promise<void> {
+  const { metrics, config } = deps;
+  emitRuleMetrics(metrics, hits);
+  const allowed: RuleMatches[] = [];
+  for (const m of hits) {
+    if (m.count === 0) continue;
+    const claimed = await claimAlert(deps.state, {
+      ruleId: m.rule.id,
+      account: summary.account,
+      region: summary.region,
+      minutes: throttleMinutes(m.rule, config.alertThrottle),
+      at: file.deliveredAt,
+      sourceKey: file.key,
+    });
+    if (claimed) allowed.push(m);
+    else metrics.addMetric('RuleAlertsThrottled', 'Count', 1);
+  }
+  const notifications = buildRuleNotifications(allowed, {
+    topic: config.alertTopicArn,
+    source: summary.source,
+    account: summary.account,
+    region: summary.region,
+  });
+  for (const n of notifications) await deps.notifier.publish(n);
+  if (notifications.length > 0) metrics.addMetric('RuleAlerts', 'Count', notifications.length);
+  insightEvents.push(
+    ...(await detectAndAlert(
+      { state: deps.state, notifier: deps.notifier, metrics, topic: config.alertTopicArn },
+      {
+        account: summary.account,
+        region: summary.region,
+        now: deps.now(),
+        summaries: [summary],
+        insightStore: deps.insightStore ?? deps.state,
+        prefix: '',
+      },
+    )),
+  );
 }
 
 function logOutcome(logger: Logger, bucket: string, key: string, o: IngestOutcome): void {
