@@ -3,6 +3,7 @@
  * them (organization trail under a prefix, one file per account, region and 5 minutes), compared with
  * filters written plainly over the raw records.
  */
+
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,7 @@ import { logFileKey } from '#shared/keys.ts';
 import { ROW_FIELDS } from '#shared/lookup/row.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { allStratusRecords, writeTrail } from '#test/fixtures/lookup/trail.ts';
+import { parseCsv } from '#test/support/csv.ts';
 import { repoRoot } from '#test/support/logfiles.ts';
 
 const records = allStratusRecords();
@@ -237,32 +239,3 @@ describe('trailwatch lookup on a trail folder', () => {
     expect(noSource.stderr).toMatch(/required option '--source/);
   });
 });
-
-/** An RFC 4180 reader, written plainly. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') {
-      row.push(field);
-      field = '';
-    } else if (c === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += c;
-  }
-  return rows;
-}
