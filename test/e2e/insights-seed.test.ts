@@ -1,23 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { seedFromHistory } from '#cli/insights-seed.ts';
 import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
-import { demoScenario, generateTrail } from '#shared/generator/index.ts';
+import { demoScenario, generateTrail, type TrailScenario } from '#shared/generator/index.ts';
 import { readState } from '#shared/insights/index.ts';
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
+
+/** A quiet trail of some hours from 2026-03-02, in memory. */
+async function history(overrides: Partial<TrailScenario>) {
+  const scenario: TrailScenario = {
+    ...demoScenario,
+    start: '2026-03-02T00:00:00Z',
+    bursts: [],
+    ...overrides,
+  };
+  const trail = new MemoryObjectStore('trail');
+  return { scenario, trail, generated: await generateTrail(scenario, trail) };
+}
 
 describe('insights seed', () => {
   it('builds the baseline of every account and region from history, once, without opening insights', async () => {
     // Prepare
-    const scenario = {
-      ...demoScenario,
-      seed: 21,
-      start: '2026-03-02T00:00:00Z',
-      hours: 30,
-      eventsPerMinute: 4,
-      bursts: [],
-    };
-    const trail = new MemoryObjectStore('trail');
-    const generated = await generateTrail(scenario, trail);
+    const { scenario, trail, generated } = await history({ seed: 21, hours: 30, eventsPerMinute: 4 });
     const now = new Date(Date.parse(scenario.start) + scenario.hours * 3_600_000);
     // files delivered after `now` are not history yet
     const logs = generated.deliveries.filter(
@@ -56,17 +59,12 @@ describe('insights seed', () => {
   });
 
   it('only reads the requested days', async () => {
-    const scenario = {
-      ...demoScenario,
+    const { scenario, trail, generated } = await history({
       seed: 22,
-      start: '2026-03-02T00:00:00Z',
       hours: 48,
       regions: ['us-east-1'],
       eventsPerMinute: 2,
-      bursts: [],
-    };
-    const trail = new MemoryObjectStore('trail');
-    const generated = await generateTrail(scenario, trail);
+    });
     const now = new Date(Date.parse(scenario.start) + scenario.hours * 3_600_000);
     const r = await seedFromHistory({
       source: trail,

@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runValidate, type ValidateOptions } from '#cli/commands/validate.ts';
+import type { ValidateOptions } from '#cli/commands/validate.ts';
 import { FsObjectStore } from '#shared/adapters/local-store.ts';
 import { displayDate } from '#shared/digest/verdict.ts';
 import { type GeneratedTrail, generateTrail, sampleSigningKey } from '#shared/generator/index.ts';
 import { classifyKey, digestFileKey } from '#shared/keys.ts';
+import { validateCaptured } from '#test/support/validate.ts';
 import {
   appendGzipMember,
   attackerKey,
@@ -59,22 +60,15 @@ async function copyOfTrail(): Promise<{ dir: string; store: FsObjectStore }> {
   return { dir, store: new FsObjectStore(dir) };
 }
 
-async function validate(dir: string, extra: Partial<ValidateOptions> = {}) {
-  let stdout = '';
-  let stderr = '';
-  const code = await runValidate(
-    {
-      trailArn: ARN,
-      startTime: START,
-      endTime: settledEnd,
-      source: dir,
-      publicKeys: join(dir, 'public-keys.json'),
-      ...extra,
-    },
-    { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) },
-  );
-  const invalidLines = stderr.split('\n').filter((l) => l.includes('\tINVALID: '));
-  return { code, stdout, stderr, invalidLines };
+function validate(dir: string, extra: Partial<ValidateOptions> = {}) {
+  return validateCaptured({
+    trailArn: ARN,
+    startTime: START,
+    endTime: settledEnd,
+    source: dir,
+    publicKeys: join(dir, 'public-keys.json'),
+    ...extra,
+  });
 }
 
 /** The log files a digest lists, read from the pristine trail. */

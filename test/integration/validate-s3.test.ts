@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runValidate } from '#cli/commands/validate.ts';
 import { S3ObjectStore } from '#shared/adapters/aws-s3-store.ts';
 import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
 import { publicKeysFromStore, type StaticPublicKeySource } from '#shared/digest/public-keys.ts';
@@ -24,6 +23,7 @@ import {
   modifyLogFile,
 } from '#test/e2e/tamper.ts';
 import { motoEndpoint } from '#test/setup/moto-client.ts';
+import { validateCaptured } from '#test/support/validate.ts';
 
 const BUCKET = `validate-s3-${Date.now()}`;
 const ACCOUNT = '444455556666';
@@ -43,20 +43,14 @@ let keys: StaticPublicKeySource;
 
 const timeOf = (key: string) => (classifyKey(key) as { time: Date }).time.getTime();
 
-async function validate() {
-  let stdout = '';
-  let stderr = '';
-  const code = await runValidate(
-    {
-      trailArn: ARN,
-      startTime: START,
-      endTime: end,
-      s3Bucket: BUCKET,
-      publicKeys: join(dir, 'public-keys.json'),
-    },
-    { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t) },
-  );
-  return { code, stdout, stderr, invalidLines: stderr.split('\n').filter((l) => l.includes('\tINVALID: ')) };
+function validate() {
+  return validateCaptured({
+    trailArn: ARN,
+    startTime: START,
+    endTime: end,
+    s3Bucket: BUCKET,
+    publicKeys: join(dir, 'public-keys.json'),
+  });
 }
 
 beforeAll(async () => {
