@@ -11,7 +11,7 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import middy from '@middy/core';
 import { detectAndAlert } from '#shared/insights/alerting.ts';
-import { type InsightEvent, listInsightStates, readState } from '#shared/insights/index.ts';
+import { type InsightEvent, listInsightStates } from '#shared/insights/index.ts';
 import { flushOutbox } from '#shared/notify/outbox.ts';
 import type { Notifier, ObjectStore } from '#shared/ports.ts';
 
@@ -35,13 +35,12 @@ export function makeDetectHandler(deps: DetectDeps) {
     const events: InsightEvent[] = [];
     let open = 0;
     for (const { account, region } of places) {
-      events.push(
-        ...(await detectAndAlert(
-          { state: deps.state, notifier: deps.notifier, metrics, topic: deps.config.alertTopicArn },
-          { account, region, now, insightStore: deps.insightStore ?? deps.state, prefix: '' },
-        )),
+      const found = await detectAndAlert(
+        { state: deps.state, notifier: deps.notifier, metrics, topic: deps.config.alertTopicArn },
+        { account, region, now, insightStore: deps.insightStore ?? deps.state, prefix: '' },
       );
-      open += Object.keys((await readState(deps.state, account, region))?.open ?? {}).length;
+      events.push(...found.events);
+      open += found.open;
     }
     // Messages left by an earlier failed publish anywhere in the pipeline.
     await flushOutbox(deps.state, deps.notifier);

@@ -170,19 +170,18 @@ async function publishFindings(
   });
   for (const n of notifications) await deps.notifier.publish(n);
   if (notifications.length > 0) metrics.addMetric('RuleAlerts', 'Count', notifications.length);
-  insightEvents.push(
-    ...(await detectAndAlert(
-      { state: deps.state, notifier: deps.notifier, metrics, topic: config.alertTopicArn },
-      {
-        account: summary.account,
-        region: summary.region,
-        now: deps.now(),
-        summaries: [summary],
-        insightStore: deps.insightStore ?? deps.state,
-        prefix: '',
-      },
-    )),
+  const found = await detectAndAlert(
+    { state: deps.state, notifier: deps.notifier, metrics, topic: config.alertTopicArn },
+    {
+      account: summary.account,
+      region: summary.region,
+      now: deps.now(),
+      summaries: [summary],
+      insightStore: deps.insightStore ?? deps.state,
+      prefix: '',
+    },
   );
+  insightEvents.push(...found.events);
 }
 
 function logOutcome(logger: Logger, bucket: string, key: string, o: IngestOutcome): void {

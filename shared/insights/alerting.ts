@@ -11,7 +11,7 @@ import type { InsightEvent } from './types.ts';
 export async function detectAndAlert(
   deps: { state: ObjectStore; notifier: Notifier; metrics: MetricsSink; topic: string },
   params: DetectParams,
-): Promise<InsightEvent[]> {
+): Promise<{ events: InsightEvent[]; open: number }> {
   const found = await detect(deps.state, params);
   await sendThroughOutbox(
     deps.state,
@@ -24,5 +24,5 @@ export async function detectAndAlert(
   for (const e of found.events) {
     deps.metrics.addMetric(e.kind === 'start' ? 'InsightsStarted' : 'InsightsEnded', 'Count', 1);
   }
-  return found.events;
+  return { events: found.events, open: found.open };
 }

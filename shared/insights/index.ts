@@ -120,7 +120,10 @@ export async function detect(stateStore: ObjectStore, p: DetectParams): Promise<
       out.records.length > 0 ||
       (state.coverage !== null &&
         before !== `${state.folded}/${state.horizon}/${state.slotsFolded}/${JSON.stringify(state.open)}`);
-    return { write: changed, result: { ...out, pending, orgId: state.orgId } };
+    return {
+      write: changed,
+      result: { ...out, pending, orgId: state.orgId, open: Object.keys(state.open).length },
+    };
   });
   const written: string[] = [];
   if (p.insightStore && step.pending.length > 0) {
@@ -144,7 +147,7 @@ export async function detect(stateStore: ObjectStore, p: DetectParams): Promise<
       return { write: state.outbox.length !== before, result: undefined };
     });
   }
-  return { records: step.records, events: step.events, written };
+  return { records: step.records, events: step.events, written, open: step.open };
 }
 
 function firstId(records: InsightRecord[]): string {

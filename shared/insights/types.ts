@@ -213,6 +213,8 @@ export interface DetectResult {
   events: InsightEvent[];
   /** Keys of the Insights files written (when an insight store was given). */
   written: string[];
+  /** Insights still open for the account and region after this call. */
+  open: number;
 }
 
 export interface ApplyResult {
