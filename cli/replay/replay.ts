@@ -13,7 +13,7 @@ import { CapturingMetrics } from '#shared/adapters/local-metrics.ts';
 import { JsonlFile, OutboxNotifier } from '#shared/adapters/local-outbox.ts';
 import { FsObjectStore } from '#shared/adapters/local-store.ts';
 import { NAMESPACE } from '#shared/adapters/powertools.ts';
-import { type IngestConfig, ingestConfig } from '#shared/config.ts';
+import { ingestConfig } from '#shared/config.ts';
 import { failuresOf } from '#shared/digest/alerts.ts';
 import type { PublicKeySource } from '#shared/digest/index.ts';
 import type { InsightEvent } from '#shared/insights/index.ts';
@@ -112,7 +112,7 @@ export interface LocalPipeline {
   digests: S3Event[];
 }
 
-export function localPipeline(opts: ReplayOptions, config?: Partial<IngestConfig>): LocalPipeline {
+export function localPipeline(opts: ReplayOptions): LocalPipeline {
   const clock: ReplayClock = { now: new Date(0) };
   const state = new FsObjectStore(opts.out);
   const notifier = new OutboxNotifier(join(opts.out, 'notifications.jsonl'));
@@ -121,13 +121,10 @@ export function localPipeline(opts: ReplayOptions, config?: Partial<IngestConfig
   const logger = new Logger({ serviceName: 'trailwatch', logLevel: opts.logLevel ?? 'SILENT' });
   const digests: S3Event[] = [];
   const deps: IngestDeps = {
-    config: {
-      ...ingestConfig({
-        STATE_BUCKET: opts.out,
-        ALERT_TOPIC_ARN: 'arn:aws:sns:local:000000000000:trailwatch-alerts',
-      }),
-      ...config,
-    },
+    config: ingestConfig({
+      STATE_BUCKET: opts.out,
+      ALERT_TOPIC_ARN: 'arn:aws:sns:local:000000000000:trailwatch-alerts',
+    }),
     rules: opts.rules ?? defaultRules(),
     // Detection runs at the simulated time of the delivery being processed.
     now: () => clock.now,

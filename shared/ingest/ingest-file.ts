@@ -5,7 +5,7 @@
  * before it leaves nothing half-written (the retry starts over).
  */
 
-import type { KeyClass, TrailKey } from '#shared/keys.ts';
+import type { TrailKey } from '#shared/keys.ts';
 import { type LogFileError, readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
 import { LogFileError as LogFileErrorClass } from '#shared/logfile/scanner.ts';
 import type { MetricsSink, ObjectStore } from '#shared/ports.ts';
@@ -47,10 +47,6 @@ export function summaryKeyFor(bucket: string, key: string): string {
 /** Where a rejected file's verdict lives: visible, keyed by the file, rewritten identically on retry. */
 export function rejectionKeyFor(bucket: string, key: string): string {
   return `rejected/${bucket}/${key.replace(/\.json\.gz$/, '')}.json`;
-}
-
-export function isLogFile(k: KeyClass): k is TrailKey {
-  return k.kind === 'log';
 }
 
 export async function ingestLogFile(
