@@ -4,10 +4,15 @@
  * re-delivery of those files is recognised and raises no alert about the past), then folded into the
  * baselines in delivery order without opening insights on history.
  */
-import { deliveriesOf } from '#cli/replay/replay.ts';
-import { ingestLogFile } from '#shared/ingest/ingest-file.ts';
+import { deliveriesOf } from '#cli/replay/local-pipeline.ts';
 import { seedBaselines } from '#shared/insights/index.ts';
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
+import {
+  commitSummary,
+  readAndEvaluate,
+  recordRejection,
+  summaryKeyFor,
+} from '#shared/pipeline/ingest-log-files.ts';
 import { noMetrics, type ObjectStore, readAll } from '#shared/ports.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
 
@@ -36,17 +41,21 @@ export async function seedFromHistory(args: {
   let rejected = 0;
   let done = 0;
   for (const d of logs) {
-    const outcome = await ingestLogFile(
-      { source: args.source, state: args.state, metrics: noMetrics },
-      { bucket: args.bucket, key: classifyKey(d.key) as TrailKey, size: d.size },
-      [],
-    );
-    if (outcome.status === 'ingested') summaries.push(outcome.summary);
-    else if (outcome.status === 'duplicate') {
-      summaries.push(
-        JSON.parse((await readAll(args.state, outcome.summaryKey)).toString('utf8')) as LogFileSummary,
-      );
-    } else if (outcome.status === 'rejected') rejected++;
+    const file = { bucket: args.bucket, key: classifyKey(d.key) as TrailKey, size: d.size };
+    const summaryKey = summaryKeyFor(file.bucket, file.key.key);
+    if (await args.state.head(summaryKey)) {
+      summaries.push(JSON.parse((await readAll(args.state, summaryKey)).toString('utf8')) as LogFileSummary);
+    } else if (d.size > 0) {
+      // The same read and commit as ingest, without its alerts: history raises no alert about the past.
+      const read = await readAndEvaluate(args.source, file, []);
+      if (read.status === 'read') {
+        await commitSummary(args.state, noMetrics, read.summary);
+        summaries.push(read.summary);
+      } else if (read.status === 'unreadable') {
+        await recordRejection(args.state, noMetrics, file, read);
+        rejected++;
+      }
+    }
     args.onProgress?.(++done, logs.length);
   }
   const applied = await seedBaselines(args.state, summaries, { now: args.now });

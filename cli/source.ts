@@ -1,13 +1,13 @@
 /** `--source` arguments: a folder laid out like a bucket, or `s3://bucket[/prefix]`. */
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { FsObjectStore } from '#shared/adapters/local-store.ts';
+import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import {
   type PublicKeySource,
   parsePublicKeyList,
   publicKeysFromStore,
   StaticPublicKeySource,
-} from '#shared/digest/index.ts';
+} from '#shared/digest/public-keys.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 
 export interface Source {
@@ -25,7 +25,7 @@ export interface Source {
 export async function openSource(arg: string, bucket?: string): Promise<Source> {
   const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(arg);
   if (m) {
-    const { S3ObjectStore, s3Client } = await import('#shared/adapters/aws-s3-store.ts');
+    const { S3ObjectStore, s3Client } = await import('#shared/adapters/s3-object-store.ts');
     const prefix = m[2] && !m[2].endsWith('/') ? `${m[2]}/` : m[2];
     return { store: new S3ObjectStore(s3Client(), m[1]), bucket: m[1], prefix, description: arg };
   }
@@ -60,7 +60,7 @@ export async function keysFor(source: Source, file?: string): Promise<PublicKeyS
     return publicKeysFromStore(source.store, 'public-keys.json');
   }
   if (source.description.startsWith('s3://')) {
-    const { cloudTrailPublicKeys } = await import('#shared/adapters/aws-public-keys.ts');
+    const { cloudTrailPublicKeys } = await import('#shared/adapters/cloudtrail-public-keys.ts');
     return cloudTrailPublicKeys();
   }
   return undefined;

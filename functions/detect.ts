@@ -1,7 +1,18 @@
 /** Lambda entry: detect (scheduled), wired to S3, SNS and CloudWatch (EMF). */
-
-import { makeDetectHandler } from '#functions/lib/detect.ts';
-import { awsDetectDeps } from '#shared/adapters/aws-deps.ts';
+import { detectHandler } from '#functions/handlers.ts';
+import { logger, metrics, tracer } from '#functions/middleware/powertools.ts';
+import { s3Store } from '#shared/adapters/s3-object-store.ts';
+import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
 import { detectConfig } from '#shared/config.ts';
 
-export const handler = makeDetectHandler(awsDetectDeps(detectConfig()));
+const config = detectConfig();
+
+export const handler = detectHandler({
+  config,
+  state: s3Store(config.stateBucket),
+  notifier: new SnsNotifier(),
+  now: () => new Date(),
+  logger,
+  metrics,
+  tracer,
+});

@@ -1,7 +1,19 @@
 /** Lambda entry: watchdog (scheduled), wired to S3, SNS and CloudWatch (EMF). */
-
-import { makeWatchdogHandler } from '#functions/lib/watchdog.ts';
-import { awsWatchdogDeps } from '#shared/adapters/aws-deps.ts';
+import { watchdogHandler } from '#functions/handlers.ts';
+import { logger, metrics, tracer } from '#functions/middleware/powertools.ts';
+import { s3Store } from '#shared/adapters/s3-object-store.ts';
+import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
 import { watchdogConfig } from '#shared/config.ts';
 
-export const handler = makeWatchdogHandler(awsWatchdogDeps(watchdogConfig()));
+const config = watchdogConfig();
+
+export const handler = watchdogHandler({
+  config,
+  trail: s3Store(config.trailBucket),
+  state: s3Store(config.stateBucket),
+  notifier: new SnsNotifier(),
+  now: () => new Date(),
+  logger,
+  metrics,
+  tracer,
+});

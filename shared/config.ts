@@ -4,7 +4,10 @@
  * failing later on the first event.
  */
 
+import { DEFAULT_LIMITS } from '#shared/limits.ts';
+import { DEFAULT_NAMESPACE, SERVICE } from '#shared/metric-names.cjs';
 import { parseThrottlePolicy, type ThrottlePolicy } from '#shared/notify/throttle.ts';
+import { DEFAULT_WATCHDOG, type WatchdogOptions } from '#shared/watchdog/delivery-gaps.ts';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -75,32 +78,44 @@ export function ingestConfig(env: Env = process.env): IngestConfig {
     stateBucket: str(env, 'STATE_BUCKET'),
     alertTopicArn: str(env, 'ALERT_TOPIC_ARN'),
     ...(verifyFunctionName ? { verifyFunctionName } : {}),
-    maxRecordBytes: int(env, 'TRAILWATCH_MAX_RECORD_BYTES', 16 * 1024 * 1024),
-    maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', 2 * 1024 * 1024 * 1024),
+    maxRecordBytes: int(env, 'TRAILWATCH_MAX_RECORD_BYTES', DEFAULT_LIMITS.maxRecordBytes),
+    maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes),
     alertThrottle: throttleFromEnv(env),
   };
 }
 
-export interface VerifyEnvConfig {
+/** Where the functions' metrics go: the stack sets POWERTOOLS_METRICS_NAMESPACE from its parameter. */
+export interface ObservabilityConfig {
+  namespace: string;
+  serviceName: string;
+}
+
+export function observabilityConfig(env: Env = process.env): ObservabilityConfig {
+  return {
+    namespace: str(env, 'POWERTOOLS_METRICS_NAMESPACE', DEFAULT_NAMESPACE),
+    serviceName: str(env, 'POWERTOOLS_SERVICE_NAME', SERVICE),
+  };
+}
+
+/** What verify and the scheduled detect need: where state lives and where alerts go. */
+export interface StateConfig {
   stateBucket: string;
   alertTopicArn: string;
 }
 
-export function verifyConfig(env: Env = process.env): VerifyEnvConfig {
+export function verifyConfig(env: Env = process.env): StateConfig {
   return { stateBucket: str(env, 'STATE_BUCKET'), alertTopicArn: str(env, 'ALERT_TOPIC_ARN') };
 }
 
-export interface WatchdogEnvConfig {
+export interface WatchdogConfig {
   stateBucket: string;
   alertTopicArn: string;
   trailBucket: string;
   trailPrefixes: string[];
-  digestGraceMinutes: number;
-  logSilenceMinutes: number;
-  activeWithinDays: number;
+  options: WatchdogOptions;
 }
 
-export function watchdogConfig(env: Env = process.env): WatchdogEnvConfig {
+export function watchdogConfig(env: Env = process.env): WatchdogConfig {
   return {
     stateBucket: str(env, 'STATE_BUCKET'),
     alertTopicArn: str(env, 'ALERT_TOPIC_ARN'),
@@ -108,12 +123,12 @@ export function watchdogConfig(env: Env = process.env): WatchdogEnvConfig {
     trailPrefixes: str(env, 'TRAIL_PREFIXES', '')
       .split(',')
       .map((p) => p.trim()),
-    digestGraceMinutes: int(env, 'WATCHDOG_DIGEST_GRACE_MINUTES', 90),
-    logSilenceMinutes: int(env, 'WATCHDOG_LOG_SILENCE_MINUTES', 60),
-    activeWithinDays: int(env, 'WATCHDOG_ACTIVE_WITHIN_DAYS', 7),
+    options: {
+      digestGraceMinutes: int(env, 'WATCHDOG_DIGEST_GRACE_MINUTES', DEFAULT_WATCHDOG.digestGraceMinutes),
+      logSilenceMinutes: int(env, 'WATCHDOG_LOG_SILENCE_MINUTES', DEFAULT_WATCHDOG.logSilenceMinutes),
+      activeWithinDays: int(env, 'WATCHDOG_ACTIVE_WITHIN_DAYS', DEFAULT_WATCHDOG.activeWithinDays),
+    },
   };
 }
 
-export function detectConfig(env: Env = process.env): VerifyEnvConfig {
-  return { stateBucket: str(env, 'STATE_BUCKET'), alertTopicArn: str(env, 'ALERT_TOPIC_ARN') };
-}
+export const detectConfig = verifyConfig;

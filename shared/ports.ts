@@ -1,6 +1,6 @@
 /**
- * The small interfaces through which the domain reaches the outside world.
- * AWS implementations live in shared/adapters/aws-*.ts, local twins in shared/adapters/local-*.ts.
+ * The small interfaces through which the domain reaches the outside world. AWS implementations live in
+ * shared/adapters/ (the only code that imports the AWS SDK), local twins for the CLI in cli/adapters/.
  */
 
 export interface ObjectInfo {
@@ -76,6 +76,13 @@ export class StoreError extends Error {
 export class ObjectNotFoundError extends StoreError {}
 
 export class PreconditionFailedError extends StoreError {}
+
+/** The part of a structured logger the use cases use: Powertools Logger fits, and so does a silent one. */
+export interface Log {
+  info(message: string, ...attributes: Record<string, unknown>[]): void;
+  warn(message: string, ...attributes: Record<string, unknown>[]): void;
+  error(message: string, ...attributes: Record<string, unknown>[]): void;
+}
 
 /** A metrics sink that drops everything, for callers that do not publish metrics. */
 export const noMetrics: MetricsSink = { addMetric() {} };

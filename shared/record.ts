@@ -72,3 +72,30 @@ export function callerName(r: CloudTrailRecord): string {
   const issuer = u.sessionContext?.sessionIssuer?.userName;
   return issuer ?? u.principalId ?? u.type ?? 'unknown';
 }
+
+function text(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function fields(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
+}
+
+/**
+ * Who made the call, as one stable key: the identity CloudTrail would attribute it to (Insights'
+ * `userIdentityArn`). Rules count principals by it, summaries rank them by it, alerts name them by it.
+ * Fields of an unexpected type count as absent: a record written by an adversary cannot break it.
+ */
+export function principalOf(record: unknown): string {
+  const r = fields(record);
+  const u = fields(r?.userIdentity);
+  if (!u) return 'unknown';
+  const arn = text(u.arn);
+  if (arn) return arn;
+  const type = text(u.type);
+  if (type === 'AWSService') return text(u.invokedBy) ?? 'AWSService';
+  if (type === 'Root') return `arn:aws:iam::${text(u.accountId) ?? text(r?.recipientAccountId) ?? ''}:root`;
+  return text(u.principalId) ?? type ?? 'unknown';
+}

@@ -3,7 +3,7 @@
  * on-call engineer asks for first. One summary per source file, written once, never updated.
  */
 import type { CloudTrailRecord } from '#shared/record.ts';
-import { isReadOnly } from '#shared/record.ts';
+import { isReadOnly, principalOf } from '#shared/record.ts';
 
 export const SUMMARY_SCHEMA = 'trailwatch.summary/1';
 
@@ -94,16 +94,6 @@ interface MinuteAcc {
   r: number;
   w: number;
   e?: Map<string, number>;
-}
-
-/** The identity CloudTrail would attribute a call to (Insights' `userIdentityArn`). */
-export function principalOf(r: CloudTrailRecord): string {
-  const u = r.userIdentity;
-  if (!u) return 'unknown';
-  if (u.arn) return u.arn;
-  if (u.type === 'AWSService') return u.invokedBy ?? 'AWSService';
-  if (u.type === 'Root') return `arn:aws:iam::${u.accountId ?? r.recipientAccountId ?? ''}:root`;
-  return u.principalId ?? u.type ?? 'unknown';
 }
 
 export class SummaryBuilder {

@@ -5,12 +5,12 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { demoScenario, generateTrail, MANIFEST_KEY } from '#cli/generator/index.ts';
 import { ProgressBar } from '#cli/progress.ts';
-import { replay } from '#cli/replay/replay.ts';
-import { formatReport } from '#cli/replay/report.ts';
-import { FsObjectStore } from '#shared/adapters/local-store.ts';
-import { publicKeysFromStore } from '#shared/digest/index.ts';
-import { demoScenario, generateTrail, MANIFEST_KEY } from '#shared/generator/index.ts';
+import { replay } from '#cli/replay/local-pipeline.ts';
+import { formatReport } from '#cli/replay/replay-summary.ts';
+import { publicKeysFromStore } from '#shared/digest/public-keys.ts';
 
 export function register(program: Command): void {
   program

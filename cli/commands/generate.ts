@@ -5,8 +5,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { ProgressBar } from '#cli/progress.ts';
-import { FsObjectStore } from '#shared/adapters/local-store.ts';
+import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import {
   demoScenario,
   GeneratorError,
@@ -16,7 +15,8 @@ import {
   PUBLIC_KEYS_KEY,
   type TrailScenario,
   writeLargeLogFile,
-} from '#shared/generator/index.ts';
+} from '#cli/generator/index.ts';
+import { ProgressBar } from '#cli/progress.ts';
 import type { PutOptions } from '#shared/ports.ts';
 
 interface GenerateOptions {

@@ -6,9 +6,9 @@
 import { stat, writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { FsObjectStore } from '#shared/adapters/local-store.ts';
+import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { collectReport, renderReport } from '#cli/report/insights-report.ts';
 import { InsightsError } from '#shared/insights/index.ts';
-import { collectReport, renderReport } from '#shared/insights/report.ts';
 
 function isoTime(value: string): Date {
   const t = Date.parse(value);

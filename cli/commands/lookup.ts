@@ -4,7 +4,9 @@
  */
 import { stat } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { n, plural } from '#cli/format.ts';
+import { type LookupFilter, resourceId, TEXT_ATTRIBUTES } from '#cli/lookup/filter.ts';
+import { type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
+import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#cli/lookup/scan.ts';
 import {
   csvRecord,
   displayText,
@@ -16,10 +18,8 @@ import {
   terminalWidth,
 } from '#cli/output.ts';
 import { openSource } from '#cli/source.ts';
-import { type LookupFilter, resourceId, TEXT_ATTRIBUTES } from '#shared/lookup/filter.ts';
-import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#shared/lookup/lookup.ts';
-import { type LookupRow, ROW_FIELDS, toRow } from '#shared/lookup/row.ts';
-import { parseTime, TimeFormatError } from '#shared/lookup/time.ts';
+import { n, plural } from '#cli/text-format.ts';
+import { parseTime, TimeFormatError } from '#cli/time.ts';
 
 export interface LookupCommandOptions {
   source: string;

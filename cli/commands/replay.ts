@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ProgressBar } from '#cli/progress.ts';
-import { replay } from '#cli/replay/replay.ts';
-import { formatReport } from '#cli/replay/report.ts';
+import { replay } from '#cli/replay/local-pipeline.ts';
+import { formatReport } from '#cli/replay/replay-summary.ts';
 import { keysFor, openSource } from '#cli/source.ts';
 
 export function register(program: Command): void {

@@ -8,10 +8,10 @@ import { join, relative } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { LogFileError, readLogRecords } from '#shared/logfile/read.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
-import { principalKey } from '#shared/rules/evaluate.ts';
+import { principalOf } from '#shared/record.ts';
 import { loadRules, RuleError } from '#shared/rules/load.ts';
 import { type CompiledPattern, compilePattern, PatternError } from '#shared/rules/pattern/index.ts';
-import type { Rule } from '#shared/rules/types.ts';
+import type { Rule } from '#shared/rules/rule-types.ts';
 
 export interface TestMatch {
   /** 1-based position of the record among all records read, like TestMetricFilter's eventNumber. */
@@ -149,7 +149,7 @@ function matchTable(report: TestReport): string {
       String(m.eventNumber),
       field(r, 'eventTime'),
       `${field(r, 'eventSource')} ${field(r, 'eventName')}`,
-      principalKey(r),
+      principalOf(r),
       field(r, 'sourceIPAddress'),
       m.file,
     ]);

@@ -6,19 +6,16 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { ProgressBar } from '#cli/progress.ts';
-import { FsObjectStore } from '#shared/adapters/local-store.ts';
+import { type ValidationSummary, validateTrail } from '#cli/validate/validate-trail.ts';
+import { DigestError } from '#shared/digest/errors.ts';
 import {
-  DigestError,
-  displayDate,
-  type FileVerdict,
   type PublicKeySource,
   parsePublicKeyList,
   StaticPublicKeySource,
-  type ValidationSummary,
-  validateTrail,
-  verdictLine,
-} from '#shared/digest/index.ts';
+} from '#shared/digest/public-keys.ts';
+import { displayDate, type FileVerdict, verdictLine } from '#shared/digest/verdict.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 
 export interface ValidateOptions {
@@ -99,7 +96,7 @@ async function openTarget(opts: ValidateOptions): Promise<Target> {
     return { store, bucket: bucket ?? basename(root) };
   }
   if (opts.s3Bucket) {
-    const { S3ObjectStore, s3Client } = await import('#shared/adapters/aws-s3-store.ts');
+    const { S3ObjectStore, s3Client } = await import('#shared/adapters/s3-object-store.ts');
     const stores = new Map<string, ObjectStore>();
     const storeFor = (b: string) => {
       let s = stores.get(b);
@@ -129,7 +126,7 @@ async function openKeys(opts: ValidateOptions): Promise<PublicKeySource> {
     }
     return new StaticPublicKeySource(parsePublicKeyList(text));
   }
-  const { cloudTrailPublicKeys } = await import('#shared/adapters/aws-public-keys.ts');
+  const { cloudTrailPublicKeys } = await import('#shared/adapters/cloudtrail-public-keys.ts');
   const source = cloudTrailPublicKeys();
   return {
     publicKeys: (region, start, end) =>

@@ -8,25 +8,30 @@
  * All I/O goes through the ObjectStore port: one state object per account+region, changed with
  * conditional writes and retried on conflict, so concurrent invocations never lose an update.
  */
-import { detectInState } from '#shared/insights/detect.ts';
+import { detectInState } from '#shared/insights/detector.ts';
+import { writeInsightFile } from '#shared/insights/insight-records.ts';
+import type {
+  ApplyResult,
+  DetectResult,
+  InsightRecord,
+  InsightsOptions,
+} from '#shared/insights/insight-types.ts';
+import { InsightsError, resolveOptions } from '#shared/insights/insight-types.ts';
 import { MINUTE_MS } from '#shared/insights/model.ts';
-import { writeInsightFile } from '#shared/insights/records.ts';
 import type { PendingFile } from '#shared/insights/state.ts';
 import { applySummaryToState, foldState, listStates, updateState } from '#shared/insights/state.ts';
-import type { ApplyResult, DetectResult, InsightRecord, InsightsOptions } from '#shared/insights/types.ts';
-import { InsightsError, resolveOptions } from '#shared/insights/types.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
 
-export { insightNotifications } from '#shared/insights/notify.ts';
+export { insightNotifications } from '#shared/insights/insight-alerts.ts';
 export {
   encodeInsightFile,
   insightFileKey,
   parseInsightRecords,
   writeInsightFile,
-} from '#shared/insights/records.ts';
+} from '#shared/insights/insight-records.ts';
+export * from '#shared/insights/insight-types.ts';
 export { readState, stateKey } from '#shared/insights/state.ts';
-export * from '#shared/insights/types.ts';
 
 export interface ApplyOptions extends Partial<InsightsOptions> {
   /**

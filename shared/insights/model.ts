@@ -2,7 +2,7 @@
  * The rate model: what count per minute to expect for one series at one hour, how widely it varies, and
  * from which count on a minute is unusual. Pure arithmetic over hourly aggregates; see the README, "Anomaly detection: the model".
  */
-import type { InsightsOptions } from '#shared/insights/types.ts';
+import type { InsightsOptions } from '#shared/insights/insight-types.ts';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MINUTES = 60;

@@ -8,10 +8,10 @@
  * happen in `foldState`, driven by an explicit `now`.
  */
 import { createHash } from 'node:crypto';
+import type { InsightRecord, InsightsOptions, InsightType } from '#shared/insights/insight-types.ts';
+import { InsightsConflictError, InsightsError } from '#shared/insights/insight-types.ts';
 import type { HourSource } from '#shared/insights/model.ts';
 import { DAY_HOURS, HOUR_MINUTES, MINUTE_MS } from '#shared/insights/model.ts';
-import type { InsightRecord, InsightsOptions, InsightType } from '#shared/insights/types.ts';
-import { InsightsConflictError, InsightsError } from '#shared/insights/types.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import { ObjectNotFoundError, PreconditionFailedError, readAll } from '#shared/ports.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
@@ -64,7 +64,7 @@ export interface Tally {
   e: Record<string, number>;
 }
 
-export interface ApiAttribution {
+export interface ApiHistory {
   s: string;
   n: string;
   /** 5-minute slots `[slot start minute, tally]`, sorted, for the last hour or so. */
@@ -125,7 +125,7 @@ export interface InsightsState {
   /** Hours before this one are forgotten. */
   horizon: number;
   series: Record<string, SeriesState>;
-  apis: Record<string, ApiAttribution>;
+  apis: Record<string, ApiHistory>;
   /** Value hash -> value (principal ARN, user agent, error code) for the tallies. */
   values: Record<string, string>;
   /** Delivery hour -> sorted short hashes of the source keys of the summaries applied. */
@@ -489,14 +489,14 @@ export function hourSource(state: InsightsState, series: SeriesState): HourSourc
 }
 
 /** The attribution tally of one API over [from, to) minutes (recent slots) or over days (baseline). */
-export function slotTally(api: ApiAttribution | undefined, from: number, to: number): Tally {
+export function slotTally(api: ApiHistory | undefined, from: number, to: number): Tally {
   const out = newTally();
   if (!api) return out;
   for (const [s, t] of api.slots) if (s + SLOT_MINUTES > from && s < to) addTally(out, t);
   return out;
 }
 
-export function dayTally(api: ApiAttribution | undefined, fromDay: number, toDay: number): Tally {
+export function dayTally(api: ApiHistory | undefined, fromDay: number, toDay: number): Tally {
   const out = newTally();
   if (!api) return out;
   for (const [d, t] of api.days) if (d >= fromDay && d < toDay) addTally(out, t);

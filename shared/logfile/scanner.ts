@@ -10,6 +10,10 @@
 
 import { isAscii } from 'node:buffer';
 
+import { DEFAULT_LIMITS, type ScanLimits } from '#shared/limits.ts';
+
+export { DEFAULT_LIMITS, type ScanLimits };
+
 export class LogFileError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -22,18 +26,6 @@ export class LogFormatError extends LogFileError {}
 
 /** The file exceeds a configured cap (decompressed size). */
 export class LogLimitError extends LogFileError {}
-
-export interface ScanLimits {
-  /** A record larger than this is skipped and counted, never buffered. */
-  maxRecordBytes: number;
-  /** Decompressed bytes after which the file is rejected (gzip bombs). */
-  maxFileBytes: number;
-}
-
-export const DEFAULT_LIMITS: ScanLimits = {
-  maxRecordBytes: 16 * 1024 * 1024,
-  maxFileBytes: 2 * 1024 * 1024 * 1024,
-};
 
 export interface ScanStats {
   bytes: number;

@@ -3,7 +3,8 @@
  * MFA, user agent), what (service, API, key parameters, outcome), when, where (region, source IP) and
  * which resources. Size-bounded and total: unexpected shapes are skipped, never thrown on.
  */
-import { principalKey, recordAccount } from '#shared/rules/evaluate.ts';
+import { principalOf } from '#shared/record.ts';
+import { recordAccount } from '#shared/rules/evaluate.ts';
 
 export interface PrincipalSummary {
   /** Stable grouping key: the ARN, or type and id. */
@@ -141,7 +142,7 @@ export function summarizePrincipal(record: unknown): PrincipalSummary {
   const u = obj(obj(record)?.userIdentity);
   const issuer = obj(obj(u?.sessionContext)?.sessionIssuer);
   return {
-    key: principalKey(record),
+    key: principalOf(record),
     type: str(u?.type),
     arn: str(u?.arn),
     userName: str(u?.userName),

@@ -7,7 +7,7 @@
  * a retry of that same file (a crash between claim and publish) sends again instead of losing the alert.
  */
 import { type ObjectStore, PreconditionFailedError, readAll } from '#shared/ports.ts';
-import type { Rule, Severity } from '#shared/rules/types.ts';
+import type { Rule, Severity } from '#shared/rules/rule-types.ts';
 
 export interface ThrottlePolicy {
   bySeverity: Record<Severity, number>;

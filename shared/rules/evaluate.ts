@@ -9,9 +9,9 @@
  *   for (const m of evaluator.results()) metrics.addMetric(m.rule.metricName, 'Count', m.count);
  */
 
-import type { CloudTrailRecord } from '#shared/record.ts';
+import { type CloudTrailRecord, principalOf } from '#shared/record.ts';
 import { compilePattern, type Matcher } from '#shared/rules/pattern/index.ts';
-import type { Rule } from '#shared/rules/types.ts';
+import type { Rule } from '#shared/rules/rule-types.ts';
 import { type Ranked, topOf } from '#shared/summary.ts';
 
 export interface EvaluatorOptions {
@@ -76,17 +76,6 @@ function obj(v: unknown): Record<string, unknown> | undefined {
     : undefined;
 }
 
-/** A stable key for "who": the ARN when there is one, else type and principal id or invoking service. */
-export function principalKey(record: unknown): string {
-  const u = obj(obj(record)?.userIdentity);
-  if (!u) return 'unknown';
-  const arn = str(u.arn);
-  if (arn) return arn;
-  const type = str(u.type) ?? 'unknown';
-  const id = str(u.invokedBy) ?? str(u.principalId) ?? str(u.userName);
-  return id ? `${type}:${id}` : type;
-}
-
 export function recordAccount(record: unknown): string | undefined {
   const r = obj(record);
   return str(r?.recipientAccountId) ?? str(obj(r?.userIdentity)?.accountId);
@@ -120,7 +109,7 @@ class RuleState {
   add(record: CloudTrailRecord, sampleSize: number): void {
     this.count++;
     const r = obj(record) ?? {};
-    const principal = principalKey(record);
+    const principal = principalOf(record);
     this.principals.add(principal);
     const source = str(r.eventSource);
     const name = str(r.eventName);

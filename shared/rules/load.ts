@@ -4,10 +4,11 @@
  * the rule and, for patterns, the column.
  */
 import { readFile } from 'node:fs/promises';
+import { alarmLogicalId, defaultMetricName } from '#shared/metric-names.cjs';
 import catalogJson from '#shared/rules/catalog.json' with { type: 'json' };
 import bundledCustomJson from '#shared/rules/custom-rules.json' with { type: 'json' };
 import { compilePattern, PatternError } from '#shared/rules/pattern/index.ts';
-import { type Rule, type RuleExamples, SEVERITIES, type Severity } from '#shared/rules/types.ts';
+import { type Rule, type RuleExamples, SEVERITIES, type Severity } from '#shared/rules/rule-types.ts';
 
 export const CATALOG_FILE = 'shared/rules/catalog.json';
 export const DEFAULT_CUSTOM_RULES_FILE = 'shared/rules/custom-rules.json';
@@ -37,16 +38,6 @@ const KEYS = new Set([
   'source',
   'examples',
 ]);
-
-/** The metric a custom rule without `metricName` publishes to. Mirrored in alarms.cjs. */
-export function defaultMetricName(id: string): string {
-  return `Custom_${id.replace(/[^A-Za-z0-9]/g, '_')}`;
-}
-
-/** CloudFormation logical id of a rule's alarm (alphanumeric). Mirrored in alarms.cjs. */
-export function alarmLogicalId(metricName: string): string {
-  return `RuleAlarm${metricName.replace(/[^A-Za-z0-9]/g, '')}`;
-}
 
 function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';

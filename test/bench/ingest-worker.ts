@@ -1,17 +1,16 @@
 /**
  * One benchmark method on one file, in its own process so that its peak RSS is its own.
  * Prints one JSON line: {method, seconds, cpuSeconds, maxRssMB, records, uncompressedBytes, error?}.
- * Methods: trailwatch (the real ingest: streaming reader + summary), trailwatch-rules (the same plus every
+ * Methods: trailwatch (the real ingest's read step: streaming reader + summary + SHA-256), trailwatch-rules (the same plus every
  * catalog rule), json-parse (gunzip the whole file, JSON.parse it, then the same summary), gunzip (streaming
  * gunzip alone, the floor).
  */
 import { createReadStream, readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { createGunzip, gunzipSync } from 'node:zlib';
-import { FsObjectStore, MemoryObjectStore } from '#shared/adapters/local-store.ts';
-import { ingestLogFile, type RecordProcessor } from '#shared/ingest/ingest-file.ts';
+import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
-import { noMetrics } from '#shared/ports.ts';
+import { readAndEvaluate } from '#shared/pipeline/ingest-log-files.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { SummaryBuilder } from '#shared/summary.ts';
 
@@ -23,27 +22,18 @@ let uncompressedBytes = 0;
 let error: string | undefined;
 let oversized: number | undefined;
 
-async function rulesProcessors(): Promise<RecordProcessor[]> {
-  const { ruleProcessor } = await import('#shared/rules/ingest.ts');
-  return [ruleProcessor()];
-}
-
 try {
   if (method === 'trailwatch' || method === 'trailwatch-rules' || method === 'trailwatch-outcome') {
     const trailKey = classifyKey(key) as TrailKey;
-    const processors = method === 'trailwatch-rules' ? await rulesProcessors() : [];
+    const rules = method === 'trailwatch-rules' ? (await import('#shared/rules/load.ts')).defaultRules() : [];
     const source = {
       ...new FsObjectStore(dirname(file)),
       get: async () => ({ key, size: 1, body: createReadStream(file, { highWaterMark: 1 << 20 }) }),
       head: async () => undefined,
     } as unknown as FsObjectStore;
-    const outcome = await ingestLogFile(
-      { source, state: new MemoryObjectStore(), metrics: noMetrics },
-      { bucket: 'bench', key: trailKey },
-      processors,
-    );
-    if (outcome.status !== 'ingested')
-      throw new Error(`ingest ${outcome.status}: ${JSON.stringify(outcome)}`);
+    const outcome = await readAndEvaluate(source, { bucket: 'bench', key: trailKey }, rules);
+    if (outcome.status === 'unreadable') throw new Error(`ingest rejected: ${outcome.error.message}`);
+    if (outcome.status !== 'read') throw new Error(`ingest ${outcome.status}`);
     records = outcome.summary.records;
     oversized = outcome.summary.badRecords.oversized;
     uncompressedBytes = outcome.summary.bytes;

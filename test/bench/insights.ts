@@ -9,8 +9,8 @@
  */
 import { cpus } from 'node:os';
 import { gunzipSync } from 'node:zlib';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
-import { generateTrail, type TrailScenario } from '#shared/generator/index.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { generateTrail, type TrailScenario } from '#cli/generator/index.ts';
 import { detect } from '#shared/insights/index.ts';
 import { readAll } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { writeLargeLogFile } from '#shared/generator/index.ts';
+import { writeLargeLogFile } from '#cli/generator/index.ts';
 import { logFileKey } from '#shared/keys.ts';
 
 const root = resolve(import.meta.dirname, '../..');

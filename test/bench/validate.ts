@@ -30,10 +30,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { S3ObjectStore } from '#shared/adapters/aws-s3-store.ts';
-import { FsObjectStore, MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { FsObjectStore, MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { generateTrail, sampleSigningKey } from '#cli/generator/index.ts';
+import { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
 import { displayDate } from '#shared/digest/verdict.ts';
-import { generateTrail, sampleSigningKey } from '#shared/generator/index.ts';
 import { classifyKey, digestFileKey } from '#shared/keys.ts';
 import { readAll } from '#shared/ports.ts';
 import {

@@ -9,6 +9,8 @@ import {
   type Template,
 } from '#test/support/template.ts';
 
+/** Not the default: proves the parameter, not a constant, decides where metrics and alarms meet. */
+const NAMESPACE = 'Acme/TrailwatchProd';
 let template: Template;
 let dir: string;
 
@@ -19,6 +21,7 @@ beforeAll(async () => {
     trailBucket: 'acme-trail',
     trailPrefix: 'org/',
     alertEmail: 'oncall@example.com',
+    metricsNamespace: NAMESPACE,
   }));
 }, 180_000);
 
@@ -77,7 +80,7 @@ describe('osls package: the CloudFormation template', () => {
     for (const rule of defaultRules()) {
       const alarm = alarms.find((a) => a.MetricName === rule.metricName);
       expect(alarm, rule.id).toMatchObject({
-        Namespace: 'Trailwatch',
+        Namespace: NAMESPACE,
         Statistic: 'Sum',
         Period: 300,
         EvaluationPeriods: 1,
@@ -91,7 +94,28 @@ describe('osls package: the CloudFormation template', () => {
     // the dimension the alarms watch is the one Powertools publishes with
     const env = template.Resources.IngestLambdaFunction.Properties.Environment.Variables;
     expect(env.POWERTOOLS_SERVICE_NAME).toBe('trailwatch');
-    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('Trailwatch');
+    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe(NAMESPACE);
+  });
+
+  it('sends the metricsNamespace parameter to every function and every alarm and widget on its own metrics', () => {
+    // The functions read POWERTOOLS_METRICS_NAMESPACE at start-up (test/handler/scheduled-entries.test.ts
+    // shows their EMF documents carry it); here: every place in the stack that must agree with it does.
+    for (const [id, fn] of resourcesOfType(template, 'AWS::Lambda::Function')) {
+      if (!id.endsWith('LambdaFunction') || id.startsWith('CustomDashresource')) continue;
+      expect(fn.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE, id).toBe(NAMESPACE);
+    }
+    const ours = resourcesOfType(template, 'AWS::CloudWatch::Alarm')
+      .map(([id, r]) => [id, r.Properties.Namespace] as const)
+      .filter(([, ns]) => !String(ns).startsWith('AWS/'));
+    expect(ours.length).toBeGreaterThan(defaultRules().length);
+    for (const [id, ns] of ours) expect(ns, id).toBe(NAMESPACE);
+    const body = JSON.parse(template.Resources.Dashboard.Properties.DashboardBody['Fn::Sub']);
+    const namespaces = new Set<string>(
+      body.widgets.flatMap((w: { properties: { metrics: string[][] } }) =>
+        w.properties.metrics.map((m) => m[0]),
+      ),
+    );
+    expect([...namespaces].filter((ns) => !ns.startsWith('AWS/'))).toEqual([NAMESPACE]);
   });
 
   it('runs verify with ListPublicKeys and the watchdog on a schedule, each with its own role', () => {

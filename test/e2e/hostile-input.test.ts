@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { gzipSync as gz, gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
-import { StaticPublicKeySource, verifyDigest } from '#shared/digest/index.ts';
-import { sampleSigningKey } from '#shared/generator/index.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { sampleSigningKey } from '#cli/generator/index.ts';
+import { StaticPublicKeySource } from '#shared/digest/public-keys.ts';
+import { verifyDigest } from '#shared/digest/verify-digest.ts';
 import { classifyKey, decodeEventKey, digestFileKey, logFileKey } from '#shared/keys.ts';
 import { LogFileError, RecordScanner } from '#shared/logfile/scanner.ts';
-import { compilePattern, PatternError } from '#shared/rules/index.ts';
+import { compilePattern, PatternError } from '#shared/rules/pattern/index.ts';
 import { repoRoot } from '#test/support/logfiles.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'trailwatch-hostile-'));

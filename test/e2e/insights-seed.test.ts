@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { demoScenario, generateTrail, type TrailScenario } from '#cli/generator/index.ts';
 import { seedFromHistory } from '#cli/insights-seed.ts';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
-import { demoScenario, generateTrail, type TrailScenario } from '#shared/generator/index.ts';
 import { readState } from '#shared/insights/index.ts';
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
 

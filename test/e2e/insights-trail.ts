@@ -3,7 +3,7 @@
  * ingest would write them.
  */
 import { gunzipSync } from 'node:zlib';
-import type { Delivery } from '#shared/generator/index.ts';
+import type { Delivery } from '#cli/generator/index.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import { readAll } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';

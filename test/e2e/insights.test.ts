@@ -7,13 +7,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FsObjectStore, MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { FsObjectStore, MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import {
   type Delivery,
   generateTrail,
   type InjectedBurst,
   type TrailScenario,
-} from '#shared/generator/index.ts';
+} from '#cli/generator/index.ts';
 import type { InsightEvent, InsightRecord } from '#shared/insights/index.ts';
 import { applySummaries, detect, parseInsightRecords, readState } from '#shared/insights/index.ts';
 import {
@@ -21,7 +21,7 @@ import {
   ERROR_DETAIL_FIELDS,
   RECORD_FIELDS,
   STATISTICS_FIELDS,
-} from '#shared/insights/records.ts';
+} from '#shared/insights/insight-records.ts';
 import { classifyKey } from '#shared/keys.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import { readAll } from '#shared/ports.ts';

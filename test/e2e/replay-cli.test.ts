@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FsObjectStore } from '#shared/adapters/local-store.ts';
-import { demoScenario, generateTrail } from '#shared/generator/index.ts';
-import { alertData } from '#shared/notify/alert.ts';
+import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { demoScenario, generateTrail } from '#cli/generator/index.ts';
+import { alertData } from '#shared/notify/alert-message.ts';
 import { repoRoot } from '#test/support/logfiles.ts';
 
 const run = promisify(execFile);

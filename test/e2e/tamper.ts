@@ -4,6 +4,7 @@
  */
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
+import type { TrailScenario } from '#cli/generator/index.ts';
 import {
   type DigestFile,
   SIGNATURE_ALGORITHM,
@@ -11,8 +12,7 @@ import {
   SIGNATURE_METADATA,
   sha256Hex,
   stringToSign,
-} from '#shared/digest/format.ts';
-import type { TrailScenario } from '#shared/generator/index.ts';
+} from '#shared/digest/digest-format.ts';
 import { type ObjectStore, readAll } from '#shared/ports.ts';
 
 async function metadataOf(store: ObjectStore, key: string): Promise<Record<string, string>> {

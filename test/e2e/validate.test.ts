@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import type { ValidateOptions } from '#cli/commands/validate.ts';
-import { FsObjectStore } from '#shared/adapters/local-store.ts';
+import { type GeneratedTrail, generateTrail, sampleSigningKey } from '#cli/generator/index.ts';
 import { displayDate } from '#shared/digest/verdict.ts';
-import { type GeneratedTrail, generateTrail, sampleSigningKey } from '#shared/generator/index.ts';
 import { classifyKey, digestFileKey } from '#shared/keys.ts';
 import { validateCaptured } from '#test/support/validate.ts';
 import {

@@ -14,16 +14,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ReplayReport, replay } from '#cli/replay/replay.ts';
-import { verdictKeyFor } from '#functions/lib/verify.ts';
-import { FsObjectStore, MemoryObjectStore } from '#shared/adapters/local-store.ts';
-import { publicKeysFromStore } from '#shared/digest/index.ts';
-import { type GeneratedTrail, generateTrail, sampleSigningKey } from '#shared/generator/index.ts';
+import { FsObjectStore, MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { type GeneratedTrail, generateTrail, sampleSigningKey } from '#cli/generator/index.ts';
+import { type ReplayReport, replay } from '#cli/replay/local-pipeline.ts';
+import { publicKeysFromStore } from '#shared/digest/public-keys.ts';
 import { classifyKey, digestFileKey } from '#shared/keys.ts';
-import { alertData } from '#shared/notify/alert.ts';
+import { alertData } from '#shared/notify/alert-message.ts';
+import { verdictKeyFor } from '#shared/pipeline/verify-digests.ts';
 import { type Notification, readAll } from '#shared/ports.ts';
-import { watchdogAlerts } from '#shared/watchdog/alerts.ts';
-import { DEFAULT_WATCHDOG, runWatchdog } from '#shared/watchdog/watchdog.ts';
+import { DEFAULT_WATCHDOG, runWatchdog } from '#shared/watchdog/delivery-gaps.ts';
+import { watchdogAlerts } from '#shared/watchdog/gap-alerts.ts';
 import {
   appendGzipMember,
   attackerKey,

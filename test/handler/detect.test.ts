@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
+import { CapturingMetrics } from '#cli/adapters/emf-file-metrics.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { OutboxNotifier } from '#cli/adapters/jsonl-outbox.ts';
 import { lambdaContext } from '#cli/replay/events.ts';
-import { makeDetectHandler } from '#functions/lib/detect.ts';
-import { CapturingMetrics } from '#shared/adapters/local-metrics.ts';
-import { OutboxNotifier } from '#shared/adapters/local-outbox.ts';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { detectHandler } from '#functions/handlers.ts';
 import { sendThroughOutbox } from '#shared/notify/outbox.ts';
 import type { Notification } from '#shared/ports.ts';
 import { FlakyNotifier } from '#test/support/faults.ts';
@@ -45,7 +45,7 @@ describe('detect handler', () => {
         { id: 'b/start', notification: message(2) },
       ]),
     ).rejects.toThrow(/2 of 2 messages not sent yet/);
-    const handler = makeDetectHandler(deps(state, sent).deps);
+    const handler = detectHandler(deps(state, sent).deps);
     // Act
     await handler(undefined as never, lambdaContext('trailwatch-detect'));
     await handler(undefined as never, lambdaContext('trailwatch-detect'));

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { lambdaContext, s3Event } from '#cli/replay/events.ts';
-import { makeIngestHandler } from '#functions/lib/ingest.ts';
+import { ingestHandler } from '#functions/handlers.ts';
 import { logFileKey } from '#shared/keys.ts';
-import { alertData } from '#shared/notify/alert.ts';
+import { alertData } from '#shared/notify/alert-message.ts';
 import { logFile, metricTotal, record, stratusRecords, testPipeline } from '#test/support/logfiles.ts';
 
 const context = lambdaContext('trailwatch-ingest');
@@ -17,7 +17,7 @@ describe('ingest handler: rules', () => {
     const key = keyAt('2024-07-31T13:10:00Z', 'StopLog000000001');
     await p.source.put(key, logFile(records));
     // Act
-    await makeIngestHandler(p.deps)(s3Event('trail', key, 100, new Date()), context);
+    await ingestHandler(p.deps)(s3Event('trail', key, 100, new Date()), context);
     // Assess
     const alert = p.notifier.sent.find((n) => n.attributes.rule === 'CloudWatch.5');
     expect(alert?.subject).toMatch(/^\[CRITICAL\] CloudTrail configuration changed/);
@@ -33,7 +33,7 @@ describe('ingest handler: rules', () => {
   it('counts every denied call but pages once a day per rule, account and region; a retry of the paging file pages again', async () => {
     // Prepare
     const p = testPipeline();
-    const handler = makeIngestHandler(p.deps);
+    const handler = ingestHandler(p.deps);
     const denied = (id: string) =>
       record({ eventID: id, errorCode: 'AccessDenied', errorMessage: 'not authorized' });
     const first = keyAt('2026-11-20T10:05:00Z', 'Denied0000000001');
@@ -57,7 +57,7 @@ describe('ingest handler: rules', () => {
 
   it('pages for every file with a HIGH or CRITICAL match', async () => {
     const p = testPipeline();
-    const handler = makeIngestHandler(p.deps);
+    const handler = ingestHandler(p.deps);
     const keys = [
       keyAt('2026-11-20T10:05:00Z', 'Policy0000000001'),
       keyAt('2026-11-20T10:10:00Z', 'Policy0000000002'),

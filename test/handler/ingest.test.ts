@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import type { S3Event } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { lambdaContext } from '#cli/replay/events.ts';
-import { makeIngestHandler } from '#functions/lib/ingest.ts';
+import { ingestHandler } from '#functions/handlers.ts';
 import { decodeEventKey } from '#shared/keys.ts';
 import { loadEvent, logFile, metricTotal, record, snapshot, testPipeline } from '#test/support/logfiles.ts';
 
@@ -26,7 +26,7 @@ describe('ingest handler', () => {
     ];
     await p.source.put(keyOf(event), logFile(records));
     // Act
-    const result = await makeIngestHandler(p.deps)(event, context);
+    const result = await ingestHandler(p.deps)(event, context);
     // Assess
     expect(result.outcomes).toHaveLength(1);
     expect(result.outcomes[0].status).toBe('ingested');
@@ -63,8 +63,8 @@ describe('ingest handler', () => {
     await once.source.put(keyOf(event), body);
     await thrice.source.put(keyOf(event), body);
     // Act
-    await makeIngestHandler(once.deps)(event, context);
-    const handler = makeIngestHandler(thrice.deps);
+    await ingestHandler(once.deps)(event, context);
+    const handler = ingestHandler(thrice.deps);
     const results = [];
     for (let i = 0; i < 3; i++) results.push(await handler(event, context));
     // Assess
@@ -77,7 +77,7 @@ describe('ingest handler', () => {
   it('hands a delivered digest to verify without reading it', async () => {
     const p = testPipeline();
     const event = loadEvent('s3-digest-delivered');
-    const result = await makeIngestHandler(p.deps)(event, context);
+    const result = await ingestHandler(p.deps)(event, context);
     expect(result.outcomes).toEqual([{ key: keyOf(event), status: 'dispatched' }]);
     expect(p.dispatched).toEqual([keyOf(event)]);
     expect(p.state.objects.size).toBe(0);
@@ -85,7 +85,7 @@ describe('ingest handler', () => {
 
   it('skips a zero-byte folder object without reading it', async () => {
     const p = testPipeline();
-    const result = await makeIngestHandler(p.deps)(loadEvent('s3-zero-byte-folder'), context);
+    const result = await ingestHandler(p.deps)(loadEvent('s3-zero-byte-folder'), context);
     expect(result.outcomes[0]).toMatchObject({ status: 'ignored', reason: 'zero-byte object' });
     expect(metricTotal(p.emf, 'IgnoredObjects')).toBe(1);
   });
@@ -100,7 +100,7 @@ describe('ingest handler', () => {
     ).toBe(true);
     await p.source.put(key, logFile([record({ awsRegion: 'eu-west-1' })]));
     // Act
-    const result = await makeIngestHandler(p.deps)(event, context);
+    const result = await ingestHandler(p.deps)(event, context);
     // Assess
     expect(result.outcomes[0].status).toBe('ingested');
     const summary = JSON.parse(Buffer.from([...p.state.objects.values()][0].body).toString());
@@ -109,14 +109,14 @@ describe('ingest handler', () => {
 
   it('ignores and counts an object that is not CloudTrail output', async () => {
     const p = testPipeline();
-    const result = await makeIngestHandler(p.deps)(loadEvent('s3-non-cloudtrail-object'), context);
+    const result = await ingestHandler(p.deps)(loadEvent('s3-non-cloudtrail-object'), context);
     expect(result.outcomes[0]).toMatchObject({ status: 'ignored', reason: 'outside AWSLogs/' });
     expect(p.logs.some((l) => l.message === 'object ignored' && l.reason === 'outside AWSLogs/')).toBe(true);
   });
 
   it('reports an event that is not an S3 notification and returns normally', async () => {
     const p = testPipeline();
-    const result = await makeIngestHandler(p.deps)({ Records: [{ foo: 1 }] } as unknown as S3Event, context);
+    const result = await ingestHandler(p.deps)({ Records: [{ foo: 1 }] } as unknown as S3Event, context);
     expect(result.outcomes).toEqual([]);
     expect(metricTotal(p.emf, 'InvalidEvents')).toBe(1);
   });
@@ -134,7 +134,7 @@ describe('ingest handler', () => {
     const event = loadEvent('s3-log-delivered');
     await p.source.put(keyOf(event), body());
     // Act
-    const result = await makeIngestHandler(p.deps)(event, context);
+    const result = await ingestHandler(p.deps)(event, context);
     // Assess
     expect(result.outcomes[0].status).toBe('rejected');
     expect(metricTotal(p.emf, 'RejectedFiles')).toBe(1);
@@ -151,7 +151,7 @@ describe('ingest handler', () => {
     const event = loadEvent('s3-log-delivered');
     await p.source.put(keyOf(event), logFile([record(), bigRecord(), record({ eventID: 'evt-3' })]));
     // Act
-    const result = await makeIngestHandler(p.deps)(event, context);
+    const result = await ingestHandler(p.deps)(event, context);
     // Assess
     expect(result.outcomes[0].status).toBe('ingested');
     const outcome = result.outcomes[0] as { summary: { records: number; badRecords: { oversized: number } } };
@@ -174,7 +174,7 @@ describe('ingest handler', () => {
         },
       }) as never;
     // Act / Assess
-    await expect(makeIngestHandler(p.deps)(event, context)).rejects.toThrow(/1 of 1 objects failed/);
+    await expect(ingestHandler(p.deps)(event, context)).rejects.toThrow(/1 of 1 objects failed/);
     expect(p.state.objects.size).toBe(0);
     expect(metricTotal(p.emf, 'ProcessingFailures')).toBe(1);
   });

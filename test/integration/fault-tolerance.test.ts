@@ -8,9 +8,9 @@ import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import type { S3Event } from 'aws-lambda';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { s3Event } from '#cli/replay/events.ts';
-import { makeIngestHandler } from '#functions/lib/ingest.ts';
-import { S3ObjectStore } from '#shared/adapters/aws-s3-store.ts';
-import { SnsNotifier } from '#shared/adapters/aws-sns-notifier.ts';
+import { ingestHandler } from '#functions/handlers.ts';
+import { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
+import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
 import { logFileKey } from '#shared/keys.ts';
 import { readAll } from '#shared/ports.ts';
 import { motoEndpoint, snsSentMessages } from '#test/setup/moto-client.ts';
@@ -101,7 +101,7 @@ describe('fault tolerance against moto_server', () => {
     p.deps.sourceStore = () => flaky;
     const dead: S3Event[] = [];
     // Act
-    const result = await invokeAsync(makeIngestHandler(p.deps), event, dead);
+    const result = await invokeAsync(ingestHandler(p.deps), event, dead);
     // Assess
     expect(result).toBe('ok');
     expect(flaky.failures).toBe(2);
@@ -116,7 +116,7 @@ describe('fault tolerance against moto_server', () => {
     p.deps.notifier = new FlakyNotifier(new SnsNotifier(sns), 3);
     const event = await deliver(keyAt(5, 2), [stopLogging('s1')]);
     const dead: S3Event[] = [];
-    const handler = makeIngestHandler(p.deps);
+    const handler = ingestHandler(p.deps);
     // Act
     const first = await invokeAsync(handler, event, dead);
     const summariesWhileDead = await keysUnder(state, 'summaries/');
@@ -136,7 +136,7 @@ describe('fault tolerance against moto_server', () => {
     p.deps.state = failingWrites(state, 'summaries/', 1);
     const event = await deliver(keyAt(5, 3), [stopLogging('s2'), record({ eventID: 'r2' })]);
     // Act
-    const result = await invokeAsync(makeIngestHandler(p.deps), event, []);
+    const result = await invokeAsync(ingestHandler(p.deps), event, []);
     // Assess: one summary; the alert went out on the first run and again on the retry (at least once, never lost)
     expect(result).toBe('ok');
     const summaries = await keysUnder(state, 'summaries/');
@@ -158,7 +158,7 @@ describe('fault tolerance against moto_server', () => {
     const events: S3Event[] = [];
     for (const f of files) events.push(await deliver(f.key, f.records));
     const inOrder = pipeline();
-    for (const e of events) await makeIngestHandler(inOrder.deps)(e, {} as never);
+    for (const e of events) await ingestHandler(inOrder.deps)(e, {} as never);
     const ordered = await stateSnapshot(['alert-windows/']);
     const orderedWindows = (await keysUnder(state, 'alert-windows/')).length;
     // Act: start over, deliver shuffled with every file twice or three times
@@ -167,7 +167,7 @@ describe('fault tolerance against moto_server', () => {
       a.Records[0].s3.object.key.slice(-12) < b.Records[0].s3.object.key.slice(-12) ? 1 : -1,
     );
     const p = pipeline();
-    const handler = makeIngestHandler(p.deps);
+    const handler = ingestHandler(p.deps);
     for (const e of shuffled) await handler(e, {} as never);
     // Assess
     expect(await stateSnapshot(['alert-windows/'])).toEqual(ordered);
@@ -188,7 +188,7 @@ describe('fault tolerance against moto_server', () => {
       );
     }
     const p = pipeline();
-    const handler = makeIngestHandler(p.deps);
+    const handler = ingestHandler(p.deps);
     // Act
     const results = await Promise.allSettled(events.map((e) => handler(e, {} as never)));
     // Assess

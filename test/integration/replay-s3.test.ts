@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { replay } from '#cli/replay/replay.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { demoScenario, generateTrail } from '#cli/generator/index.ts';
+import { replay } from '#cli/replay/local-pipeline.ts';
 import { keysFor, openSource } from '#cli/source.ts';
-import { S3ObjectStore } from '#shared/adapters/aws-s3-store.ts';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
-import { demoScenario, generateTrail } from '#shared/generator/index.ts';
+import { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
 import { motoEndpoint } from '#test/setup/moto-client.ts';
 
 const bucket = `replay-s3-${Date.now()}`;

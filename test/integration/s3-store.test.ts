@@ -1,8 +1,8 @@
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { lambdaContext, s3Event } from '#cli/replay/events.ts';
-import { makeIngestHandler } from '#functions/lib/ingest.ts';
-import { S3ObjectStore } from '#shared/adapters/aws-s3-store.ts';
+import { ingestHandler } from '#functions/handlers.ts';
+import { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
 import { readLogRecords } from '#shared/logfile/read.ts';
 import { ObjectNotFoundError, PreconditionFailedError, readAll } from '#shared/ports.ts';
 import { motoEndpoint } from '#test/setup/moto-client.ts';
@@ -75,7 +75,7 @@ describe('S3ObjectStore against moto_server', () => {
     p.deps.sourceStore = () => source;
     p.deps.state = state;
     // Act
-    const result = await makeIngestHandler(p.deps)(
+    const result = await ingestHandler(p.deps)(
       s3Event(bucket, key, body.length, new Date()),
       lambdaContext('ingest'),
     );

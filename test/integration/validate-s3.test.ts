@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3ObjectStore } from '#shared/adapters/aws-s3-store.ts';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { generateTrail } from '#cli/generator/index.ts';
+import { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
 import { publicKeysFromStore, type StaticPublicKeySource } from '#shared/digest/public-keys.ts';
 import { displayDate } from '#shared/digest/verdict.ts';
-import { verifyDigest } from '#shared/digest/verify.ts';
-import { generateTrail } from '#shared/generator/index.ts';
+import { verifyDigest } from '#shared/digest/verify-digest.ts';
 import { classifyKey, digestFileKey } from '#shared/keys.ts';
 import {
   appendGzipMember,

@@ -1,14 +1,16 @@
 /** Builders for log files and handler dependencies used across test tiers. */
+
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Event } from 'aws-lambda';
-import type { IngestDeps } from '#functions/lib/ingest.ts';
-import { CapturingMetrics } from '#shared/adapters/local-metrics.ts';
-import { OutboxNotifier } from '#shared/adapters/local-outbox.ts';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { CapturingMetrics } from '#cli/adapters/emf-file-metrics.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { OutboxNotifier } from '#cli/adapters/jsonl-outbox.ts';
+import type { IngestDeps } from '#functions/handlers.ts';
 import { ingestConfig } from '#shared/config.ts';
+import { decodeEventKey } from '#shared/keys.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { defaultRules } from '#shared/rules/load.ts';
 
@@ -103,8 +105,8 @@ export function testPipeline(env: Record<string, string> = {}): TestPipeline {
     notifier,
     logger,
     metrics,
-    async dispatchDigest(route) {
-      dispatched.push(route.object.key);
+    async dispatchDigest(delivery) {
+      dispatched.push(decodeEventKey(delivery.key));
     },
   };
   return { deps, source, state, notifier, emf, logs, dispatched };

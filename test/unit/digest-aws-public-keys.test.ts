@@ -1,7 +1,7 @@
 import { CloudTrailClient, ListPublicKeysCommand } from '@aws-sdk/client-cloudtrail';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CloudTrailPublicKeySource } from '#shared/adapters/aws-public-keys.ts';
+import { CloudTrailPublicKeySource } from '#shared/adapters/cloudtrail-public-keys.ts';
 import { DigestError } from '#shared/digest/errors.ts';
 import { testKey } from '#test/fixtures/digest/build.ts';
 

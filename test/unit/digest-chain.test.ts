@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import {
   collectValidation,
   type ValidateTrailOptions,
   type ValidationEvent,
   validateTrail,
-} from '#shared/digest/chain.ts';
+} from '#cli/validate/validate-trail.ts';
 import { DigestError } from '#shared/digest/errors.ts';
 import type { FileVerdict } from '#shared/digest/verdict.ts';
 import {

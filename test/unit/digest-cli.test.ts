@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { parseCliTime, runValidate, type ValidateOptions } from '#cli/commands/validate.ts';
-import { FsObjectStore } from '#shared/adapters/local-store.ts';
 import { DigestError } from '#shared/digest/errors.ts';
 import { ARN, BUCKET, HOUR_MS, keysDocument, putChain, testKey } from '#test/fixtures/digest/build.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { demoScenario, generateTrail } from '#cli/generator/index.ts';
 import { missingBefore } from '#shared/digest/gaps.ts';
-import { demoScenario, generateTrail } from '#shared/generator/index.ts';
 import { classifyKey, digestFileKey, type TrailKey } from '#shared/keys.ts';
 
 const scenario = {

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { FsObjectStore, MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { FsObjectStore, MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { stringToSign } from '#shared/digest/digest-format.ts';
 import { DigestError } from '#shared/digest/errors.ts';
-import { stringToSign } from '#shared/digest/format.ts';
 import { KeyRing, parsePublicKeyList, publicKeysFromStore } from '#shared/digest/public-keys.ts';
-import { checkChainLink, checkDigest, fetchDigest, verifyDigest } from '#shared/digest/verify.ts';
+import { checkChainLink, checkDigest, fetchDigest, verifyDigest } from '#shared/digest/verify-digest.ts';
 import { StoreError } from '#shared/ports.ts';
 import {
   BUCKET,

@@ -1,12 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
-import {
-  demoScenario,
-  generateTrail,
-  type InjectedBurst,
-  type TrailScenario,
-} from '#shared/generator/index.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { demoScenario, generateTrail, type InjectedBurst, type TrailScenario } from '#cli/generator/index.ts';
 import { readAll } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 

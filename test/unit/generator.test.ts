@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
-import { type DigestFile, digestTime, sha256Hex, stringToSign } from '#shared/digest/format.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import {
   type Delivery,
   demoScenario,
@@ -17,7 +16,8 @@ import {
   sampleSigningKey,
   type TrailScenario,
   writeLargeLogFile,
-} from '#shared/generator/index.ts';
+} from '#cli/generator/index.ts';
+import { type DigestFile, digestTime, sha256Hex, stringToSign } from '#shared/digest/digest-format.ts';
 import { classifyKey } from '#shared/keys.ts';
 import { readAll } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';

@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import type { InsightRecord, InsightType } from '#shared/insights/index.ts';
 import { detect, parseInsightRecords, readState, seedBaselines } from '#shared/insights/index.ts';
 import {
@@ -8,7 +8,7 @@ import {
   ERROR_DETAIL_FIELDS,
   RECORD_FIELDS,
   STATISTICS_FIELDS,
-} from '#shared/insights/records.ts';
+} from '#shared/insights/insight-records.ts';
 import { minuteCount } from '#shared/insights/state.ts';
 import { classifyKey } from '#shared/keys.ts';
 import { type ObjectStore, PreconditionFailedError, readAll } from '#shared/ports.ts';

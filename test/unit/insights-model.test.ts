@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { resolveOptions } from '#shared/insights/insight-types.ts';
 import type { HourSource } from '#shared/insights/model.ts';
 import {
   isWeekendHour,
@@ -8,7 +9,6 @@ import {
   tailThreshold,
   windowMoments,
 } from '#shared/insights/model.ts';
-import { resolveOptions } from '#shared/insights/types.ts';
 
 const o = resolveOptions({});
 const HOUR = 3_600_000;

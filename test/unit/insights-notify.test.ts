@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { insightNotifications, insightSeverity } from '#shared/insights/notify.ts';
-import { buildRecord, stableUuid } from '#shared/insights/records.ts';
-import type { InsightEvent } from '#shared/insights/types.ts';
-import { alertData } from '#shared/notify/alert.ts';
+import { insightNotifications, insightSeverity } from '#shared/insights/insight-alerts.ts';
+import { buildRecord, stableUuid } from '#shared/insights/insight-records.ts';
+import type { InsightEvent } from '#shared/insights/insight-types.ts';
+import { alertData } from '#shared/notify/alert-message.ts';
 
 const sharedEventID = stableUuid('x');
 const record = buildRecord({

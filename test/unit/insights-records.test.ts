@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import {
   buildRecord,
   checkInsightRecord,
@@ -13,8 +13,8 @@ import {
   stableUuid,
   uniqueSuffix,
   writeInsightFile,
-} from '#shared/insights/records.ts';
-import { InsightFormatError } from '#shared/insights/types.ts';
+} from '#shared/insights/insight-records.ts';
+import { InsightFormatError } from '#shared/insights/insight-types.ts';
 import { classifyKey } from '#shared/keys.ts';
 import { readAll } from '#shared/ports.ts';
 

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { collectReport, renderReport } from '#cli/report/insights-report.ts';
 import { detect, seedBaselines } from '#shared/insights/index.ts';
-import { parseInsightRecords, writeInsightFile } from '#shared/insights/records.ts';
-import { collectReport, renderReport } from '#shared/insights/report.ts';
+import { parseInsightRecords, writeInsightFile } from '#shared/insights/insight-records.ts';
 import { ACCOUNT, background, calls, MINUTE, REGION, summaryOf } from '#test/fixtures/insights/synthetic.ts';
 
 const awsLookup = readFileSync(

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { applySummaries, InsightsConflictError } from '#shared/insights/index.ts';
+import { resolveOptions } from '#shared/insights/insight-types.ts';
 import {
   applySummaryToState,
   emptyState,
@@ -11,7 +12,6 @@ import {
   stateKey,
   updateState,
 } from '#shared/insights/state.ts';
-import { resolveOptions } from '#shared/insights/types.ts';
 import { PreconditionFailedError, type PutOptions } from '#shared/ports.ts';
 import { ACCOUNT, calls, MINUTE, REGION, summaryOf } from '#test/fixtures/insights/synthetic.ts';
 

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FsObjectStore, MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { FsObjectStore, MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { ObjectNotFoundError, type ObjectStore, PreconditionFailedError, readAll } from '#shared/ports.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'trailwatch-store-'));

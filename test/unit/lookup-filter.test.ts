@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import type { TrailKey } from '#shared/keys.ts';
 import {
   checkFilter,
   LookupError,
@@ -8,8 +7,9 @@ import {
   resourceId,
   resourceNames,
   userNames,
-} from '#shared/lookup/filter.ts';
-import { toRow } from '#shared/lookup/row.ts';
+} from '#cli/lookup/filter.ts';
+import { toRow } from '#cli/lookup/row.ts';
+import type { TrailKey } from '#shared/keys.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { record, stratusRecords } from '#test/support/logfiles.ts';
 

@@ -10,7 +10,7 @@ import {
   textWidth,
   truncate,
 } from '#cli/output.ts';
-import { parseTime, TimeFormatError } from '#shared/lookup/time.ts';
+import { parseTime, TimeFormatError } from '#cli/time.ts';
 import { parseCsv } from '#test/support/csv.ts';
 
 describe('csv', () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { LookupError } from '#cli/lookup/filter.ts';
+import { lookup } from '#cli/lookup/scan.ts';
+import { dayRange, FileSelector } from '#cli/lookup/select-files.ts';
 import { dayFolder, logFileKey } from '#shared/keys.ts';
-import { LookupError } from '#shared/lookup/filter.ts';
-import { lookup } from '#shared/lookup/lookup.ts';
-import { dayRange, FileSelector } from '#shared/lookup/select.ts';
 import type { ObjectInfo, ObjectStore, PutOptions, StoredObject } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { logFile, record } from '#test/support/logfiles.ts';

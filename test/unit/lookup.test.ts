@@ -1,8 +1,8 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
-import { matchesFilter } from '#shared/lookup/filter.ts';
-import { lookup } from '#shared/lookup/lookup.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { matchesFilter } from '#cli/lookup/filter.ts';
+import { lookup } from '#cli/lookup/scan.ts';
 import type { StoredObject } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { allStratusRecords, trailFiles } from '#test/fixtures/lookup/trail.ts';

@@ -10,7 +10,7 @@ import {
   SNS_MAX_BYTES,
   truncateUtf8,
   utf8Bytes,
-} from '#shared/notify/alert.ts';
+} from '#shared/notify/alert-message.ts';
 import type { Notification } from '#shared/ports.ts';
 
 /** Everything SNS counts toward its 256 KiB limit. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { alertData, SNS_MAX_BYTES, utf8Bytes } from '#shared/notify/alert.ts';
+import { alertData, SNS_MAX_BYTES, utf8Bytes } from '#shared/notify/alert-message.ts';
 import { summarizeEvent } from '#shared/notify/describe.ts';
-import { buildRuleNotifications } from '#shared/notify/rules.ts';
+import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { RuleEvaluator } from '#shared/rules/evaluate.ts';
 import { defaultRules } from '#shared/rules/load.ts';

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alarmLogicalId, defaultRules, validateRuleFile } from '#shared/rules/load.ts';
+import { alarmLogicalId } from '#shared/metric-names.cjs';
+import { defaultRules, validateRuleFile } from '#shared/rules/load.ts';
 
 interface AlarmResource {
   Type: string;
@@ -15,12 +16,10 @@ interface AlarmsModule {
   resources(args?: object): Promise<{ Resources: Record<string, AlarmResource> }>;
   buildAlarmResources(settings?: object): Record<string, AlarmResource>;
   ruleList(custom?: unknown[]): { id: string; metricName: string }[];
-  defaultMetricName(id: string): string;
-  alarmLogicalId(metricName: string): string;
 }
 
 const require = createRequire(import.meta.url);
-const mod = require('#shared/rules/alarms.cjs') as AlarmsModule;
+const mod = require('#deploy/rule-alarms.cjs') as AlarmsModule;
 const fixtures = resolve(import.meta.dirname, '../fixtures/rules');
 /** CloudFormation's Fn::Sub placeholder syntax, spelled out so it is not mistaken for a template literal. */
 const sub = (name: string) => `\${${name}}`;
@@ -34,7 +33,7 @@ function configResolver(custom: Record<string, unknown>) {
   };
 }
 
-describe('alarms.cjs', () => {
+describe('rule-alarms.cjs', () => {
   it('returns one CIS-recipe alarm per rule, named like the rule metrics', async () => {
     // Prepare
     const rules = defaultRules();
@@ -113,7 +112,6 @@ describe('alarms.cjs', () => {
     // Assess
     expect(fromCjs.map((r) => r.metricName)).toEqual(fromTs.map((r) => r.metricName));
     expect(Object.keys(resources).slice(-2)).toEqual(fromTs.map((r) => alarmLogicalId(r.metricName)));
-    expect(mod.alarmLogicalId('Custom_a.b-c')).toBe(alarmLogicalId('Custom_a.b-c'));
   });
 
   it('escapes ${ in titles for Fn::Sub and refuses two rules on one alarm', () => {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { catalogRules, defaultRules, MAX_TITLE_LENGTH } from '#shared/rules/load.ts';
 import { compilePattern, parsePattern } from '#shared/rules/pattern/index.ts';
-import type { RuleExamples } from '#shared/rules/types.ts';
+import type { RuleExamples } from '#shared/rules/rule-types.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const examplesDir = resolve(repoRoot, 'shared/rules/examples');

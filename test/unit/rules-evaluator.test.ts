@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildRuleNotifications } from '#shared/notify/rules.ts';
+import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { OTHER, RuleEvaluator } from '#shared/rules/evaluate.ts';
 import { defaultRules, validateRuleFile } from '#shared/rules/load.ts';

@@ -2,15 +2,14 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
-import { ingestLogFile } from '#shared/ingest/ingest-file.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { classifyKey, logFileKey, type TrailKey } from '#shared/keys.ts';
-import { alertData } from '#shared/notify/alert.ts';
-import { buildRuleNotifications } from '#shared/notify/rules.ts';
-import type { MetricsSink, Notification } from '#shared/ports.ts';
+import { alertData } from '#shared/notify/alert-message.ts';
+import { ingestLogFile, readAndEvaluate } from '#shared/pipeline/ingest-log-files.ts';
+import type { MetricsSink } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
-import type { RuleMatches } from '#shared/rules/evaluate.ts';
-import { emitRuleMetrics, ruleProcessor } from '#shared/rules/ingest.ts';
+import { defaultRules } from '#shared/rules/load.ts';
+import { testPipeline } from '#test/support/logfiles.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const stratus = resolve(repoRoot, '../shared/data/stratus-detonation-logs');
@@ -30,35 +29,32 @@ describe('rules inside ingest', () => {
       time: new Date('2024-08-02T08:35:00Z'),
       unique: 'Xy12Xy12Xy12Xy12',
     });
-    const source = new MemoryObjectStore('trail');
-    await source.put(key, gzipSync(JSON.stringify({ Records: records })));
+    const p = testPipeline();
+    await p.source.put(key, gzipSync(JSON.stringify({ Records: records })));
     const metrics: [string, number][] = [];
     const sink: MetricsSink = { addMetric: (name, _unit, value) => metrics.push([name, value]) };
-    const published: Notification[] = [];
 
     // Act
     const outcome = await ingestLogFile(
-      { source, state: new MemoryObjectStore('state'), metrics: { addMetric() {} } },
+      { ...p.deps, metrics: sink },
       { bucket: 'trail', key: classifyKey(key) as TrailKey },
-      [ruleProcessor()],
-      {
-        beforeCommit: async (summary, [matches]) => {
-          emitRuleMetrics(sink, matches as RuleMatches[]);
-          published.push(
-            ...buildRuleNotifications(matches as RuleMatches[], {
-              topic: 'alerts',
-              source: summary.source,
-              account: summary.account,
-              region: summary.region,
-            }),
-          );
-        },
-      },
     );
+    const published = p.notifier.sent.filter((n) => n.attributes.rule);
 
     // Assess
     expect(outcome.status).toBe('ingested');
-    expect(metrics.sort()).toEqual([
+    expect(
+      metrics
+        .filter(([name]) =>
+          [
+            'CloudTrailChanges',
+            'OrganizationsChanges',
+            'UnauthorizedApiCalls',
+            'UnauthorizedApiCallsStrict',
+          ].includes(name),
+        )
+        .sort(),
+    ).toEqual([
       ['CloudTrailChanges', 1],
       ['OrganizationsChanges', 1],
       ['UnauthorizedApiCalls', 1],
@@ -77,18 +73,57 @@ describe('rules inside ingest', () => {
     expect(alertData(org.message)).toMatchObject({ logFile: { bucket: 'trail', key }, count: 1 });
   });
 
-  it('keeps one evaluator per processor, so files never share counts', () => {
+  it('evaluates each file on its own, so files never share counts', async () => {
     // Prepare
-    const a = ruleProcessor();
-    const b = ruleProcessor();
+    const source = new MemoryObjectStore('trail');
+    const keyA = logFileKey({
+      account: '307578594326',
+      region: 'us-east-1',
+      time: new Date('2024-08-02T08:35:00Z'),
+      unique: 'AAAAAAAAAAAAAAAA',
+    });
+    const keyB = logFileKey({
+      account: '307578594326',
+      region: 'us-east-1',
+      time: new Date('2024-08-02T08:40:00Z'),
+      unique: 'BBBBBBBBBBBBBBBB',
+    });
+    await source.put(
+      keyA,
+      gzipSync(
+        JSON.stringify({
+          Records: [
+            ...load('aws.defense-evasion.cloudtrail-stop'),
+            ...load('aws.defense-evasion.cloudtrail-delete'),
+          ],
+        }),
+      ),
+    );
+    await source.put(
+      keyB,
+      gzipSync(JSON.stringify({ Records: load('aws.discovery.ec2-download-user-data').slice(0, 3) })),
+    );
 
     // Act
-    a.onRecords(load('aws.defense-evasion.cloudtrail-stop'));
-    a.onRecords(load('aws.defense-evasion.cloudtrail-delete'));
+    const a = await readAndEvaluate(
+      source,
+      { bucket: 'trail', key: classifyKey(keyA) as TrailKey },
+      defaultRules(),
+    );
+    const b = await readAndEvaluate(
+      source,
+      { bucket: 'trail', key: classifyKey(keyB) as TrailKey },
+      defaultRules(),
+    );
 
     // Assess
-    expect(a.finish().map((m) => [m.rule.id, m.count])).toEqual([['CloudWatch.5', 2]]);
-    expect(b.finish()).toEqual([]);
-    expect(a.evaluator.records).toBe(2);
+    if (a.status !== 'read' || b.status !== 'read') throw new Error('expected both files read');
+    expect(a.matches.filter((m) => m.count > 0).map((m) => [m.rule.id, m.count])).toEqual([
+      ['CloudWatch.5', 2],
+    ]);
+    expect(b.matches.filter((m) => m.rule.id === 'CloudWatch.5')).toEqual([]);
+    expect(a.summary.records).toBe(2);
+    expect(a.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(a.hash).not.toBe(b.hash);
   });
 });

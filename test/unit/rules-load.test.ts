@@ -1,14 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  alarmLogicalId,
-  catalogRules,
-  defaultMetricName,
-  loadRules,
-  mergeRules,
-  RuleError,
-  validateRuleFile,
-} from '#shared/rules/load.ts';
+import { alarmLogicalId, defaultMetricName } from '#shared/metric-names.cjs';
+import { catalogRules, loadRules, mergeRules, RuleError, validateRuleFile } from '#shared/rules/load.ts';
 import { PatternError } from '#shared/rules/pattern/index.ts';
 
 const fixtures = resolve(import.meta.dirname, '../fixtures/rules');

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alertData } from '#shared/notify/alert.ts';
-import { buildRuleNotifications } from '#shared/notify/rules.ts';
+import { alertData } from '#shared/notify/alert-message.ts';
+import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { RuleEvaluator } from '#shared/rules/evaluate.ts';
 import { defaultRules } from '#shared/rules/load.ts';

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#shared/adapters/local-store.ts';
-import { demoScenario, type GeneratedTrail, generateTrail } from '#shared/generator/index.ts';
-import { alertData } from '#shared/notify/alert.ts';
-import { watchdogAlerts } from '#shared/watchdog/alerts.ts';
-import { runWatchdog } from '#shared/watchdog/watchdog.ts';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { demoScenario, type GeneratedTrail, generateTrail } from '#cli/generator/index.ts';
+import { alertData } from '#shared/notify/alert-message.ts';
+import { runWatchdog } from '#shared/watchdog/delivery-gaps.ts';
+import { watchdogAlerts } from '#shared/watchdog/gap-alerts.ts';
 
 const scenario = {
   ...demoScenario,

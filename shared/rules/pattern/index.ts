@@ -11,8 +11,8 @@ import { parsePattern } from '#shared/rules/pattern/parser.ts';
 export type { Literal, Node, Operator, Path } from '#shared/rules/pattern/ast.ts';
 export type { Matcher } from '#shared/rules/pattern/compile.ts';
 export { PatternError } from '#shared/rules/pattern/errors.ts';
-export { formatPattern } from '#shared/rules/pattern/format.ts';
 export { MAX_PATTERN_LENGTH, MAX_REGEX_PER_PATTERN, parsePattern } from '#shared/rules/pattern/parser.ts';
+export { formatPattern } from '#shared/rules/pattern/print-pattern.ts';
 export { evaluateReference } from '#shared/rules/pattern/reference.ts';
 
 export interface CompiledPattern {

@@ -1,0 +1,47 @@
+/**
+ * The four functions as Lambda handlers: each is one use case from shared/pipeline under the same middleware
+ * set. The entries (functions/<name>.ts) give them AWS adapters; replay and the tests give them local ones.
+ */
+import middy from '@middy/core';
+import { type Observability, observability } from '#functions/middleware/observability.ts';
+import { s3Notification } from '#functions/middleware/s3-notification.ts';
+import type { PublicKeySource } from '#shared/digest/public-keys.ts';
+import { KeyRing } from '#shared/digest/public-keys.ts';
+import { type DetectPorts, detectInsights } from '#shared/pipeline/detect-insights.ts';
+import { type IngestPorts, type IngestResult, ingestDeliveries } from '#shared/pipeline/ingest-log-files.ts';
+import type { Delivery } from '#shared/pipeline/routing.ts';
+import { type VerifyOutcome, type VerifyPorts, verifyDeliveries } from '#shared/pipeline/verify-digests.ts';
+import { type WatchdogPorts, watchDeliveries } from '#shared/pipeline/watch-deliveries.ts';
+
+export type IngestDeps = IngestPorts & Observability;
+export type VerifyDeps = Omit<VerifyPorts, 'keys'> & Observability & { keys: PublicKeySource };
+export type DetectDeps = DetectPorts & Observability;
+export type WatchdogDeps = WatchdogPorts & Observability;
+
+export function ingestHandler(deps: IngestDeps) {
+  return middy<unknown, IngestResult>()
+    .use(observability(deps))
+    .use(s3Notification(deps, () => ({ outcomes: [], insights: [] })))
+    .handler((deliveries) => ingestDeliveries(deps, deliveries as Delivery[]));
+}
+
+export function verifyHandler(deps: VerifyDeps) {
+  // One key ring per container: keys are fetched once per region and window, then reused.
+  const ports: VerifyPorts = { ...deps, keys: new KeyRing(deps.keys) };
+  return middy<unknown, { outcomes: VerifyOutcome[] }>()
+    .use(observability(deps))
+    .use(s3Notification(deps, () => ({ outcomes: [] })))
+    .handler((deliveries) => verifyDeliveries(ports, deliveries as Delivery[]));
+}
+
+export function detectHandler(deps: DetectDeps) {
+  return middy()
+    .use(observability(deps))
+    .handler(() => detectInsights(deps));
+}
+
+export function watchdogHandler(deps: WatchdogDeps) {
+  return middy()
+    .use(observability(deps))
+    .handler(() => watchDeliveries(deps));
+}
