@@ -73,11 +73,13 @@ export function callerName(r: CloudTrailRecord): string {
   return issuer ?? u.principalId ?? u.type ?? 'unknown';
 }
 
-function text(v: unknown): string | undefined {
+/** A field's value when it is a non-empty string: records are untrusted, so a field of another type is absent. */
+export function textOf(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-function fields(v: unknown): Record<string, unknown> | undefined {
+/** A field's value when it is a JSON object (not an array). */
+export function objectOf(v: unknown): Record<string, unknown> | undefined {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
     ? (v as Record<string, unknown>)
     : undefined;
@@ -89,13 +91,20 @@ function fields(v: unknown): Record<string, unknown> | undefined {
  * Fields of an unexpected type count as absent: a record written by an adversary cannot break it.
  */
 export function principalOf(record: unknown): string {
-  const r = fields(record);
-  const u = fields(r?.userIdentity);
+  const r = objectOf(record);
+  const u = objectOf(r?.userIdentity);
   if (!u) return 'unknown';
-  const arn = text(u.arn);
+  const arn = textOf(u.arn);
   if (arn) return arn;
-  const type = text(u.type);
-  if (type === 'AWSService') return text(u.invokedBy) ?? 'AWSService';
-  if (type === 'Root') return `arn:aws:iam::${text(u.accountId) ?? text(r?.recipientAccountId) ?? ''}:root`;
-  return text(u.principalId) ?? type ?? 'unknown';
+  const type = textOf(u.type);
+  if (type === 'AWSService') return textOf(u.invokedBy) ?? 'AWSService';
+  if (type === 'Root')
+    return `arn:aws:iam::${textOf(u.accountId) ?? textOf(r?.recipientAccountId) ?? ''}:root`;
+  return textOf(u.principalId) ?? type ?? 'unknown';
+}
+
+/** The account a record belongs to: the recipient account, else the caller's. */
+export function recordAccount(record: unknown): string | undefined {
+  const r = objectOf(record);
+  return textOf(r?.recipientAccountId) ?? textOf(objectOf(r?.userIdentity)?.accountId);
 }

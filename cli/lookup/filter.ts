@@ -28,7 +28,7 @@
  * - `resourceType`: equality with a `resources[]` entry's `type` (e.g. `AWS::IAM::Role`). With both
  *   `resourceName` and `resourceType`, one entry must match both.
  */
-import { type CloudTrailRecord, callerName, isReadOnly } from '#shared/record.ts';
+import { type CloudTrailRecord, callerName, isReadOnly, textOf } from '#shared/record.ts';
 
 /** The attributes matched as text, in the order the console lists them. */
 export const TEXT_ATTRIBUTES = [
@@ -78,7 +78,7 @@ export function checkFilter(filter: LookupFilter): void {
   }
 }
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+const str = textOf;
 
 /** Milliseconds of a record's eventTime, or NaN when it has none that parses. */
 export function eventTimeMs(r: CloudTrailRecord): number {

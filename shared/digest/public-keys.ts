@@ -1,6 +1,6 @@
 /**
  * CloudTrail's public keys: where they come from (the PublicKeySource port: a ListPublicKeys-shaped file,
- * or the API through shared/adapters/aws-public-keys.ts) and how a digest's key is chosen (KeyRing): by
+ * or the API through shared/adapters/cloudtrail-public-keys.ts) and how a digest's key is chosen (KeyRing): by
  * fingerprint, and only when the digest's end time lies inside the key's validity window, which the AWS
  * CLI never checks.
  */

@@ -22,6 +22,8 @@ export interface ReadOptions {
   limits?: Partial<ScanLimits>;
   /** Compressed size when known: small files get small buffers (fresh 1 MiB buffers per file cost page faults and GC). */
   sizeHint?: number;
+  /** Fed every uncompressed byte, in order: the SHA-256 a digest lists for the file, computed in the same pass. */
+  hash?: { update(bytes: Uint8Array): unknown };
 }
 
 const CHUNK = 1 << 20;
@@ -97,6 +99,7 @@ export async function* readLogRecords(
 ): AsyncGenerator<CloudTrailRecord[], ScanStats> {
   const scanner = new RecordScanner(options.limits);
   for await (const chunk of uncompressed(body, options.compression, options.sizeHint)) {
+    options.hash?.update(chunk);
     const batch = scanner.push(chunk);
     if (batch.length > 0) yield batch as CloudTrailRecord[];
   }

@@ -3,8 +3,7 @@
  * MFA, user agent), what (service, API, key parameters, outcome), when, where (region, source IP) and
  * which resources. Size-bounded and total: unexpected shapes are skipped, never thrown on.
  */
-import { principalOf } from '#shared/record.ts';
-import { recordAccount } from '#shared/rules/evaluate.ts';
+import { objectOf, principalOf, recordAccount } from '#shared/record.ts';
 
 export interface PrincipalSummary {
   /** Stable grouping key: the ARN, or type and id. */
@@ -47,11 +46,7 @@ const MAX_VALUE_CHARS = 200;
 const MAX_PARAMS = 10;
 const MAX_RESOURCES = 10;
 
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-    ? (v as Record<string, unknown>)
-    : undefined;
-}
+const obj = objectOf;
 
 function str(v: unknown, max = MAX_VALUE_CHARS): string | undefined {
   if (typeof v !== 'string' || v === '') return undefined;

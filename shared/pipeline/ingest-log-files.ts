@@ -3,7 +3,7 @@
  * notification announces them all, so each announced object is routed by its key first: digests are handed
  * to verify, anything that is not a log file is counted and ignored, and a log file goes through three steps:
  *
- *   1. read and evaluate: stream its records once into the summary, the rules and a SHA-256 of the object;
+ *   1. read and evaluate: stream its records once into the summary and the rules, hashing the bytes as they pass;
  *   2. publish findings: rule metrics, throttled rule alerts, anomaly detection on the file's counts;
  *   3. commit: write the summary, only if absent.
  *
@@ -60,7 +60,7 @@ export interface LogFileRef {
 export interface EvaluatedLogFile {
   summary: LogFileSummary;
   matches: RuleMatches[];
-  /** SHA-256 (hex) of the object's bytes as stored, the hash a digest lists for it. */
+  /** SHA-256 (hex) of the file's uncompressed bytes: the hash CloudTrail's digest lists for it. */
   hash: string;
 }
 
@@ -199,7 +199,8 @@ export async function readAndEvaluate(
   const hash = createHash('sha256');
   const builder = new SummaryBuilder(file.key.time);
   const evaluator = new RuleEvaluator(rules);
-  const records = readLogRecords(hashing(object.body, hash), {
+  const records = readLogRecords(object.body, {
+    hash,
     compression: 'gzip',
     limits: {
       maxRecordBytes: limits.maxRecordBytes ?? DEFAULT_LIMITS.maxRecordBytes,
@@ -243,16 +244,6 @@ export async function readAndEvaluate(
     badRecords: { invalid: stats.invalidRecords, oversized: stats.oversizedRecords.length },
   });
   return { status: 'read', summary, matches: evaluator.results(), hash: hash.digest('hex') };
-}
-
-async function* hashing(
-  body: AsyncIterable<Uint8Array>,
-  hash: ReturnType<typeof createHash>,
-): AsyncGenerator<Uint8Array> {
-  for await (const chunk of body) {
-    hash.update(chunk);
-    yield chunk;
-  }
 }
 
 /**

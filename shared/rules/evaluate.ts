@@ -9,7 +9,7 @@
  *   for (const m of evaluator.results()) metrics.addMetric(m.rule.metricName, 'Count', m.count);
  */
 
-import { type CloudTrailRecord, principalOf } from '#shared/record.ts';
+import { type CloudTrailRecord, objectOf, principalOf, recordAccount, textOf } from '#shared/record.ts';
 import { compilePattern, type Matcher } from '#shared/rules/pattern/index.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import { type Ranked, topOf } from '#shared/summary.ts';
@@ -66,21 +66,6 @@ class CappedCounter {
   }
 }
 
-function str(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : undefined;
-}
-
-function obj(v: unknown): Record<string, unknown> | undefined {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-    ? (v as Record<string, unknown>)
-    : undefined;
-}
-
-export function recordAccount(record: unknown): string | undefined {
-  const r = obj(record);
-  return str(r?.recipientAccountId) ?? str(obj(r?.userIdentity)?.accountId);
-}
-
 class RuleState {
   readonly rule: Rule;
   readonly test: Matcher;
@@ -108,17 +93,17 @@ class RuleState {
 
   add(record: CloudTrailRecord, sampleSize: number): void {
     this.count++;
-    const r = obj(record) ?? {};
+    const r = objectOf(record) ?? {};
     const principal = principalOf(record);
     this.principals.add(principal);
-    const source = str(r.eventSource);
-    const name = str(r.eventName);
+    const source = textOf(r.eventSource);
+    const name = textOf(r.eventName);
     if (source || name) this.apis.add(`${source ?? '?'} ${name ?? '?'}`);
-    this.errorCodes.add(str(r.errorCode));
-    this.sourceIps.add(str(r.sourceIPAddress));
+    this.errorCodes.add(textOf(r.errorCode));
+    this.sourceIps.add(textOf(r.sourceIPAddress));
     this.accounts.add(recordAccount(record));
-    this.regions.add(str(r.awsRegion));
-    const time = str(r.eventTime);
+    this.regions.add(textOf(r.awsRegion));
+    const time = textOf(r.eventTime);
     if (time) {
       if (this.first === null || time < this.first) this.first = time;
       if (this.last === null || time > this.last) this.last = time;
