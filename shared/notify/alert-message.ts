@@ -79,11 +79,14 @@ export function formatSubject(
     .map(ascii)
     .filter((d) => d !== '')
     .map((d) => (d.startsWith(':') ? d : ` ${d}`));
-  for (let n = parts.length; n >= 0; n--) {
-    const s = `${head}${cleanTitle}${parts.slice(0, n).join('')}${tail}`;
-    if (s.length <= MAX_SUBJECT_LENGTH) return s;
-  }
   const shortTail = where.length ? ` (${where[0]})` : '';
+  // Who did it matters more on a phone than the region: drop the region before dropping a detail.
+  for (let n = parts.length; n >= 0; n--) {
+    for (const t of n > 0 ? [tail, shortTail] : [tail]) {
+      const s = `${head}${cleanTitle}${parts.slice(0, n).join('')}${t}`;
+      if (s.length <= MAX_SUBJECT_LENGTH) return s;
+    }
+  }
   const room = MAX_SUBJECT_LENGTH - head.length - shortTail.length;
   const t = cleanTitle.length <= room ? cleanTitle : `${cleanTitle.slice(0, Math.max(0, room - 3))}...`;
   return `${head}${t}${shortTail}`.slice(0, MAX_SUBJECT_LENGTH);

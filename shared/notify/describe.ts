@@ -107,6 +107,8 @@ function scalarText(v: unknown): string | undefined {
 }
 
 const RESOURCE_KEY = /(Arn|ARN|Id|Ids|Name|Names)$|^(arn|name|bucketName|key|keyId|instanceId|groupId)$/;
+/** Tags label resources; their keys and values are not resources themselves. */
+const TAGS = /^(tags|tagSet|tagList|tagSpecificationSet|tagSpecifications|tagKeys|resourceTags)$/i;
 const NOT_A_RESOURCE =
   /^(requestId|requestID|clientToken|ClientToken|idempotencyToken|policyName|x-amz-id-2)$/;
 
@@ -123,7 +125,7 @@ function collectResources(value: unknown, out: Set<string>, depth: number): void
   if (!o) return;
   for (const k in o) {
     if (out.size >= MAX_RESOURCES) return;
-    if (!Object.hasOwn(o, k)) continue;
+    if (!Object.hasOwn(o, k) || TAGS.test(k)) continue;
     const v = o[k];
     if (typeof v === 'string' && v !== '' && RESOURCE_KEY.test(k) && !NOT_A_RESOURCE.test(k)) {
       out.add(v.startsWith('arn:') ? clip(v, MAX_VALUE_CHARS) : `${k}=${clip(v, MAX_VALUE_CHARS)}`);

@@ -69,11 +69,31 @@ function soleCaller(m: RuleMatches): string | undefined {
   return p.key;
 }
 
+/**
+ * What the subject calls the matches. A rule about changes whose every matching call AWS refused did not
+ * change anything: say what was attempted and why it was refused, not that the thing changed. Rules that look
+ * for errors themselves (unauthorized calls) keep their title: failing is what they mean.
+ */
+function headline(m: RuleMatches): string {
+  const refused = m.count > 0 && m.failed === m.count && !/errorCode/i.test(m.rule.pattern);
+  if (!refused) return m.rule.title;
+  const api = m.apis.length === 1 && m.apis[0].value !== OTHER ? m.apis[0].value.split(' ').pop() : undefined;
+  return `${api ?? m.rule.title} refused: ${leading(m.errorCodes) ?? 'error'}`;
+}
+
+function byEventTime(a: EventSummary, b: EventSummary): number {
+  const x = a.eventTime ?? '';
+  const y = b.eventTime ?? '';
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationContext): Notification {
   const { rule } = m;
   const account = ctx.account ?? leading(m.accounts);
   const region = ctx.region ?? leading(m.regions);
-  const events: EventSummary[] = m.samples.map(summarizeEvent);
+  // Samples come in file order, which is not time order: an on-call reader follows the sequence of events.
+  const events: EventSummary[] = m.samples.map(summarizeEvent).sort(byEventTime);
+  const title = headline(m);
   const storm = m.count > m.samples.length;
   const shown = storm ? events.slice(0, Math.max(1, ctx.stormExamples ?? 3)) : events;
   const file = sourceUri(ctx.source);
@@ -84,9 +104,15 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
       : `at ${m.firstEventTime ?? 'an unrecorded time'}`;
 
   const text: string[] = [
-    `[${rule.severity}] ${rule.title}`,
+    `[${rule.severity}] ${title}`,
     `${fmt(m.count)} matching event${m.count === 1 ? '' : 's'} from ${m.principals.some((p) => p.value === OTHER) ? 'more than ' : ''}${fmt(m.distinctPrincipals)} principal${m.distinctPrincipals === 1 ? '' : 's'} in account ${account ?? 'unknown'}, region ${region ?? 'unknown'}, ${when}.`,
     '',
+    ...(title !== rule.title
+      ? [
+          `Every matching call failed (${m.errorCodes.map((e) => e.value).join(', ')}): it took no effect, but someone tried.`,
+          '',
+        ]
+      : []),
     rule.description,
     '',
   ];
@@ -119,7 +145,7 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
   return buildAlert({
     topic: ctx.topic,
     severity: rule.severity,
-    title: rule.title,
+    title,
     subjectDetails: [m.count > 1 ? `: ${fmt(m.count)} events` : '', caller ? `by ${caller}` : ''],
     account,
     region,

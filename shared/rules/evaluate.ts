@@ -26,6 +26,8 @@ export interface EvaluatorOptions {
 export interface RuleMatches {
   rule: Rule;
   count: number;
+  /** Matching records that carry an errorCode: calls AWS refused, which changed nothing. */
+  failed: number;
   /** Up to `sampleSize` matching records, favouring distinct principals. */
   samples: CloudTrailRecord[];
   principals: Ranked[];
@@ -70,6 +72,7 @@ class RuleState {
   readonly rule: Rule;
   readonly test: Matcher;
   count = 0;
+  failed = 0;
   readonly samples: { record: CloudTrailRecord; principal: string }[] = [];
   readonly principals: CappedCounter;
   readonly apis: CappedCounter;
@@ -99,7 +102,9 @@ class RuleState {
     const source = textOf(r.eventSource);
     const name = textOf(r.eventName);
     if (source || name) this.apis.add(`${source ?? '?'} ${name ?? '?'}`);
-    this.errorCodes.add(textOf(r.errorCode));
+    const errorCode = textOf(r.errorCode);
+    if (errorCode) this.failed++;
+    this.errorCodes.add(errorCode);
     this.sourceIps.add(textOf(r.sourceIPAddress));
     this.accounts.add(recordAccount(record));
     this.regions.add(textOf(r.awsRegion));
@@ -177,6 +182,7 @@ export class RuleEvaluator {
       .map((s) => ({
         rule: s.rule,
         count: s.count,
+        failed: s.failed,
         samples: interleaveByPrincipal(s.samples),
         principals: s.principals.top(n),
         distinctPrincipals: s.principals.distinct,

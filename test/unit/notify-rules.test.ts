@@ -5,6 +5,7 @@ import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { RuleEvaluator } from '#shared/rules/evaluate.ts';
 import { defaultRules } from '#shared/rules/load.ts';
+import { stratusRecords } from '#test/support/logfiles.ts';
 
 const TOPIC = 'arn:aws:sns:us-east-1:111122223333:trailwatch-alerts';
 const SOURCE = {
@@ -225,3 +226,70 @@ function publishSize(n: { message: string; subject: string; attributes: Record<s
     Object.entries(n.attributes).reduce((s, [k, v]) => s + utf8Bytes(k + v) + 6, 0)
   );
 }
+
+describe('rule notifications on real records', () => {
+  const evaluate = (records: CloudTrailRecord[]) => {
+    const evaluator = new RuleEvaluator(defaultRules());
+    for (const r of records) evaluator.onRecord(r);
+    return buildRuleNotifications(evaluator.results(), {
+      topic: 'alerts',
+      account: '111122223333',
+      region: 'us-east-1',
+    });
+  };
+  const [stop] = stratusRecords('aws.defense-evasion.cloudtrail-stop').filter(
+    (r) => r.eventName === 'StopLogging',
+  );
+
+  it('say a change that AWS refused was attempted and refused, not that it happened', () => {
+    // Prepare: the real StopLogging, as CloudTrail records it when the call fails
+    const refused: CloudTrailRecord = {
+      ...stop,
+      errorCode: 'TrailNotFoundException',
+      errorMessage: 'Unknown trail: stratus-red-team-ct-stop-trail for the user: 111122223333',
+      responseElements: null,
+    };
+
+    // Act
+    const [failed] = evaluate([refused]).filter((n) => n.attributes.rule === 'CloudWatch.5');
+    const [succeeded] = evaluate([stop]).filter((n) => n.attributes.rule === 'CloudWatch.5');
+
+    // Assess
+    expect(failed.subject).toMatch(/^\[CRITICAL\] StopLogging refused: TrailNotFoundException/);
+    expect(alertData(failed.message)).toMatchObject({ count: 1, rule: { id: 'CloudWatch.5' } });
+    expect(failed.message).toContain('took no effect');
+    expect(succeeded.subject).toMatch(/^\[CRITICAL\] CloudTrail configuration changed/);
+  });
+
+  it('list the events of one alert in time order, whatever their order in the file', () => {
+    // Prepare: the real DeleteTrail and StopLogging, the later one first in the file
+    const [del] = stratusRecords('aws.defense-evasion.cloudtrail-delete').filter(
+      (r) => r.eventName === 'DeleteTrail',
+    );
+    const later = { ...stop, eventTime: '2024-07-31T13:06:24Z' };
+    const earlier = { ...del, eventTime: '2024-07-31T12:46:41Z' };
+
+    // Act
+    const [n] = evaluate([later, earlier]).filter((x) => x.attributes.rule === 'CloudWatch.5');
+
+    // Assess
+    const events = alertData(n.message)?.events as { eventName: string }[];
+    expect(events.map((e) => e.eventName)).toEqual(['DeleteTrail', 'StopLogging']);
+    const text = JSON.parse(n.message).default as string;
+    expect(text.indexOf('DeleteTrail')).toBeLessThan(text.indexOf('StopLogging'));
+  });
+
+  it('do not count tags as resources', () => {
+    // Prepare: the real CreateUser with a tag {key: StratusRedTeam, value: true}
+    const [create] = stratusRecords('aws.persistence.iam-create-admin-user').filter(
+      (r) => r.eventName === 'CreateUser',
+    );
+
+    // Act
+    const summary = summarizeEvent(create);
+
+    // Assess
+    expect(summary.resources).toContain('userName=malicious-iam-user');
+    expect(summary.resources.join(' ')).not.toMatch(/StratusRedTeam/);
+  });
+});
