@@ -25,6 +25,11 @@ export interface TableColumn<T> {
   align?: 'left' | 'right';
   /** Left out when no row has a value for it, so an empty column takes no room. */
   hideWhenEmpty?: boolean;
+  /**
+   * The cell for a column narrower than its text, when something shorter says more than the text cut
+   * short (still cut with an ellipsis if it does not fit either).
+   */
+  narrow?(row: T, width: number): string | null | undefined;
 }
 
 export const ELLIPSIS = '…';
@@ -72,7 +77,8 @@ export interface TableLayout<T> {
 }
 
 /**
- * Fits columns into `width`. Each column would take its widest cell (up to `max`).
+ * Fits columns into `width`. Each column would take its widest cell (up to `max`; with an infinite width,
+ * as output to a pipe has, `max` does not apply and nothing is cut).
  * 1. While the `want` widths do not fit, the column with the highest `dropOrder` is looked at: if the rest
  *    would fit with it squeezed to its `min`, it stays (to be squeezed); otherwise it is dropped.
  * 2. Columns wider than their `want` shrink, the furthest above it first.
@@ -85,10 +91,11 @@ export function layoutTable<T>(
   width: number,
   gap = 2,
 ): TableLayout<T> {
+  const bounded = Number.isFinite(width);
   const natural = columns.map((c, i) => {
     let w = textWidth(c.header);
     for (const row of cells) w = Math.max(w, textWidth(row[i]));
-    return Math.min(w, c.max ?? Number.POSITIVE_INFINITY);
+    return bounded ? Math.min(w, c.max ?? Number.POSITIVE_INFINITY) : w;
   });
   const floor = columns.map((c, i) => Math.min(natural[i], c.min ?? Math.max(3, textWidth(c.header))));
   const want = columns.map((c, i) => Math.min(natural[i], Math.max(floor[i], c.want ?? floor[i])));
@@ -145,14 +152,20 @@ export function formatTable<T>(
       .join(' '.repeat(gap))
       .trimEnd();
   const aligns = layout.columns.map((c) => c.align);
+  const fitted = (r: number, i: number, k: number) => {
+    const text = cells[r][i];
+    const column = layout.columns[k];
+    const width = layout.widths[k];
+    return column.narrow && textWidth(text) > width ? displayText(column.narrow(rows[r], width)) : text;
+  };
   return [
     line(
       layout.columns.map((c) => c.header),
       aligns,
     ),
-    ...cells.map((row) =>
+    ...cells.map((_, r) =>
       line(
-        index.map((i) => row[i]),
+        index.map((i, k) => fitted(r, i, k)),
         aligns,
       ),
     ),
@@ -176,7 +189,10 @@ export function jsonLine(value: unknown): string {
   return `${JSON.stringify(value)}\n`;
 }
 
-/** Columns of the terminal a stream writes to; else `$COLUMNS`; else the fallback. */
+/**
+ * Columns of the terminal a stream writes to; else `$COLUMNS`; else the fallback (Infinity for output that
+ * should not be cut at all when it goes to a pipe or a file).
+ */
 export function terminalWidth(
   stream: { isTTY?: boolean; columns?: number } = process.stdout,
   fallback = 120,

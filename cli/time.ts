@@ -6,7 +6,11 @@
  *   so `--start-time 2026-11-20 --end-time 2026-11-20` is that whole day;
  * - relative to now: `-90m`, `-2h`, `-7d`, `-1w` (or without the minus), and `now`;
  * - Unix time in seconds, as LookupEvents takes it: `1763632890`.
+ *
+ * Every command's time options go through {@link timeOption} and {@link timeRange}, so they all take the
+ * same grammar and all refuse a start after the end.
  */
+import { CliError } from '#cli/errors.ts';
 
 export class TimeFormatError extends Error {
   constructor(message: string) {
@@ -62,4 +66,41 @@ export function parseTime(text: string, bound: 'start' | 'end', now: Date = new 
     ms -= z[1] === '+' ? offset : -offset;
   }
   return new Date(ms);
+}
+
+/** A time option's value (undefined when not given); a value that is no time is a usage error naming the option. */
+export function timeOption(
+  flag: string,
+  text: string | undefined,
+  bound: 'start' | 'end',
+  now: Date = new Date(),
+): Date | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseTime(text, bound, now);
+  } catch (err) {
+    if (err instanceof TimeFormatError) throw new CliError(`${flag}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+export interface TimeBound {
+  flag: string;
+  text: string | undefined;
+}
+
+/** A start and an end option, both parsed against the same `now`; a start after the end is a usage error. */
+export function timeRange(
+  start: TimeBound,
+  end: TimeBound,
+  now: Date = new Date(),
+): { start?: Date; end?: Date } {
+  const from = timeOption(start.flag, start.text, 'start', now);
+  const to = timeOption(end.flag, end.text, 'end', now);
+  if (from && to && from.getTime() > to.getTime()) {
+    throw new CliError(
+      `${start.flag} ${from.toISOString()} is after ${end.flag} ${to.toISOString()}: expected the start at or before the end`,
+    );
+  }
+  return { ...(from ? { start: from } : {}), ...(to ? { end: to } : {}) };
 }

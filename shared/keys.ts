@@ -1,7 +1,12 @@
 /**
- * CloudTrail's S3 key layout (../shared/docs/cloudtrail-reference.md section 1), parsed strictly:
+ * CloudTrail's S3 key layout (docs/cloudtrail-format.md section 1), parsed strictly:
  * a key is only a log, digest or Insights file when every part of its name agrees with its folders.
  * Region names are matched by shape, not against a list, so new regions work without a release.
+ *
+ * A log or Insights file may end in `.json` as well as `.json.gz`: CloudTrail always writes gzip, but public
+ * datasets and exports ship the same files uncompressed under the same names, and the reader tells the two
+ * apart by their bytes. Digests stay `.json.gz` only: they are signed as delivered, so a renamed one could
+ * not be checked anyway.
  */
 
 export type TrailObjectKind = 'log' | 'digest' | 'insight';
@@ -31,7 +36,7 @@ export type KeyClass = TrailKey | { kind: 'other'; key: string; reason: string }
 const LOG_RE =
   /^(?<prefix>(?:.*\/)?)AWSLogs\/(?:(?<org>o-[a-z0-9]{10,32})\/)?(?<account>\d{12})\/(?<folder>CloudTrail|CloudTrail-Insight)\/(?<region>[a-z]{2,}(?:-[a-z0-9]+){1,4})\/(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/(?<file>[^/]+)$/;
 const LOG_FILE_RE =
-  /^(?<account>\d{12})_(?<folder>CloudTrail|CloudTrail-Insight)_(?<region>[a-z]{2,}(?:-[a-z0-9]+){1,4})_(?<stamp>\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json\.gz$/;
+  /^(?<account>\d{12})_(?<folder>CloudTrail|CloudTrail-Insight)_(?<region>[a-z]{2,}(?:-[a-z0-9]+){1,4})_(?<stamp>\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json(?:\.gz)?$/;
 const DIGEST_RE =
   /^(?<prefix>(?:.*\/)?)AWSLogs\/(?:(?<org>o-[a-z0-9]{10,32})\/)?(?<account>\d{12})\/CloudTrail-Digest\/(?<region>[a-z]{2,}(?:-[a-z0-9]+){1,4})\/(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/(?<file>[^/]+)$/;
 const DIGEST_FILE_RE =

@@ -3,13 +3,14 @@
  * offline, and print what the pipeline found.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { demoScenario, generateTrail, MANIFEST_KEY } from '#cli/generator/index.ts';
-import { ProgressBar } from '#cli/progress.ts';
+import { ProgressBar, progressCallback } from '#cli/progress.ts';
 import { replay } from '#cli/replay/local-pipeline.ts';
 import { formatReport } from '#cli/replay/replay-summary.ts';
+import { outputFolder } from '#cli/source.ts';
 import { publicKeysFromStore } from '#shared/digest/public-keys.ts';
 
 export function register(program: Command): void {
@@ -19,7 +20,7 @@ export function register(program: Command): void {
     .option('--dir <folder>', 'where the sample trail and the results go', '.trailwatch')
     .option('--fresh', 'regenerate the sample trail even if it is cached')
     .action(async (opts: { dir: string; fresh?: boolean }) => {
-      const dir = resolve(opts.dir);
+      const dir = await outputFolder('--dir', opts.dir);
       const trailDir = join(dir, 'sample-trail');
       const outDir = join(dir, 'demo-out');
       const manifestPath = join(trailDir, MANIFEST_KEY);
@@ -32,11 +33,11 @@ export function register(program: Command): void {
         rmSync(trailDir, { recursive: true, force: true });
         const bar = new ProgressBar('generate');
         const t = performance.now();
-        const trail = await generateTrail(demoScenario, new FsObjectStore(trailDir), (done, total) => {
-          bar.start(total);
-          bar.update(done);
-        });
-        bar.done();
+        const trail = await generateTrail(
+          demoScenario,
+          new FsObjectStore(trailDir),
+          progressCallback(bar),
+        ).finally(() => bar.done());
         process.stderr.write(
           `Generated a sample trail: ${trail.deliveries.length} files in ${((performance.now() - t) / 1000).toFixed(1)} s → ${trailDir}\n`,
         );
@@ -51,12 +52,8 @@ export function register(program: Command): void {
         sourceBucket: demoScenario.bucket,
         out: outDir,
         keys: await publicKeysFromStore(new FsObjectStore(trailDir), 'public-keys.json'),
-        onProgress: (done, total) => {
-          bar.start(total);
-          bar.update(done);
-        },
-      });
-      bar.done();
+        onProgress: progressCallback(bar),
+      }).finally(() => bar.done());
       process.stdout.write(`\n${formatReport(report, 'trailwatch demo')}\n`);
       process.stdout.write(
         [

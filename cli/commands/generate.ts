@@ -6,6 +6,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { CliError } from '#cli/errors.ts';
 import {
   demoScenario,
   GeneratorError,
@@ -16,7 +17,9 @@ import {
   type TrailScenario,
   writeLargeLogFile,
 } from '#cli/generator/index.ts';
-import { ProgressBar } from '#cli/progress.ts';
+import { ProgressBar, progressCallback } from '#cli/progress.ts';
+import { outputFolder } from '#cli/source.ts';
+import { timeOption } from '#cli/time.ts';
 import type { PutOptions } from '#shared/ports.ts';
 
 interface GenerateOptions {
@@ -89,6 +92,12 @@ function fittingBursts(s: Omit<TrailScenario, 'bursts'>): InjectedBurst[] {
   });
 }
 
+/** `--start` in the grammar of every time option, written as the scenario keeps it (UTC, no milliseconds). */
+function startOf(text: string | undefined): string | undefined {
+  const t = timeOption('--start', text, 'start');
+  return t ? t.toISOString().replace('.000Z', 'Z') : undefined;
+}
+
 async function scenarioFrom(o: GenerateOptions): Promise<TrailScenario> {
   if (o.hours !== undefined && o.days !== undefined)
     throw new GeneratorError('give --hours or --days, not both');
@@ -96,7 +105,7 @@ async function scenarioFrom(o: GenerateOptions): Promise<TrailScenario> {
   const regions = o.regions ?? demoScenario.regions;
   const base: Omit<TrailScenario, 'bursts'> = {
     seed: o.seed ?? demoScenario.seed,
-    start: o.start ?? demoScenario.start,
+    start: startOf(o.start) ?? demoScenario.start,
     hours: o.hours ?? (o.days !== undefined ? o.days * 24 : demoScenario.hours),
     accounts,
     regions,
@@ -113,7 +122,16 @@ async function scenarioFrom(o: GenerateOptions): Promise<TrailScenario> {
   };
   let bursts: InjectedBurst[];
   if (o.bursts) {
-    const text = await readFile(o.bursts, 'utf8');
+    let text: string;
+    try {
+      text = await readFile(o.bursts, 'utf8');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new GeneratorError(
+        `--bursts ${resolve(o.bursts)}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code})`}; expected a JSON array of bursts`,
+        { cause: err },
+      );
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -181,7 +199,10 @@ export function register(program: Command): void {
       'random seed: the same options and seed give the same bytes',
       integer('the seed', 0),
     )
-    .option('--start <iso>', 'first hour of the trail (UTC, whole hour)')
+    .option(
+      '--start <time>',
+      'first hour of the trail (a whole hour): ISO 8601 (UTC unless a zone is given), a date',
+    )
     .option('--hours <n>', 'length of the trail in hours', integer('hours', 1))
     .option('--days <n>', 'length of the trail in days', integer('days', 1))
     .option('--regions <list>', 'comma-separated regions', list)
@@ -207,10 +228,9 @@ export function register(program: Command): void {
       try {
         await run(o);
       } catch (err) {
-        if (!(err instanceof GeneratorError)) throw err;
-        // A scenario that cannot make a trail is a usage problem: say which field, no stack.
-        process.stderr.write(`error: ${err.message}\n`);
-        process.exitCode = 2;
+        // A scenario that cannot make a trail is a usage problem: say which field.
+        if (err instanceof GeneratorError) throw new CliError(err.message, { cause: err });
+        throw err;
       }
     });
 }
@@ -218,17 +238,13 @@ export function register(program: Command): void {
 async function run(o: GenerateOptions): Promise<void> {
   if (!o.out && !o.largeFile) throw new GeneratorError('give --out <dir>, --large-file <path>, or both');
   if (o.out) {
-    const dir = resolve(o.out);
+    const dir = await outputFolder('--out', o.out);
     const scenario = await scenarioFrom(o);
     await prepareFolder(dir, scenario.prefix, o.force);
     const store = new CountingFsStore(dir);
     const bar = new ProgressBar('generate');
     const t = performance.now();
-    const trail = await generateTrail(scenario, store, (done, total) => {
-      bar.start(total);
-      bar.update(done);
-    });
-    bar.done();
+    const trail = await generateTrail(scenario, store, progressCallback(bar)).finally(() => bar.done());
     const seconds = (performance.now() - t) / 1000;
     const logs = trail.deliveries.filter((d) => d.kind === 'log');
     const records = logs.reduce((n, d) => n + (d.records ?? 0), 0);
@@ -252,6 +268,14 @@ async function run(o: GenerateOptions): Promise<void> {
       seed: o.seed ?? demoScenario.seed,
       account: o.accounts?.[0],
       region: o.regions?.[0],
+    }).catch((err: NodeJS.ErrnoException) => {
+      if (typeof err.code !== 'string' || !err.syscall) throw err;
+      throw new GeneratorError(
+        `--large-file ${path}: cannot be written (${err.code}); expected a file path in an existing folder`,
+        {
+          cause: err,
+        },
+      );
     });
     process.stdout.write(
       `Wrote ${path}: ${r.records} records, ${mb(r.uncompressedBytes)} uncompressed, ${mb(r.compressedBytes)} gzip'd, in ${((performance.now() - t) / 1000).toFixed(1)} s\n`,

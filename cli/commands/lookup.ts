@@ -2,9 +2,9 @@
  * `trailwatch lookup`: the filters of CloudTrail's Event history, over a trail's own log files (a folder
  * laid out like the bucket, or the bucket itself), for as far back as the bucket keeps them.
  */
-import { stat } from 'node:fs/promises';
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type LookupFilter, resourceId, TEXT_ATTRIBUTES } from '#cli/lookup/filter.ts';
+import { CliError } from '#cli/errors.ts';
+import { LookupError, type LookupFilter, resourceId, TEXT_ATTRIBUTES } from '#cli/lookup/filter.ts';
 import { type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
 import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#cli/lookup/scan.ts';
 import {
@@ -17,12 +17,15 @@ import {
   type TableColumn,
   terminalWidth,
 } from '#cli/output.ts';
+import { ProgressBar } from '#cli/progress.ts';
 import { openSource } from '#cli/source.ts';
 import { n, plural } from '#cli/text-format.ts';
-import { parseTime, TimeFormatError } from '#cli/time.ts';
+import { timeRange } from '#cli/time.ts';
 
 export interface LookupCommandOptions {
   source: string;
+  /** For an S3 source: its region. */
+  region?: string;
   filter: LookupFilter;
   output: OutputFormat;
   maxResults?: number;
@@ -32,27 +35,42 @@ export interface LookupCommandOptions {
 
 export interface Io {
   stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number };
-  stderr: { write(s: string): unknown; isTTY?: boolean };
+  stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
 }
-
-/** Thrown for arguments that do not make a lookup: reported as a usage error. */
-export class LookupUsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
-  }
-}
-
-const USAGE_EXIT = 2;
 
 const service = (source: string | null) => (source ?? '').replace(/\.amazonaws\.com$/, '');
+
+/**
+ * The caller as the USER column shows it: for an assumed role (an SSO session among them) the session name,
+ * which names the person (`AWSReservedSSO_Admin_abc/alice@example.com` → `alice@example.com`), with the role
+ * after it in parentheses; for everyone else the user name as the row has it.
+ */
+export function userCell(row: LookupRow, width = Number.POSITIVE_INFINITY): string | null {
+  const m = row.principalArn ? /:assumed-role\/([^/]+)\/([^/]+)$/.exec(row.principalArn) : null;
+  if (!m) return row.username;
+  const [, role, session] = m;
+  const both = `${session} (${role})`;
+  // The role is the first thing to give up: the session name is who did it.
+  return Array.from(both).length <= width ? both : session;
+}
+
+const USER_WANT = 24;
+/** A session name longer than this is cut before a column is dropped for it. */
+const USER_WANT_MAX = 64;
 
 /** The table keeps who, what, when, on which resource and from where; json and csv carry every field. */
 export const TABLE_COLUMNS: TableColumn<LookupRow>[] = [
   { header: 'TIME', cell: (r) => r.eventTime, min: 20 },
   { header: 'ACCOUNT', cell: (r) => r.account, min: 12, max: 12, dropOrder: 2 },
   { header: 'REGION', cell: (r) => r.region, min: 9, want: 14, max: 16, dropOrder: 3 },
-  { header: 'USER', cell: (r) => r.username, min: 10, want: 18, max: 40 },
+  // No `max`: an e-mail as session name is long, and it is the column people read first.
+  {
+    header: 'USER',
+    cell: (r) => userCell(r),
+    narrow: (r, width) => userCell(r, width),
+    min: 10,
+    want: USER_WANT,
+  },
   {
     header: 'EVENT',
     cell: (r) => (r.eventSource ? `${service(r.eventSource)}:${r.eventName ?? ''}` : r.eventName),
@@ -72,33 +90,51 @@ export const TABLE_COLUMNS: TableColumn<LookupRow>[] = [
   { header: 'ERROR', cell: (r) => r.errorCode, min: 5, want: 14, max: 32, dropOrder: 1, hideWhenEmpty: true },
 ];
 
+/**
+ * The columns for these rows: USER wants room for the longest name it shows without the role, so that on a
+ * terminal too narrow for everything, less wanted columns (region, account) go before a session name is cut.
+ */
+export function tableColumns(rows: LookupRow[]): TableColumn<LookupRow>[] {
+  let longest = 0;
+  for (const row of rows) longest = Math.max(longest, Array.from(userCell(row, 0) ?? '').length);
+  const want = Math.min(USER_WANT_MAX, Math.max(USER_WANT, longest));
+  return TABLE_COLUMNS.map((c) => (c.header === 'USER' ? { ...c, want } : c));
+}
+
 function csvValues(row: LookupRow): unknown[] {
   return ROW_FIELDS.map((f) => (f === 'resources' ? row.resources.join(' ') : row[f]));
 }
 
 /** Runs a lookup and writes its output; returns the exit code. */
 export async function runLookup(opts: LookupCommandOptions, io: Io = process): Promise<number> {
-  const source = await openSource(opts.source);
-  if (!/^s3:\/\//.test(opts.source)) {
-    const s = await stat(source.description).catch(() => undefined);
-    if (!s?.isDirectory()) throw new LookupUsageError(`--source ${opts.source}: no such folder`);
-  }
-  const progress = new ProgressLine(io.stderr);
+  const source = await openSource(opts.source, opts.region ? { region: opts.region } : {});
+  const bar = new ProgressBar('lookup', io.stderr);
   const started = Date.now();
-  const result = await lookup({
-    store: source.store,
-    prefix: source.prefix,
-    filter: opts.filter,
-    order: opts.order,
-    concurrency: opts.concurrency,
-    ...(opts.maxResults !== undefined ? { maxResults: opts.maxResults } : {}),
-    onUnreadable: (key, reason) => {
-      progress.clear();
-      io.stderr.write(`trailwatch lookup: cannot read ${displayText(key)}: ${displayText(reason)}\n`);
-    },
-    onFile: (stats) => progress.update(stats),
-  });
-  progress.clear();
+  let result: Awaited<ReturnType<typeof lookup>>;
+  try {
+    result = await lookup({
+      store: source.store,
+      prefix: source.prefix,
+      filter: opts.filter,
+      order: opts.order,
+      concurrency: opts.concurrency,
+      ...(opts.maxResults !== undefined ? { maxResults: opts.maxResults } : {}),
+      onUnreadable: (key, reason) => {
+        bar.clear();
+        io.stderr.write(`trailwatch lookup: cannot read ${displayText(key)}: ${displayText(reason)}\n`);
+      },
+      onFile: (stats) => {
+        bar.start(stats.logFiles - stats.skippedBeforeStart, !stats.listed);
+        bar.update(stats.filesRead + stats.unreadableFiles, `${n(stats.matched)} matching`);
+      },
+    });
+  } catch (err) {
+    // No trail where the source points, or a filter that contradicts itself: the user fixes the command.
+    if (err instanceof LookupError) throw new CliError(err.message, { cause: err });
+    throw err;
+  } finally {
+    bar.done();
+  }
 
   const rows = result.events.map(toRow);
   const chunks: string[] = [];
@@ -110,8 +146,9 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
     chunks.push(csvRecord(ROW_FIELDS));
     for (const row of rows) chunks.push(csvRecord(csvValues(row)));
   } else if (rows.length > 0) {
-    for (const line of formatTable(rows, TABLE_COLUMNS, { width: terminalWidth(io.stdout) }))
-      chunks.push(`${line}\n`);
+    // Piped without COLUMNS, nothing limits the width: nothing is cut.
+    const width = terminalWidth(io.stdout, Number.POSITIVE_INFINITY);
+    for (const line of formatTable(rows, tableColumns(rows), { width })) chunks.push(`${line}\n`);
   }
   for (let i = 0; i < chunks.length; i += 1000) io.stdout.write(chunks.slice(i, i + 1000).join(''));
   io.stderr.write(`${summary(rows.length, result.stats, opts, (Date.now() - started) / 1000)}\n`);
@@ -132,33 +169,6 @@ function summary(shown: number, s: LookupStats, opts: LookupCommandOptions, seco
     `${extra.length > 0 ? ` (${extra.join(', ')})` : ''} in ${plural(s.dayFolders, 'day folder')} of ${opts.source}` +
     ` in ${seconds.toFixed(1)} s`
   );
-}
-
-/** A one-line count on a terminal's stderr while files are read; nothing when stderr is not a terminal. */
-class ProgressLine {
-  private readonly stream: Io['stderr'];
-  private readonly enabled: boolean;
-  private last = 0;
-  private shown = false;
-
-  constructor(stream: Io['stderr']) {
-    this.stream = stream;
-    this.enabled = Boolean(stream.isTTY) && !process.env.CI;
-  }
-
-  update(s: LookupStats): void {
-    if (!this.enabled || Date.now() - this.last < 100) return;
-    this.last = Date.now();
-    this.shown = true;
-    this.stream.write(
-      `\r\x1b[2Klookup: ${n(s.filesRead + s.unreadableFiles)} log files read, ${n(s.matched)} matching`,
-    );
-  }
-
-  clear(): void {
-    if (this.shown) this.stream.write('\r\x1b[2K');
-    this.shown = false;
-  }
 }
 
 function invalid(parse: (v: string) => unknown): (v: string) => never {
@@ -185,6 +195,7 @@ const positiveInt = (what: string) => (v: string) => {
 /** Options as commander hands them over, after each option's own parsing. */
 export interface RawOptions extends Omit<LookupFilter, 'startTime' | 'endTime'> {
   source: string;
+  region?: string;
   /** Parsed later, against the current time (relative times such as -2h). */
   startTime?: string;
   endTime?: string;
@@ -194,24 +205,13 @@ export interface RawOptions extends Omit<LookupFilter, 'startTime' | 'endTime'> 
   concurrency: number;
 }
 
-/** Turns parsed command-line options into a lookup; throws {@link LookupUsageError} for contradictions. */
+/** Turns parsed command-line options into a lookup; throws a {@link CliError} for bad times and contradictions. */
 export function commandOptions(raw: RawOptions, now: Date = new Date()): LookupCommandOptions {
-  const time = (flag: string, v: string | undefined, bound: 'start' | 'end') => {
-    if (v === undefined) return undefined;
-    try {
-      return parseTime(v, bound, now);
-    } catch (err) {
-      if (err instanceof TimeFormatError) throw new LookupUsageError(`${flag}: ${err.message}`);
-      throw err;
-    }
-  };
-  const startTime = time('--start-time', raw.startTime, 'start');
-  const endTime = time('--end-time', raw.endTime, 'end');
-  if (startTime && endTime && startTime.getTime() > endTime.getTime()) {
-    throw new LookupUsageError(
-      `--start-time ${startTime.toISOString()} is after --end-time ${endTime.toISOString()}: nothing can match`,
-    );
-  }
+  const { start: startTime, end: endTime } = timeRange(
+    { flag: '--start-time', text: raw.startTime },
+    { flag: '--end-time', text: raw.endTime },
+    now,
+  );
   const filter: LookupFilter = {
     ...(startTime ? { startTime } : {}),
     ...(endTime ? { endTime } : {}),
@@ -222,6 +222,7 @@ export function commandOptions(raw: RawOptions, now: Date = new Date()): LookupC
   if (raw.readOnly !== undefined) filter.readOnly = raw.readOnly;
   return {
     source: raw.source,
+    ...(raw.region ? { region: raw.region } : {}),
     filter,
     output: raw.output,
     ...(raw.maxResults !== undefined ? { maxResults: raw.maxResults } : {}),
@@ -239,6 +240,10 @@ export function register(program: Command): void {
     .requiredOption(
       '--source <folder|s3://bucket[/prefix]>',
       'a folder laid out like the trail bucket, or an S3 bucket',
+    )
+    .option(
+      '--region <region>',
+      'for an S3 source: its region (default: AWS_REGION, else AWS_DEFAULT_REGION)',
     )
     .option(
       '--start-time <time>',
@@ -274,22 +279,12 @@ export function register(program: Command): void {
     )
     .option('--newest-first', 'sort the newest events first, as the console does')
     .option('--concurrency <n>', 'log files read at once', positiveInt('a count'), DEFAULT_CONCURRENCY)
-    // Bad arguments exit 2, a lookup that could not run exits 1.
-    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : USAGE_EXIT))
-    .action(async (raw: RawOptions, cmd: Command) => {
+    .action(async (raw: RawOptions) => {
       // `head` closing the pipe is not an error of the lookup.
       process.stdout.on('error', (err: NodeJS.ErrnoException) => {
         if (err.code === 'EPIPE') process.exit(0);
         throw err;
       });
-      try {
-        process.exitCode = await runLookup(commandOptions(raw));
-      } catch (err) {
-        if (err instanceof LookupUsageError) cmd.error(`error: ${err.message}`, { exitCode: USAGE_EXIT });
-        // The lookup could not run (no trail under the source, listing refused, no credentials): the
-        // message says why; a stack trace would bury it.
-        process.stderr.write(`trailwatch lookup: ${err instanceof Error ? err.message : String(err)}\n`);
-        process.exitCode = 1;
-      }
+      process.exitCode = await runLookup(commandOptions(raw));
     });
 }

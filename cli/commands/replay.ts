@@ -1,9 +1,20 @@
-import { resolve } from 'node:path';
-import type { Command } from 'commander';
-import { ProgressBar } from '#cli/progress.ts';
+/** `trailwatch replay`: existing deliveries through the real handlers, offline, with a report of what they found. */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { ProgressBar, progressCallback } from '#cli/progress.ts';
 import { replay } from '#cli/replay/local-pipeline.ts';
 import { formatReport } from '#cli/replay/replay-summary.ts';
-import { keysFor, openSource } from '#cli/source.ts';
+import { cliErrorIn, keysFor, openSource, outputFolder } from '#cli/source.ts';
+
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+function logLevel(v: string): LogLevel {
+  const level = v.toUpperCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new InvalidArgumentError(`expected one of ${LOG_LEVELS.join(', ')}, found '${v}'`);
+  }
+  return level as LogLevel;
+}
 
 export function register(program: Command): void {
   program
@@ -18,33 +29,51 @@ export function register(program: Command): void {
       '--bucket <name>',
       "for a folder: the bucket name it mirrors (default: from a generated trail's manifest, else the folder name)",
     )
+    .option(
+      '--region <region>',
+      'for an S3 source: its region (default: AWS_REGION, else AWS_DEFAULT_REGION)',
+    )
     .option('--public-keys <file>', 'ListPublicKeys-shaped JSON to check digest signatures against (offline)')
-    .option('--log-level <level>', 'handler log level (DEBUG, INFO, WARN, ERROR, SILENT)', 'SILENT')
+    .addOption(
+      new Option('--log-level <level>', `handler log level (${LOG_LEVELS.join(', ')})`)
+        .argParser(logLevel)
+        .default('SILENT'),
+    )
     .option('--json', 'print the report as JSON')
     .action(
       async (opts: {
         source: string;
         out: string;
-        logLevel: string;
+        logLevel: LogLevel;
         json?: boolean;
         publicKeys?: string;
         bucket?: string;
+        region?: string;
       }) => {
-        const source = await openSource(opts.source, opts.bucket);
-        const bar = new ProgressBar('replay');
-        const report = await replay({
-          source: source.store,
-          sourceBucket: source.bucket,
-          prefix: source.prefix,
-          keys: await keysFor(source, opts.publicKeys),
-          out: resolve(opts.out),
-          logLevel: opts.logLevel.toUpperCase() as 'SILENT',
-          onProgress: (done, total) => {
-            bar.start(total);
-            bar.update(done);
-          },
+        const source = await openSource(opts.source, {
+          ...(opts.bucket ? { bucket: opts.bucket } : {}),
+          ...(opts.region ? { region: opts.region } : {}),
         });
-        bar.done();
+        const out = await outputFolder('--out', opts.out);
+        const keys = await keysFor(source, opts.publicKeys);
+        const bar = new ProgressBar('replay');
+        let report: Awaited<ReturnType<typeof replay>>;
+        try {
+          report = await replay({
+            source: source.store,
+            sourceBucket: source.bucket,
+            prefix: source.prefix,
+            keys,
+            out,
+            logLevel: opts.logLevel,
+            onProgress: progressCallback(bar),
+          });
+        } catch (err) {
+          // The handlers wrap a store failure in a retry error; the user needs the line it started from.
+          throw cliErrorIn(err) ?? err;
+        } finally {
+          bar.done();
+        }
         if (opts.json) {
           const { notifications, ...rest } = report;
           process.stdout.write(`${JSON.stringify({ ...rest, notifications: notifications.length })}\n`);

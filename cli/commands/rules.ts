@@ -1,12 +1,19 @@
 /**
  * `trailwatch rules list` and `trailwatch rules test`: inspect the rule catalog and try a filter pattern on
- * local CloudTrail files, printing matches the way CloudWatch's TestMetricFilter does.
+ * CloudTrail files (a folder or a bucket), printing matches the way CloudWatch's TestMetricFilter does.
+ *
+ * `rules test` reads every `*.json.gz` and `*.json` file under the source whatever its name, as a pattern is
+ * often tried on exported or downloaded logs: a `{"Records": [...]}` document, gzip'd or not, or a bare
+ * array of records.
  */
-import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { gunzipSync } from 'node:zlib';
+import { type Command, Option } from 'commander';
+import { CliError } from '#cli/errors.ts';
+import { ProgressBar, progressCallback } from '#cli/progress.ts';
+import { openSource, type Source } from '#cli/source.ts';
+import { timeRange } from '#cli/time.ts';
 import { LogFileError, readLogRecords } from '#shared/logfile/read.ts';
+import { readAll } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { principalOf } from '#shared/record.ts';
 import { loadRules, RuleError } from '#shared/rules/load.ts';
@@ -33,84 +40,94 @@ export interface TestReport {
   matches: TestMatch[];
 }
 
-function isoTime(value: string): string {
-  const t = Date.parse(value);
-  if (Number.isNaN(t))
-    throw new InvalidArgumentError(
-      `expected an ISO 8601 time such as 2024-08-01T12:00:00Z, found "${value}"`,
-    );
-  return new Date(t).toISOString();
-}
-
-/** CloudTrail log files under a folder: `*.json.gz`, and `*.json` (a `{"Records": [...]}` or a bare array). */
-async function* logFiles(root: string): AsyncGenerator<string> {
-  const entries = (await readdir(root, { withFileTypes: true })).sort((a, b) =>
-    a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-  );
-  for (const e of entries) {
-    const path = join(root, e.name);
-    if (e.isDirectory()) {
-      if (e.name === 'CloudTrail-Digest') continue;
-      yield* logFiles(path);
-    } else if (
-      e.isFile() &&
-      (e.name.endsWith('.json.gz') || e.name.endsWith('.json')) &&
-      !e.name.endsWith('.metadata.json')
-    ) {
-      yield path;
-    }
+/** A file under the source that holds no CloudTrail records: skipped and reported, like a corrupt one. */
+class NotRecordsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
   }
 }
 
-async function* recordsOf(path: string): AsyncGenerator<CloudTrailRecord[]> {
-  if (path.endsWith('.gz')) {
-    yield* readLogRecords(createReadStream(path, { highWaterMark: 1 << 20 }), { compression: 'gzip' });
+/** Keys of the files `rules test` reads under a prefix, in key order; digests are not logs. */
+async function logFileKeys(source: Source): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of source.store.list(source.prefix)) {
+    if (!/\.json(?:\.gz)?$/.test(o.key) || o.key.includes('CloudTrail-Digest/')) continue;
+    keys.push(o.key);
+  }
+  return keys;
+}
+
+async function* recordsOf(source: Source, key: string): AsyncGenerator<CloudTrailRecord[]> {
+  if (key.endsWith('.gz')) {
+    const obj = await source.store.get(key);
+    yield* readLogRecords(obj.body, { compression: 'auto', sizeHint: obj.size });
     return;
   }
-  const doc: unknown = JSON.parse(await readFile(path, 'utf8'));
+  // Plain .json may be a bare array of records, which the streaming reader does not take.
+  let bytes = await readAll(source.store, key);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+  const doc: unknown = JSON.parse(bytes.toString('utf8'));
   if (Array.isArray(doc)) yield doc as CloudTrailRecord[];
   else if (doc && typeof doc === 'object' && Array.isArray((doc as { Records?: unknown }).Records)) {
     yield (doc as { Records: CloudTrailRecord[] }).Records;
+  } else {
+    throw new NotRecordsError('not CloudTrail records: expected {"Records": [...]} or an array of records');
   }
 }
 
-/** Runs a pattern over every record under `source`. */
+/**
+ * Runs a pattern over every record under the source. Times are inclusive at both ends, as in lookup.
+ * Throws a {@link CliError} when no file under the source holds CloudTrail records.
+ */
 export async function testPattern(
   pattern: CompiledPattern,
-  source: string,
-  window: { start?: string; end?: string } = {},
+  source: Source,
+  window: { start?: Date; end?: Date } = {},
+  onProgress?: (done: number, total: number) => void,
 ): Promise<TestReport> {
   const report: TestReport = {
     pattern: pattern.source,
-    source,
+    source: source.description,
     filesScanned: 0,
     recordsScanned: 0,
     recordsOutsideWindow: 0,
     unreadableFiles: [],
     matches: [],
   };
-  for await (const path of logFiles(source)) {
+  const keys = await logFileKeys(source);
+  for (const key of keys) {
     report.filesScanned++;
-    const file = relative(source, path) || path;
+    const file = key.slice(source.prefix.length);
     try {
-      await scanFile(path, file);
+      await scanFile(key, file);
     } catch (err) {
-      if (!(err instanceof LogFileError || err instanceof SyntaxError)) throw err;
+      if (!(err instanceof LogFileError || err instanceof SyntaxError || err instanceof NotRecordsError))
+        throw err;
       report.unreadableFiles.push({ file, error: (err as Error).message });
     }
+    onProgress?.(report.filesScanned, keys.length);
+  }
+  if (report.filesScanned > 0 && report.unreadableFiles.length === report.filesScanned) {
+    const first = report.unreadableFiles[0];
+    const none =
+      report.filesScanned === 1
+        ? 'its only .json file holds no CloudTrail records'
+        : `none of its ${report.filesScanned} .json files holds CloudTrail records`;
+    throw new CliError(`--source ${source.description}: ${none} (${first.file}: ${first.error})`);
   }
   return report;
 
-  async function scanFile(path: string, file: string): Promise<void> {
-    for await (const batch of recordsOf(path)) {
+  async function scanFile(key: string, file: string): Promise<void> {
+    const start = window.start?.getTime();
+    const end = window.end?.getTime();
+    for await (const batch of recordsOf(source, key)) {
       for (const record of batch) {
         report.recordsScanned++;
-        if (window.start || window.end) {
+        if (start !== undefined || end !== undefined) {
           const t = typeof record?.eventTime === 'string' ? Date.parse(record.eventTime) : Number.NaN;
           const inside =
-            !Number.isNaN(t) &&
-            (!window.start || t >= Date.parse(window.start)) &&
-            (!window.end || t < Date.parse(window.end));
+            !Number.isNaN(t) && (start === undefined || t >= start) && (end === undefined || t <= end);
           if (!inside) {
             report.recordsOutsideWindow++;
             continue;
@@ -169,21 +186,23 @@ function listTable(rules: Rule[]): string {
   ]);
 }
 
-/** Prints a usage problem to stderr and sets exit code 2 (1 stays "ran, found something wrong"). */
-function reportError(err: unknown): void {
-  if (err instanceof PatternError) {
-    process.stderr.write(`error: invalid filter pattern at ${err.message}\n${err.excerpt()}\n`);
-  } else if (err instanceof RuleError) {
-    process.stderr.write(`error: ${err.message}\n`);
-  } else if (
-    typeof (err as NodeJS.ErrnoException)?.code === 'string' &&
-    (err as NodeJS.ErrnoException).syscall
-  ) {
-    process.stderr.write(`error: ${(err as Error).message}\n`);
-  } else {
+/** The rules, with a rules file that cannot be used said in one line naming the file and the rule. */
+async function rulesFrom(file: string | undefined): Promise<Rule[]> {
+  try {
+    return await loadRules({ rulesFile: file });
+  } catch (err) {
+    if (err instanceof RuleError) throw new CliError(err.message, { cause: err });
     throw err;
   }
-  process.exitCode = 2;
+}
+
+function compiled(text: string): CompiledPattern {
+  try {
+    return compilePattern(text);
+  } catch (err) {
+    if (!(err instanceof PatternError)) throw err;
+    throw new CliError(`invalid filter pattern at ${err.message} in '${text}'`, { cause: err });
+  }
 }
 
 export function register(program: Command): void {
@@ -200,12 +219,8 @@ export function register(program: Command): void {
     )
     .option('--json', 'print the rules as JSON')
     .action(async (opts: { rules?: string; json?: boolean }) => {
-      try {
-        const list = await loadRules({ rulesFile: opts.rules });
-        process.stdout.write(`${opts.json ? JSON.stringify(list, null, 2) : listTable(list)}\n`);
-      } catch (err) {
-        reportError(err);
-      }
+      const list = await rulesFrom(opts.rules);
+      process.stdout.write(`${opts.json ? JSON.stringify(list, null, 2) : listTable(list)}\n`);
     });
 
   rules
@@ -217,9 +232,19 @@ export function register(program: Command): void {
     )
     .option('--rule <id>', 'test a rule of the catalog (or of --rules) instead of --pattern')
     .option('--rules <file>', 'custom rules JSON file, for --rule')
-    .requiredOption('--source <folder>', 'folder of CloudTrail log files (*.json.gz, or *.json records)')
-    .option('--start-time <time>', 'only events at or after this ISO 8601 time', isoTime)
-    .option('--end-time <time>', 'only events before this ISO 8601 time', isoTime)
+    .requiredOption(
+      '--source <folder|s3://bucket[/prefix]>',
+      'CloudTrail log files (*.json.gz, or *.json records), in a folder or a bucket',
+    )
+    .option(
+      '--region <region>',
+      'for an S3 source: its region (default: AWS_REGION, else AWS_DEFAULT_REGION)',
+    )
+    .option(
+      '--start-time <time>',
+      'only events at or after: ISO 8601 (UTC unless a zone is given), a date, -2h, -7d',
+    )
+    .option('--end-time <time>', 'only events at or before (a date alone means the end of that day)')
     .addOption(new Option('--output <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(
       async (opts: {
@@ -227,37 +252,45 @@ export function register(program: Command): void {
         rule?: string;
         rules?: string;
         source: string;
+        region?: string;
         startTime?: string;
         endTime?: string;
         output: 'table' | 'json';
       }) => {
-        try {
-          let text = opts.pattern;
-          if (opts.rule !== undefined) {
-            const list = await loadRules({ rulesFile: opts.rules });
-            const rule = list.find((r) => r.id === opts.rule);
-            if (!rule)
-              throw new RuleError(
-                `no rule "${opts.rule}"; known: ${list.map((r) => r.id).join(', ')}`,
-                opts.rules ?? 'catalog',
-              );
-            text = rule.pattern;
-          }
-          if (text === undefined) {
-            process.stderr.write('error: give --pattern or --rule\n');
-            process.exitCode = 2;
-            return;
-          }
-          const report = await testPattern(compilePattern(text), opts.source, {
-            start: opts.startTime,
-            end: opts.endTime,
-          });
-          process.stdout.write(
-            `${opts.output === 'json' ? JSON.stringify(report, null, 2) : matchTable(report)}\n`,
-          );
-        } catch (err) {
-          reportError(err);
+        if (opts.pattern !== undefined && opts.rule !== undefined) {
+          throw new CliError('give --pattern or --rule, not both');
         }
+        let text = opts.pattern;
+        if (opts.rule !== undefined) {
+          const list = await rulesFrom(opts.rules);
+          const rule = list.find((r) => r.id === opts.rule);
+          if (!rule) {
+            throw new CliError(
+              `--rule ${opts.rule}: no such rule in ${opts.rules ?? 'the catalog'}; known: ${list.map((r) => r.id).join(', ')}`,
+            );
+          }
+          text = rule.pattern;
+        }
+        if (text === undefined) throw new CliError('give --pattern <pattern> or --rule <id>');
+        const pattern = compiled(text);
+        const window = timeRange(
+          { flag: '--start-time', text: opts.startTime },
+          { flag: '--end-time', text: opts.endTime },
+        );
+        const source = await openSource(opts.source, {
+          expect: 'json',
+          ...(opts.region ? { region: opts.region } : {}),
+        });
+        const bar = new ProgressBar('rules test');
+        let report: TestReport;
+        try {
+          report = await testPattern(pattern, source, window, progressCallback(bar));
+        } finally {
+          bar.done();
+        }
+        process.stdout.write(
+          `${opts.output === 'json' ? JSON.stringify(report, null, 2) : matchTable(report)}\n`,
+        );
       },
     );
 }

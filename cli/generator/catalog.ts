@@ -1,6 +1,6 @@
 /**
  * The management APIs a sample trail holds, each with the request, response and resources CloudTrail
- * records for it. Shapes follow real records (see ../shared/data/stratus-detonation-logs); values come from
+ * records for it. Shapes follow real records (see test/fixtures/stratus); values come from
  * the account's inventory so that the same instance, bucket or function recurs across calls.
  */
 import { GeneratorError } from './errors.ts';

@@ -15,8 +15,13 @@
  * A file that cannot be read (missing, corrupt, not CloudTrail's format, over a size cap, or the store
  * failing for it) is passed to `onUnreadable` and counted, and the lookup goes on; matches already taken
  * from its readable part are dropped, so a file counts wholly or not at all. Failing to list folders
- * stops the lookup: without a listing there is nothing to report on.
+ * stops the lookup: without a listing there is nothing to report on. So does a {@link CliError} from the
+ * store (an unreachable endpoint, a refused permission): it would fail every file the same way.
+ *
+ * The listing runs ahead of the reading (up to {@link LIST_AHEAD} files), so a progress display knows the
+ * total early; `stats.listed` says when it is final.
  */
+import { CliError } from '#cli/errors.ts';
 import type { TrailKey } from '#shared/keys.ts';
 import { readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
 import type { ObjectStore } from '#shared/ports.ts';
@@ -53,6 +58,8 @@ export interface LookupStats extends SelectStats {
   matched: number;
   duplicates: number;
   bytes: number;
+  /** Whether every file to read has been listed (`logFiles` is then the final count). */
+  listed: boolean;
 }
 
 export interface LookupResult {
@@ -61,6 +68,9 @@ export interface LookupResult {
 }
 
 export const DEFAULT_CONCURRENCY = 6;
+
+/** Files listed ahead of the readers: enough for an early total, bounded for a bucket of years. */
+export const LIST_AHEAD = 10_000;
 
 interface Item extends LookupEvent {
   t: number;
@@ -166,6 +176,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     matched: 0,
     duplicates: 0,
     bytes: 0,
+    listed: false,
   });
   const collector = new Collector(
     options.maxResults,
@@ -181,7 +192,8 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
       const obj = await store.get(file.key);
       body = obj.body;
       const it = readLogRecords(obj.body, {
-        compression: 'gzip',
+        // CloudTrail delivers gzip; `.json` copies of its files are plain JSON.
+        compression: 'auto',
         ...(options.limits ? { limits: options.limits } : {}),
       });
       for (;;) {
@@ -205,6 +217,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
         }
       }
     } catch (err) {
+      if (err instanceof CliError) throw err;
       stats.unreadableFiles++;
       const partial =
         found.length > 0 ? ` (${found.length} matching records read before the failure left out)` : '';
@@ -222,17 +235,29 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     for (const item of found) collector.add(item);
   }
 
-  const files = selector.files();
+  const files = new ListAhead(selector.files(), LIST_AHEAD, () => {
+    stats.listed = true;
+  });
+  let stopped = false;
   const worker = async () => {
-    for (;;) {
+    while (!stopped) {
       const next = await files.next();
-      if (next.done) return;
-      await readFile(next.value.trailKey);
+      if (next === undefined) return;
+      await readFile(next.trailKey);
       options.onFile?.(stats);
     }
   };
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
-  const settled = await Promise.allSettled(Array.from({ length: concurrency }, worker));
+  const settled = await Promise.allSettled(
+    Array.from({ length: concurrency }, () =>
+      worker().catch((err: unknown) => {
+        // One fatal failure ends the lookup: the other readers stop after their current file.
+        stopped = true;
+        files.stop();
+        throw err;
+      }),
+    ),
+  );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
 
@@ -240,4 +265,70 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
   stats.duplicates = collector.duplicates;
   stats.matched -= collector.duplicates;
   return { events: items.map(({ record, file }) => ({ record, file })), stats };
+}
+
+/** Pulls from an async source ahead of its consumers, holding at most `limit` items. */
+class ListAhead<T> {
+  private items: T[] = [];
+  private head = 0;
+  private finished = false;
+  private stopped = false;
+  private error: unknown;
+  private waiting: (() => void)[] = [];
+  private room: (() => void) | undefined;
+
+  constructor(source: AsyncIterable<T>, limit: number, onFinished: () => void) {
+    void this.fill(source, limit, onFinished);
+  }
+
+  private async fill(source: AsyncIterable<T>, limit: number, onFinished: () => void): Promise<void> {
+    try {
+      for await (const item of source) {
+        this.items.push(item);
+        this.wake();
+        while (this.items.length - this.head >= limit && !this.stopped) {
+          await new Promise<void>((resolve) => {
+            this.room = resolve;
+          });
+        }
+        if (this.stopped) return;
+      }
+      onFinished();
+    } catch (err) {
+      this.error = err;
+    } finally {
+      this.finished = true;
+      this.wake();
+    }
+  }
+
+  private wake(): void {
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
+
+  /** The next item, undefined at the end; throws what the source threw. */
+  async next(): Promise<T | undefined> {
+    for (;;) {
+      if (this.head < this.items.length) {
+        const item = this.items[this.head++];
+        if (this.head > 1024 && this.head * 2 > this.items.length) {
+          this.items = this.items.slice(this.head);
+          this.head = 0;
+        }
+        this.room?.();
+        this.room = undefined;
+        return item;
+      }
+      if (this.error !== undefined) throw this.error;
+      if (this.finished || this.stopped) return undefined;
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.room?.();
+    this.room = undefined;
+    this.wake();
+  }
 }

@@ -14,7 +14,7 @@ import { type IngestDeps, ingestHandler, verifyHandler } from '#functions/handle
 import { ingestConfig, observabilityConfig } from '#shared/config.ts';
 import type { PublicKeySource } from '#shared/digest/public-keys.ts';
 import { failuresOf } from '#shared/digest/tamper-alerts.ts';
-import type { InsightEvent } from '#shared/insights/index.ts';
+import { type InsightEvent, readWarmUps, type WarmUp } from '#shared/insights/index.ts';
 import { classifyKey } from '#shared/keys.ts';
 import type { Notification, ObjectStore } from '#shared/ports.ts';
 import { defaultRules } from '#shared/rules/load.ts';
@@ -52,6 +52,8 @@ export interface ReplayReport {
   digests: number;
   /** Insight Start/End events, each with the simulated time replay emitted it at. */
   insights: InsightEvent[];
+  /** Per account+region: the history detection has seen and the history it needs before a Start. */
+  warmUp: WarmUp[];
   digestVerdicts: {
     valid: number;
     invalid: number;
@@ -171,6 +173,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
     badRecords: 0,
     digests: 0,
     insights: [],
+    warmUp: [],
     digestVerdicts: { valid: 0, invalid: 0, logFilesChecked: 0, failures: [] },
     ignored: 0,
     rejections: [],
@@ -246,6 +249,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
   report.accounts = [...accounts].sort();
   report.regions = [...regions].sort();
   report.metricsLines = pipeline.metricsFile.lines;
+  report.warmUp = await readWarmUps(pipeline.state);
   report.seconds = (performance.now() - started) / 1000;
   return report;
 }

@@ -1,7 +1,7 @@
 /** The summary a person reads at the end of a replay. */
 import { relative } from 'node:path';
 import type { ReplayReport } from '#cli/replay/local-pipeline.ts';
-import { bytes, n, plural } from '#cli/text-format.ts';
+import { bytes, n, plural, warmUpText } from '#cli/text-format.ts';
 
 export function formatReport(r: ReplayReport, title = 'trailwatch replay'): string {
   const lines: string[] = [];
@@ -28,7 +28,14 @@ export function formatReport(r: ReplayReport, title = 'trailwatch replay'): stri
   if (r.ignored > 0) row('Other objects', `${n(r.ignored)} ignored (not CloudTrail log or digest files)`);
   for (const rej of r.rejections.slice(0, 5)) row('  rejected', `${rej.key}: ${rej.reason}`);
   const starts = r.insights.filter((e) => e.kind === 'start');
-  row('Insights', `${n(starts.length)} started · ${n(r.insights.length - starts.length)} ended`);
+  // A trail shorter than the warm-up can open no insight: "0 started" alone reads as "nothing unusual".
+  const cold = r.warmUp.filter((w) => !w.ready);
+  if (starts.length === 0 && r.insights.length === 0 && cold.length > 0 && cold.length === r.warmUp.length) {
+    row('Insights', `0 started: ${warmUpText(cold)}`);
+  } else {
+    row('Insights', `${n(starts.length)} started · ${n(r.insights.length - starts.length)} ended`);
+    if (cold.length > 0) row('', `still warming up: ${warmUpText(cold)}`);
+  }
   for (const e of starts.slice(0, 8)) {
     const api = `${e.eventSource.replace(/\.amazonaws\.com$/, '')}:${e.eventName}`;
     const lag = Math.round((Date.parse(e.emittedAt) - Date.parse(e.start)) / 60_000);

@@ -9,6 +9,8 @@
  * insights not yet written and for recent minutes when no summaries are at hand.
  */
 import { gunzipSync } from 'node:zlib';
+import { warmUpText } from '#cli/text-format.ts';
+import { InsightsError, type WarmUp, warmUpOf } from '#shared/insights/index.ts';
 import { parseInsightRecords } from '#shared/insights/insight-records.ts';
 import type {
   AttributionValue,
@@ -65,6 +67,11 @@ export interface ReportData {
   summaries: number;
   states: number;
   insightFiles: number;
+  /**
+   * Per account+region: the history detection has seen and needs (from the state, else from the summaries),
+   * so that a page without insights can say whether any was possible.
+   */
+  warmUp: WarmUp[];
 }
 
 const BEFORE = 90;
@@ -160,31 +167,62 @@ function attributionValues(r: InsightRecord | undefined, attribute: string): Att
 }
 
 /** Reads everything the report needs from a store. */
+const STATE_KEY_RE = /(^|\/)insights\/state\/\d{12}\/[a-z0-9-]+\.json$/;
+
+type ReportKey = 'insight' | 'summary' | 'gzip-summary' | 'state';
+
+function reportKind(key: string): ReportKey | undefined {
+  if (classifyKey(key).kind === 'insight') return 'insight';
+  if (key.endsWith('.summary.json')) return 'summary';
+  if (STATE_KEY_RE.test(key)) return 'state';
+  if (key.endsWith('.json.gz') && key.includes('summar')) return 'gzip-summary';
+  return undefined;
+}
+
+/** Reads everything the report needs from a store (under `prefix`), calling `onProgress` per file read. */
 export async function collectReport(
   store: ObjectStore,
-  opts: { account?: string; region?: string; options?: Partial<InsightsOptions>; now?: Date } = {},
+  opts: {
+    account?: string;
+    region?: string;
+    options?: Partial<InsightsOptions>;
+    now?: Date;
+    prefix?: string;
+    onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<ReportData> {
   const o = resolveOptions(opts.options);
   const records: InsightRecord[] = [];
   const summaries: LogFileSummary[] = [];
   const states: InsightsState[] = [];
   let insightFiles = 0;
-  for await (const info of store.list('')) {
-    const key = info.key;
-    const k = classifyKey(key);
-    if (k.kind === 'insight') {
-      records.push(...parseInsightRecords(await readAll(store, key)));
-      insightFiles++;
-    } else if (key.endsWith('.summary.json')) {
-      const s = JSON.parse((await readAll(store, key)).toString('utf8')) as LogFileSummary;
-      if (s?.schema === SUMMARY_SCHEMA) summaries.push(s);
-    } else if (/(^|\/)insights\/state\/\d{12}\/[a-z0-9-]+\.json$/.test(key)) {
-      const s = JSON.parse((await readAll(store, key)).toString('utf8')) as InsightsState;
-      if (s?.schema === STATE_SCHEMA) states.push(s);
-    } else if (key.endsWith('.json.gz') && key.includes('summar')) {
-      const s = JSON.parse(gunzipSync(await readAll(store, key)).toString('utf8')) as LogFileSummary;
-      if (s?.schema === SUMMARY_SCHEMA) summaries.push(s);
+  const wanted: { key: string; kind: ReportKey }[] = [];
+  for await (const info of store.list(opts.prefix ?? '')) {
+    const kind = reportKind(info.key);
+    if (kind) wanted.push({ key: info.key, kind });
+  }
+  let done = 0;
+  for (const { key, kind } of wanted) {
+    const bytes = await readAll(store, key);
+    try {
+      if (kind === 'insight') {
+        records.push(...parseInsightRecords(bytes));
+        insightFiles++;
+      } else if (kind === 'state') {
+        const s = JSON.parse(bytes.toString('utf8')) as InsightsState;
+        if (s?.schema === STATE_SCHEMA) states.push(s);
+      } else {
+        const text = (kind === 'gzip-summary' ? gunzipSync(bytes) : bytes).toString('utf8');
+        const s = JSON.parse(text) as LogFileSummary;
+        if (s?.schema === SUMMARY_SCHEMA) summaries.push(s);
+      }
+    } catch (err) {
+      if (err instanceof InsightsError) throw new InsightsError(`${key}: ${err.message}`, { cause: err });
+      throw new InsightsError(`${key}: expected a ${kind} in JSON, found ${(err as Error).message}`, {
+        cause: err,
+      });
     }
+    opts.onProgress?.(++done, wanted.length);
   }
   const keep = (account: string, region: string) =>
     (!opts.account || opts.account === account) && (!opts.region || opts.region === region);
@@ -325,14 +363,33 @@ export async function collectReport(
       }
     }
   }
+  const warmUp: WarmUp[] = [];
+  for (const st of states) if (keep(st.account, st.region)) warmUp.push(warmUpOf(st, o));
+  for (const [place, sums] of summariesByState) {
+    const [account, region] = place.split('/');
+    if (!keep(account, region) || states.some((s) => s.account === account && s.region === region)) continue;
+    warmUp.push(warmUpOf({ account, region, coverage: coverageOf(sums) }, o));
+  }
   return {
-    source: store.location,
+    source: opts.prefix ? `${store.location}/${opts.prefix}` : store.location,
     generatedAt: (opts.now ?? new Date()).toISOString(),
     insights,
     summaries: summaries.length,
     states: states.length,
     insightFiles,
+    warmUp,
   };
+}
+
+/**
+ * Why a page holds no insight for some account+region: detection was still warming up there. Places with
+ * an insight (CloudTrail's own Insights files need no warm-up of ours) are left out.
+ */
+export function warmUpNote(data: ReportData): string | undefined {
+  const cold = data.warmUp.filter(
+    (w) => !w.ready && !data.insights.some((i) => i.account === w.account && i.region === w.region),
+  );
+  return cold.length > 0 ? `No insight was possible yet: ${warmUpText(cold)}.` : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -429,6 +486,7 @@ svg text{font-size:10px;fill:#57606a}svg text.start{fill:#1a7f37}svg text.end{fi
 .cols{display:flex;gap:24px;flex-wrap:wrap}.cols>div{min-width:240px}
 table{border-collapse:collapse}td{padding:1px 8px 1px 0;font-size:12px;word-break:break-all}td.n{white-space:nowrap;text-align:right}
 .none{color:#8c959f;font-size:12px}
+.warmup{border-left:4px solid #bf8700;padding:4px 10px;background:#fff8c5;max-width:780px}
 .legend span{margin-right:14px;font-size:12px}.legend i{display:inline-block;width:18px;height:3px;vertical-align:middle;margin-right:4px}
 `;
 
@@ -437,6 +495,7 @@ function plural(n: number, one: string, many = `${one}s`): string {
 }
 
 export function renderReport(data: ReportData): string {
+  const note = warmUpNote(data);
   const items = data.insights.map((ins) => {
     const title = `${ins.insightType}: ${ins.eventSource} ${ins.eventName}${ins.errorCode ? ` (${ins.errorCode})` : ''}`;
     const window =
@@ -460,7 +519,7 @@ ${chartSvg(ins)}
 <h1>trailwatch insights</h1>
 <p class="meta">${data.insights.length} insight${data.insights.length === 1 ? '' : 's'} from ${esc(data.source)}: ${plural(data.insightFiles, 'Insights file')}, ${plural(data.summaries, 'log-file summary', 'log-file summaries')}, ${plural(data.states, 'detection state')}. Generated ${esc(data.generatedAt)}.</p>
 <p class="legend"><span><i style="background:#cf222e"></i>calls (or errors) per minute</span><span><i style="background:#0969da"></i>expected at that hour</span><span><i style="background:#d8e8fb;height:10px"></i>up to the start threshold</span><span><i style="background:#1a7f37"></i>Start</span><span><i style="background:#8250df"></i>End</span></p>
-${items.join('\n')}
+${note ? `<p class="warmup">${esc(note)}</p>\n` : ''}${items.join('\n')}
 <p id="render-status">${data.insights.length} charts</p>
 <script>
 (function () {

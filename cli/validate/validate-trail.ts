@@ -1,9 +1,12 @@
 /**
  * On-demand validation of a trail over a time range: the AWS CLI's walk (`aws cloudtrail validate-logs`,
- * ../docs/cloudtrail-reference.md section 2), with the same verdicts in the same order, plus what it misses:
+ * docs/cloudtrail-format.md section 2.4), with the same verdicts in the same order, plus what it misses
+ * (section 2.5):
  * - the previous digest found is compared with the hash and signature its successor recorded;
- * - digests are hourly, so an hour with no digest is reported: the newest ones (once their delivery is
- *   overdue), and every one of several consecutive deleted digests, not only the first;
+ * - digests are hourly, so an hour with no digest is reported: every one of several consecutive deleted
+ *   digests, not only the first; and the overdue hours after the newest digest found, as one digest gap
+ *   (a trail stopped months ago would otherwise read as thousands of missing files), explained by the
+ *   trail's status when CloudTrail can be asked (trail-status.ts);
  * - a digest listed but never reached along the chain (a copy under another key) is checked on its own;
  * - key validity windows and bytes after a gzip stream (in verify.ts).
  *
@@ -13,7 +16,7 @@
 
 import type { DigestFile } from '#shared/digest/digest-format.ts';
 import { DigestError } from '#shared/digest/errors.ts';
-import { type DigestPlace, HOUR_MS, hoursBetween, missingDigest } from '#shared/digest/gaps.ts';
+import { type DigestPlace, HOUR_MS, hoursBetween, missingDigest, overdueAfter } from '#shared/digest/gaps.ts';
 import { OrderedChannel, Pool } from '#shared/digest/pool.ts';
 import { KeyRing, type PublicKeySource } from '#shared/digest/public-keys.ts';
 import { type FileVerdict, invalid, REASONS } from '#shared/digest/verdict.ts';
@@ -28,6 +31,7 @@ import {
 } from '#shared/digest/verify-digest.ts';
 import { classifyKey, digestFileKey } from '#shared/keys.ts';
 import type { ObjectStore } from '#shared/ports.ts';
+import { explainGap, type GapCause, type TrailStatusSource } from './trail-status.ts';
 
 const MINUTE_MS = 60_000;
 
@@ -57,6 +61,10 @@ export interface ValidateTrailOptions {
   deliveryDelayMs?: number;
   /** Digests fetched ahead of the walk. Default 8. */
   prefetch?: number;
+  /** CloudTrail's view of the trail, asked only when digests stop before the end of the range. */
+  trailStatus?: TrailStatusSource;
+  /** The current time, for how far back CloudTrail's event history reaches. Default: the clock. */
+  now?: Date;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -68,6 +76,25 @@ export interface GapEvent {
   from: Date;
   /** Start of the newer digest that starts a new chain. */
   to: Date;
+}
+
+/**
+ * trailwatch's own finding: no digest after the newest one found, though one was due every hour up to the
+ * end of the range. One event per source region, however many hours.
+ */
+export interface DigestGapEvent {
+  type: 'digest-gap';
+  region: string;
+  bucket: string;
+  /** The time in the newest digest's name (its end). */
+  from: Date;
+  /** The end of the range. */
+  to: Date;
+  /** Hourly digests due in between whose delivery is overdue. */
+  missing: number;
+  /** The key the first of them would have. */
+  firstMissingKey: string;
+  cause: GapCause;
 }
 
 export interface StartEvent {
@@ -97,11 +124,13 @@ export interface ValidationSummary {
   digests: Tally;
   backfillDigests: Tally;
   logs: Tally;
-  /** Nothing invalid (exit code 0). */
+  /** The digest gaps reported, in the order found. */
+  digestGaps: DigestGapEvent[];
+  /** Nothing invalid and no digest known to be deleted (exit code 0). */
   ok: boolean;
 }
 
-export type ValidationEvent = StartEvent | FileVerdict | GapEvent | ValidationSummary;
+export type ValidationEvent = StartEvent | FileVerdict | GapEvent | DigestGapEvent | ValidationSummary;
 
 export interface TrailArn {
   partition: string;
@@ -140,6 +169,7 @@ interface Ctx {
   pool: Pool;
   emit: (event: ValidationEvent | Promise<ValidationEvent>) => Promise<void>;
   stopped: () => boolean;
+  explain: (from: Date, to: Date) => Promise<GapCause>;
 }
 
 function normalizePrefix(p: string | undefined): string {
@@ -287,19 +317,30 @@ async function walkChain(ctx: Ctx, region: string, initial: Listed[], backfill: 
 
   if (remaining.length === 0) return;
 
-  // The newest digests: one is due every hour, so hours after the newest found one whose digest is overdue
-  // were deleted (or logging stopped, which the trail's own events show). A listed copy sitting under a
-  // later name than it belongs to is not an anchor.
+  // The newest digests: one is due every hour, so no digest after the newest one found, up to the end of
+  // the range, means logging stopped or the newest digests were deleted. That is one finding however many
+  // hours it spans; the trail's status tells which. A listed copy sitting under a later name than it
+  // belongs to is not an anchor.
   if (!backfill) {
     let anchor: number | undefined;
     for (let i = remaining.length - 1; i >= 0 && anchor === undefined; i--) {
       const { checked } = await check(store, bucket, remaining[i].key);
       if (checked.verdict.code !== 'moved') anchor = remaining[i].time;
     }
-    if (anchor !== undefined) {
-      const due: number[] = [];
-      for (let t = anchor + HOUR_MS; t + ctx.delay <= ctx.end; t += HOUR_MS) due.push(t);
-      for (const t of due.reverse()) await missing(t);
+    const due = anchor === undefined ? [] : overdueAfter(anchor, ctx.end, ctx.delay);
+    if (anchor !== undefined && due.length > 0) {
+      const from = new Date(anchor);
+      const to = new Date(ctx.end);
+      await ctx.emit({
+        type: 'digest-gap',
+        region,
+        bucket,
+        from,
+        to,
+        missing: due.length,
+        firstMissingKey: digestFileKey({ ...place, endTime: new Date(due[0]) }),
+        cause: await ctx.explain(from, to),
+      });
     }
   }
 
@@ -378,8 +419,10 @@ async function walkChain(ctx: Ctx, region: string, initial: Listed[], backfill: 
 
 /**
  * Validates digests and log files of a trail between `start` and `end`. Yields a start event, then each
- * verdict (and chain gap) in the AWS CLI's order, then the summary. Bad files are verdicts; a store or key
- * source that fails, or options that make no sense, throw DigestError.
+ * verdict (and chain gap) in the AWS CLI's order, a digest gap before a region's walk when its digests stop
+ * early, then the summary. Bad files are verdicts; a store or key source that fails, or options that make
+ * no sense, throw DigestError (a store's own error, such as the CLI's checked S3 store's, passes through as
+ * it is or as the cause). A trail status that cannot be read is said in the gap's cause, not thrown.
  */
 export async function* validateTrail(
   options: ValidateTrailOptions,
@@ -406,6 +449,16 @@ export async function* validateTrail(
 
   let stopped = false;
   const channel = new OrderedChannel<ValidationEvent>(4096);
+  // One GetTrailStatus for every region's gap.
+  const statusSource = options.trailStatus;
+  let status: ReturnType<TrailStatusSource['status']> | undefined;
+  const trailStatus: TrailStatusSource | undefined = statusSource && {
+    status: (arn) => {
+      status ??= statusSource.status(arn);
+      return status;
+    },
+    changes: (arn, from, to) => statusSource.changes(arn, from, to),
+  };
   let total = 0;
   const ctx: Ctx = {
     bucket,
@@ -427,6 +480,7 @@ export async function* validateTrail(
       return channel.push(Promise.resolve(event));
     },
     stopped: () => stopped,
+    explain: (from, to) => explainGap(trailStatus, options.trailArn, { from, to }, options.now),
   };
   let regions: string[];
   if (options.regions === 'all') {
@@ -473,6 +527,7 @@ export async function* validateTrail(
     digests: { valid: 0, invalid: 0 },
     backfillDigests: { valid: 0, invalid: 0 },
     logs: { valid: 0, invalid: 0 },
+    digestGaps: [],
     ok: true,
   };
   let done = 0;
@@ -491,6 +546,9 @@ export async function* validateTrail(
         }
         done++;
         options.onProgress?.(done, Math.max(total, done));
+      } else if (event.type === 'digest-gap') {
+        summary.digestGaps.push(event);
+        if (event.cause.digestsDeleted) summary.ok = false;
       }
       yield event;
     }

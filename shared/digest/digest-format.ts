@@ -1,6 +1,6 @@
 /**
  * The digest file format and the string CloudTrail signs
- * (../shared/docs/cloudtrail-reference.md section 2). Shared by the verifier and the sample-trail generator,
+ * (docs/cloudtrail-format.md sections 2.1 and 2.2). Shared by the verifier and the sample-trail generator,
  * so that both sides of every test agree on one definition.
  */
 import { createHash } from 'node:crypto';

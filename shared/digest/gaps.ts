@@ -1,7 +1,8 @@
 /**
  * Digests are hourly: an hour with no digest where one is due was deleted (or logging was off). This is the
  * one place that turns such hours into verdicts, for verify (hours deleted before the digest a new one
- * points back to) and for `trailwatch validate` (hours between digests found, and after the newest one).
+ * points back to) and for `trailwatch validate` (hours between digests found, and the overdue hours after
+ * the newest one, which it reports as one gap rather than hour by hour).
  *
  * Only a digest that sits where it says it was written counts as a survivor: a copy planted under a
  * plausible name must not hide the deletions before it. Reading a candidate goes through the same
@@ -28,6 +29,16 @@ export function hoursBetween(older: number, newer: number): number[] {
   const out: number[] = [];
   for (let t = newer - HOUR_MS; t - older > HOUR_MS / 2; t -= HOUR_MS) out.push(t);
   return out.reverse();
+}
+
+/**
+ * The hours after the newest digest (`newest`, ms) whose digest is overdue at `end`: due on the hour after
+ * it, and late once `delayMs` has passed. Oldest first.
+ */
+export function overdueAfter(newest: number, end: number, delayMs: number): number[] {
+  const out: number[] = [];
+  for (let t = newest + HOUR_MS; t + delayMs <= end; t += HOUR_MS) out.push(t);
+  return out;
 }
 
 /** The verdict for a digest that was due at `time` and is not there. */

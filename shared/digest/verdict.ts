@@ -1,6 +1,6 @@
 /**
  * Verdicts on digest and log files: plain data, never exceptions. The reason texts are the AWS CLI's own
- * (`aws cloudtrail validate-logs`, ../docs/cloudtrail-reference.md section 2) where it has one, so output
+ * (`aws cloudtrail validate-logs`, docs/cloudtrail-format.md section 2.4) where it has one, so output
  * lines can be compared with it; the checks it does not make have reasons of the same form.
  */
 

@@ -18,8 +18,15 @@ import type {
 } from '#shared/insights/insight-types.ts';
 import { InsightsError, resolveOptions } from '#shared/insights/insight-types.ts';
 import { MINUTE_MS } from '#shared/insights/model.ts';
-import type { PendingFile } from '#shared/insights/state.ts';
-import { applySummaryToState, foldState, listStates, updateState } from '#shared/insights/state.ts';
+import type { InsightsState, PendingFile } from '#shared/insights/state.ts';
+import {
+  applySummaryToState,
+  foldState,
+  listStates,
+  minuteIso,
+  readState,
+  updateState,
+} from '#shared/insights/state.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
 
@@ -204,4 +211,52 @@ export async function seedBaselines(
     result.stale += t.stale;
   }
   return result;
+}
+
+/** How far an account+region is through the warm-up before which detection opens no insight. */
+export interface WarmUp {
+  account: string;
+  region: string;
+  /** Minutes the detector has seen, from the first to the last minute with events, both counted (0 with none). */
+  historyMinutes: number;
+  /** History needed before the first Start is possible (`minHistoryMinutes`). */
+  neededMinutes: number;
+  /** Whether some minute seen is late enough for a Start. */
+  ready: boolean;
+  /** The first minute a Start can be stamped at (ISO); undefined before any event. */
+  startsPossibleFrom?: string;
+}
+
+/**
+ * The warm-up of one account+region, by the rule detection applies: no Start before the first minute seen
+ * plus `minHistoryMinutes`. `coverage` is the first and last minute index with events, as the state keeps it.
+ */
+export function warmUpOf(
+  place: { account: string; region: string; coverage: [number, number] | null },
+  options: Partial<InsightsOptions> = {},
+): WarmUp {
+  const o = resolveOptions(options);
+  const base = { account: place.account, region: place.region, neededMinutes: o.minHistoryMinutes };
+  if (!place.coverage) return { ...base, historyMinutes: 0, ready: false };
+  const [first, last] = place.coverage;
+  const from = first + o.minHistoryMinutes;
+  return {
+    ...base,
+    historyMinutes: last - first + 1,
+    ready: last >= from,
+    startsPossibleFrom: minuteIso(from),
+  };
+}
+
+/** The warm-up of every account+region with detection state in the store, read only. */
+export async function readWarmUps(
+  stateStore: ObjectStore,
+  options: Partial<InsightsOptions> = {},
+): Promise<WarmUp[]> {
+  const out: WarmUp[] = [];
+  for (const { account, region } of await listStates(stateStore)) {
+    const state: InsightsState | undefined = await readState(stateStore, account, region);
+    if (state) out.push(warmUpOf(state, options));
+  }
+  return out;
 }

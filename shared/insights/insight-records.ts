@@ -16,7 +16,7 @@ import type { ObjectStore } from '#shared/ports.ts';
 
 export const INSIGHT_EVENT_VERSION = '1.07';
 
-/** The fields of a record and of its insightDetails, in CloudTrail's order (cloudtrail-reference.md section 3). */
+/** The fields of a record and of its insightDetails, in CloudTrail's order (docs/cloudtrail-format.md section 3). */
 export const RECORD_FIELDS = [
   'eventVersion',
   'eventTime',

@@ -1,6 +1,7 @@
 /**
  * Streams a log file's records: gunzip (1 MiB chunks) into the {@link RecordScanner}. Memory stays bounded
- * by a chunk, a run of parsed records and the largest record, whatever the file's size.
+ * by a chunk, a run of parsed records and the largest record, whatever the file's size. With `compression:
+ * 'auto'` a file that is plain JSON is read as it is, so `.json` and `.json.gz` files go the same way.
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -37,6 +38,16 @@ async function* prepend(first: Uint8Array, rest: AsyncIterator<Uint8Array>): Asy
   }
 }
 
+/** Whether the first byte that is not JSON white space opens a JSON object or array. */
+function startsLikeJson(bytes: Uint8Array): boolean {
+  for (const b of bytes) {
+    if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) continue;
+    return b === 0x7b || b === 0x5b;
+  }
+  // White space only so far: the scanner judges the rest.
+  return true;
+}
+
 function isZlibError(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException)?.code;
   return typeof code === 'string' && code.startsWith('Z_');
@@ -57,6 +68,13 @@ export async function* uncompressed(
   if (compression === 'gzip' && !gzip) {
     const found = Buffer.from(head.subarray(0, 2)).toString('hex');
     throw new LogFormatError(`not gzip data: expected the bytes 1f8b, found ${found}`);
+  }
+  if (compression === 'auto' && !gzip && !startsLikeJson(head)) {
+    // Said here rather than by the scanner: "expected '{'" would hide that the file was taken for plain JSON.
+    const found = Buffer.from(head.subarray(0, 4)).toString('hex');
+    throw new LogFormatError(
+      `neither gzip nor JSON: expected the gzip bytes 1f8b or a JSON document, found the bytes ${found}`,
+    );
   }
   const source = Readable.from(prepend(head, it), { objectMode: false });
   if (!gzip || compression === 'none') {

@@ -97,9 +97,19 @@ export class RetryableIngestError extends Error {
   }
 }
 
-/** Where the summary of a log file lives in the state store: one object per source object. */
+/**
+ * Where the summary of a log file lives in the state store: one object per source object. `x.json.gz` keeps
+ * the key it always had (`x.summary.json`: summaries already written stay the commit markers they are);
+ * `x.json` is another object, so it gets `x.uncompressed.summary.json`. CloudTrail's file names end in an
+ * alphanumeric id before `.json`, so no log file's stem ends in `.uncompressed` and the two never meet.
+ */
 export function summaryKeyFor(bucket: string, key: string): string {
-  return `summaries/${bucket}/${key.replace(/\.json\.gz$/, '')}.summary.json`;
+  const stem = key.endsWith('.json.gz')
+    ? key.slice(0, -'.json.gz'.length)
+    : key.endsWith('.json')
+      ? `${key.slice(0, -'.json'.length)}.uncompressed`
+      : key;
+  return `summaries/${bucket}/${stem}.summary.json`;
 }
 
 /** Where a rejected file's verdict lives: visible, keyed by the file, rewritten identically on retry. */
@@ -201,7 +211,9 @@ export async function readAndEvaluate(
   const evaluator = new RuleEvaluator(rules);
   const records = readLogRecords(object.body, {
     hash,
-    compression: 'gzip',
+    // CloudTrail delivers gzip; `.json` copies of its files are plain JSON. Bytes that are neither are
+    // rejected like any other unreadable file.
+    compression: 'auto',
     limits: {
       maxRecordBytes: limits.maxRecordBytes ?? DEFAULT_LIMITS.maxRecordBytes,
       maxFileBytes: limits.maxFileBytes ?? DEFAULT_LIMITS.maxFileBytes,

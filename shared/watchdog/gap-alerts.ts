@@ -1,4 +1,6 @@
 /** Watchdog messages: what stopped arriving, where, since when, and what to check first. */
+import { trailArnOf } from '#shared/digest/tamper-alerts.ts';
+import { classifyKey } from '#shared/keys.ts';
 import { buildAlert } from '#shared/notify/alert-message.ts';
 import type { Notification } from '#shared/ports.ts';
 import type { Finding, WatchdogResult } from './delivery-gaps.ts';
@@ -29,6 +31,23 @@ export function watchdogAlerts(topic: string, result: WatchdogResult): Notificat
   return out;
 }
 
+/**
+ * The trail's status, asked the way it runs as printed: a digest's name carries the trail's name and home
+ * region; a log file's name does not, so the trail is found first.
+ */
+function checkLine(f: Finding): string {
+  const c = f.newestKey ? classifyKey(f.newestKey) : undefined;
+  if (c?.kind === 'digest' && c.trailName && c.homeRegion) {
+    // An organization trail's ARN names the management account, which no digest records: its name, asked
+    // there, finds it.
+    const name = c.orgId
+      ? `${c.trailName} --region ${c.homeRegion} (in the management account of ${c.orgId})`
+      : `${trailArnOf({ account: c.account, trailName: c.trailName, homeRegion: c.homeRegion })} --region ${c.homeRegion}`;
+    return `Check: aws cloudtrail get-trail-status --name ${name}`;
+  }
+  return `Check: aws cloudtrail describe-trails --region ${f.place.region} (the trail that writes here), then aws cloudtrail get-trail-status --name TRAIL_ARN`;
+}
+
 function gapAlert(topic: string, f: Finding): Notification {
   const digest = f.kind === 'digest-missing';
   const title = digest
@@ -50,7 +69,7 @@ function gapAlert(topic: string, f: Finding): Notification {
     '  - the bucket policy or KMS key no longer lets CloudTrail write, or the region is quiet.',
     '',
     `Newest file: ${f.newestKey ?? 'none'}`,
-    'Check: aws cloudtrail get-trail-status --name <trail>',
+    checkLine(f),
   ].join('\n');
   return buildAlert({
     topic,

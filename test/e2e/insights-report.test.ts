@@ -1,13 +1,15 @@
 /**
  * `trailwatch insights report` on a folder holding a generated trail, its log-file summaries, the detection
  * state and the Insights files written by detect; the page is opened in headless Chromium, which must lay
- * out one chart per insight.
+ * out one chart per insight and run the page's own check of what it drew.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
+import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsObjectStore, MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { generateTrail } from '#cli/generator/index.ts';
@@ -15,19 +17,12 @@ import { detect } from '#shared/insights/index.ts';
 import { stateKey } from '#shared/insights/state.ts';
 import { readAll } from '#shared/ports.ts';
 import { summarizeDelivery } from '#test/e2e/insights-trail.ts';
+import { launchBrowser } from '#test/support/browser.ts';
 
 const run = promisify(execFile);
 const ACCOUNT = '111122223333';
 const REGION = 'us-east-1';
 const BUCKET = 'trailwatch-report-e2e';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-];
 
 let folder: string;
 let insightIds: Set<string>;
@@ -94,11 +89,64 @@ afterAll(async () => {
   await rm(folder, { recursive: true, force: true });
 });
 
+interface RenderedChart {
+  insight: string | null;
+  rendered: string | null;
+  pathLength: number;
+  width: number;
+  height: number;
+  parts: Record<'rate' | 'expected' | 'band' | 'start' | 'end', number>;
+  /** Whether hiding the rate line changes the chart's screenshot: the line was painted, not only laid out. */
+  ratePainted: boolean;
+}
+
+interface RenderedPage {
+  charts: RenderedChart[];
+  status: string | null;
+  errors: string[];
+}
+
+/** What Chromium made of the page once loaded: each chart as laid out, the page's status line, script errors. */
+async function renderedPage(browser: Browser, url: string): Promise<RenderedPage> {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(String(err)));
+  await page.goto(url, { waitUntil: 'load' });
+  const charts = await page.$$eval('svg.insight-chart', (svgs) =>
+    svgs.map((svg) => {
+      const box = svg.getBoundingClientRect();
+      return {
+        insight: svg.getAttribute('data-insight'),
+        rendered: svg.getAttribute('data-rendered'),
+        pathLength: Number(svg.getAttribute('data-path-length')),
+        width: box.width,
+        height: box.height,
+        parts: {
+          rate: svg.querySelectorAll('path.rate').length,
+          expected: svg.querySelectorAll('path.expected').length,
+          band: svg.querySelectorAll('path.band').length,
+          start: svg.querySelectorAll('line.start').length,
+          end: svg.querySelectorAll('line.end').length,
+        },
+      };
+    }),
+  );
+  const status = await page.$eval('#render-status', (p) => p.textContent);
+  const painted: boolean[] = [];
+  for (const svg of await page.$$('svg.insight-chart')) {
+    const withRate = Buffer.from(await svg.screenshot());
+    await svg.$eval('path.rate', (path) => path.setAttribute('visibility', 'hidden'));
+    const withoutRate = Buffer.from(await svg.screenshot());
+    painted.push(!withRate.equals(withoutRate));
+  }
+  return { charts: charts.map((c, i) => ({ ...c, ratePainted: painted[i] ?? false })), status, errors };
+}
+
 describe('trailwatch insights report', () => {
   it('writes a self-contained page that Chromium renders with one chart per insight', async () => {
     // Prepare
     const out = join(folder, 'report.html');
-    const profile = join(folder, 'chromium-profile');
+
     // Act
     const cli = await run(process.execPath, [
       'cli/trailwatch.ts',
@@ -112,13 +160,14 @@ describe('trailwatch insights report', () => {
       '2026-03-05T00:00:00Z',
     ]);
     const html = await readFile(out, 'utf8');
-    const dom = await run(
-      'chromium',
-      [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, '--dump-dom', `file://${out}`],
-      {
-        maxBuffer: 64 * 1024 * 1024,
-      },
-    );
+    const browser = await launchBrowser();
+    let page: RenderedPage;
+    try {
+      page = await renderedPage(browser, pathToFileURL(out).href);
+    } finally {
+      await browser.close();
+    }
+
     // Assess
     expect(insightIds.size).toBe(2);
     expect(cli.stdout).toContain('2 insights, 2 charts');
@@ -127,36 +176,50 @@ describe('trailwatch insights report', () => {
       /\s(src|href|srcset|action|xlink:href)=|url\(|@import|<(link|img|iframe|object|embed)\b/,
     );
     expect(html).toContain(`content="default-src 'none';`);
-    const charts = [...dom.stdout.matchAll(/<svg class="insight-chart"[^>]*>/g)].map((m) => m[0]);
-    expect(charts).toHaveLength(insightIds.size);
-    for (const tag of charts) {
-      expect(tag).toContain('data-rendered="true"');
-      const length = Number(/data-path-length="([\d.]+)"/.exec(tag)?.[1]);
-      expect(length).toBeGreaterThan(100);
-      const id = /data-insight="([^"]+)"/.exec(tag)?.[1];
-      expect(insightIds.has(id ?? '')).toBe(true);
+    expect(page.errors, 'expected the page to run without script errors').toEqual([]);
+    expect(page.charts.map((c) => c.insight).sort()).toEqual([...insightIds].sort());
+    for (const chart of page.charts) {
+      expect(chart.rendered, `expected chart ${chart.insight} marked rendered by the page`).toBe('true');
+      expect(chart.pathLength, `expected the rate line of ${chart.insight} drawn`).toBeGreaterThan(100);
+      expect(chart.width, `expected chart ${chart.insight} laid out with a width`).toBeGreaterThan(0);
+      expect(chart.height, `expected chart ${chart.insight} laid out with a height`).toBeGreaterThan(0);
+      expect(chart.ratePainted, `expected the rate line of ${chart.insight} painted`).toBe(true);
+      expect(chart.parts, `expected every part of chart ${chart.insight}`).toEqual({
+        rate: 1,
+        expected: 1,
+        band: 1,
+        start: 1,
+        end: 1,
+      });
     }
-    expect(dom.stdout).toContain(`${insightIds.size} of ${insightIds.size} charts rendered`);
-    for (const part of ['class="rate"', 'class="expected"', 'class="band"', 'class="start"', 'class="end"']) {
-      expect(dom.stdout.split(part).length - 1).toBeGreaterThanOrEqual(insightIds.size);
-    }
+    expect(page.status).toBe(`${insightIds.size} of ${insightIds.size} charts rendered`);
   });
 
   it('explains a bad source folder instead of failing with a stack trace', async () => {
+    // Prepare
+    const missing = join(folder, 'nope');
+
     // Act
     const attempt = run(process.execPath, [
       'cli/trailwatch.ts',
       'insights',
       'report',
       '--source',
-      join(folder, 'nope'),
+      missing,
       '--out',
       join(folder, 'x.html'),
     ]);
+
     // Assess
-    await expect(attempt).rejects.toMatchObject({
-      code: 2,
-      stderr: expect.stringContaining('expected --source to be a folder'),
-    });
+    const failure = (await attempt.then(
+      () => expect.fail('expected the report to refuse a missing --source folder'),
+      (err: unknown) => err,
+    )) as { code: number; stderr: string };
+    expect(failure.code, `expected exit code 2, found ${failure.code}; stderr:\n${failure.stderr}`).toBe(2);
+    // The message names the option, the path given and what it should have been
+    expect(failure.stderr).toContain('--source');
+    expect(failure.stderr).toContain(missing);
+    expect(failure.stderr).toContain('folder');
+    expect(failure.stderr, 'expected no stack trace').not.toMatch(/^\s+at /m);
   });
 });

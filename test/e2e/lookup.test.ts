@@ -15,9 +15,9 @@ import { commandOptions, type RawOptions, runLookup } from '#cli/commands/lookup
 import { ROW_FIELDS } from '#cli/lookup/row.ts';
 import { logFileKey } from '#shared/keys.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
-import { allStratusRecords, writeTrail } from '#test/fixtures/lookup/trail.ts';
+import { allStratusRecords, trailFiles, writeTrail } from '#test/fixtures/lookup/trail.ts';
 import { parseCsv } from '#test/support/csv.ts';
-import { repoRoot } from '#test/support/logfiles.ts';
+import { repoRoot, stratusRecords } from '#test/support/logfiles.ts';
 
 const records = allStratusRecords();
 let dir: string;
@@ -29,12 +29,14 @@ interface Run {
   stderr: string;
 }
 
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  const childEnv: Record<string, string | undefined> = { ...process.env, COLUMNS: '100', ...env };
+  for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
   return new Promise((resolve) => {
     execFile(
       join(repoRoot, 'node_modules/.bin/node'),
       ['cli/trailwatch.ts', 'lookup', ...args],
-      { cwd: repoRoot, env: { ...process.env, COLUMNS: '100', ...env }, maxBuffer: 64 << 20 },
+      { cwd: repoRoot, env: childEnv as NodeJS.ProcessEnv, maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
@@ -210,7 +212,21 @@ describe('trailwatch lookup on a trail folder', () => {
     expect(run.stdout).toContain('cloudtrail:StopLogging');
   });
 
-  it('exits 0 with no match and non-zero with a message for bad arguments', async () => {
+  it('shows the session name and role of an assumed role uncut when piped, whatever their length', async () => {
+    // Prepare
+    const session = 'aws-go-sdk-1722375070115152000';
+    const role = 'stratus-red-team-ec2-get-password-data-role';
+    // Act
+    const piped = await cli(['--source', dir, '--username', session], { COLUMNS: undefined });
+    // Assess
+    expect(piped.code).toBe(0);
+    const lines = piped.stdout.trimEnd().split('\n');
+    expect(lines.length).toBeGreaterThan(1);
+    for (const line of lines.slice(1)) expect(line).toContain(`${session} (${role})`);
+    expect(piped.stdout).not.toContain('…');
+  });
+
+  it('exits 0 with no match and 2 with one line for bad arguments', async () => {
     // Act
     const [none, badBool, backwards, noSource] = await Promise.all([
       lookup('--event-name', 'NoSuchCall', '--output', 'json'),
@@ -222,10 +238,12 @@ describe('trailwatch lookup on a trail folder', () => {
     expect(none.code).toBe(0);
     expect(none.stdout).toBe('');
     expect(none.stderr).toMatch(/^0 events matched/m);
-    expect(badBool.code).not.toBe(0);
+    expect(badBool.code).toBe(2);
     expect(badBool.stderr).toMatch(/--read-only.*expected true or false/);
-    expect(backwards.code).not.toBe(0);
-    expect(backwards.stderr).toMatch(/--end-time: expected an ISO 8601 time/);
+    expect(backwards.code).toBe(2);
+    expect(backwards.stderr).toMatch(
+      /^trailwatch: --end-time: expected an ISO 8601 time.*found 'yesterday'\n$/,
+    );
     expect(() =>
       commandOptions({
         source: dir,
@@ -235,7 +253,44 @@ describe('trailwatch lookup on a trail folder', () => {
         endTime: '2024-08-01',
       }),
     ).toThrow(/--start-time .* is after --end-time/);
-    expect(noSource.code).not.toBe(0);
+    expect(noSource.code).toBe(2);
     expect(noSource.stderr).toMatch(/required option '--source/);
+  });
+});
+
+describe('trailwatch lookup on .json log files', () => {
+  let plain: string;
+  const stop = stratusRecords('aws.defense-evasion.cloudtrail-stop');
+  const remove = stratusRecords('aws.defense-evasion.cloudtrail-delete');
+
+  beforeAll(async () => {
+    // One technique as CloudTrail delivers it, the other uncompressed under the same kind of name.
+    plain = await mkdtemp(join(tmpdir(), 'lookup-json-'));
+    const store = new FsObjectStore(plain);
+    for (const f of trailFiles(stop)) await store.put(f.key, f.body);
+    for (const f of trailFiles(remove)) {
+      await store.put(f.key.replace(/\.json\.gz$/, '.json'), JSON.stringify({ Records: f.records }));
+    }
+  });
+  afterAll(async () => {
+    await rm(plain, { recursive: true, force: true });
+  });
+
+  it('reads .json and .json.gz files alike', async () => {
+    // Prepare
+    const expected = [...stop, ...remove]
+      .filter((r) => r.eventSource === 'cloudtrail.amazonaws.com')
+      .sort(byTimeThenId)
+      .map((r) => r.eventID);
+    // Act
+    const run = await cli(['--source', plain, '--event-source', 'cloudtrail', '--output', 'json']);
+    // Assess
+    expect(run.code).toBe(0);
+    expect(jsonIds(run)).toEqual(expected);
+    const names = new Set(
+      jsonIds(run).map((id) => [...stop, ...remove].find((r) => r.eventID === id)?.eventName),
+    );
+    expect(names).toEqual(new Set(['StopLogging', 'DeleteTrail']));
+    expect(run.stderr).not.toContain('cannot read');
   });
 });

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { demoScenario, generateTrail } from '#cli/generator/index.ts';
 import { alertData } from '#shared/notify/alert-message.ts';
-import { repoRoot } from '#test/support/logfiles.ts';
+import { trailFiles } from '#test/fixtures/lookup/trail.ts';
+import { repoRoot, stratusRecords } from '#test/support/logfiles.ts';
 
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'trailwatch-replay-'));
@@ -89,5 +90,64 @@ describe('trailwatch replay', () => {
     const report = JSON.parse(again.stdout);
     expect(report.logFiles).toEqual({ ingested: 0, duplicate: logFiles, rejected: 0, skipped: 0 });
     expect(report.notifications).toBe(0);
+  });
+});
+
+describe('trailwatch replay of a 56-minute trail of .json files', () => {
+  const shortDir = join(dir, 'short');
+  // Real records of one detonation, one a minute from 10:00 to 10:55: 56 minutes of history.
+  const records = stratusRecords('aws.execution.ssm-send-command').map((r, i) => ({
+    ...r,
+    eventTime: new Date(Date.parse('2024-08-01T10:00:00Z') + i * 60_000 + 7_000)
+      .toISOString()
+      .replace('.000Z', 'Z'),
+  }));
+  const files = trailFiles(records);
+  let report: { logFiles: { ingested: number; rejected: number }; records: number; warmUp: unknown[] };
+  let text = '';
+
+  beforeAll(async () => {
+    const store = new FsObjectStore(shortDir);
+    for (const f of files) {
+      await store.put(f.key.replace(/\.json\.gz$/, '.json'), JSON.stringify({ Records: f.records }));
+    }
+    const node = join(repoRoot, 'node_modules/.bin/node');
+    const cli = join(repoRoot, 'cli/trailwatch.ts');
+    const env = { ...process.env, CI: 'true' };
+    ({ stdout: text } = await run(
+      node,
+      [cli, 'replay', '--source', shortDir, '--out', join(dir, 'short-out')],
+      { cwd: repoRoot, env },
+    ));
+    const json = await run(
+      node,
+      [cli, 'replay', '--source', shortDir, '--out', join(dir, 'short-json'), '--json'],
+      {
+        cwd: repoRoot,
+        env,
+      },
+    );
+    report = JSON.parse(json.stdout);
+  }, 120_000);
+
+  it('ingests every uncompressed .json log file and every record in it', () => {
+    expect(records).toHaveLength(56);
+    expect(report.logFiles).toMatchObject({ ingested: files.length, rejected: 0 });
+    expect(report.records).toBe(56);
+    expect(text).toContain(`${files.length} ingested · 0 already seen · 0 rejected`);
+  });
+
+  it('says why no insight started: the history needed and the history this trail has', () => {
+    expect(text).toMatch(
+      /^ {2}Insights {6}0 started: baselines need 24 h of history per account and region, this trail has 56 min \(sagov-westsouth-1r\)$/m,
+    );
+    expect(report.warmUp).toEqual([
+      expect.objectContaining({
+        region: 'sagov-westsouth-1r',
+        historyMinutes: 56,
+        neededMinutes: 1440,
+        ready: false,
+      }),
+    ]);
   });
 });

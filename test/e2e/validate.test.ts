@@ -301,23 +301,44 @@ describe('trailwatch validate reports each tampering against the file touched', 
     ]);
   });
 
-  it('the newest digest deleted: reported once its delivery is overdue, not before', async () => {
+  it('the newest digest deleted: one digest gap once its delivery is overdue, not before', async () => {
     // Prepare
     const { dir, store } = await copyOfTrail();
     const newest = digests.at(-1)!;
+    const survivor = digests.at(-2)!;
     await deleteObject(store, newest);
     const overdue = displayDate(new Date(timeOf(newest) + HOUR_MS + 60_000));
     const notYetDue = displayDate(new Date(timeOf(newest) + HOUR_MS / 2));
 
     // Act
     const late = await validate(dir, { endTime: overdue });
+    const lateJson = await validate(dir, { endTime: overdue, json: true });
     const early = await validate(dir, { endTime: notYetDue });
 
-    // Assess
-    expect(late.code).toBe(1);
-    expect(late.invalidLines).toEqual([digestLine(newest, 'not found')]);
+    // Assess: the AWS CLI reports nothing here and exits 0; trailwatch says no digest follows the survivor
+    expect(late.invalidLines).toEqual([]);
+    expect(late.stderr).toBe(
+      `Digest gap: no digest after ${displayDate(new Date(timeOf(survivor)))} (through ${overdue}) in ${REGION}: ` +
+        'the trail stopped delivering or its newest digests were deleted\n\n',
+    );
+    expect(late.stdout).toContain(
+      `\nDigest gap in ${REGION}: 1 hourly digest missing after ${displayDate(new Date(timeOf(survivor)))}`,
+    );
+    expect(late.code).toBe(0);
+    const gaps = lateJson.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((o) => o.type === 'digest-gap');
+    expect(gaps).toEqual([
+      expect.objectContaining({
+        from: displayDate(new Date(timeOf(survivor))),
+        missingDigests: 1,
+        firstMissingKey: newest,
+      }),
+    ]);
     expect(early.code).toBe(0);
-    expect(early.invalidLines).toEqual([]);
+    expect(early.stderr).toBe('');
   });
 
   it('a digest copied to another key', async () => {
@@ -405,7 +426,93 @@ describe('trailwatch validate as a command', () => {
     );
     expect(tampered.code).toBe(1);
     expect(tampered.stderr).toBe(`${digestLine(digests[5], 'not found')}\n\n`);
-    expect((noBucket as { code: number }).code).toBe(255);
-    expect((noBucket as { stderr: string }).stderr).toContain('expected --s3-bucket');
+    expect((noBucket as { code: number }).code).toBe(2);
+    expect((noBucket as { stderr: string }).stderr).toMatch(/^trailwatch: expected --s3-bucket BUCKET .*\n$/);
+  });
+});
+
+describe('trailwatch validate on a trail that stopped delivering', () => {
+  it('reports the two months after the last digest as one digest gap, in text and in --json, exit 0', async () => {
+    // Prepare: four hours of one region, validated to two months after its last digest
+    const dir = join(root, 'stopped');
+    const small = await generateTrail(
+      integrityScenario({ seed: 3, hours: 4, start: '2026-03-08T00:00:00Z' }),
+      new FsObjectStore(dir),
+    );
+    const smallDigests = small.deliveries.filter((d) => d.kind === 'digest').map((d) => d.key);
+    const smallLogs = small.deliveries.filter((d) => d.kind === 'log').length;
+    const last = new Date(timeOf(smallDigests.at(-1)!));
+    const twoMonthsLater = new Date(last);
+    twoMonthsLater.setUTCMonth(twoMonthsLater.getUTCMonth() + 2);
+    const end = displayDate(twoMonthsLater);
+    // Every hour after the last digest whose hour of delivery delay is over by the end.
+    const overdue = Math.floor((twoMonthsLater.getTime() - last.getTime()) / HOUR_MS) - 1;
+    const args = [
+      'cli/trailwatch.ts',
+      'validate',
+      '--trail-arn',
+      ARN,
+      '--start-time',
+      '2026-03-08T00:00:00Z',
+      '--end-time',
+      end,
+      '--source',
+      dir,
+      '--public-keys',
+      join(dir, 'public-keys.json'),
+    ];
+    const run = (extra: string[] = []) =>
+      execFileAsync('node_modules/.bin/node', [...args, ...extra], { maxBuffer: 16 * 1024 * 1024 }).then(
+        (r) => ({ code: 0, ...r }),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+
+    // Act
+    const text = await run();
+    const json = await run(['--json']);
+
+    // Assess: one line on stderr, however many hours
+    const gapLine =
+      `Digest gap: no digest after ${displayDate(last)} (through ${end}) in ${REGION}: ` +
+      'the trail stopped delivering or its newest digests were deleted';
+    expect(overdue).toBeGreaterThan(1400);
+    expect(text.stderr.split('\n').filter((l) => l !== '')).toEqual([gapLine]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`\n${smallDigests.length}/${smallDigests.length} digest files valid\n`);
+    expect(text.stdout).toContain(`\n${smallLogs}/${smallLogs} log files valid\n`);
+    expect(
+      text.stdout.endsWith(
+        `\nDigest gap in ${REGION}: ${overdue.toLocaleString('en-US')} hourly digests missing after ${displayDate(last)} ` +
+          '(stopped, or the newest digests deleted)\n',
+      ),
+    ).toBe(true);
+    // Assess: one JSON object for the gap, and the summary counting it
+    const objects = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(json.code).toBe(0);
+    expect(objects.filter((o) => o.type === 'digest-gap')).toEqual([
+      {
+        type: 'digest-gap',
+        region: REGION,
+        bucket: BUCKET,
+        from: displayDate(last),
+        to: end,
+        missingDigests: overdue,
+        firstMissingKey: digestFileKey({
+          account: ACCOUNT,
+          region: REGION,
+          trailName: TRAIL,
+          homeRegion: REGION,
+          endTime: new Date(last.getTime() + HOUR_MS),
+        }),
+        cause: 'unknown',
+        reason: 'the trail stopped delivering or its newest digests were deleted',
+        digestsDeleted: false,
+      },
+    ]);
+    expect(objects.filter((o) => o.status === 'invalid')).toEqual([]);
+    expect(objects.at(-1)).toMatchObject({ type: 'summary', digestGaps: 1, valid: true });
   });
 });

@@ -121,10 +121,37 @@ describe('ingest handler', () => {
     expect(metricTotal(p.emf, 'InvalidEvents')).toBe(1);
   });
 
+  it('ingests the same file uncompressed under a .json name, keeping its summary apart from the .json.gz one', async () => {
+    // Prepare: CloudTrail's key with .json, plain {"Records": [...]}, next to the gzip'd file of the same stem
+    const p = testPipeline();
+    const gzEvent = loadEvent('s3-log-delivered');
+    const gzKey = keyOf(gzEvent);
+    const jsonKey = gzKey.replace(/\.json\.gz$/, '.json');
+    const jsonEvent = structuredClone(gzEvent);
+    jsonEvent.Records[0].s3.object.key = jsonEvent.Records[0].s3.object.key.replace(/\.json\.gz$/, '.json');
+    await p.source.put(gzKey, logFile([record()]));
+    await p.source.put(jsonKey, JSON.stringify({ Records: [record(), record({ eventID: 'evt-2' })] }));
+    // Act
+    const gz = await ingestHandler(p.deps)(gzEvent, context);
+    const json = await ingestHandler(p.deps)(jsonEvent, context);
+    // Assess
+    expect(gz.outcomes.map((o) => o.status)).toEqual(['ingested']);
+    expect(json.outcomes.map((o) => o.status)).toEqual(['ingested']);
+    const stem = gzKey.slice(0, -'.json.gz'.length);
+    const summaries = [...p.state.objects.keys()].filter((k) => k.startsWith('summaries/')).sort();
+    expect(summaries).toEqual([
+      `summaries/acme-cloudtrail-logs/${stem}.summary.json`,
+      `summaries/acme-cloudtrail-logs/${stem}.uncompressed.summary.json`,
+    ]);
+    const jsonSummary = JSON.parse(Buffer.from(p.state.objects.get(summaries[1])!.body).toString());
+    expect(jsonSummary.records).toBe(2);
+    expect(jsonSummary.source.key).toBe(jsonKey);
+  });
+
   const bigRecord = () => record({ requestParameters: { blob: 'x'.repeat(50 * 1024 * 1024) } });
   it.each([
     ['truncated gzip', () => logFile([record(), record()]).subarray(0, 40), /truncated gzip stream/],
-    ['non-gzip bytes', () => Buffer.from('this is not gzip'), /not gzip data/],
+    ['bytes neither gzip nor JSON', () => Buffer.from('this is not gzip'), /neither gzip nor JSON/],
     ['invalid JSON', () => gzipSync('{"Records": [ {"a": 1} '), /truncated JSON document/],
     ['Records missing', () => gzipSync('{"records": []}'), /no "Records" key/],
     ['Records not an array', () => gzipSync('{"Records": {"a": 1}}'), /"Records" to be an array/],

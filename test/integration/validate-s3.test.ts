@@ -1,11 +1,19 @@
 /**
  * `trailwatch validate` through the real S3 client against moto_server: a generated trail uploaded with
- * each digest's signature as S3 user metadata, validated untouched, then after tampering in the bucket.
+ * each digest's signature as S3 user metadata, validated untouched, past its last digest with the trail
+ * stopped in CloudTrail (moto's GetTrailStatus), then after tampering in the bucket.
  */
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  CloudTrailClient,
+  CreateTrailCommand,
+  GetTrailStatusCommand,
+  StartLoggingCommand,
+  StopLoggingCommand,
+} from '@aws-sdk/client-cloudtrail';
 import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
@@ -23,12 +31,13 @@ import {
   modifyLogFile,
 } from '#test/e2e/tamper.ts';
 import { motoEndpoint } from '#test/setup/moto-client.ts';
-import { validateCaptured } from '#test/support/validate.ts';
+import { uploadTrail, validateCaptured } from '#test/support/validate.ts';
 
 const BUCKET = `validate-s3-${Date.now()}`;
-const ACCOUNT = '444455556666';
+/** moto_server's account: its CloudTrail knows trails under that account only. */
+const ACCOUNT = '123456789012';
 const REGION = 'eu-west-1';
-const TRAIL = 'org-trail';
+const TRAIL = `validate-s3-${Date.now()}`;
 const ARN = `arn:aws:cloudtrail:${REGION}:${ACCOUNT}:trail/${TRAIL}`;
 const START = '2026-02-09T00:00:00Z';
 
@@ -40,14 +49,15 @@ let logsByDigest: Map<string, string[]>;
 let logCount: number;
 let end: string;
 let keys: StaticPublicKeySource;
+let lastDigest: Date;
 
 const timeOf = (key: string) => (classifyKey(key) as { time: Date }).time.getTime();
 
-function validate() {
+function validate(endTime = end) {
   return validateCaptured({
     trailArn: ARN,
     startTime: START,
-    endTime: end,
+    endTime,
     s3Bucket: BUCKET,
     publicKeys: join(dir, 'public-keys.json'),
   });
@@ -56,6 +66,7 @@ function validate() {
 beforeAll(async () => {
   // The command builds its own S3 client from the SDK's environment, as it would against AWS.
   process.env.AWS_ENDPOINT_URL_S3 = motoEndpoint();
+  process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = motoEndpoint();
   client = new S3Client({ endpoint: motoEndpoint(), forcePathStyle: true, region: 'us-east-1' });
   await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
   store = new S3ObjectStore(client, BUCKET);
@@ -75,16 +86,7 @@ beforeAll(async () => {
     }),
     memory,
   );
-  // Upload everything, each digest with its signature as user metadata.
-  const objectKeys = [...memory.objects.keys()].filter((k) => k.startsWith('AWSLogs/'));
-  for (let i = 0; i < objectKeys.length; i += 16) {
-    await Promise.all(
-      objectKeys.slice(i, i + 16).map((k) => {
-        const o = memory.objects.get(k)!;
-        return store.put(k, o.body, o.metadata ? { metadata: o.metadata } : {});
-      }),
-    );
-  }
+  await uploadTrail(memory, store);
   await writeFile(join(dir, 'public-keys.json'), memory.objects.get(trail.publicKeysKey)!.body);
   keys = await publicKeysFromStore(memory, trail.publicKeysKey);
   digests = trail.deliveries.filter((d) => d.kind === 'digest').map((d) => d.key);
@@ -98,7 +100,8 @@ beforeAll(async () => {
       json.logFiles.map((l: { s3Object: string }) => l.s3Object),
     );
   }
-  end = displayDate(new Date(timeOf(digests.at(-1)!) + 30 * 60_000));
+  lastDigest = new Date(timeOf(digests.at(-1)!));
+  end = displayDate(new Date(lastDigest.getTime() + 30 * 60_000));
 });
 
 afterAll(async () => {
@@ -129,6 +132,34 @@ describe('trailwatch validate against S3 (moto_server)', () => {
     expect(report.digest).toMatchObject({ bucket: BUCKET, key: digests[10], status: 'valid' });
     expect(report.previous).toMatchObject({ key: digests[9], status: 'valid' });
     expect(report.logs.map((l) => l.status)).toEqual(logsByDigest.get(digests[10])!.map(() => 'valid'));
+  });
+
+  it('says the trail stopped logging, from CloudTrail, when its digests stop before the end', async () => {
+    // Prepare: the trail in CloudTrail (moto), started and stopped; the range runs two months past its digests
+    const cloudtrail = new CloudTrailClient({ endpoint: motoEndpoint(), region: REGION });
+    await cloudtrail.send(new CreateTrailCommand({ Name: TRAIL, S3BucketName: BUCKET }));
+    await cloudtrail.send(new StartLoggingCommand({ Name: TRAIL }));
+    await cloudtrail.send(new StopLoggingCommand({ Name: TRAIL }));
+    const stopped = (await cloudtrail.send(new GetTrailStatusCommand({ Name: ARN }))).StopLoggingTime;
+    const twoMonthsLater = new Date(lastDigest);
+    twoMonthsLater.setUTCMonth(twoMonthsLater.getUTCMonth() + 2);
+
+    // Act
+    const r = await validate(displayDate(twoMonthsLater));
+
+    // Assess: moto has no LookupEvents, so who stopped it cannot be named, and the line says so
+    expect(stopped).toBeInstanceOf(Date);
+    const lines = r.stderr.split('\n').filter((l) => l !== '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^Digest gap: no digest after ${displayDate(lastDigest)} \\(through ${displayDate(twoMonthsLater)}\\) in ${REGION}: ` +
+          `trail stopped logging at ${displayDate(stopped!)} \\(who stopped it: unavailable: .+\\)$`,
+      ),
+    );
+    expect(r.stdout).toContain(`\nDigest gap in ${REGION}: `);
+    expect(r.stdout).toContain(' (trail stopped logging)\n');
+    expect(r.code).toBe(0);
   });
 
   it('reports each tampering in the bucket against the file touched', async () => {

@@ -4,13 +4,33 @@
  * names and none resets it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants, statSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { delimiter, join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     motoEndpoint: string;
   }
+}
+
+const MOTO_MISSING =
+  'moto_server not found: the integration tests need it; install it with: pip install "moto[server]"';
+
+/** Whether `command` is an executable file in one of the PATH folders, the way a shell would find it. */
+function onPath(command: string): boolean {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return true;
+    } catch {
+      // not here, or not executable: keep looking
+    }
+  }
+  return false;
 }
 
 function freePort(): Promise<number> {
@@ -43,6 +63,11 @@ async function waitUntilUp(url: string, child: ChildProcess): Promise<void> {
 }
 
 export default async function setup(project: TestProject) {
+  // A missing prerequisite is a setup problem, not a test failure: one line saying what to install, rather
+  // than a spawn error wrapped in vitest's stack trace. Exit only once the line is flushed to a pipe.
+  if (!onPath('moto_server')) {
+    await new Promise<never>(() => process.stderr.write(`${MOTO_MISSING}\n`, () => process.exit(1)));
+  }
   const port = await freePort();
   const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],

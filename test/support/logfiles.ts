@@ -15,7 +15,7 @@ import type { CloudTrailRecord } from '#shared/record.ts';
 import { defaultRules } from '#shared/rules/load.ts';
 
 export const repoRoot = resolve(import.meta.dirname, '../..');
-export const stratusDir = resolve(repoRoot, '../shared/data/stratus-detonation-logs');
+export const stratusDir = resolve(repoRoot, 'test/fixtures/stratus');
 
 export function stratusRecords(technique: string): CloudTrailRecord[] {
   return JSON.parse(readFileSync(resolve(stratusDir, `${technique}.json`), 'utf8')) as CloudTrailRecord[];

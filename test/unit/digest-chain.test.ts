@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import {
+  type TrailChange,
+  type TrailStatus,
+  type TrailStatusSource,
+  UNKNOWN_CAUSE,
+} from '#cli/validate/trail-status.ts';
+import {
   collectValidation,
+  type DigestGapEvent,
   type ValidateTrailOptions,
   type ValidationEvent,
   validateTrail,
@@ -39,11 +46,33 @@ function options(store: MemoryObjectStore, extra: Partial<ValidateTrailOptions> 
 const files = (events: ValidationEvent[]) =>
   events.filter((e): e is FileVerdict => e.type === 'digest' || e.type === 'log');
 const invalidOnes = (events: ValidationEvent[]) => files(events).filter((e) => e.status === 'invalid');
+const digestGaps = (events: ValidationEvent[]) =>
+  events.filter((e): e is DigestGapEvent => e.type === 'digest-gap');
 const summaryOf = (events: ValidationEvent[]) => {
   const s = events.at(-1)!;
   if (s.type !== 'summary') throw new Error('expected a summary last');
   return s;
 };
+
+/** CloudTrail's answer about the trail, fixed by the test; records what was asked. */
+class FakeTrailStatus implements TrailStatusSource {
+  readonly statusCalls: string[] = [];
+  private readonly answer: TrailStatus | Error;
+
+  constructor(answer: TrailStatus | Error) {
+    this.answer = answer;
+  }
+
+  async status(trailArn: string): Promise<TrailStatus> {
+    this.statusCalls.push(trailArn);
+    if (this.answer instanceof Error) throw this.answer;
+    return this.answer;
+  }
+
+  async changes(): Promise<TrailChange[]> {
+    return [];
+  }
+}
 
 describe('validateTrail', () => {
   it('walks an intact chain newest first, each digest followed by its log files', async () => {
@@ -104,7 +133,7 @@ describe('validateTrail', () => {
     expect(summaryOf(events).digests).toEqual({ valid: 7, invalid: 3 });
   });
 
-  it('reports the newest digests once they are overdue', async () => {
+  it('reports the overdue hours after the newest digest as one digest gap, not as invalid files', async () => {
     // Prepare
     const store = new MemoryObjectStore();
     const chain = await putChain(store, T0, 10);
@@ -119,9 +148,86 @@ describe('validateTrail', () => {
     );
 
     // Assess
-    expect(invalidOnes(due).map((e) => e.key)).toEqual([chain[9].key, chain[8].key]);
-    expect(invalidOnes(notDue)).toEqual([]);
-    expect(invalidOnes(shortDelay).map((e) => e.key)).toEqual([chain[8].key]);
+    expect(invalidOnes(due)).toEqual([]);
+    expect(digestGaps(due)).toEqual([
+      {
+        type: 'digest-gap',
+        region: REGION,
+        bucket: BUCKET,
+        from: at(7),
+        to: at(10.1),
+        missing: 2,
+        firstMissingKey: chain[8].key,
+        cause: { kind: 'unknown', digestsDeleted: false, reason: UNKNOWN_CAUSE },
+      },
+    ]);
+    expect(summaryOf(due)).toMatchObject({ ok: true, digests: { valid: 8, invalid: 0 } });
+    expect(summaryOf(due).digestGaps).toEqual(digestGaps(due));
+    expect(digestGaps(notDue)).toEqual([]);
+    expect(digestGaps(shortDelay).map((g) => [g.from, g.missing, g.firstMissingKey])).toEqual([
+      [at(7), 1, chain[8].key],
+    ]);
+  });
+
+  it('asks CloudTrail once for every region whose digests stop, and fails when it says they were deleted', async () => {
+    // Prepare: two regions whose digests stop at hour 2, while CloudTrail says it delivered one at hour 20
+    const store = new MemoryObjectStore();
+    await putChain(store, T0, 3);
+    await putChain(store, T0, 3, { region: 'eu-west-3' });
+    const trailStatus = new FakeTrailStatus({ isLogging: true, latestDigestDeliveryTime: at(20) });
+
+    // Act
+    const events = await collectValidation(
+      options(store, { regions: [REGION, 'eu-west-3'], end: at(12), trailStatus }),
+    );
+
+    // Assess
+    expect(trailStatus.statusCalls).toEqual([ARN]);
+    expect(
+      digestGaps(events).map((g) => [g.region, g.from, g.missing, g.cause.kind, g.cause.digestsDeleted]),
+    ).toEqual([
+      [REGION, at(2), 9, 'digests-deleted', true],
+      ['eu-west-3', at(2), 9, 'digests-deleted', true],
+    ]);
+    expect(invalidOnes(events)).toEqual([]);
+    expect(summaryOf(events).ok).toBe(false);
+  });
+
+  it('does not ask CloudTrail when no digest is overdue', async () => {
+    // Prepare
+    const store = new MemoryObjectStore();
+    await putChain(store, T0, 3);
+    const trailStatus = new FakeTrailStatus({ isLogging: true });
+
+    // Act
+    const events = await collectValidation(options(store, { end: at(2.9), trailStatus }));
+
+    // Assess
+    expect(digestGaps(events)).toEqual([]);
+    expect(trailStatus.statusCalls).toEqual([]);
+  });
+
+  it('reports the gap with the reason when the trail status cannot be read', async () => {
+    // Prepare
+    const store = new MemoryObjectStore();
+    await putChain(store, T0, 3);
+    const denied = Object.assign(new Error('User is not authorized to perform: cloudtrail:GetTrailStatus'), {
+      name: 'AccessDeniedException',
+    });
+    const trailStatus = new FakeTrailStatus(denied);
+
+    // Act
+    const events = await collectValidation(options(store, { end: at(6), trailStatus }));
+
+    // Assess
+    expect(digestGaps(events).map((g) => [g.missing, g.cause.kind, g.cause.reason])).toEqual([
+      [
+        3,
+        'status-unavailable',
+        `${UNKNOWN_CAUSE}; trail status unavailable: AccessDeniedException: User is not authorized to perform: cloudtrail:GetTrailStatus`,
+      ],
+    ]);
+    expect(summaryOf(events).ok).toBe(true);
   });
 
   it('treats a chain that starts again (logging restarted) as a gap, not an error', async () => {

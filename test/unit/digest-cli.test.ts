@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
-import { parseCliTime, runValidate, type ValidateOptions } from '#cli/commands/validate.ts';
-import { DigestError } from '#shared/digest/errors.ts';
+import { runValidate, type ValidateOptions } from '#cli/commands/validate.ts';
+import { CliError, EXIT } from '#cli/errors.ts';
 import { ARN, BUCKET, HOUR_MS, keysDocument, putChain, testKey } from '#test/fixtures/digest/build.ts';
 
 const T0 = new Date('2026-04-03T05:12:13Z');
@@ -47,28 +47,113 @@ async function run(extra: Partial<ValidateOptions>) {
   return { code, stdout, stderr, both };
 }
 
-describe('parseCliTime', () => {
+/** A trail folder whose only digests are two days before the range the tests ask for. */
+async function earlierTrail(): Promise<void> {
+  await putChain(new FsObjectStore(dir), new Date(T0.getTime() - 48 * HOUR_MS), 2);
+}
+
+/** The start of the range as the first line of the output prints it. */
+async function startPrinted(startTime: string, endTime = '2026-04-03T08:00:00Z'): Promise<string> {
+  await earlierTrail();
+  const r = await run({ startTime, endTime });
+  const m = /between (\S+) and /.exec(r.stdout);
+  if (!m) throw new Error(`expected a 'Validating ... between' line, found:\n${r.stdout}`);
+  return m[1];
+}
+
+/** What a run that cannot validate throws. */
+async function failure(extra: Partial<ValidateOptions>): Promise<CliError> {
+  await earlierTrail();
+  const err = await run(extra).then(
+    (r) => new Error(`expected a CliError, the run ended with exit ${r.code}:\n${r.stderr}`),
+    (e: unknown) => e,
+  );
+  if (!(err instanceof CliError)) throw err;
+  return err;
+}
+
+describe('trailwatch validate times', () => {
   it.each([
-    ['2026-03-05T10:00:00Z', '2026-03-05T10:00:00.000Z'],
-    ['2026-03-05T10:00:00', '2026-03-05T10:00:00.000Z'],
-    ['2026-03-05 10:00', '2026-03-05T10:00:00.000Z'],
-    ['2026-03-05', '2026-03-05T00:00:00.000Z'],
-    ['2026-03-05T12:00:00+02:00', '2026-03-05T10:00:00.000Z'],
-  ])('reads %s as %s', (text, iso) => {
+    ['2026-04-03T04:00:00Z', '2026-04-03T04:00:00Z'],
+    ['2026-04-03T04:00:00', '2026-04-03T04:00:00Z'],
+    ['2026-04-03 04:00', '2026-04-03T04:00:00Z'],
+    ['2026-04-03', '2026-04-03T00:00:00Z'],
+    ['2026-04-03T06:00:00+02:00', '2026-04-03T04:00:00Z'],
+    [String(Date.UTC(2026, 3, 3, 4) / 1000), '2026-04-03T04:00:00Z'],
+  ])('reads --start-time %s as %s, as every command does', async (text, shown) => {
     // Act
-    const d = parseCliTime(text, '--start-time');
+    const printed = await startPrinted(text);
 
     // Assess
-    expect(d.toISOString()).toBe(iso);
+    expect(printed).toBe(shown);
   });
 
-  it('refuses what is not a time', () => {
+  it('reads relative times and now, and runs to now without --end-time', async () => {
+    // Prepare
+    await earlierTrail();
+    const before = Date.now();
+
     // Act
-    const attempt = () => parseCliTime('last tuesday', '--start-time');
+    const r = await run({ startTime: '-2h', endTime: undefined });
+    const after = Date.now();
 
     // Assess
-    expect(attempt).toThrow(DigestError);
-    expect(attempt).toThrow('Unable to parse date value: last tuesday');
+    const m = /between (\S+) and (\S+)\n/.exec(r.stdout);
+    expect(m, `expected a 'Validating ... between' line, found:\n${r.stdout}`).not.toBeNull();
+    const [start, end] = [Date.parse(m![1]), Date.parse(m![2])];
+    // Printed to the second, so up to a second below the clock readings.
+    expect(start).toBeGreaterThanOrEqual(before - 2 * HOUR_MS - 1000);
+    expect(start).toBeLessThanOrEqual(after - 2 * HOUR_MS);
+    expect(end).toBeGreaterThanOrEqual(before - 1000);
+    expect(end).toBeLessThanOrEqual(after);
+  });
+});
+
+describe('trailwatch validate refuses what it cannot use, with one line naming what to fix (exit 2)', () => {
+  it.each<[string, Partial<ValidateOptions>, RegExp]>([
+    [
+      'no bucket and no folder',
+      { source: undefined, s3Bucket: undefined },
+      /^expected --s3-bucket BUCKET \(or --source DIR/,
+    ],
+    [
+      'a key file that is not there',
+      { publicKeys: '/nonexistent/keys.json' },
+      /^--public-keys \/nonexistent\/keys\.json: no such file; expected a ListPublicKeys JSON file$/,
+    ],
+    [
+      'a start after the end',
+      { startTime: '2026-04-04T00:00:00Z' },
+      /^--start-time 2026-04-04T00:00:00\.000Z is after --end-time 2026-04-03T08:00:00\.000Z: expected the start at or before the end$/,
+    ],
+    [
+      'a start in the future without an end',
+      { startTime: '2999-01-01', endTime: undefined },
+      /^--start-time 2999-01-01T00:00:00\.000Z is after now \(the default --end-time\): expected a start in the past$/,
+    ],
+    [
+      'a time that is no time',
+      { endTime: 'last tuesday' },
+      /^--end-time: expected an ISO 8601 time .* found 'last tuesday'$/,
+    ],
+    [
+      'a trail ARN that is not one',
+      { trailArn: 'arn:aws:s3:::bucket' },
+      /^--trail-arn arn:aws:s3:::bucket: expected arn:aws:cloudtrail:REGION:ACCOUNT:trail\/NAME$/,
+    ],
+    [
+      'a concurrency that is no number',
+      { concurrency: 'many' },
+      /^--concurrency: expected a number of 0 or more, found 'many'$/,
+    ],
+  ])('%s', async (_what, extra, says) => {
+    // Act
+    const err = await failure(extra);
+
+    // Assess
+    expect(err.exitCode).toBe(EXIT.usage);
+    expect(err.message).toMatch(says);
+    expect(err.message).not.toContain('\n');
   });
 });
 
@@ -104,6 +189,30 @@ describe('trailwatch validate output', () => {
     ]);
   });
 
+  it('reports the hours after the newest digest as one digest gap, stated again in the summary, exit 0', async () => {
+    // Prepare: digests ending 05:12:13, 06:12:13, 07:12:13; the range runs two months past them
+    const store = new FsObjectStore(dir);
+    await putChain(store, T0, 3);
+
+    // Act
+    const r = await run({ endTime: '2026-06-03T08:00:00Z' });
+
+    // Assess: digests were due hourly from 2026-04-03T08:12:13Z to 2026-06-03T06:12:13Z, the last whose hour
+    // of delivery delay is over at 08:00: 61 days of 24, less one
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      'Digest gap: no digest after 2026-04-03T07:12:13Z (through 2026-06-03T08:00:00Z) in eu-central-1: ' +
+        'the trail stopped delivering or its newest digests were deleted\n\n',
+    );
+    expect(r.stdout).toBe(
+      `Validating log files for trail ${ARN} between 2026-04-03T04:00:00Z and 2026-06-03T08:00:00Z\n\n` +
+        'Results requested for 2026-04-03T04:00:00Z to 2026-06-03T08:00:00Z\n' +
+        'Results found for 2026-04-03T04:12:13Z to 2026-04-03T07:12:13Z:\n' +
+        '\n3/3 digest files valid\n3/3 log files valid\n' +
+        '\nDigest gap in eu-central-1: 1,463 hourly digests missing after 2026-04-03T07:12:13Z (stopped, or the newest digests deleted)\n',
+    );
+  });
+
   it('prints only errors and the summary without --verbose', async () => {
     // Prepare
     const store = new FsObjectStore(dir);
@@ -127,6 +236,9 @@ describe('trailwatch validate output', () => {
   });
 
   it('says no digests were found in an empty range, exit 0', async () => {
+    // Prepare
+    await earlierTrail();
+
     // Act
     const r = await run({});
 
@@ -137,21 +249,6 @@ describe('trailwatch validate output', () => {
         'Results requested for 2026-04-03T04:00:00Z to 2026-04-03T08:00:00Z\nNo digests found\n',
       ),
     ).toBe(true);
-  });
-
-  it('exits 255 with a clear message when it cannot validate', async () => {
-    // Act
-    const noTarget = await run({ source: undefined, s3Bucket: undefined });
-    const badKeys = await run({ publicKeys: join(dir, 'missing.json') });
-    const badRange = await run({ startTime: '2026-04-04T00:00:00Z' });
-
-    // Assess
-    expect(noTarget.code).toBe(255);
-    expect(noTarget.stderr).toContain('expected --s3-bucket BUCKET (or --source DIR');
-    expect(badKeys.code).toBe(255);
-    expect(badKeys.stderr).toContain('expected a ListPublicKeys JSON file at');
-    expect(badRange.code).toBe(255);
-    expect(badRange.stderr).toContain('Invalid time range specified');
   });
 
   it('writes JSON lines with the summary last', async () => {
@@ -179,6 +276,7 @@ describe('trailwatch validate output', () => {
       digestFiles: { valid: 2, invalid: 0 },
       backfillDigestFiles: { valid: 0, invalid: 0 },
       logFiles: { valid: 2, invalid: 0 },
+      digestGaps: 0,
       valid: true,
     });
   });

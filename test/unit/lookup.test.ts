@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { CliError } from '#cli/errors.ts';
 import { matchesFilter } from '#cli/lookup/filter.ts';
 import { lookup } from '#cli/lookup/scan.ts';
 import type { StoredObject } from '#shared/ports.ts';
@@ -117,7 +118,7 @@ describe('lookup', () => {
     });
     // Assess
     expect(reported.map(([k]) => k).sort()).toEqual([broken.key, truncated.key].sort());
-    expect(reported.find(([k]) => k === broken.key)![1]).toMatch(/not gzip data/);
+    expect(reported.find(([k]) => k === broken.key)![1]).toMatch(/neither gzip nor JSON/);
     expect(reported.find(([k]) => k === truncated.key)![1]).toMatch(/truncated/);
     expect(result.stats.unreadableFiles).toBe(2);
     expect(ids(result.events)).toEqual(expected.map((r) => r.eventID));
@@ -140,5 +141,48 @@ describe('lookup', () => {
     expect(all.stats.duplicates).toBe(1);
     expect(windowed.events.filter((e) => e.record.eventID === copy.eventID)).toHaveLength(1);
     expect(ids(windowed.events)).toEqual(ids(all.events).slice(0, 10));
+  });
+
+  it('knows the total before it has read the files, and says when the listing is complete', async () => {
+    // Prepare
+    const store = await trail();
+    const total = trailFiles(records).length;
+    const seen: { read: number; listed: number; final: boolean }[] = [];
+    // Act
+    await lookup({
+      store,
+      filter: {},
+      concurrency: 1,
+      onFile: (s) => seen.push({ read: s.filesRead, listed: s.logFiles, final: s.listed }),
+    });
+    // Assess
+    expect(seen).toHaveLength(total);
+    expect(seen[0].listed).toBeGreaterThan(seen[0].read);
+    expect(seen.at(-1)).toEqual({ read: total, listed: total, final: true });
+  });
+
+  it('stops at a failure of the store a user must fix, instead of calling every file unreadable', async () => {
+    // Prepare
+    const store = await trail();
+    const denied = new CliError('access denied to s3://trail: the credentials need s3:GetObject');
+    let gets = 0;
+    const failing = Object.assign(Object.create(store) as MemoryObjectStore, {
+      get: async (): Promise<StoredObject> => {
+        gets++;
+        throw denied;
+      },
+    });
+    const unreadable: string[] = [];
+    // Act
+    const result = lookup({
+      store: failing,
+      filter: {},
+      concurrency: 2,
+      onUnreadable: (key) => unreadable.push(key),
+    });
+    // Assess
+    await expect(result).rejects.toBe(denied);
+    expect(unreadable).toEqual([]);
+    expect(gets).toBeLessThanOrEqual(2);
   });
 });

@@ -7,29 +7,27 @@ import type { RuleExamples } from '#shared/rules/rule-types.ts';
 
 const repoRoot = resolve(import.meta.dirname, '../..');
 const examplesDir = resolve(repoRoot, 'shared/rules/examples');
-const referenceDoc = resolve(repoRoot, '../shared/docs/cloudtrail-reference.md');
+const formatDoc = resolve(repoRoot, 'docs/cloudtrail-format.md');
 
 function examplesOf(id: string): RuleExamples {
   return JSON.parse(readFileSync(resolve(examplesDir, `${id}.json`), 'utf8')) as RuleExamples;
 }
 
-/** The CIS / Security Hub patterns as printed in the reference (Markdown table and the two CIS v2 lines). */
-function referencePatterns(): Map<string, string> {
-  const text = readFileSync(referenceDoc, 'utf8');
+/** The CIS / Security Hub patterns as docs/cloudtrail-format.md section 4.2 prints them: one block per rule id. */
+function documentedPatterns(): Map<string, string> {
+  const text = readFileSync(formatDoc, 'utf8');
   const out = new Map<string, string>();
-  for (const m of text.matchAll(/^\| (CloudWatch\.\d+) \| [^|]+ \| `(.+)` \|$/gm))
-    out.set(m[1], m[2].replaceAll('\\|\\|', '||'));
-  out.set('CIS.4.15', /AWS Organizations changes:\n`(.+?)`\n/.exec(text)![1]);
-  out.set('CIS.4.1', /stricter 4\.1: `(.+?)`\./.exec(text)![1]);
+  for (const m of text.matchAll(/^#### ((?:CloudWatch|CIS)\.[\d.]+): .+\n\n```text\n(.+)\n```$/gm))
+    out.set(m[1], m[2]);
   return out;
 }
 
 describe('rule catalog', () => {
   const rules = catalogRules();
 
-  it('holds CloudWatch.1-14, CIS 4.15 and the strict CIS 4.1, with the reference patterns verbatim', () => {
+  it('holds CloudWatch.1-14, CIS 4.15 and the strict CIS 4.1, with the documented patterns verbatim', () => {
     // Prepare
-    const reference = referencePatterns();
+    const documented = documentedPatterns();
 
     // Act
     const ids = rules.map((r) => r.id);
@@ -41,8 +39,8 @@ describe('rule catalog', () => {
       'CIS.4.15',
       'CIS.4.1',
     ]);
-    expect(reference.size).toBe(16);
-    expect(patterns).toEqual(reference);
+    expect(documented.size).toBe(16);
+    expect(patterns).toEqual(documented);
   });
 
   it('parses every pattern; titles fit a subject; metric names are distinct', () => {

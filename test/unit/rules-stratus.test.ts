@@ -1,22 +1,14 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { alertData } from '#shared/notify/alert-message.ts';
 import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
-import type { CloudTrailRecord } from '#shared/record.ts';
 import { RuleEvaluator } from '#shared/rules/evaluate.ts';
 import { defaultRules } from '#shared/rules/load.ts';
-
-const repoRoot = resolve(import.meta.dirname, '../..');
-const dataDir = resolve(repoRoot, '../shared/data/stratus-detonation-logs');
-
-function records(technique: string): CloudTrailRecord[] {
-  return JSON.parse(readFileSync(resolve(dataDir, `${technique}.json`), 'utf8')) as CloudTrailRecord[];
-}
+import { stratusDir, stratusRecords } from '#test/support/logfiles.ts';
 
 function evaluate(technique: string) {
   const evaluator = new RuleEvaluator(defaultRules());
-  for (const r of records(technique)) evaluator.onRecord(r);
+  for (const r of stratusRecords(technique)) evaluator.onRecord(r);
   return evaluator.results();
 }
 
@@ -45,7 +37,7 @@ const EXPECTED: Record<string, Record<string, number>> = {
 };
 
 describe('catalog rules on real detonation records', () => {
-  const techniques = readdirSync(dataDir)
+  const techniques = readdirSync(stratusDir)
     .filter((f) => f.endsWith('.json'))
     .map((f) => f.replace(/\.json$/, ''));
 
@@ -74,7 +66,7 @@ describe('catalog rules on real detonation records', () => {
     ['aws.initial-access.console-login-without-mfa', 'CloudWatch.3', 'ConsoleLogin'],
   ])('%s: the %s alert names the principal, the action and the log file', (technique, ruleId, eventName) => {
     // Prepare
-    const record = records(technique).find((r) => r.eventName === eventName)!;
+    const record = stratusRecords(technique).find((r) => r.eventName === eventName)!;
     const key = `AWSLogs/${record.recipientAccountId}/CloudTrail/${record.awsRegion}/2024/08/01/x.json.gz`;
 
     // Act
