@@ -2,10 +2,12 @@
  * `npm start`: generate the sample trail once (cached by scenario), then replay it through the real handlers,
  * offline, and print what the pipeline found.
  */
+
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { demoScenario, generateTrail, MANIFEST_KEY } from '#cli/generator/index.ts';
 import { ProgressBar, progressCallback } from '#cli/progress.ts';
 import { replay } from '#cli/replay/local-pipeline.ts';
@@ -16,7 +18,7 @@ import { publicKeysFromStore } from '#shared/digest/public-keys.ts';
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('generate a sample trail (cached) and replay it through the pipeline, offline')
+    .description(COMMAND_DESCRIPTIONS.demo)
     .option('--dir <folder>', 'where the sample trail and the results go', '.trailwatch')
     .option('--fresh', 'regenerate the sample trail even if it is cached')
     .action(async (opts: { dir: string; fresh?: boolean }) => {

@@ -2,10 +2,12 @@
  * `trailwatch generate`: write a deterministic sample trail (log files, signed digests, public key) into a
  * folder laid out like the trail bucket, and/or one very large log file for stress tests.
  */
+
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError } from '#cli/errors.ts';
 import {
   demoScenario,
@@ -190,9 +192,7 @@ function mb(bytes: number): string {
 export function register(program: Command): void {
   program
     .command('generate')
-    .description(
-      'write a deterministic sample CloudTrail trail (log files, signed digests, public key) into a folder',
-    )
+    .description(COMMAND_DESCRIPTIONS.generate)
     .option('--out <dir>', 'folder to write the trail into (laid out like the trail bucket)')
     .option(
       '--seed <n>',

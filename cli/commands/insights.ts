@@ -3,10 +3,12 @@
  * rate, start-threshold band, Start and End marks), from a folder or bucket holding Insights files,
  * log-file summaries and/or detection state. `trailwatch insights seed`: baselines from history.
  */
+
 import { stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
+import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError } from '#cli/errors.ts';
 import { ProgressBar, progressCallback } from '#cli/progress.ts';
 import { collectReport, renderReport, warmUpNote } from '#cli/report/insights-report.ts';
@@ -77,9 +79,7 @@ export async function writeReport(opts: {
 }
 
 export function register(program: Command): void {
-  const insights = program
-    .command('insights')
-    .description('Insights-style anomaly detection: baselines and reports');
+  const insights = program.command('insights').description(COMMAND_DESCRIPTIONS.insights);
   insights
     .command('seed')
     .description(

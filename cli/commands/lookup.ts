@@ -2,7 +2,9 @@
  * `trailwatch lookup`: the filters of CloudTrail's Event history, over a trail's own log files (a folder
  * laid out like the bucket, or the bucket itself), for as far back as the bucket keeps them.
  */
+
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError } from '#cli/errors.ts';
 import { LookupError, type LookupFilter, resourceId, TEXT_ATTRIBUTES } from '#cli/lookup/filter.ts';
 import { type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
@@ -234,9 +236,7 @@ export function commandOptions(raw: RawOptions, now: Date = new Date()): LookupC
 export function register(program: Command): void {
   program
     .command('lookup')
-    .description(
-      "CloudTrail Event history's filters over a trail's own log files, for as long as the bucket keeps them",
-    )
+    .description(COMMAND_DESCRIPTIONS.lookup)
     .requiredOption(
       '--source <folder|s3://bucket[/prefix]>',
       'a folder laid out like the trail bucket, or an S3 bucket',

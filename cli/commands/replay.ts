@@ -1,5 +1,7 @@
 /** `trailwatch replay`: existing deliveries through the real handlers, offline, with a report of what they found. */
+
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { ProgressBar, progressCallback } from '#cli/progress.ts';
 import { replay } from '#cli/replay/local-pipeline.ts';
 import { formatReport } from '#cli/replay/replay-summary.ts';
@@ -19,7 +21,7 @@ function logLevel(v: string): LogLevel {
 export function register(program: Command): void {
   program
     .command('replay')
-    .description('feed existing deliveries through the real handlers in delivery order, offline')
+    .description(COMMAND_DESCRIPTIONS.replay)
     .requiredOption(
       '--source <folder|s3://bucket[/prefix]>',
       'a folder laid out like the trail bucket, or an S3 bucket',

@@ -6,8 +6,10 @@
  * often tried on exported or downloaded logs: a `{"Records": [...]}` document, gzip'd or not, or a bare
  * array of records.
  */
+
 import { gunzipSync } from 'node:zlib';
 import { type Command, Option } from 'commander';
+import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError } from '#cli/errors.ts';
 import { ProgressBar, progressCallback } from '#cli/progress.ts';
 import { openSource, type Source } from '#cli/source.ts';
@@ -206,9 +208,7 @@ function compiled(text: string): CompiledPattern {
 }
 
 export function register(program: Command): void {
-  const rules = program
-    .command('rules')
-    .description('List the rule catalog or test a filter pattern on local log files');
+  const rules = program.command('rules').description(COMMAND_DESCRIPTIONS.rules);
 
   rules
     .command('list')

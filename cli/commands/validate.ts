@@ -8,7 +8,9 @@
  * newest digest and its summary line) are added to the AWS CLI's, never in place of them, so that on an
  * untouched trail the output is the AWS CLI's, byte for byte.
  */
+
 import type { Command } from 'commander';
+import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { EXIT } from '#cli/errors.ts';
 import { ProgressBar, progressCallback } from '#cli/progress.ts';
 import { cliErrorIn, keysFor, openSource } from '#cli/source.ts';
@@ -419,9 +421,7 @@ export async function runValidate(opts: ValidateOptions, out: Output = processOu
 export function register(program: Command): void {
   program
     .command('validate')
-    .description(
-      'validate CloudTrail digest and log files of a trail (aws cloudtrail validate-logs, plus what it misses)',
-    )
+    .description(COMMAND_DESCRIPTIONS.validate)
     .requiredOption('--trail-arn <arn>', 'the trail, arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME')
     .requiredOption(
       '--start-time <time>',
