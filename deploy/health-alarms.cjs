@@ -9,9 +9,9 @@
  * Plain CommonJS so that osls can require it. Settings under `custom.trailwatch`: metricNamespace,
  * alertTopic, noIngestMinutes, healthFunctions (defaults in alarm.cjs).
  */
-const catalog = require('../shared/rules/catalog.json');
-const customRules = require('../shared/rules/custom-rules.json');
-const names = require('../shared/metric-names.cjs');
+const catalog = require('#shared/rules/catalog.json');
+const customRules = require('#shared/rules/custom-rules.json');
+const names = require('#shared/metric-names.cjs');
 const { alarm, customOf, dimensionList, settingsOf } = require('./alarm.cjs');
 
 const { METRIC } = names;

@@ -16,9 +16,9 @@
  * Patterns are validated by shared/rules/load.ts (tests load the same files); this file only shapes the
  * CloudFormation.
  */
-const catalog = require('../shared/rules/catalog.json');
-const customRules = require('../shared/rules/custom-rules.json');
-const names = require('../shared/metric-names.cjs');
+const catalog = require('#shared/rules/catalog.json');
+const customRules = require('#shared/rules/custom-rules.json');
+const names = require('#shared/metric-names.cjs');
 const { alarm, customOf, dimensionList, settingsOf } = require('./alarm.cjs');
 
 const MAX_DESCRIPTION = 1024;
