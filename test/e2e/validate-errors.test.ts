@@ -3,54 +3,20 @@
  * exactly one line on stderr naming what to fix, no stack trace, nothing on stdout. Each case runs the CLI
  * as a child process, the way a user meets it.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closedPort, type Env, escapeRegExp, type Run, runCli } from '#test/support/cli-run.ts';
 
-const ROOT = join(import.meta.dirname, '../..');
 const ARN = 'arn:aws:cloudtrail:us-east-1:111122223333:trail/management-events';
 const BUCKET = 'trailwatch-validate-errors';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-type Env = Record<string, string | undefined>;
-
 function validate(args: string[], env: Env = {}): Promise<Run> {
-  const childEnv: Env = { ...process.env, CI: 'true', ...env };
-  for (const [k, v] of Object.entries(childEnv)) if (v === undefined) delete childEnv[k];
-  return new Promise((resolve) => {
-    execFile(
-      join(ROOT, 'node_modules/.bin/node'),
-      ['cli/trailwatch.ts', 'validate', '--trail-arn', ARN, ...args],
-      { cwd: ROOT, env: childEnv as NodeJS.ProcessEnv, timeout: 60_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  return runCli(['validate', '--trail-arn', ARN, ...args], env);
 }
 
-/** A port nothing listens on: bound, then released. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
-
-const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+const esc = escapeRegExp;
 
 const dir = mkdtempSync(join(tmpdir(), 'trailwatch-validate-errors-'));
 const missing = join(dir, 'missing');
