@@ -4,10 +4,13 @@
  */
 import middy from '@middy/core';
 import { type Observability, observability } from '#functions/middleware/observability.ts';
+import { parseQueuedDeliveries } from '#functions/middleware/queued-deliveries.ts';
 import { s3Notification } from '#functions/middleware/s3-notification.ts';
 import type { PublicKeySource } from '#shared/digest/public-keys.ts';
 import { KeyRing } from '#shared/digest/public-keys.ts';
+import { METRIC } from '#shared/metric-names.cjs';
 import { type DetectPorts, detectInsights } from '#shared/pipeline/detect-insights.ts';
+import { type BatchResult, ingestBatch } from '#shared/pipeline/ingest-batch.ts';
 import { type IngestPorts, type IngestResult, ingestDeliveries } from '#shared/pipeline/ingest-log-files.ts';
 import type { Delivery } from '#shared/pipeline/routing.ts';
 import { type VerifyOutcome, type VerifyPorts, verifyDeliveries } from '#shared/pipeline/verify-digests.ts';
@@ -23,6 +26,31 @@ export function ingestHandler(deps: IngestDeps) {
     .use(observability(deps))
     .use(s3Notification(deps, () => ({ outcomes: [], insights: [] })))
     .handler((deliveries) => ingestDeliveries(deps, deliveries as Delivery[]));
+}
+
+/** The SQS partial batch response: only these messages return to the queue. */
+export interface QueueResponse {
+  batchItemFailures: { itemIdentifier: string }[];
+  result?: BatchResult;
+}
+
+export function ingestQueueHandler(deps: IngestDeps) {
+  return middy<unknown, QueueResponse>()
+    .use(observability(deps))
+    .handler(async (event) => {
+      let parsed: ReturnType<typeof parseQueuedDeliveries>;
+      try {
+        parsed = parseQueuedDeliveries(event, deps);
+      } catch (error) {
+        deps.logger.error('event is not an SQS batch', { error });
+        deps.metrics.addMetric(METRIC.InvalidEvents, 'Count', 1);
+        return { batchItemFailures: [] };
+      }
+      for (const d of parsed.deleted) deps.logger.warn('trail object deleted', d);
+      const result = await ingestBatch(deps, parsed.deliveries);
+      const failed = [...new Set([...parsed.invalid, ...result.failedMessageIds])];
+      return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })), result };
+    });
 }
 
 export function verifyHandler(deps: VerifyDeps) {

@@ -215,6 +215,8 @@ export interface DetectResult {
   written: string[];
   /** Insights still open for the account and region after this call. */
   open: number;
+  /** Source keys of the summaries given that the state had already applied (re-deliveries). */
+  duplicates?: string[];
 }
 
 export interface ApplyResult {

@@ -270,6 +270,29 @@ export async function publishFindings(
   insights: InsightEvent[],
 ): Promise<void> {
   const { metrics, config, state } = ports;
+  const { summary } = found;
+  await publishRuleFindings(ports, file, found);
+  const detected = await detectAndNotify(
+    { state, notifier: ports.notifier, metrics, topic: config.alertTopicArn },
+    {
+      account: summary.account,
+      region: summary.region,
+      now: ports.now(),
+      summaries: [summary],
+      insightStore: ports.insightStore ?? state,
+      prefix: '',
+    },
+  );
+  insights.push(...detected.events);
+}
+
+/** Rule metrics and rule alerts of one evaluated file (each rule throttled per account and region). */
+export async function publishRuleFindings(
+  ports: IngestPorts,
+  file: LogFileRef,
+  found: EvaluatedLogFile,
+): Promise<void> {
+  const { metrics, config, state } = ports;
   const { summary, matches } = found;
   const hits = matches.filter((m) => m.count > 0);
   for (const m of hits) metrics.addMetric(m.rule.metricName, 'Count', m.count);
@@ -294,19 +317,6 @@ export async function publishFindings(
   });
   for (const n of notifications) await ports.notifier.publish(n);
   if (notifications.length > 0) metrics.addMetric(METRIC.RuleAlerts, 'Count', notifications.length);
-
-  const detected = await detectAndNotify(
-    { state, notifier: ports.notifier, metrics, topic: config.alertTopicArn },
-    {
-      account: summary.account,
-      region: summary.region,
-      now: ports.now(),
-      summaries: [summary],
-      insightStore: ports.insightStore ?? state,
-      prefix: '',
-    },
-  );
-  insights.push(...detected.events);
 }
 
 /** Step 3: the summary, written only if absent. Another invocation that committed first wrote the same one. */
@@ -326,6 +336,12 @@ export async function commitSummary(
     metrics.addMetric(METRIC.DuplicateDeliveries, 'Count', 1);
     return { status: 'duplicate', summaryKey };
   }
+  countIngested(metrics, summary);
+  return { status: 'committed', summaryKey };
+}
+
+/** The metrics of a file counted once, by whichever path committed it. */
+export function countIngested(metrics: MetricsSink, summary: LogFileSummary): void {
   metrics.addMetric(METRIC.FilesIngested, 'Count', 1);
   metrics.addMetric(METRIC.Records, 'Count', summary.records);
   metrics.addMetric(METRIC.UncompressedBytes, 'Bytes', summary.bytes);
@@ -333,7 +349,6 @@ export async function commitSummary(
   if (bad > 0) metrics.addMetric(METRIC.BadRecords, 'Count', bad);
   if (summary.lagSeconds)
     metrics.addMetric(METRIC.DeliveryLagSeconds, 'Seconds', Math.max(0, summary.lagSeconds.max));
-  return { status: 'committed', summaryKey };
 }
 
 /** A file that cannot be used: its verdict is written where an operator finds it, and counted. */
