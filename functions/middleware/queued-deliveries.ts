@@ -175,3 +175,9 @@ function s3Record(f: { bucket: string; key: string; size?: number }, region: str
     },
   };
 }
+
+/** Whether an event is an SQS batch (its records come from `aws:sqs`), as opposed to an S3 notification. */
+export function isQueueBatch(event: unknown): boolean {
+  const records = (event as { Records?: { eventSource?: unknown }[] } | null)?.Records;
+  return Array.isArray(records) && records.length > 0 && records[0]?.eventSource === 'aws:sqs';
+}
