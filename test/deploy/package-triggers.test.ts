@@ -69,13 +69,17 @@ describe('osls package with trigger=eventbridge and trailKmsKeyArn', () => {
     expect(mapping.MaximumBatchingWindowInSeconds).toBe(30);
     expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
     const queue = eventbridge.Resources.IngestQueue.Properties;
-    expect(queue.RedrivePolicy.deadLetterTargetArn).toEqual({ 'Fn::GetAtt': ['IngestQueueDeadLetters', 'Arn'] });
+    expect(queue.RedrivePolicy.deadLetterTargetArn).toEqual({
+      'Fn::GetAtt': ['IngestQueueDeadLetters', 'Arn'],
+    });
     expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * 300);
   });
 
   it('lets exactly the trail bucket readers decrypt with exactly the trail key, and nothing else', () => {
     const policies = resourcesOfType(eventbridge, 'AWS::IAM::Policy').filter(([, p]) =>
-      p.Properties.PolicyDocument.Statement.some((s: { Resource: unknown }) => asList(s.Resource).includes(KEY)),
+      p.Properties.PolicyDocument.Statement.some((s: { Resource: unknown }) =>
+        asList(s.Resource).includes(KEY),
+      ),
     );
     expect(policies).toHaveLength(1);
     const [, policy] = policies[0];
@@ -89,9 +93,15 @@ describe('osls package with trigger=eventbridge and trailKmsKeyArn', () => {
   });
 
   it('expires every state prefix, and old versions, after the days given', () => {
-    const rules: { Id: string; Prefix?: string; ExpirationInDays?: number; NoncurrentVersionExpiration?: object }[] =
-      eventbridge.Resources.StateBucket.Properties.LifecycleConfiguration.Rules;
-    const byPrefix = Object.fromEntries(rules.filter((r) => r.Prefix).map((r) => [r.Prefix, r.ExpirationInDays]));
+    const rules: {
+      Id: string;
+      Prefix?: string;
+      ExpirationInDays?: number;
+      NoncurrentVersionExpiration?: object;
+    }[] = eventbridge.Resources.StateBucket.Properties.LifecycleConfiguration.Rules;
+    const byPrefix = Object.fromEntries(
+      rules.filter((r) => r.Prefix).map((r) => [r.Prefix, r.ExpirationInDays]),
+    );
     expect(byPrefix).toEqual({
       'summaries/': 400,
       'verdicts/': 400,
