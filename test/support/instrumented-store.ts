@@ -18,10 +18,13 @@ export function areaOf(key: string): string {
 export class InstrumentedStore implements ObjectStore {
   readonly counts = new Map<string, number>();
 
-  constructor(
-    private readonly inner: ObjectStore,
-    private readonly latencyMs = 0,
-  ) {}
+  private readonly inner: ObjectStore;
+  private readonly latencyMs: number;
+
+  constructor(inner: ObjectStore, latencyMs = 0) {
+    this.inner = inner;
+    this.latencyMs = latencyMs;
+  }
 
   get location(): string {
     return this.inner.location;
@@ -75,7 +78,10 @@ export class InstrumentedStore implements ObjectStore {
 
   async listFolders(prefix: string): Promise<string[]> {
     await this.hit('LIST', prefix);
-    return this.inner.listFolders(prefix);
+    const folders = await this.inner.listFolders(prefix);
+    // One ListObjectsV2 page per 1,000 common prefixes.
+    for (let n = 1000; n < folders.length; n += 1000) await this.hit('LIST', prefix);
+    return folders;
   }
 
   async *list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo> {
