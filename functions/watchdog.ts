@@ -1,11 +1,13 @@
 /** Lambda entry: watchdog (scheduled), wired to S3, SNS and CloudWatch (EMF). */
 import { watchdogHandler } from '#functions/handlers.ts';
 import { logger, metrics, tracer } from '#functions/middleware/powertools.ts';
+import { lambdaShardStarter } from '#shared/adapters/lambda-shard-dispatch.ts';
 import { s3Store } from '#shared/adapters/s3-object-store.ts';
 import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
-import { watchdogConfig } from '#shared/config.ts';
+import { shardConfig, watchdogConfig } from '#shared/config.ts';
 
 const config = watchdogConfig();
+const shards = shardConfig();
 
 export const handler = watchdogHandler({
   config,
@@ -13,6 +15,8 @@ export const handler = watchdogHandler({
   state: s3Store(config.stateBucket),
   notifier: new SnsNotifier(),
   now: () => new Date(),
+  shards,
+  ...(shards.functionName ? { startShard: lambdaShardStarter(shards.functionName) } : {}),
   logger,
   metrics,
   tracer,

@@ -132,3 +132,31 @@ export function watchdogConfig(env: Env = process.env): WatchdogConfig {
 }
 
 export const detectConfig = verifyConfig;
+
+/** How the scheduled functions split their account-regions (SHARD_COUNT parallel shards). */
+export interface ShardConfig {
+  shardCount: number;
+  /** Account-regions processed at once inside one shard. */
+  concurrency: number;
+  /** Milliseconds before the function's timeout when a shard stops starting new account-regions. */
+  marginMs: number;
+  /** The function's own name (set by Lambda): shards are asynchronous invocations of it. */
+  functionName?: string;
+}
+
+export function shardConfig(env: Env = process.env): ShardConfig {
+  const shardCount = int(env, 'SHARD_COUNT', 1);
+  if (shardCount < 1 || shardCount > 1000) {
+    throw new ConfigError(`environment variable SHARD_COUNT must be 1-1000, found "${env.SHARD_COUNT}"`);
+  }
+  const concurrency = int(env, 'SHARD_CONCURRENCY', 32);
+  if (concurrency < 1)
+    throw new ConfigError('environment variable SHARD_CONCURRENCY must be at least 1, found 0');
+  const functionName = optional(env, 'AWS_LAMBDA_FUNCTION_NAME');
+  return {
+    shardCount,
+    concurrency,
+    marginMs: int(env, 'SHARD_MARGIN_MS', 15_000),
+    ...(functionName ? { functionName } : {}),
+  };
+}

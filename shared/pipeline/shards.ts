@@ -128,39 +128,64 @@ export async function runShard<R>(args: {
   };
 }
 
-/** Where a shard keeps its cursor between runs (the state store). */
-export function cursorKey(job: string, spec: ShardSpec): string {
+/**
+ * What a shard leaves for the next run and for the coordinator: where to carry on, and its counts (the
+ * coordinator sums the shards' counts into the run's gauges, one run late).
+ */
+export interface ShardStatus {
+  cursor?: string;
+  counts: Record<string, number>;
+  at: string;
+}
+
+/** Where a shard keeps its status between runs (the state store). */
+export function statusKey(job: string, spec: ShardSpec): string {
   return `shards/${job}/${spec.count}-${spec.index}.json`;
 }
 
-export async function readCursor(
+export async function readShardStatus(
   state: ObjectStore,
   job: string,
   spec: ShardSpec,
-): Promise<string | undefined> {
+): Promise<ShardStatus | undefined> {
   try {
-    const saved = JSON.parse((await readAll(state, cursorKey(job, spec))).toString('utf8')) as {
-      cursor?: unknown;
+    const saved = JSON.parse((await readAll(state, statusKey(job, spec))).toString('utf8')) as ShardStatus;
+    return {
+      ...(typeof saved.cursor === 'string' ? { cursor: saved.cursor } : {}),
+      counts: typeof saved.counts === 'object' && saved.counts ? saved.counts : {},
+      at: String(saved.at),
     };
-    return typeof saved.cursor === 'string' ? saved.cursor : undefined;
   } catch (err) {
     if (err instanceof ObjectNotFoundError) return undefined;
-    // An unreadable cursor only costs a pass from the start.
+    // An unreadable status only costs a pass from the start.
     if (err instanceof SyntaxError) return undefined;
     throw err;
   }
 }
 
-/** Saves the cursor; a full pass removes it (writing nothing when there was none keeps quiet shards free). */
-export async function saveCursor(
+export async function writeShardStatus(
   state: ObjectStore,
   job: string,
   spec: ShardSpec,
-  previous: string | undefined,
-  cursor: string | undefined,
+  status: ShardStatus,
 ): Promise<void> {
-  if (cursor === previous) return;
-  const key = cursorKey(job, spec);
-  if (cursor === undefined) await state.delete(key);
-  else await state.put(key, JSON.stringify({ cursor }), { contentType: 'application/json' });
+  await state.put(statusKey(job, spec), JSON.stringify(status), { contentType: 'application/json' });
+}
+
+/** The sum of each count over every shard's last status. */
+export async function sumShardCounts(
+  state: ObjectStore,
+  job: string,
+  count: number,
+): Promise<Record<string, number>> {
+  const statuses = await mapPool(
+    Array.from({ length: count }, (_, index) => index),
+    16,
+    (index) => readShardStatus(state, job, { index, count }),
+  );
+  const sum: Record<string, number> = {};
+  for (const s of statuses.results) {
+    for (const [k, v] of Object.entries(s?.counts ?? {})) sum[k] = (sum[k] ?? 0) + v;
+  }
+  return sum;
 }
