@@ -18,7 +18,7 @@ export function areaOf(key: string): string {
 export class InstrumentedStore implements ObjectStore {
   readonly counts = new Map<string, number>();
 
-  private readonly inner: ObjectStore;
+  readonly inner: ObjectStore;
   private readonly latencyMs: number;
 
   constructor(inner: ObjectStore, latencyMs = 0) {
