@@ -20,6 +20,7 @@ import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
 import { dayPath, decodeEventKey } from '#shared/keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
+import { claimAlert } from '#shared/notify/throttle.ts';
 import {
   countIngested,
   type DeliveryOutcome,
@@ -48,7 +49,7 @@ export interface BatchResult {
 }
 
 /** How many files of a batch are read at once: reading is I/O-bound at this size, evaluating CPU-bound. */
-export const BATCH_READ_CONCURRENCY = 8;
+export const BATCH_READ_CONCURRENCY = 16;
 
 export const BATCH_SUMMARIES_PREFIX = 'summaries/batches/';
 
@@ -95,6 +96,21 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
     } else unique.set(id, { ...d, copies: [] });
   }
 
+  // A rule's throttle window is claimed once per batch: the first file to hit it asks the store, the others
+  // in the batch are throttled by that answer (a claim attempt is a billed PUT even when it loses).
+  const claims = new Map<string, Promise<string | undefined>>();
+  const claimOnce: typeof claimAlert = async (store, args) => {
+    const windowMs = args.minutes * 60_000;
+    const id = `${args.ruleId}|${args.account}|${args.region}|${args.minutes}|${Math.floor(args.at.getTime() / Math.max(1, windowMs))}`;
+    let owner = claims.get(id);
+    if (args.minutes <= 0 || !owner) {
+      owner = claimAlert(store, args).then((won) => (won ? args.sourceKey : undefined));
+      if (args.minutes > 0) claims.set(id, owner);
+      return (await owner) === args.sourceKey;
+    }
+    return (await owner) === args.sourceKey;
+  };
+
   // 2. Route, read and evaluate, rule findings: a few files at a time.
   const evaluated: Evaluated[] = [];
   const entries = [...unique.values()];
@@ -131,7 +147,7 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
         result.outcomes.push({ messageId: d.messageId, key, ...outcome });
         return;
       }
-      await publishRuleFindings(ports, file, read);
+      await publishRuleFindings(ports, file, read, claimOnce);
       evaluated.push({
         messageIds: ids,
         file,

@@ -291,6 +291,7 @@ export async function publishRuleFindings(
   ports: IngestPorts,
   file: LogFileRef,
   found: EvaluatedLogFile,
+  claim: typeof claimAlert = claimAlert,
 ): Promise<void> {
   const { metrics, config, state } = ports;
   const { summary, matches } = found;
@@ -298,7 +299,7 @@ export async function publishRuleFindings(
   for (const m of hits) metrics.addMetric(m.rule.metricName, 'Count', m.count);
   const allowed: RuleMatches[] = [];
   for (const m of hits) {
-    const claimed = await claimAlert(state, {
+    const claimed = await claim(state, {
       ruleId: m.rule.id,
       account: summary.account,
       region: summary.region,
