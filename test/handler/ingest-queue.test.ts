@@ -80,6 +80,43 @@ describe('ingest from an SQS batch', () => {
     );
   });
 
+  it('claims a rule throttle window once for the batch and sends one alert for two files that hit the rule', async () => {
+    // Prepare: two files of one account-region, each with an IAM policy change (CloudWatch.4, throttled hourly)
+    const p = testPipeline({ ALERT_THROTTLE: '{"CloudWatch.4": 60}' });
+    const state = new InstrumentedStore(p.state);
+    const policyChange = (id: string, minute: string) =>
+      record({
+        eventID: id,
+        eventSource: 'iam.amazonaws.com',
+        eventName: 'PutUserPolicy',
+        eventTime: `${minute}:30Z`,
+      });
+    const key = (unique: string, minute: number) =>
+      logFileKey({
+        orgId: ORG,
+        account: '444455556666',
+        region: 'us-east-1',
+        time: new Date(Date.UTC(2026, 10, 20, 10, minute)),
+        unique,
+      });
+    const a = { key: key('Rulea00000000001', 5), body: logFile([policyChange('p1', '2026-11-20T10:01')]) };
+    const b = { key: key('Ruleb00000000002', 10), body: logFile([policyChange('p2', '2026-11-20T10:06')]) };
+    for (const f of [a, b]) await p.source.put(f.key, f.body);
+    // Act
+    const response = await ingestQueueHandler({ ...p.deps, state })(
+      sqsBatch([
+        { messageId: 'm-a', body: s3NotificationBody(BUCKET, a.key) },
+        { messageId: 'm-b', body: s3NotificationBody(BUCKET, b.key) },
+      ]),
+      context,
+    );
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(state.count('PUT', 'claims')).toBe(1);
+    expect(p.notifier.sent.filter((n) => n.attributes.rule === 'CloudWatch.4')).toHaveLength(1);
+    expect(metricTotal(p.emf, 'RuleAlertsThrottled')).toBe(1);
+  });
+
   it('recognises every file of a retried batch as already applied, and changes no state', async () => {
     // Prepare
     const p = testPipeline();
