@@ -18,8 +18,8 @@ const DEFAULT_DAYS = {
   // A claim matters for the throttle window it names (minutes to a day): a week is ample.
   alertWindowsDays: 7,
   insightFilesDays: 400,
-  // Every write of a state object leaves a version: kept long enough to undo a bad deployment.
-  noncurrentVersionDays: 3,
+  // Every write of a state object leaves a version (a quiet account-region writes ~290 a day): kept a day.
+  noncurrentVersionDays: 1,
 };
 
 /** Prefix of each expiring area and the parameter that gives its age. */

@@ -20,7 +20,7 @@ import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
 import { dayPath, decodeEventKey } from '#shared/keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
-import { claimAlert } from '#shared/notify/throttle.ts';
+import { type claimAlert, claimKey, claimOwner } from '#shared/notify/throttle.ts';
 import {
   countIngested,
   type DeliveryOutcome,
@@ -32,6 +32,7 @@ import {
 } from '#shared/pipeline/ingest-log-files.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import { mapPool } from '#shared/pipeline/shards.ts';
+import type { ObjectStore } from '#shared/ports.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
 
 /** A delivery with the id of the queue message that carried it. */
@@ -47,6 +48,13 @@ export interface BatchResult {
   /** Key of the batch's summaries object, when one was written. */
   summariesKey?: string;
 }
+
+/**
+ * Claims already settled, by claim key, for the life of the container: a claim is written once and never
+ * changes, so its owner can be remembered (bounded: cleared when full).
+ */
+const knownClaimsByStore = new WeakMap<ObjectStore, Map<string, Promise<string | undefined>>>();
+const MAX_KNOWN_CLAIMS = 20_000;
 
 /** How many files of a batch are read at once: reading is I/O-bound at this size, evaluating CPU-bound. */
 export const BATCH_READ_CONCURRENCY = 16;
@@ -72,6 +80,11 @@ interface Evaluated {
 export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery[]): Promise<BatchResult> {
   const { logger, metrics, state } = ports;
   const result: BatchResult = { outcomes: [], insights: [], failedMessageIds: [] };
+  let knownClaims = knownClaimsByStore.get(state);
+  if (!knownClaims || knownClaims.size > MAX_KNOWN_CLAIMS) {
+    knownClaims = new Map();
+    knownClaimsByStore.set(state, knownClaims);
+  }
   const failed = new Set<string>();
   const fail = (ids: string[], key: string, error: unknown) => {
     logger.error('object failed; its message will be retried', { key, error });
@@ -96,17 +109,17 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
     } else unique.set(id, { ...d, copies: [] });
   }
 
-  // A rule's throttle window is claimed once per batch: the first file to hit it asks the store, the others
-  // in the batch are throttled by that answer (a claim attempt is a billed PUT even when it loses).
-  const claims = new Map<string, Promise<string | undefined>>();
+  // A rule's throttle window is claimed once: the first file to hit it asks the store, the others are
+  // throttled by that answer (a claim attempt is a billed PUT even when it loses).
   const claimOnce: typeof claimAlert = async (store, args) => {
-    const windowMs = args.minutes * 60_000;
-    const id = `${args.ruleId}|${args.account}|${args.region}|${args.minutes}|${Math.floor(args.at.getTime() / Math.max(1, windowMs))}`;
-    let owner = claims.get(id);
-    if (args.minutes <= 0 || !owner) {
-      owner = claimAlert(store, args).then((won) => (won ? args.sourceKey : undefined));
-      if (args.minutes > 0) claims.set(id, owner);
-      return (await owner) === args.sourceKey;
+    if (args.minutes <= 0) return true;
+    const key = claimKey(args);
+    let owner = knownClaims.get(key);
+    if (!owner) {
+      owner = claimOwner(store, args);
+      knownClaims.set(key, owner);
+      // A failed request is not an answer: the next file asks again.
+      owner.catch(() => knownClaims?.delete(key));
     }
     return (await owner) === args.sourceKey;
   };

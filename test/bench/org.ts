@@ -25,7 +25,7 @@ import {
 import { ingestConfig } from '#shared/config.ts';
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
 import { stateKey } from '#shared/insights/state.ts';
-import { logFileKey } from '#shared/keys.ts';
+import { digestFileKey, logFileKey } from '#shared/keys.ts';
 import { detectShard } from '#shared/pipeline/detect-shards.ts';
 import { BATCH_READ_CONCURRENCY, ingestBatch, type QueuedDelivery } from '#shared/pipeline/ingest-batch.ts';
 import type { IngestPorts } from '#shared/pipeline/ingest-log-files.ts';
@@ -70,7 +70,7 @@ const scenario: OrganizationScenario = {
   accounts: quick ? 8 : 24,
   regions: quick ? ['us-east-1', 'eu-west-1'] : ['us-east-1', 'eu-west-1', 'ap-southeast-2'],
   busyAccounts: quick ? 1 : 3,
-  busyEventsPerMinute: quick ? 150 : 250,
+  busyEventsPerMinute: quick ? 150 : 800,
   quietEventsPerMinute: 30,
   otherRegionShare: 0.3,
   burst: {
@@ -256,13 +256,14 @@ async function passes(templates: Buffer[], now: Date): Promise<void> {
         'x',
       );
       await trail.put(
-        logFileKey({
+        digestFileKey({
           orgId: scenario.orgId,
           account,
           region,
-          time: recent,
-          unique: 'Digestxxxxxxxxxx',
-        }).replace('/CloudTrail/', '/CloudTrail-Digest/'),
+          trailName: scenario.trailName,
+          homeRegion: scenario.regions[0],
+          endTime: recent,
+        }),
         'x',
       );
     }
@@ -368,7 +369,7 @@ for (const r of [quietRun, busyRun]) {
   const mean = sum / sizes.length;
   console.log(
     `  ${r.name}: ${sizes.length} states, median ${fmt(sizes[sizes.length >> 1] / 1024)} KiB, max ${fmt(sizes[sizes.length - 1] / 1024)} KiB; ` +
-      `${fmt(writesPerDay, 0)} writes a day each, so old versions kept 3 days (noncurrentVersionDays) hold about ${fmt((mean * writesPerDay * 3) / 2 ** 20)} MiB per account-region`,
+      `${fmt(writesPerDay, 0)} writes a day each, so old versions kept 1 day (noncurrentVersionDays) hold about ${fmt((mean * writesPerDay * 1) / 2 ** 20)} MiB per account-region`,
   );
   for await (const o of r.state.inner.list('insights/state/')) {
     if (r === quietRun && o.key.includes(burstAccount)) continue;
