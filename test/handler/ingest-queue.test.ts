@@ -115,6 +115,15 @@ describe('ingest from an SQS batch', () => {
     expect(state.count('PUT', 'claims')).toBe(1);
     expect(p.notifier.sent.filter((n) => n.attributes.rule === 'CloudWatch.4')).toHaveLength(1);
     expect(metricTotal(p.emf, 'RuleAlertsThrottled')).toBe(1);
+    // Act again: a later batch in the same window asks the store no more
+    const c = { key: key('Rulec00000000003', 15), body: logFile([policyChange('p3', '2026-11-20T10:11')]) };
+    await p.source.put(c.key, c.body);
+    await ingestQueueHandler({ ...p.deps, state })(
+      sqsBatch([{ messageId: 'm-c', body: s3NotificationBody(BUCKET, c.key) }]),
+      context,
+    );
+    expect(state.count('PUT', 'claims') + state.count('GET', 'claims')).toBe(1);
+    expect(metricTotal(p.emf, 'RuleAlertsThrottled')).toBe(2);
   });
 
   it('recognises every file of a retried batch as already applied, and changes no state', async () => {
