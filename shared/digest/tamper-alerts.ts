@@ -5,9 +5,9 @@
  */
 
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
+import { TAMPER_MEANING, type TamperSubtype } from '#shared/notify/alert-kinds.ts';
 import { buildAlert } from '#shared/notify/alert-message.ts';
 import { chainIncidentKey, objectIncidentKey } from '#shared/notify/incident.ts';
-import { TAMPER_MEANING, type TamperSubtype } from '#shared/notify/alert-kinds.ts';
 import type { Notification } from '#shared/ports.ts';
 import type { FileVerdict } from './verdict.ts';
 import type { DigestReport } from './verify-digest.ts';
@@ -97,7 +97,8 @@ export function tamperSubtypeOf(report: DigestReport & { gaps?: FileVerdict[] })
   if (failuresOf(report).length === 0) return undefined;
   const { digest, previous } = report;
   if (digest.status === 'invalid') return CHAIN_CODES.has(digest.code) ? 'chain-broken' : 'digest-invalid';
-  if (previous?.status === 'invalid') return previous.code === 'not-found' ? 'digest-missing' : 'chain-broken';
+  if (previous?.status === 'invalid')
+    return previous.code === 'not-found' ? 'digest-missing' : 'chain-broken';
   if ((report.gaps ?? []).some((g) => g.status === 'invalid')) return 'digest-missing';
   return report.logs.some((l) => l.status === 'invalid' && l.code === 'not-found')
     ? 'log-deleted'
@@ -179,7 +180,10 @@ export function digestAlert(
     incidentKey: digestIncidentKey(key, report.digest.bucket, subtype, openChainIncident),
     decision: `Act now: treat the logs of ${window} as untrusted until the failure is explained.`,
     chat: {
-      nextSteps: [`Check again: \`${check.replace(/^Check: /, '')}\``, 'Find who can write to the trail bucket'],
+      nextSteps: [
+        `Check again: \`${check.replace(/^Check: /, '')}\``,
+        'Find who can write to the trail bucket',
+      ],
       keywords: [subtype],
       relatedResources: failures.slice(0, 8).map((v) => `s3://${v.bucket}/${v.key}`),
     },

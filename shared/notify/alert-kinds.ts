@@ -26,7 +26,7 @@ export const TAMPER_MEANING: Record<TamperSubtype, string> = {
   'digest-invalid':
     'The digest itself is invalid, so none of the log files it covers can be trusted until this is explained.',
   'digest-missing':
-    "A digest in the chain is gone: the hour it covered can no longer be proven, and its log files may have been changed with it.",
+    'A digest in the chain is gone: the hour it covered can no longer be proven, and its log files may have been changed with it.',
   'chain-broken':
     "The digest chain is broken: a digest no longer matches what its successor recorded, so an earlier hour's files may have been replaced.",
   'log-overwritten':
@@ -40,7 +40,10 @@ export const TAMPER_MEANING: Record<TamperSubtype, string> = {
     'An empty object was written where CloudTrail writes log files or digests: a placeholder or an attempt to overwrite one.',
 };
 
-export type TamperObjectSubtype = Exclude<TamperSubtype, 'digest-invalid' | 'digest-missing' | 'chain-broken'>;
+export type TamperObjectSubtype = Exclude<
+  TamperSubtype,
+  'digest-invalid' | 'digest-missing' | 'chain-broken'
+>;
 
 export interface TamperObjectInput {
   topic: string;

@@ -63,14 +63,17 @@ export interface AlertInput {
 export type AlertKind = 'rule' | 'insight' | 'tamper' | 'watchdog' | 'health';
 
 const DECISIONS: Record<Severity, string> = {
-  CRITICAL: 'Act now: confirm with whoever did this that it was intended; if nobody can, treat it as an incident.',
+  CRITICAL:
+    'Act now: confirm with whoever did this that it was intended; if nobody can, treat it as an incident.',
   HIGH: 'Act within the hour: confirm this was expected, or start the runbook.',
   MEDIUM: 'Look today: confirm this was expected.',
   LOW: 'For information: no action unless this was unexpected.',
 };
 
 export function decisionFor(severity: Severity, resolves?: string): string {
-  return resolves ? 'Resolved: no action needed; the thread of this incident can be closed.' : DECISIONS[severity];
+  return resolves
+    ? 'Resolved: no action needed; the thread of this incident can be closed.'
+    : DECISIONS[severity];
 }
 
 export function utf8Bytes(s: string): number {

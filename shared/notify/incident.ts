@@ -57,14 +57,9 @@ export function gapIncidentKey(p: {
   region: string;
   since: string;
 }): string {
-  return [
-    'gap',
-    p.check,
-    p.account,
-    p.region,
-    shortHash(`${p.prefix}|${p.orgId ?? ''}`, 8),
-    p.since,
-  ].join(':');
+  return ['gap', p.check, p.account, p.region, shortHash(`${p.prefix}|${p.orgId ?? ''}`, 8), p.since].join(
+    ':',
+  );
 }
 
 /** One break in a trail's digest chain, named by the first digest that found it broken. */

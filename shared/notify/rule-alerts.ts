@@ -59,7 +59,10 @@ export interface CountRuleMatch {
   count: number;
 }
 
-export type AlertableMatches = RuleMatches & { rule: RuleMatches['rule'] & RuleExtras; countRule?: CountRuleMatch };
+export type AlertableMatches = RuleMatches & {
+  rule: RuleMatches['rule'] & RuleExtras;
+  countRule?: CountRuleMatch;
+};
 
 /** The runbook link of a rule: the template with its placeholders filled (URL-encoded). */
 export function runbookLink(
@@ -224,7 +227,11 @@ export function buildRuleNotification(m: AlertableMatches, ctx: RuleNotification
         ...(file ? [`Read the log file: \`${file}\``] : []),
       ],
       keywords: [rule.id],
-      relatedResources: [...(file ? [file] : []), ...principalArns, ...events.flatMap((e) => e.resources.filter((r) => r.startsWith('arn:')))],
+      relatedResources: [
+        ...(file ? [file] : []),
+        ...principalArns,
+        ...events.flatMap((e) => e.resources.filter((r) => r.startsWith('arn:'))),
+      ],
     },
     data: {
       rule: {

@@ -29,7 +29,9 @@ export function watchdogAlerts(topic: string, result: WatchdogResult): Notificat
         incidentKey,
         resolves: incidentKey,
         decision: "Resolved: validate the gap's hours with trailwatch validate, then close the incident.",
-        chat: { nextSteps: ["Validate the gap's hours: `npx trailwatch validate --s3-bucket <trail bucket> ...`"] },
+        chat: {
+          nextSteps: ["Validate the gap's hours: `npx trailwatch validate --s3-bucket <trail bucket> ...`"],
+        },
         data: { state: 'recovered', check: c.kind, place: c.place, since: c.since },
         attributes: { check: c.kind, state: 'recovered' },
       }),
@@ -88,7 +90,7 @@ function gapAlert(topic: string, f: Finding): Notification {
     text,
     incidentKey: gapIncidentKey({ check: f.kind, ...f.place, since: f.newestTime ?? 'unknown' }),
     chat: {
-      nextSteps: [checkLine(f).replace(/^Check: /, 'Ask CloudTrail why: `') + '`'],
+      nextSteps: [`${checkLine(f).replace(/^Check: /, 'Ask CloudTrail why: `')}\``],
       ...(f.newestKey ? { relatedResources: [f.newestKey] } : {}),
     },
     data: {

@@ -77,7 +77,8 @@ describe('buildAlert: the shared envelope', () => {
       ...input.data,
     };
     expect(JSON.parse(variants.sqs)).toEqual(expectedData);
-    for (const p of ['lambda', 'email-json', 'http', 'https', 'firehose']) expect(variants[p]).toBe(variants.sqs);
+    for (const p of ['lambda', 'email-json', 'http', 'https', 'firehose'])
+      expect(variants[p]).toBe(variants.sqs);
     expect(variants.sms).toBe(`trailwatch ${n.subject} - Act now`);
     expect(variants.default).toBe(`${email}\n\n${JSON_BEGIN}\n${variants.sqs}\n${JSON_END}\n`);
     expect(alertData(n.message)).toEqual(expectedData);
