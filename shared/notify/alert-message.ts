@@ -120,6 +120,12 @@ export function formatSubject(
       const s = `${head}${cleanTitle}${parts.slice(0, n).join('')}${t}`;
       if (s.length <= MAX_SUBJECT_LENGTH) return s;
     }
+    // A long caller name (an SSO role, a session) still names who it is by its start: cut it rather than drop it.
+    if (n > 0) {
+      const before = `${head}${cleanTitle}${parts.slice(0, n - 1).join('')}`;
+      const room = MAX_SUBJECT_LENGTH - before.length - shortTail.length;
+      if (room >= 16) return `${before}${parts[n - 1].slice(0, room - 3).trimEnd()}...${shortTail}`;
+    }
   }
   const room = MAX_SUBJECT_LENGTH - head.length - shortTail.length;
   const t = cleanTitle.length <= room ? cleanTitle : `${cleanTitle.slice(0, Math.max(0, room - 3))}...`;
