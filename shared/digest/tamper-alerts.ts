@@ -151,7 +151,11 @@ export function digestAlert(
   const window = start ? `${start} to ${end}` : `the hour ending ${end}`;
   const title = digestBad
     ? `CloudTrail digest failed validation: ${report.digest.reason}`
-    : `CloudTrail log files failed validation (${failures.length})`;
+    : subtype === 'digest-missing'
+      ? `CloudTrail digest chain broken: digest missing (${failures.length})`
+      : subtype === 'chain-broken'
+        ? 'CloudTrail digest chain broken'
+        : `CloudTrail log files failed validation (${failures.length})`;
   const lines = [
     `trailwatch could not confirm the integrity of CloudTrail logs for ${key.account} in ${key.region}, ${window}.`,
     digestBad
