@@ -6,7 +6,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { JSON_PROTOCOLS, MAX_SMS_LENGTH } from '#shared/notify/alert-message.ts';
+import { buildAlert, JSON_PROTOCOLS, MAX_SMS_LENGTH } from '#shared/notify/alert-message.ts';
 import { threadIdOf } from '#shared/notify/incident.ts';
 import { buildRuleNotifications, runbookLink } from '#shared/notify/rule-alerts.ts';
 import type { Notification } from '#shared/ports.ts';
@@ -54,6 +54,30 @@ describe('alert documents validate against schema/alert.schema.json (Ajv, draft 
     expect(new Set(samples.map((s) => documentOf(s.notification).kind))).toEqual(
       new Set(['rule', 'insight', 'tamper', 'watchdog', 'health']),
     );
+  });
+
+  it('stays valid when cut to fit SNS’s size limit', () => {
+    // Prepare: a storm whose events alone are far over the limit
+    const doc = documentOf(ruleAlert());
+    const events = Array.from({ length: 5_000 }, (_, i) => ({ eventID: `e${i}`, note: 'x'.repeat(200) }));
+
+    // Act
+    const n = buildAlert({
+      topic: TOPIC,
+      severity: 'HIGH',
+      title: 'Storm',
+      kind: 'rule',
+      text: 'y'.repeat(100_000),
+      incidentKey: doc.incidentKey as string,
+      data: { rule: doc.rule, count: 5_000, events },
+      maxBytes: 64 * 1024,
+    });
+    const cut = documentOf(n);
+
+    // Assess
+    expect(cut.truncated).toBe(true);
+    expect((cut.events as unknown[]).length).toBeLessThan(5_000);
+    expect(validateAlert(cut), JSON.stringify(validateAlert.errors)).toBe(true);
   });
 
   it('rejects what breaks the contract: no incident key, an End that resolves nothing, an unknown kind', () => {
