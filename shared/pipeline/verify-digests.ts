@@ -141,11 +141,22 @@ async function alertChain(
     ? (JSON.parse((await readAll(state, stateKey)).toString('utf8')) as ChainIncident)
     : undefined;
   if (subtype && breaksChain(subtype)) {
-    const incident: ChainIncident = open ?? {
+    let incident: ChainIncident = open ?? {
       incidentKey: digestIncidentKey(digest, bucket, subtype),
       since: digest.time.toISOString(),
     };
-    if (!open) await state.put(stateKey, JSON.stringify(incident), { contentType: 'application/json' });
+    if (!open) {
+      try {
+        await state.put(stateKey, JSON.stringify(incident), {
+          ifNoneMatch: '*',
+          contentType: 'application/json',
+        });
+      } catch (err) {
+        // Another digest of the same chain opened the incident first: this break joins it.
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        incident = JSON.parse((await readAll(state, stateKey)).toString('utf8')) as ChainIncident;
+      }
+    }
     const alert = digestAlert(topic, digest, report, incident.incidentKey);
     if (alert) await notifier.publish(alert);
     return alert !== undefined;
