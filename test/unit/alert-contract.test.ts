@@ -205,6 +205,9 @@ describe('a body per subscriber protocol', () => {
     expect(v.sms).not.toContain('\n');
     expect(v.sms.length).toBeLessThanOrEqual(MAX_SMS_LENGTH);
     expect(v.sms).toContain(n.subject.slice(0, 40));
+    // attributes: SQS takes at most 10 message attributes, raw delivery included
+    expect(Object.keys(n.attributes).length).toBeLessThanOrEqual(10);
+    expect(n.attributes.incident).toBe(doc.incidentKey);
     // default: readable text with the document between markers
     expect(v.default.startsWith(v.email)).toBe(true);
     expect(v.default).toContain(v.sqs);
