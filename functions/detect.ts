@@ -3,7 +3,7 @@ import { detectHandler } from '#functions/handlers.ts';
 import { logger, metrics, tracer } from '#functions/middleware/powertools.ts';
 import { lambdaShardStarter } from '#shared/adapters/lambda-shard-dispatch.ts';
 import { s3Store } from '#shared/adapters/s3-object-store.ts';
-import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
+import { SnsNotifier, snsClient } from '#shared/adapters/sns-notifier.ts';
 import { detectConfig, shardConfig } from '#shared/config.ts';
 
 const config = detectConfig();
@@ -12,7 +12,7 @@ const shards = shardConfig();
 export const handler = detectHandler({
   config,
   state: s3Store(config.stateBucket),
-  notifier: new SnsNotifier(),
+  notifier: new SnsNotifier(snsClient(), config),
   now: () => new Date(),
   shards,
   ...(shards.functionName ? { startShard: lambdaShardStarter(shards.functionName) } : {}),

@@ -8,7 +8,7 @@ import { logger, metrics, tracer } from '#functions/middleware/powertools.ts';
 import { isQueueBatch } from '#functions/middleware/queued-deliveries.ts';
 import { lambdaDigestDispatch } from '#shared/adapters/lambda-digest-dispatch.ts';
 import { s3Store } from '#shared/adapters/s3-object-store.ts';
-import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
+import { SnsNotifier, snsClient } from '#shared/adapters/sns-notifier.ts';
 import { ingestConfig } from '#shared/config.ts';
 import { defaultRules } from '#shared/rules/load.ts';
 
@@ -19,7 +19,7 @@ const deps = {
   rules: defaultRules(),
   sourceStore: s3Store,
   state: s3Store(config.stateBucket),
-  notifier: new SnsNotifier(),
+  notifier: new SnsNotifier(snsClient(), config),
   dispatchDigest: lambdaDigestDispatch(config.verifyFunctionName, logger),
   now: () => new Date(),
   logger,

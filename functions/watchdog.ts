@@ -3,7 +3,7 @@ import { watchdogHandler } from '#functions/handlers.ts';
 import { logger, metrics, tracer } from '#functions/middleware/powertools.ts';
 import { lambdaShardStarter } from '#shared/adapters/lambda-shard-dispatch.ts';
 import { s3Store } from '#shared/adapters/s3-object-store.ts';
-import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
+import { SnsNotifier, snsClient } from '#shared/adapters/sns-notifier.ts';
 import { shardConfig, watchdogConfig } from '#shared/config.ts';
 
 const config = watchdogConfig();
@@ -13,7 +13,7 @@ export const handler = watchdogHandler({
   config,
   trail: s3Store(config.trailBucket),
   state: s3Store(config.stateBucket),
-  notifier: new SnsNotifier(),
+  notifier: new SnsNotifier(snsClient(), config),
   now: () => new Date(),
   shards,
   ...(shards.functionName ? { startShard: lambdaShardStarter(shards.functionName) } : {}),

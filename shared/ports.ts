@@ -51,6 +51,8 @@ export interface Notification {
   message: string;
   messageStructure?: 'json';
   attributes: Record<string, string>;
+  /** The AWS Chatbot custom notification (JSON) for the chat topic, when one is configured. */
+  chat?: string;
 }
 
 export interface Notifier {

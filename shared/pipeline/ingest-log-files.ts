@@ -315,6 +315,9 @@ export async function publishRuleFindings(
     source: summary.source,
     account: summary.account,
     region: summary.region,
+    at: file.key.time,
+    throttle: config.alertThrottle,
+    ...(config.runbookUrl ? { runbookUrl: config.runbookUrl } : {}),
   });
   for (const n of notifications) await ports.notifier.publish(n);
   if (notifications.length > 0) metrics.addMetric(METRIC.RuleAlerts, 'Count', notifications.length);

@@ -11,6 +11,7 @@ import {
 
 /** Not the default: proves the parameter, not a constant, decides where metrics and alarms meet. */
 const NAMESPACE = 'Acme/TrailwatchProd';
+const RUNBOOK = 'https://wiki.example.com/trailwatch/{ruleId}';
 let template: Template;
 let dir: string;
 
@@ -22,6 +23,8 @@ beforeAll(async () => {
     trailPrefix: 'org/',
     alertEmail: 'oncall@example.com',
     metricsNamespace: NAMESPACE,
+    chatNotifications: 'true',
+    runbookUrl: RUNBOOK,
   }));
 }, 180_000);
 
@@ -198,5 +201,46 @@ describe('osls package: the CloudFormation template', () => {
       BlockPublicAcls: true,
       RestrictPublicBuckets: true,
     });
+  });
+
+  it('creates the chat topic when asked, and every function publishes to it and to the alerts topic', () => {
+    // The created topic, encrypted with the alerts key, only when no chatTopicArn is given
+    expect(template.Resources.ChatTopic).toMatchObject({
+      Type: 'AWS::SNS::Topic',
+      Condition: 'CreateChatTopic',
+      Properties: { KmsMasterKeyId: { Ref: 'AlertTopicKey' } },
+    });
+    const chatRef = {
+      'Fn::If': ['HasChatTopicParam', '', { 'Fn::If': ['CreateChatTopic', { Ref: 'ChatTopic' }, ''] }],
+    };
+    for (const fn of ['Ingest', 'Verify', 'Watchdog', 'Detect']) {
+      const vars = template.Resources[`${fn}LambdaFunction`].Properties.Environment.Variables;
+      expect(vars.CHAT_TOPIC_ARN).toEqual(chatRef);
+      const publish = statementsOf(template.Resources[`${fn}IamRoleLambdaExecution`]).filter((st) =>
+        asList(st.Action).includes('sns:Publish'),
+      );
+      expect(publish).toHaveLength(1);
+      expect(publish[0].Resource).toEqual([
+        { Ref: 'AlertTopic' },
+        {
+          'Fn::If': [
+            'HasChatTopicParam',
+            '',
+            { 'Fn::If': ['CreateChatTopic', { Ref: 'ChatTopic' }, { Ref: 'AlertTopic' }] },
+          ],
+        },
+      ]);
+    }
+    expect(template.Resources.IngestLambdaFunction.Properties.Environment.Variables.RUNBOOK_URL).toBe(
+      RUNBOOK,
+    );
+  });
+
+  it('lets verify delete only the open chain incidents in the state bucket', () => {
+    const deletes = statementsOf(template.Resources.VerifyIamRoleLambdaExecution).filter((st) =>
+      asList(st.Action).includes('s3:DeleteObject'),
+    );
+    expect(deletes).toHaveLength(1);
+    expect(JSON.stringify(deletes[0].Resource)).toContain('/chain-incidents/*');
   });
 });
