@@ -17,12 +17,14 @@ const COLOURS: Record<HourState, string> = {
   pending: '#afb8c1',
 };
 
-const CELL = 6;
+/** Cells as wide as fit about 1000 px, between 4 and 20 px. */
+const cellWidth = (hours: number) => Math.max(4, Math.min(20, Math.floor(1000 / Math.max(hours, 1))));
 const STRIP_H = 22;
 const LABEL_H = 14;
 
 /** One account-region's hours as a strip of cells, one per hour, coloured by state, a day tick every 24. */
 export function timelineSvg(p: PlaceCoverage): string {
+  const CELL = cellWidth(p.hours.length);
   const width = Math.max(p.hours.length * CELL, CELL);
   const cells = p.hours
     .map(
@@ -32,7 +34,7 @@ export function timelineSvg(p: PlaceCoverage): string {
     .join('');
   const ticks = p.hours
     .map((h, i) => ({ h, i }))
-    .filter(({ h }) => h.start.getUTCHours() === 0)
+    .filter(({ h, i }) => h.start.getUTCHours() === 0 && (p.hours.length - i) * CELL >= 30)
     .map(
       ({ h, i }) =>
         `<text x="${i * CELL}" y="${STRIP_H + LABEL_H - 3}">${h.start.toISOString().slice(5, 10)}</text>`,
@@ -49,7 +51,8 @@ h1{font-size:20px;margin:0 0 8px}h2{font-size:16px;margin:20px 0 6px}
 .verdict.proven{background:#dafbe1;border-color:#2da44e}.verdict.not-proven{background:#ffebe9;border-color:#cf222e}
 .verdict.unverifiable{background:#fff8c5;border-color:#bf8700}
 .meta{color:#57606a;margin:0 0 4px}
-table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #d0d7de;font-size:12px;vertical-align:top;word-break:break-word}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #d0d7de;font-size:12px;vertical-align:top;white-space:nowrap}
+td.wrap{white-space:normal;word-break:break-word;min-width:12em}
 th{background:#f6f8fa}td.no{color:#cf222e;font-weight:600}td.yes{color:#1a7f37}
 .place{margin:8px 0 14px}.place p{margin:0 0 2px;font-size:13px}.strip{overflow-x:auto}
 svg.timeline text{font-size:9px;fill:#57606a}
@@ -65,7 +68,7 @@ export function renderHtml(r: AuditResult, generatedAt: Date = new Date()): stri
       : `<table id="holes"><tr><th>hole</th><th>account</th><th>region</th><th>from</th><th>to</th><th>cause</th><th>could hide</th></tr>${r.holes
           .map(
             (h) =>
-              `<tr><td>${esc(h.kind)}</td><td>${esc(h.account)}</td><td>${esc(h.region)}</td><td>${displayDate(h.from)}</td><td>${displayDate(h.to)}</td><td>${esc(h.cause)}</td><td>${esc(h.hides)}</td></tr>`,
+              `<tr><td>${esc(h.kind)}</td><td>${esc(h.account)}</td><td>${esc(h.region)}</td><td>${displayDate(h.from)}</td><td>${displayDate(h.to)}</td><td class="wrap">${esc(h.cause)}</td><td class="wrap">${esc(h.hides)}</td></tr>`,
           )
           .join('')}</table>`;
   const places = r.places
@@ -81,7 +84,7 @@ export function renderHtml(r: AuditResult, generatedAt: Date = new Date()): stri
       : `<table id="results"><tr><th>time</th><th>account</th><th>region</th><th>user</th><th>event</th><th>resources</th><th>source IP</th><th>error</th><th>event ID</th><th>verified</th></tr>${rows
           .map(
             (x) =>
-              `<tr><td>${esc(x.eventTime ?? '')}</td><td>${esc(x.account ?? '')}</td><td>${esc(x.region ?? '')}</td><td>${esc(x.principalArn ?? x.username ?? '')}</td><td>${esc(`${(x.eventSource ?? '').replace(/\.amazonaws\.com$/, '')}:${x.eventName ?? ''}`)}</td><td>${esc(x.resources.join(' '))}</td><td>${esc(x.sourceIPAddress ?? '')}</td><td>${esc(x.errorCode ?? '')}</td><td>${esc(x.eventID ?? '')}</td><td class="${x.proven ? 'yes' : 'no'}" title="${esc(x.logFile)}">${x.proven ? 'yes' : 'NO'}</td></tr>`,
+              `<tr><td>${esc(x.eventTime ?? '')}</td><td>${esc(x.account ?? '')}</td><td>${esc(x.region ?? '')}</td><td class="wrap">${esc(x.principalArn ?? x.username ?? '')}</td><td>${esc(`${(x.eventSource ?? '').replace(/\.amazonaws\.com$/, '')}:${x.eventName ?? ''}`)}</td><td class="wrap">${esc(x.resources.join(' '))}</td><td>${esc(x.sourceIPAddress ?? '')}</td><td>${esc(x.errorCode ?? '')}</td><td>${esc(x.eventID ?? '')}</td><td class="${x.proven ? 'yes' : 'no'}" title="${esc(x.logFile)}">${x.proven ? 'yes' : 'NO'}</td></tr>`,
           )
           .join('')}</table>`;
   const legend = (Object.keys(COLOURS) as HourState[])

@@ -10,14 +10,16 @@ import type { HourState, PlaceCoverage } from './coverage.ts';
 /** The query in one line: what was asked, over which range. */
 export function queryText(q: AuditQuery): string {
   const f = q.filter;
+  const kind = f.readOnly === undefined ? '' : f.readOnly ? 'read-only ' : 'mutating ';
+  const what = f.eventName ?? (f.eventSource || f.readOnly !== undefined ? `any ${kind}call` : 'any event');
   const parts = [
-    f.eventName ?? (f.eventSource ? `any call to ${f.eventSource}` : 'any event'),
+    f.eventName && kind ? `${kind}${what}` : what,
+    f.eventSource && `to ${f.eventSource}`,
     f.resourceName && `on ${f.resourceName}`,
     f.resourceType && `(${f.resourceType})`,
     f.username && `by ${f.username}`,
     f.eventId && `event ID ${f.eventId}`,
     f.accessKeyId && `with access key ${f.accessKeyId}`,
-    f.readOnly !== undefined && (f.readOnly ? 'read-only' : 'mutating'),
     q.account && `in account ${q.account}`,
     q.region && `in ${q.region}`,
   ].filter(Boolean);
