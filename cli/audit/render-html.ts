@@ -6,9 +6,9 @@
 import { toRow } from '#cli/lookup/row.ts';
 import { esc } from '#cli/report/insights-report.ts';
 import { displayDate } from '#shared/digest/verdict.ts';
-import type { AuditResult } from './audit.ts';
 import type { HourState, PlaceCoverage } from './coverage.ts';
 import { hourCounts, queryText, verdictSentence } from './render-text.ts';
+import type { AuditResult } from './run-audit.ts';
 
 const COLOURS: Record<HourState, string> = {
   verified: '#2da44e',

@@ -4,8 +4,8 @@ import { toRow } from '#cli/lookup/row.ts';
 import { displayText, formatTable, type TableColumn } from '#cli/output.ts';
 import { n, plural } from '#cli/text-format.ts';
 import { displayDate } from '#shared/digest/verdict.ts';
-import type { AuditFinding, AuditQuery, AuditResult } from './audit.ts';
 import type { HourState, PlaceCoverage } from './coverage.ts';
+import type { AuditFinding, AuditQuery, AuditResult } from './run-audit.ts';
 
 /** The query in one line: what was asked, over which range. */
 export function queryText(q: AuditQuery): string {

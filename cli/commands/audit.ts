@@ -1,16 +1,16 @@
 /**
  * `trailwatch audit`: the lookup's filters over a time range, and a verdict on whether the answer (including
  * "none") is the whole truth: PROVEN, NOT PROVEN (each hole named) or UNVERIFIABLE (no digests). Reads a
- * folder laid out like the trail bucket, or the bucket. See cli/audit/audit.ts.
+ * folder laid out like the trail bucket, or the bucket. See cli/audit/run-audit.ts.
  *
  * Exit 0: PROVEN. 1: NOT PROVEN or UNVERIFIABLE (the answer cannot be relied on). 2: usage or input error.
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { type AuditQuery, type AuditResult, runAuditQuery } from '#cli/audit/audit.ts';
 import { renderHtml } from '#cli/audit/render-html.ts';
 import { auditJson, renderText } from '#cli/audit/render-text.ts';
+import { type AuditQuery, type AuditResult, runAuditQuery } from '#cli/audit/run-audit.ts';
 import { asCliError, openPublicKeys } from '#cli/commands/validate.ts';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError, EXIT } from '#cli/errors.ts';
@@ -83,7 +83,11 @@ export async function runAudit(opts: AuditCommandOptions, io: AuditIo = process)
   };
   let result: AuditResult;
   try {
-    const source = await openSource(opts.source, opts.bucketRegion ? { region: opts.bucketRegion } : {});
+    // Its --region narrows the query: the bucket's region comes from --bucket-region or the environment.
+    const source = await openSource(opts.source, {
+      regionOption: false,
+      ...(opts.bucketRegion ? { region: opts.bucketRegion } : {}),
+    });
     const keys = await openPublicKeys(opts.publicKeys, source);
     let trailStatus: Parameters<typeof runAuditQuery>[0]['trailStatus'];
     if (source.s3) {

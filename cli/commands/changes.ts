@@ -1,10 +1,10 @@
 /**
  * `trailwatch changes --at T`: the mutating calls in the window before T (and a few minutes after), grouped
  * by resource, newest first; who, from where, with which client, succeeded or refused. See
- * cli/changes/changes.ts. Exit 0 with or without changes; 2 on a usage or input error.
+ * cli/changes/find-changes.ts. Exit 0 with or without changes; 2 on a usage or input error.
  */
 import { type Command, InvalidArgumentError } from 'commander';
-import { AFTER_MS, type ChangesResult, DEFAULT_WINDOW_MS, findChanges } from '#cli/changes/changes.ts';
+import { AFTER_MS, type ChangesResult, DEFAULT_WINDOW_MS, findChanges } from '#cli/changes/find-changes.ts';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError, EXIT } from '#cli/errors.ts';
 import { LookupError } from '#cli/lookup/filter.ts';
@@ -94,8 +94,10 @@ export async function runChanges(opts: ChangesCommandOptions, io: ChangesIo = pr
   }
   const windowMs = opts.window === undefined ? DEFAULT_WINDOW_MS : durationOption('--window', opts.window);
   const afterMs = opts.after === undefined ? AFTER_MS : durationOption('--after', opts.after);
+  // Its --region narrows the query: the bucket's region comes from --bucket-region or the environment.
   const source = await openSource(opts.source, {
     expect: 'json',
+    regionOption: false,
     ...(opts.bucketRegion ? { region: opts.bucketRegion } : {}),
   });
   let result: ChangesResult;

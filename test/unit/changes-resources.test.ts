@@ -1,6 +1,6 @@
 /** The resources `trailwatch changes` groups calls by, read from real records. */
 import { describe, expect, it } from 'vitest';
-import { changeOf, groupChanges } from '#cli/changes/changes.ts';
+import { changeOf, groupChanges } from '#cli/changes/find-changes.ts';
 import { resourcesOf } from '#cli/changes/resources.ts';
 import { record, stratusRecords } from '#test/support/logfiles.ts';
 

@@ -153,7 +153,8 @@ export async function findChanges(source: Source, query: ChangesQuery): Promise<
     for (const e of result.events) if (wanted(e.record, query, from, to)) records.push(e.record);
   } else {
     // Any folder of record files, whatever their names.
-    for (const key of await logFileKeys(source)) {
+    const keys = await logFileKeys(source);
+    for (const key of keys) {
       try {
         for await (const batch of recordsOf(source, key)) {
           for (const r of batch) {
@@ -164,12 +165,17 @@ export async function findChanges(source: Source, query: ChangesQuery): Promise<
       } catch (err) {
         if (!(err instanceof LogFileError || err instanceof SyntaxError || err instanceof NotRecordsError))
           throw err;
-        unreadable.push({ key, reason: (err as Error).message });
+        unreadable.push({ key: key.slice(source.prefix.length), reason: (err as Error).message });
       }
     }
-    if (recordsRead === 0 && unreadable.length > 0) {
+    if (keys.length > 0 && unreadable.length === keys.length) {
+      // The same words as rules test, which reads such folders the same way.
+      const none =
+        keys.length === 1
+          ? 'its only .json file holds no CloudTrail records'
+          : `none of its ${keys.length} .json files holds CloudTrail records`;
       throw new CliError(
-        `${source.description}: no file holds CloudTrail records (${unreadable[0].key}: ${unreadable[0].reason})`,
+        `--source ${source.description}: ${none} (${unreadable[0].key}: ${unreadable[0].reason})`,
       );
     }
   }
