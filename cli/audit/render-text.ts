@@ -46,6 +46,25 @@ export function verdictSentence(r: AuditResult): string {
 }
 
 const STRIP: Record<HourState, string> = { verified: '█', missing: '░', failed: 'X', pending: '·' };
+/** Which state a day shows when its hours differ: the worst. */
+const WORST: HourState[] = ['failed', 'missing', 'pending', 'verified'];
+/** Over this many hours, the text strip has one mark a day. */
+const HOURLY_UP_TO = 7 * 24;
+
+/** The strip's marks: one an hour, or for long ranges one a day (its worst hour). */
+export function stripMarks(p: PlaceCoverage): { marks: string; unit: 'hour' | 'day' } {
+  if (p.hours.length <= HOURLY_UP_TO)
+    return { marks: p.hours.map((h) => STRIP[h.state]).join(''), unit: 'hour' };
+  const days = new Map<string, Set<HourState>>();
+  for (const h of p.hours) {
+    const day = h.start.toISOString().slice(0, 10);
+    const set = days.get(day) ?? new Set<HourState>();
+    set.add(h.state);
+    days.set(day, set);
+  }
+  const marks = [...days.values()].map((set) => STRIP[WORST.find((s) => set.has(s)) ?? 'verified']).join('');
+  return { marks, unit: 'day' };
+}
 
 const RESULT_COLUMN: TableColumn<{ proven: boolean }> = {
   header: 'VERIFIED',
@@ -66,15 +85,16 @@ export function renderText(r: AuditResult, width = 120): string {
     out.push(`  ${''.padEnd(17)} could hide: ${h.hides}`);
   }
   if (r.holes.length > 0) out.push('');
+  const unit = r.places[0] ? stripMarks(r.places[0]).unit : 'hour';
   out.push(
-    `Coverage  per account-region, one mark an hour (${STRIP.verified} verified, ${STRIP.missing} missing, ${STRIP.failed} failed, ${STRIP.pending} pending)`,
+    `Coverage  per account-region, one mark a${unit === 'hour' ? 'n hour' : ' day (its worst hour)'} (${STRIP.verified} verified, ${STRIP.missing} missing, ${STRIP.failed} failed, ${STRIP.pending} pending)`,
   );
   for (const p of r.places) {
     const c = hourCounts(p);
     out.push(
       `  ${p.account} ${p.region.padEnd(14)} ${n(c.verified)} verified, ${n(c.missing)} missing, ${n(c.failed)} failed${c.pending ? `, ${n(c.pending)} pending` : ''} (${plural(p.digests, 'digest')})`,
     );
-    const strip = p.hours.map((h) => STRIP[h.state]).join('');
+    const strip = stripMarks(p).marks;
     for (let i = 0; i < strip.length; i += 72) out.push(`    ${strip.slice(i, i + 72)}`);
   }
   out.push('');
