@@ -73,3 +73,33 @@ describe('generator: logging stopped for two hours', () => {
     ).rejects.toThrow(GeneratorError);
   });
 });
+
+describe('trailwatch generate --stop-logging', () => {
+  it('writes the stop into the scenario, and refuses a malformed one in one line', async () => {
+    // Prepare
+    const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runCli } = await import('#test/support/cli-run.ts');
+    const dir = await mkdtemp(join(tmpdir(), 'trailwatch-stop-'));
+    try {
+      // Act
+      const ok = await runCli([
+        ...['generate', '--out', join(dir, 't'), '--hours', '4', '--regions', 'us-east-1'],
+        ...['--start', '2026-03-05T00:00Z', '--stop-logging', `2026-03-05T01:00Z,60,${MALLORY}`],
+      ]);
+      const bad = await runCli(['generate', '--out', join(dir, 'u'), '--stop-logging', 'soon']);
+      const manifest = JSON.parse(await readFile(join(dir, 't', 'trailwatch-manifest.json'), 'utf8'));
+
+      // Assess
+      expect(ok.code).toBe(0);
+      expect(manifest.scenario.loggingStops).toEqual([
+        { start: '2026-03-05T01:00:00Z', minutes: 60, principalArn: MALLORY },
+      ]);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/^trailwatch: --stop-logging soon: expected TIME,MINUTES\[,PRINCIPAL_ARN\]/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
