@@ -21,7 +21,7 @@ export function queryText(q: AuditQuery): string {
     f.eventId && `event ID ${f.eventId}`,
     f.accessKeyId && `with access key ${f.accessKeyId}`,
     q.account && `in account ${q.account}`,
-    q.region && `in ${q.region}`,
+    q.regions && `in ${q.regions.join(', ')}`,
   ].filter(Boolean);
   return `${parts.join(' ')}, ${displayDate(q.start)} to ${displayDate(q.end)}`;
 }
@@ -131,7 +131,7 @@ export function auditJson(r: AuditResult): Record<string, unknown> {
       startTime: displayDate(q.start),
       endTime: displayDate(q.end),
       ...(q.account ? { account: q.account } : {}),
-      ...(q.region ? { region: q.region } : {}),
+      ...(q.regions ? { regions: q.regions } : {}),
     },
     source: r.source,
     trailArn: r.trailArn ?? null,

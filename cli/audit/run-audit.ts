@@ -39,7 +39,11 @@ export interface AuditQuery {
   /** The lookup's attribute filters (times come from start and end). */
   filter: Omit<LookupFilter, 'startTime' | 'endTime'>;
   account?: string;
-  region?: string;
+  /**
+   * Only these regions, each audited whether or not the bucket holds anything for it: a region whose files
+   * were all deleted is then a hole, not a region quietly left out.
+   */
+  regions?: string[];
 }
 
 export interface AuditOptions {
@@ -95,7 +99,10 @@ function accountRoot(prefix: string, p: { account: string; orgId?: string }): st
   return `${prefix}AWSLogs/${p.orgId ? `${p.orgId}/` : ''}${p.account}/`;
 }
 
-/** The account-regions holding log files or digests, narrowed by the query. */
+/**
+ * The account-regions holding log files or digests, narrowed by the query; the account and regions the
+ * query names are audited even when the bucket holds nothing for them.
+ */
 async function findPlaces(source: Source, query: AuditQuery): Promise<Place[]> {
   const store = source.store;
   const accounts: { account: string; orgId?: string }[] = [];
@@ -108,23 +115,25 @@ async function findPlaces(source: Source, query: AuditQuery): Promise<Place[]> {
       }
     }
   }
+  if (query.account && query.regions && !accounts.some((a) => a.account === query.account)) {
+    accounts.push({ account: query.account });
+  }
   const places: Place[] = [];
   for (const a of accounts) {
     if (query.account && a.account !== query.account) continue;
+    if (query.regions) {
+      for (const region of query.regions) places.push({ ...a, region });
+      continue;
+    }
     const root = accountRoot(source.prefix, a);
     const regions = new Set<string>();
     for (const folder of ['CloudTrail/', 'CloudTrail-Digest/']) {
       for (const r of await store.listFolders(`${root}${folder}`)) regions.add(leaf(r));
     }
-    for (const region of [...regions].sort()) {
-      if (query.region && region !== query.region) continue;
-      places.push({ ...a, region });
-    }
+    for (const region of [...regions].sort()) places.push({ ...a, region });
   }
   if (places.length === 0) {
-    const which = [query.account && `account ${query.account}`, query.region && `region ${query.region}`]
-      .filter(Boolean)
-      .join(', ');
+    const which = query.account ? `account ${query.account}` : '';
     throw new CliError(
       `${source.description}: no CloudTrail log or digest folders${which ? ` for ${which}` : ''}; expected ${source.prefix}AWSLogs/ACCOUNT/CloudTrail/REGION/`,
     );

@@ -79,7 +79,14 @@ export async function runAudit(opts: AuditCommandOptions, io: AuditIo = process)
     end,
     filter,
     ...(opts.account ? { account: opts.account } : {}),
-    ...(opts.region ? { region: opts.region } : {}),
+    ...(opts.region
+      ? {
+          regions: opts.region
+            .split(',')
+            .map((r) => r.trim())
+            .filter(Boolean),
+        }
+      : {}),
   };
   let result: AuditResult;
   try {
@@ -159,8 +166,16 @@ export function register(program: Command): void {
         return b === 'true';
       },
     )
-    .option('--account <id>', 'only this account (its log files and its digests)', nonEmpty)
-    .option('--region <region>', 'only this region', nonEmpty)
+    .option(
+      '--account <id>',
+      'only this account (with --region: audited even when the bucket holds nothing for it)',
+      nonEmpty,
+    )
+    .option(
+      '--region <list>',
+      "only these regions (R or R1,R2), each audited even when the bucket holds nothing for it: name the trail's regions so that one deleted whole is a hole",
+      nonEmpty,
+    )
     .option('--trail-arn <arn>', 'the trail whose digests vouch (default: read from the digest names)')
     .option('--public-keys <file>', 'ListPublicKeys JSON file (default: CloudTrail ListPublicKeys)')
     .option(

@@ -271,6 +271,31 @@ describe('trailwatch audit: "no PutBucketPolicy on the sensitive bucket over the
     expect(r.json.coverage[0].hours).toMatchObject({ missing: 3, failed: 0 });
   });
 
+  it('is NOT PROVEN when a region named with --region has nothing left in the bucket', async () => {
+    // Prepare: the trail covers us-east-1 and eu-west-1; everything of eu-west-1 is gone
+    const { dir } = await copyOfTrail();
+
+    // Act
+    const r = await audit(dir, { region: `${REGION},eu-west-1` });
+
+    // Assess
+    expect(r.code).toBe(1);
+    expect(r.json.verdict).toBe('NOT PROVEN');
+    expect(r.json.holes).toEqual([
+      expect.objectContaining({
+        kind: 'no-digests',
+        account: ACCOUNT,
+        region: 'eu-west-1',
+        from: START,
+        cause: 'no digest for eu-west-1 at all: log file validation off',
+      }),
+    ]);
+    expect(r.json.coverage.map((c) => [c.region, c.hours.verified])).toEqual([
+      [REGION, 49],
+      ['eu-west-1', 0],
+    ]);
+  });
+
   it('is UNVERIFIABLE on a trail without digests', async () => {
     // Prepare
     const dir = join(root, 'no-digests');
