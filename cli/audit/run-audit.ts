@@ -235,36 +235,58 @@ export async function runAuditQuery(options: AuditOptions): Promise<AuditResult>
   // 4. The lookup, place by place, and the trail's own stop and start calls seen on the way.
   const calls: TrailCall[] = [];
   const found: { place: Place; event: LookupEvent }[] = [];
-  const filter: LookupFilter = { ...query.filter, startTime: query.start, endTime: query.end };
-  for (const place of places) {
-    let result: Awaited<ReturnType<typeof lookup>>;
+  const onRecord = (r: CloudTrailRecord) => {
+    if (
+      r.eventSource === 'cloudtrail.amazonaws.com' &&
+      TRAIL_CALLS.has(String(r.eventName)) &&
+      namesTrail(r, trailName)
+    ) {
+      const c = trailCall(r);
+      if (c) calls.push(c);
+    }
+  };
+  const lookIn = async (place: Place, filter: LookupFilter) => {
     try {
-      result = await lookup({
+      return await lookup({
         store: source.store,
         prefix: `${accountRoot(source.prefix, place)}CloudTrail/${place.region}/`,
         filter,
         order: 'oldest-first',
         ...(options.concurrency ? { concurrency: options.concurrency } : {}),
         ...(options.onUnreadable ? { onUnreadable: options.onUnreadable } : {}),
-        onRecord: (r) => {
-          if (
-            r.eventSource === 'cloudtrail.amazonaws.com' &&
-            TRAIL_CALLS.has(String(r.eventName)) &&
-            namesTrail(r, trailName)
-          ) {
-            const c = trailCall(r);
-            if (c) calls.push(c);
-          }
-        },
+        onRecord,
       });
     } catch (err) {
       // A place with digests and no log folder in range has nothing to look up.
-      if (err instanceof LookupError && /no CloudTrail logs/.test(err.message)) continue;
+      if (err instanceof LookupError && /no CloudTrail logs/.test(err.message)) return undefined;
       throw err;
     }
+  };
+  for (const place of places) {
+    const result = await lookIn(place, { ...query.filter, startTime: query.start, endTime: query.end });
+    if (!result) continue;
     stats.filesRead += result.stats.filesRead;
     stats.records += result.stats.records;
     for (const event of result.events) found.push({ place, event });
+  }
+  // A trail is stopped and started in its home region: read it for those calls when the query left it out
+  // and the digests show a silence to explain.
+  const silent = [...events.values()].some((es) =>
+    es.some((e) => e.type === 'gap' || e.type === 'digest-gap'),
+  );
+  if (trailArn && silent) {
+    const arn = parseTrailArn(trailArn);
+    const home = places.find((p) => p.account === arn.account) ?? places[0];
+    if (!places.some((p) => p.account === home.account && p.region === arn.region)) {
+      await lookIn(
+        { ...home, region: arn.region },
+        {
+          eventSource: 'cloudtrail.amazonaws.com',
+          startTime: new Date(query.start.getTime() - HOUR_MS),
+          endTime: query.end,
+        },
+      );
+    }
   }
   calls.sort((a, b) => a.time.getTime() - b.time.getTime());
 

@@ -271,6 +271,33 @@ describe('trailwatch audit: "no PutBucketPolicy on the sensitive bucket over the
     expect(r.json.coverage[0].hours).toMatchObject({ missing: 3, failed: 0 });
   });
 
+  it('names who stopped the trail from its home region when the query covers another region', async () => {
+    // Prepare: two regions, the StopLogging call recorded in the home region (us-east-1) only
+    const dir = join(root, 'stopped-two-regions');
+    await generateTrail(
+      integrityScenario({
+        seed: 7,
+        eventsPerMinute: 0.5,
+        regions: [REGION, 'eu-west-1'],
+        loggingStops: [{ start: '2026-03-03T04:30:00Z', minutes: 120, principalArn: MALLORY }],
+      }),
+      new FsObjectStore(dir),
+    );
+
+    // Act
+    const r = await audit(dir, { region: 'eu-west-1' });
+
+    // Assess
+    expect(r.json.verdict).toBe('NOT PROVEN');
+    expect(r.json.holes).toEqual([
+      expect.objectContaining({
+        kind: 'trail-stopped',
+        region: 'eu-west-1',
+        cause: expect.stringContaining(`StopLogging by ${MALLORY} at 2026-03-03T04:30:00Z`),
+      }),
+    ]);
+  });
+
   it('is NOT PROVEN when a region named with --region has nothing left in the bucket', async () => {
     // Prepare: the trail covers us-east-1 and eu-west-1; everything of eu-west-1 is gone
     const { dir } = await copyOfTrail();
