@@ -257,7 +257,16 @@ export function coverageOf(input: CoverageInput): CoverageResult {
   // Whatever no valid digest covers and no finding above explains.
   const explained: Span[] = holes.map((h) => [h.from.getTime(), h.to.getTime()]);
   for (const gap of subtract(required[0], required[1], valid)) {
-    for (const part of subtract(gap[0], gap[1], explained)) {
+    // Split where digests stop being due: before that they are missing, after it merely pending.
+    const parts = subtract(gap[0], gap[1], explained).flatMap((p): Span[] =>
+      p[0] < pendingFrom && p[1] > pendingFrom
+        ? [
+            [p[0], pendingFrom],
+            [pendingFrom, p[1]],
+          ]
+        : [p],
+    );
+    for (const part of parts) {
       if (part[1] - part[0] < 60_000) continue;
       if (part[0] >= pendingFrom) {
         hole(
