@@ -184,6 +184,10 @@ export function register(program: Command): void {
     )
     .option('--json', 'the verdict, holes, coverage and results as one JSON document')
     .option('--html <file>', 'also write a self-contained HTML report to FILE')
+    .addHelpText(
+      'after',
+      `\nExit codes: ${EXIT.ok} PROVEN; ${EXIT.findings} NOT PROVEN or UNVERIFIABLE; ${EXIT.usage} a usage or input error.`,
+    )
     .action(async (opts: AuditCommandOptions) => {
       process.exitCode = await runAudit(opts);
     });

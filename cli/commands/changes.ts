@@ -151,6 +151,10 @@ export function register(program: Command): void {
       'for an S3 source: its region (default: AWS_REGION, else AWS_DEFAULT_REGION)',
     )
     .option('--json', 'the groups as one JSON document')
+    .addHelpText(
+      'after',
+      `\nExit codes: ${EXIT.ok} listed, with or without changes; ${EXIT.usage} a usage or input error.`,
+    )
     .action(async (opts: ChangesCommandOptions) => {
       process.exitCode = await runChanges(opts);
     });
