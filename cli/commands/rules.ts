@@ -43,7 +43,7 @@ export interface TestReport {
 }
 
 /** A file under the source that holds no CloudTrail records: skipped and reported, like a corrupt one. */
-class NotRecordsError extends Error {
+export class NotRecordsError extends Error {
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -51,7 +51,7 @@ class NotRecordsError extends Error {
 }
 
 /** Keys of the files `rules test` reads under a prefix, in key order; digests are not logs. */
-async function logFileKeys(source: Source): Promise<string[]> {
+export async function logFileKeys(source: Source): Promise<string[]> {
   const keys: string[] = [];
   for await (const o of source.store.list(source.prefix)) {
     if (!/\.json(?:\.gz)?$/.test(o.key) || o.key.includes('CloudTrail-Digest/')) continue;
@@ -60,7 +60,7 @@ async function logFileKeys(source: Source): Promise<string[]> {
   return keys;
 }
 
-async function* recordsOf(source: Source, key: string): AsyncGenerator<CloudTrailRecord[]> {
+export async function* recordsOf(source: Source, key: string): AsyncGenerator<CloudTrailRecord[]> {
   if (key.endsWith('.gz')) {
     const obj = await source.store.get(key);
     yield* readLogRecords(obj.body, { compression: 'auto', sizeHint: obj.size });
