@@ -10,7 +10,8 @@
  */
 
 import { type CloudTrailRecord, objectOf, principalOf, recordAccount, textOf } from '#shared/record.ts';
-import { compilePattern, type Matcher } from '#shared/rules/pattern/index.ts';
+import type { Matcher } from '#shared/rules/pattern/index.ts';
+import { ruleMatcher } from '#shared/rules/rule-matcher.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import { type Ranked, topOf } from '#shared/summary.ts';
 
@@ -85,7 +86,7 @@ class RuleState {
 
   constructor(rule: Rule, max: number) {
     this.rule = rule;
-    this.test = compilePattern(rule.pattern).test;
+    this.test = ruleMatcher(rule);
     this.principals = new CappedCounter(max);
     this.apis = new CappedCounter(max);
     this.errorCodes = new CappedCounter(max);
