@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { alarmLogicalId, defaultMetricName } from '#shared/metric-names.cjs';
 import catalogJson from '#shared/rules/catalog.json' with { type: 'json' };
 import bundledCustomJson from '#shared/rules/custom-rules.json' with { type: 'json' };
+import bundledExceptionsJson from '#shared/rules/exceptions.json' with { type: 'json' };
+import { ExceptionError, ExceptionSet, validateExceptions } from '#shared/rules/exceptions.ts';
 import packJson from '#shared/rules/pack.json' with { type: 'json' };
 import { compilePattern, PatternError } from '#shared/rules/pattern/index.ts';
 import { ruleMatcher, selectorPath } from '#shared/rules/rule-matcher.ts';
@@ -247,4 +249,43 @@ export async function loadRules(options: { rulesFile?: string } = {}): Promise<R
     });
   }
   return mergeRules([catalogRules(), packRules(), validateRuleFile(json, file)]);
+}
+
+export const DEFAULT_EXCEPTIONS_FILE = 'shared/rules/exceptions.json';
+
+/**
+ * The exceptions a deployment applies: the bundled shared/rules/exceptions.json, or `exceptionsFile`.
+ * Checked against `rules` (an exception naming no loaded rule is refused). Throws {@link ExceptionError}
+ * naming the file and the entry.
+ */
+export async function loadExceptions(
+  rules: readonly Rule[],
+  options: { exceptionsFile?: string } = {},
+): Promise<ExceptionSet> {
+  const ids = new Set(rules.map((r) => r.id));
+  const file = options.exceptionsFile;
+  if (file === undefined)
+    return new ExceptionSet(validateExceptions(bundledExceptionsJson, DEFAULT_EXCEPTIONS_FILE, ids));
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    const what = err instanceof SyntaxError ? 'not valid JSON' : 'cannot read the exceptions file';
+    throw new ExceptionError(`${file}: ${what}: ${(err as Error).message}`, file, undefined, { cause: err });
+  }
+  return new ExceptionSet(validateExceptions(json, file, ids));
+}
+
+let bundledExceptions: ExceptionSet | undefined;
+
+/** The bundled exceptions, checked against the default rules once per process. */
+export function defaultExceptions(): ExceptionSet {
+  bundledExceptions ??= new ExceptionSet(
+    validateExceptions(
+      bundledExceptionsJson,
+      DEFAULT_EXCEPTIONS_FILE,
+      new Set(defaultRules().map((r) => r.id)),
+    ),
+  );
+  return bundledExceptions;
 }

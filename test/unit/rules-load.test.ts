@@ -1,7 +1,14 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alarmLogicalId, defaultMetricName } from '#shared/metric-names.cjs';
-import { catalogRules, loadRules, mergeRules, packRules, RuleError, validateRuleFile } from '#shared/rules/load.ts';
+import {
+  catalogRules,
+  loadRules,
+  mergeRules,
+  packRules,
+  RuleError,
+  validateRuleFile,
+} from '#shared/rules/load.ts';
 import { PatternError } from '#shared/rules/pattern/index.ts';
 
 const fixtures = resolve(import.meta.dirname, '../fixtures/rules');
