@@ -3,6 +3,7 @@ import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { DEFAULT_OPTIONS, detect, seedBaselines } from '#shared/insights/index.ts';
 import { insightNotifications } from '#shared/insights/insight-alerts.ts';
 import { DETAIL_FIELDS, RECORD_FIELDS } from '#shared/insights/insight-records.ts';
+import { succeededReads } from '#shared/insights/state.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
 import { ACCOUNT, background, calls, MINUTE, REGION, summaryOf } from '#test/fixtures/insights/synthetic.ts';
@@ -142,5 +143,16 @@ describe('read-call-rate insights (on by default)', () => {
     // Assess
     expect(withReadFloors.records).toEqual([]);
     expect(withWriteFloors.records.map((x) => x.insightDetails.insightType)).toEqual(['ApiReadRateInsight']);
+  });
+});
+
+describe('succeededReads', () => {
+  it('leaves refused reads to the error-rate series', () => {
+    // Act + Assess
+    expect(succeededReads(40, 0)).toBe(40);
+    expect(succeededReads(40, 0, { AccessDenied: 40 })).toBe(0);
+    expect(succeededReads(40, 0, { AccessDenied: 10, ThrottlingException: 5 })).toBe(25);
+    expect(succeededReads(40, 3, { AccessDenied: 5 })).toBe(38);
+    expect(succeededReads(0, 3, { AccessDenied: 2 })).toBe(0);
   });
 });
