@@ -138,6 +138,7 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
     `Log file: ${file ?? 'unknown'}`,
     `Rule: ${rule.id} - ${rule.source}`,
     `Pattern: ${rule.pattern}`,
+    ...(rule.fieldsDiffer ?? []).map(([a, b]) => `And: ${a} differs from ${b}`),
     `Metric: ${namespace}/${rule.metricName}`,
   );
 

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
+import { RuleEvaluator } from '#shared/rules/evaluate.ts';
 import {
   catalogRules,
   defaultRules,
@@ -10,6 +12,7 @@ import {
 } from '#shared/rules/load.ts';
 import { ruleMatcher } from '#shared/rules/rule-matcher.ts';
 import type { RuleExamples } from '#shared/rules/rule-types.ts';
+import { stratusRecords } from '#test/support/logfiles.ts';
 
 const examplesDir = resolve(import.meta.dirname, '../../shared/rules/examples');
 const examplesOf = (id: string) =>
@@ -113,5 +116,20 @@ describe('fieldsDiffer: the one comparison between fields a filter pattern canno
     // Act + Assess
     expect(() => validateRuleFile([rule(value)], 'custom.json')).toThrow(message);
     expect(() => validateRuleFile([rule(value)], 'custom.json')).toThrow(/^custom\.json: rule "X\.1": /);
+  });
+});
+
+describe('alerts of rules with fieldsDiffer', () => {
+  it('state the comparison next to the pattern, so the reader knows why a record matched', () => {
+    // Prepare
+    const evaluator = new RuleEvaluator(packRules().filter((r) => r.id === 'TW.3'));
+    for (const r of stratusRecords('aws.persistence.iam-backdoor-user')) evaluator.onRecord(r);
+
+    // Act
+    const [note] = buildRuleNotifications(evaluator.results(), { topic: 'arn:aws:sns:us-east-1:1:t' });
+
+    // Assess
+    const email = JSON.parse(note.message).email as string;
+    expect(email).toContain('And: $.requestParameters.userName differs from $.userIdentity.userName');
   });
 });
