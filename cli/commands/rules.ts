@@ -267,9 +267,15 @@ export function register(program: Command): void {
       '--rules <file>',
       'custom rules JSON file (instead of the bundled shared/rules/custom-rules.json)',
     )
+    .option(
+      '--exceptions <file>',
+      'exceptions JSON file to check against the rules (default: the bundled shared/rules/exceptions.json)',
+    )
     .option('--json', 'print the rules as JSON')
-    .action(async (opts: { rules?: string; json?: boolean }) => {
+    .action(async (opts: { rules?: string; exceptions?: string; json?: boolean }) => {
       const list = await rulesFrom(opts.rules);
+      // `npm run deploy` runs this first: a bad exceptions file stops the deployment, as a bad rule does.
+      await exceptionsFrom(list, opts.exceptions);
       process.stdout.write(`${opts.json ? JSON.stringify(list, null, 2) : listTable(list)}\n`);
     });
 

@@ -116,6 +116,12 @@ beforeAll(() => {
       '--source',
       bucket,
     ],
+    listBadExceptions: [
+      'rules',
+      'list',
+      '--exceptions',
+      resolve(repoRoot, 'test/fixtures/exceptions/no-reason.json'),
+    ],
     testSuppressed: [
       'rules',
       'test',
@@ -242,6 +248,17 @@ describe('trailwatch rules', () => {
       "invalid filter pattern at column 36: expected an array index (digits) or '*' after '['",
     );
     expect(lines[0]).toContain("'{ $.eventName = StopLogging && $.x[y] = 1 }'");
+  });
+
+  it('rules list (what npm run deploy runs first) refuses a bad exceptions file in one line naming it and the entry', async () => {
+    // Act
+    const r = await started('listBadExceptions');
+
+    // Assess
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/no-reason\.json: exception "break-glass": "reason" is required/);
   });
 
   it('rules test --rule with --exceptions lists what an exception silenced, naming it and its reason', async () => {
