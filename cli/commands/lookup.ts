@@ -6,7 +6,13 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError } from '#cli/errors.ts';
-import { LookupError, type LookupFilter, resourceId, TEXT_ATTRIBUTES } from '#cli/lookup/filter.ts';
+import {
+  arnResource,
+  LookupError,
+  type LookupFilter,
+  resourceId,
+  TEXT_ATTRIBUTES,
+} from '#cli/lookup/filter.ts';
 import { type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
 import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#cli/lookup/scan.ts';
 import {
@@ -33,6 +39,8 @@ export interface LookupCommandOptions {
   maxResults?: number;
   order: LookupOrder;
   concurrency: number;
+  /** Table only: add the credential and client columns. */
+  detail?: boolean;
 }
 
 export interface Io {
@@ -82,7 +90,7 @@ export const TABLE_COLUMNS: TableColumn<LookupRow>[] = [
   },
   {
     header: 'RESOURCES',
-    cell: (r) => r.resources.map(resourceId).join(', '),
+    cell: (r) => r.resources.map((x) => resourceLabel(x.name)).join(', '),
     min: 9,
     want: 24,
     max: 48,
@@ -92,19 +100,56 @@ export const TABLE_COLUMNS: TableColumn<LookupRow>[] = [
   { header: 'ERROR', cell: (r) => r.errorCode, min: 5, want: 14, max: 32, dropOrder: 1, hideWhenEmpty: true },
 ];
 
+/** A resource as the table shows it: an ARN by its id (`role/admin` → `admin`), anything else as written. */
+export function resourceLabel(name: string): string {
+  return name.startsWith('arn:') ? resourceId(name) : name;
+}
+
+/**
+ * With `--detail`, what an investigation asks next: with which credentials (access key, the role or user
+ * that issued a session, MFA) and through which client.
+ */
+export const DETAIL_COLUMNS: TableColumn<LookupRow>[] = [
+  { header: 'ACCESS KEY', cell: (r) => r.accessKeyId, min: 10, want: 20, max: 20, dropOrder: 4 },
+  {
+    header: 'ISSUER',
+    cell: (r) => (r.sessionIssuer ? arnResource(r.sessionIssuer) : null),
+    min: 8,
+    want: 24,
+    max: 48,
+    dropOrder: 4,
+    hideWhenEmpty: true,
+  },
+  {
+    header: 'MFA',
+    cell: (r) => (r.mfaAuthenticated === null ? null : r.mfaAuthenticated ? 'yes' : 'no'),
+    min: 3,
+    max: 3,
+    dropOrder: 4,
+    hideWhenEmpty: true,
+  },
+  { header: 'USER AGENT', cell: (r) => r.userAgent, min: 10, want: 30, max: 80, dropOrder: 5 },
+];
+
 /**
  * The columns for these rows: USER wants room for the longest name it shows without the role, so that on a
  * terminal too narrow for everything, less wanted columns (region, account) go before a session name is cut.
  */
-export function tableColumns(rows: LookupRow[]): TableColumn<LookupRow>[] {
+export function tableColumns(rows: LookupRow[], detail = false): TableColumn<LookupRow>[] {
   let longest = 0;
   for (const row of rows) longest = Math.max(longest, Array.from(userCell(row, 0) ?? '').length);
   const want = Math.min(USER_WANT_MAX, Math.max(USER_WANT, longest));
-  return TABLE_COLUMNS.map((c) => (c.header === 'USER' ? { ...c, want } : c));
+  const columns = TABLE_COLUMNS.map((c) => (c.header === 'USER' ? { ...c, want } : c));
+  return detail ? [...columns, ...DETAIL_COLUMNS] : columns;
+}
+
+/** The resources in one CSV field: `TYPE NAME` pairs separated by `; `. */
+export function resourcesText(row: LookupRow): string {
+  return row.resources.map((x) => `${x.type} ${x.name}`).join('; ');
 }
 
 function csvValues(row: LookupRow): unknown[] {
-  return ROW_FIELDS.map((f) => (f === 'resources' ? row.resources.join(' ') : row[f]));
+  return ROW_FIELDS.map((f) => (f === 'resources' ? resourcesText(row) : row[f]));
 }
 
 /** Runs a lookup and writes its output; returns the exit code. */
@@ -150,7 +195,8 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
   } else if (rows.length > 0) {
     // Piped without COLUMNS, nothing limits the width: nothing is cut.
     const width = terminalWidth(io.stdout, Number.POSITIVE_INFINITY);
-    for (const line of formatTable(rows, tableColumns(rows), { width })) chunks.push(`${line}\n`);
+    for (const line of formatTable(rows, tableColumns(rows, opts.detail), { width }))
+      chunks.push(`${line}\n`);
   }
   for (let i = 0; i < chunks.length; i += 1000) io.stdout.write(chunks.slice(i, i + 1000).join(''));
   io.stderr.write(`${summary(rows.length, result.stats, opts, (Date.now() - started) / 1000)}\n`);
@@ -205,6 +251,7 @@ export interface RawOptions extends Omit<LookupFilter, 'startTime' | 'endTime'> 
   maxResults?: number;
   newestFirst?: boolean;
   concurrency: number;
+  detail?: boolean;
 }
 
 /** Turns parsed command-line options into a lookup; throws a {@link CliError} for bad times and contradictions. */
@@ -230,6 +277,7 @@ export function commandOptions(raw: RawOptions, now: Date = new Date()): LookupC
     ...(raw.maxResults !== undefined ? { maxResults: raw.maxResults } : {}),
     order: raw.newestFirst ? 'newest-first' : 'oldest-first',
     concurrency: raw.concurrency,
+    ...(raw.detail ? { detail: true } : {}),
   };
 }
 
@@ -278,6 +326,7 @@ export function register(program: Command): void {
       positiveInt('a count'),
     )
     .option('--newest-first', 'sort the newest events first, as the console does')
+    .option('--detail', 'table: add access key, session issuer, MFA and user agent columns')
     .option('--concurrency <n>', 'log files read at once', positiveInt('a count'), DEFAULT_CONCURRENCY)
     .action(async (raw: RawOptions) => {
       // `head` closing the pipe is not an error of the lookup.

@@ -92,7 +92,9 @@ describe('rule notifications', () => {
     expect(email).toContain('What:      ec2.amazonaws.com AuthorizeSecurityGroupIngress');
     expect(email).toContain('When:      2024-08-01T12:34:56Z');
     expect(email).toContain('Where:     eu-west-1, account 111122223333, from 203.0.113.9');
-    expect(email).toContain('Resources: AWS::EC2::SecurityGroup sg-0123456789abcdef0, securityGroupRuleId=sgr-0abc');
+    expect(email).toContain(
+      'Resources: AWS::EC2::SecurityGroup sg-0123456789abcdef0, securityGroupRuleId=sgr-0abc',
+    );
     expect(email).toContain(
       'Request:   groupId=sg-0123456789abcdef0, ipProtocol=tcp, fromPort=22, toPort=22, cidrIp=0.0.0.0/0',
     );
