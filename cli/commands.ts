@@ -4,6 +4,7 @@
  * gives its command the same line.
  */
 export const COMMAND_DESCRIPTIONS = Object.freeze({
+  athena: 'the Athena table over the trail bucket: print its DDL (lookup --engine athena queries it)',
   demo: 'generate a sample trail (cached) and replay it through the pipeline, offline',
   generate:
     'write a deterministic sample CloudTrail trail (log files, signed digests, public key) into a folder',

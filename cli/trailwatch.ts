@@ -16,6 +16,7 @@ import { CliError, EXIT } from '#cli/errors.ts';
 type CommandModule = { register(program: Command): void };
 
 const commands: Record<CommandName, () => Promise<CommandModule>> = {
+  athena: () => import('#cli/commands/athena.ts'),
   demo: () => import('#cli/commands/demo.ts'),
   generate: () => import('#cli/commands/generate.ts'),
   insights: () => import('#cli/commands/insights.ts'),

@@ -13,7 +13,7 @@ import {
   resourceId,
   TEXT_ATTRIBUTES,
 } from '#cli/lookup/filter.ts';
-import { type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
+import { type LookupEvent, type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
 import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#cli/lookup/scan.ts';
 import {
   csvRecord,
@@ -30,8 +30,20 @@ import { openSource } from '#cli/source.ts';
 import { n, plural } from '#cli/text-format.ts';
 import { timeRange } from '#cli/time.ts';
 
+/** Where the lookup runs: over the log files themselves, or as one SQL query on Athena. */
+export interface AthenaEngineOptions {
+  workgroup: string;
+  database: string;
+  table: string;
+  /** Partition values to read (all projected ones when empty). */
+  accounts: string[];
+  regions: string[];
+}
+
 export interface LookupCommandOptions {
+  /** A folder or bucket (engine `local`); empty for Athena. */
   source: string;
+  engine?: { kind: 'athena' } & AthenaEngineOptions;
   /** For an S3 source: its region. */
   region?: string;
   filter: LookupFilter;
@@ -152,8 +164,37 @@ function csvValues(row: LookupRow): unknown[] {
   return ROW_FIELDS.map((f) => (f === 'resources' ? resourcesText(row) : row[f]));
 }
 
+/** The rows a lookup prints, in every output format; returns how many. */
+export function writeRows(
+  events: LookupEvent[],
+  opts: Pick<LookupCommandOptions, 'output' | 'detail'>,
+  io: Io,
+): number {
+  const rows = events.map(toRow);
+  const chunks: string[] = [];
+  if (opts.output === 'json') {
+    events.forEach((e, i) => {
+      chunks.push(jsonLine({ ...rows[i], record: e.record }));
+    });
+  } else if (opts.output === 'csv') {
+    chunks.push(csvRecord(ROW_FIELDS));
+    for (const row of rows) chunks.push(csvRecord(csvValues(row)));
+  } else if (rows.length > 0) {
+    // Piped without COLUMNS, nothing limits the width: nothing is cut.
+    const width = terminalWidth(io.stdout, Number.POSITIVE_INFINITY);
+    for (const line of formatTable(rows, tableColumns(rows, opts.detail), { width }))
+      chunks.push(`${line}\n`);
+  }
+  for (let i = 0; i < chunks.length; i += 1000) io.stdout.write(chunks.slice(i, i + 1000).join(''));
+  return rows.length;
+}
+
 /** Runs a lookup and writes its output; returns the exit code. */
 export async function runLookup(opts: LookupCommandOptions, io: Io = process): Promise<number> {
+  if (opts.engine?.kind === 'athena') {
+    const { runAthenaLookup } = await import('#cli/athena/athena-lookup.ts');
+    return runAthenaLookup(opts, opts.engine, io);
+  }
   const source = await openSource(opts.source, opts.region ? { region: opts.region } : {});
   const bar = new ProgressBar('lookup', io.stderr);
   const started = Date.now();
@@ -183,23 +224,8 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
     bar.done();
   }
 
-  const rows = result.events.map(toRow);
-  const chunks: string[] = [];
-  if (opts.output === 'json') {
-    result.events.forEach((e, i) => {
-      chunks.push(jsonLine({ ...rows[i], record: e.record }));
-    });
-  } else if (opts.output === 'csv') {
-    chunks.push(csvRecord(ROW_FIELDS));
-    for (const row of rows) chunks.push(csvRecord(csvValues(row)));
-  } else if (rows.length > 0) {
-    // Piped without COLUMNS, nothing limits the width: nothing is cut.
-    const width = terminalWidth(io.stdout, Number.POSITIVE_INFINITY);
-    for (const line of formatTable(rows, tableColumns(rows, opts.detail), { width }))
-      chunks.push(`${line}\n`);
-  }
-  for (let i = 0; i < chunks.length; i += 1000) io.stdout.write(chunks.slice(i, i + 1000).join(''));
-  io.stderr.write(`${summary(rows.length, result.stats, opts, (Date.now() - started) / 1000)}\n`);
+  const shown = writeRows(result.events, opts, io);
+  io.stderr.write(`${summary(shown, result.stats, opts, (Date.now() - started) / 1000)}\n`);
   return 0;
 }
 
@@ -242,7 +268,13 @@ const positiveInt = (what: string) => (v: string) => {
 
 /** Options as commander hands them over, after each option's own parsing. */
 export interface RawOptions extends Omit<LookupFilter, 'startTime' | 'endTime'> {
-  source: string;
+  source?: string;
+  engine?: 'local' | 'athena';
+  workgroup?: string;
+  database?: string;
+  table?: string;
+  account?: string;
+  awsRegion?: string;
   region?: string;
   /** Parsed later, against the current time (relative times such as -2h). */
   startTime?: string;
@@ -269,8 +301,10 @@ export function commandOptions(raw: RawOptions, now: Date = new Date()): LookupC
     if (raw[k] !== undefined) filter[k] = raw[k];
   }
   if (raw.readOnly !== undefined) filter.readOnly = raw.readOnly;
+  const engine = engineOptions(raw);
   return {
-    source: raw.source,
+    source: raw.source ?? '',
+    ...(engine ? { engine } : {}),
     ...(raw.region ? { region: raw.region } : {}),
     filter,
     output: raw.output,
@@ -281,14 +315,69 @@ export function commandOptions(raw: RawOptions, now: Date = new Date()): LookupC
   };
 }
 
+const list = (v?: string) =>
+  (v ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+/** Athena's options, checked; undefined for a lookup over log files (which takes none of them). */
+function engineOptions(raw: RawOptions): LookupCommandOptions['engine'] {
+  if (raw.engine !== 'athena') {
+    if (!raw.source) {
+      throw new CliError(
+        "required option '--source <folder|s3://bucket[/prefix]>' not specified (or --engine athena)",
+      );
+    }
+    for (const [flag, v] of [
+      ['--workgroup', raw.workgroup],
+      ['--database', raw.database],
+      ['--table', raw.table],
+      ['--account', raw.account],
+      ['--aws-region', raw.awsRegion],
+    ] as const) {
+      if (v !== undefined)
+        throw new CliError(
+          `${flag} is for --engine athena; a lookup over --source reads every account and region under it`,
+        );
+    }
+    return undefined;
+  }
+  if (!raw.workgroup)
+    throw new CliError('--engine athena needs --workgroup <name>, the Athena workgroup to run the query in');
+  if (raw.source)
+    throw new CliError('--source reads log files and --engine athena queries the table: give one of them');
+  const accounts = list(raw.account);
+  for (const a of accounts)
+    if (!/^\d{12}$/.test(a)) throw new CliError(`--account: expected 12-digit account IDs, found '${a}'`);
+  return {
+    kind: 'athena',
+    workgroup: raw.workgroup,
+    database: raw.database ?? 'trailwatch',
+    table: raw.table ?? 'cloudtrail_logs',
+    accounts,
+    regions: list(raw.awsRegion),
+  };
+}
+
 export function register(program: Command): void {
   program
     .command('lookup')
     .description(COMMAND_DESCRIPTIONS.lookup)
-    .requiredOption(
+    .option(
       '--source <folder|s3://bucket[/prefix]>',
-      'a folder laid out like the trail bucket, or an S3 bucket',
+      'a folder laid out like the trail bucket, or an S3 bucket (required unless --engine athena)',
     )
+    .addOption(
+      new Option('--engine <engine>', 'local: read the log files; athena: one SQL query on the Athena table')
+        .choices(['local', 'athena'])
+        .default('local'),
+    )
+    .option('--workgroup <name>', 'athena: the workgroup to run the query in')
+    .option('--database <name>', 'athena: the Glue database (default trailwatch)')
+    .option('--table <name>', 'athena: the table (default cloudtrail_logs)')
+    .option('--account <ids>', 'athena: only these accounts (comma-separated), read as partitions')
+    .option('--aws-region <regions>', 'athena: only these regions (comma-separated), read as partitions')
     .option(
       '--region <region>',
       'for an S3 source: its region (default: AWS_REGION, else AWS_DEFAULT_REGION)',

@@ -85,7 +85,7 @@ export function nameMatches(value: string, name: string): boolean {
 }
 
 /** `AWS::<Service>::<Type>` of an ARN's service and resource type, for `resources[]` entries without a type. */
-const ARN_TYPES: Record<string, string> = {
+export const ARN_TYPES: Record<string, string> = {
   'iam:user': 'AWS::IAM::User',
   'iam:role': 'AWS::IAM::Role',
   'iam:group': 'AWS::IAM::Group',
@@ -121,6 +121,23 @@ export function arnType(arn: string): string | undefined {
   if (service === 'sqs') return 'AWS::SQS::Queue';
   const kind = parts[5].split('/')[0];
   return ARN_TYPES[`${service}:${kind}`];
+}
+
+/** Patterns of the ARNs {@link arnType} gives this type: what a query engine matches instead of calling it. */
+export function arnTypePatterns(type: string): string[] {
+  const special: Record<string, string> = {
+    'AWS::S3::Bucket': '^arn:[^:]+:s3:::[^/]*$',
+    'AWS::S3::Object': '^arn:[^:]+:s3:::[^/]*/',
+    'AWS::SNS::Topic': '^arn:[^:]+:sns:',
+    'AWS::SQS::Queue': '^arn:[^:]+:sqs:',
+  };
+  const out = special[type] ? [special[type]] : [];
+  for (const [key, t] of Object.entries(ARN_TYPES)) {
+    if (t !== type) continue;
+    const [service, kind] = key.split(':');
+    out.push(`^arn:[^:]+:${service}:[^:]*:[^:]*:${kind}([/:]|$)`);
+  }
+  return out;
 }
 
 /** The record's own `resources[]` entries. */

@@ -1,6 +1,8 @@
 /** Resources a CloudTrail record names, the way Event history shows them (see extract.ts). */
 export {
+  ARN_TYPES,
   arnType,
+  arnTypePatterns,
   extractResources,
   nameMatches,
   namesResource,
