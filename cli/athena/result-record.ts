@@ -59,7 +59,16 @@ function recase(v: unknown, inResources = false): unknown {
   for (const [k, val] of Object.entries(v)) {
     if (val === null || val === undefined) continue;
     const name = inResources && k === 'arn' ? 'ARN' : (CASED.get(k) ?? k);
-    out[name] = recase(val, inResources);
+    const value = recase(val, inResources);
+    // A struct the record did not have comes back with every field null: leave it out, as the record did.
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      Object.keys(value).length === 0
+    )
+      continue;
+    out[name] = value;
   }
   return out;
 }
@@ -88,14 +97,10 @@ export function eventFromRow(row: Record<string, string | null>): LookupEvent {
   r.userAgent = text('useragent');
   r.errorCode = text('errorcode');
   r.errorMessage = text('errormessage');
-  for (const [col, field] of [
-    ['requestparameters', 'requestParameters'],
-    ['responseelements', 'responseElements'],
-    ['additionaleventdata', 'additionalEventData'],
-  ] as const) {
-    const v = parseJson(row[col]);
-    r[field] = (v ?? null) as never;
-  }
+  r.requestParameters = (parseJson(row.requestparameters) ?? null) as CloudTrailRecord['requestParameters'];
+  r.responseElements = (parseJson(row.responseelements) ?? null) as CloudTrailRecord['responseElements'];
+  const additional = parseJson(row.additionaleventdata);
+  if (additional !== undefined) r.additionalEventData = additional as CloudTrailRecord['additionalEventData'];
   r.requestID = text('requestid');
   r.eventID = text('eventid');
   if (row.readonly === 'true' || row.readonly === 'false') r.readOnly = row.readonly === 'true';
