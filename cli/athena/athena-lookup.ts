@@ -55,6 +55,13 @@ export async function runAthenaLookup(
       }
       throw new CliError(`athena: ${err.message}`, { cause: err });
     }
+    // The SDK's own failures (no region, no credentials, access denied) are the user's to fix.
+    const e = err as Error & { $metadata?: unknown };
+    if (e?.message === 'Region is missing')
+      throw new CliError('athena: no region: set AWS_REGION or --region', { cause: err });
+    if (e?.$metadata !== undefined || e?.name === 'CredentialsProviderError') {
+      throw new CliError(`athena: ${e.name}: ${e.message}`, { cause: err });
+    }
     throw err;
   }
   const shown = writeRows(events, opts, io);

@@ -102,7 +102,8 @@ export const TABLE_COLUMNS: TableColumn<LookupRow>[] = [
   },
   {
     header: 'RESOURCES',
-    cell: (r) => r.resources.map((x) => resourceLabel(x.name)).join(', '),
+    // A user and its login profile share a name: shown once.
+    cell: (r) => [...new Set(r.resources.map((x) => resourceLabel(x.name)))].join(', '),
     min: 9,
     want: 24,
     max: 48,
