@@ -1,6 +1,7 @@
 /**
  * `trailwatch lookup`: the filters of CloudTrail's Event history, over a trail's own log files (a folder
- * laid out like the bucket, or the bucket itself), for as far back as the bucket keeps them.
+ * laid out like the bucket, or the bucket itself), for as far back as the bucket keeps them; with
+ * `--engine athena`, the same filters as one query on the Athena table (cli/athena/).
  */
 
 import { type Command, InvalidArgumentError, Option } from 'commander';
