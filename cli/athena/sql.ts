@@ -70,7 +70,9 @@ export const DIALECTS: Record<DialectName, Dialect> = {
     anyInList: (list, test) => `any_match(${list}, x -> ${test('x')})`,
     regex: (value, pattern) => `regexp_like(${value}, ${lit(pattern)})`,
     timestamp: (iso) => `from_iso8601_timestamp(${lit(iso)})`,
-    eventTime: 'from_iso8601_timestamp(eventtime)',
+    // try(): a record with a malformed eventTime (anyone who can write to the bucket can add one) must not
+    // fail the whole query; it sorts last and matches no time bound, as in lookup.
+    eventTime: 'try(from_iso8601_timestamp(eventtime))',
     json: (expr) => `json_format(CAST(${expr} AS JSON))`,
   },
   duckdb: {
@@ -93,7 +95,7 @@ export const DIALECTS: Record<DialectName, Dialect> = {
     anyInList: (list, test) => `len(list_filter(${list}, x -> ${test('x')})) > 0`,
     regex: (value, pattern) => `regexp_matches(${value}, ${lit(pattern)})`,
     timestamp: (iso) => `CAST(${lit(iso)} AS TIMESTAMPTZ)`,
-    eventTime: 'CAST(eventtime AS TIMESTAMPTZ)',
+    eventTime: 'TRY_CAST(eventtime AS TIMESTAMPTZ)',
     json: (expr) => `CAST(to_json(${expr}) AS VARCHAR)`,
   },
 };
@@ -277,7 +279,7 @@ export function buildQuery(filter: LookupFilter, opts: QueryOptions): string {
     `FROM ${opts.table}`,
     where.length > 0 ? `WHERE ${where.join('\n  AND ')}` : '',
     // As lookup sorts: by time, then by event ID (ascending either way).
-    `ORDER BY ${d.eventTime} ${direction}, eventid ASC`,
+    `ORDER BY ${d.eventTime} ${direction} NULLS LAST, eventid ASC`,
     opts.maxResults !== undefined ? `LIMIT ${opts.maxResults}` : '',
   ]
     .filter(Boolean)

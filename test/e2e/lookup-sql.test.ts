@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { eventFromRow } from '#cli/athena/result-record.ts';
@@ -13,6 +14,7 @@ import { buildQuery, DIALECTS, QueryBuildError, resourcePredicate } from '#cli/a
 import type { LookupFilter } from '#cli/lookup/filter.ts';
 import { toRow } from '#cli/lookup/row.ts';
 import { lookup } from '#cli/lookup/scan.ts';
+import { logFileKey } from '#shared/keys.ts';
 import { allStratusRecords, writeTrail } from '#test/fixtures/lookup/trail.ts';
 import { duckdbTrail } from '#test/support/duckdb-trail.ts';
 
@@ -22,7 +24,23 @@ let duck: Awaited<ReturnType<typeof duckdbTrail>>;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lookup-sql-'));
-  await writeTrail(new FsObjectStore(dir), records, { prefix: 'org/', orgId: 'o-a1b2c3d4e5' });
+  const store = new FsObjectStore(dir);
+  await writeTrail(store, records, { prefix: 'org/', orgId: 'o-a1b2c3d4e5' });
+  // A record with an eventTime no engine can read, as anyone who can write to the bucket could add.
+  const key = logFileKey({
+    prefix: 'org/',
+    orgId: 'o-a1b2c3d4e5',
+    account: '309303190113',
+    region: 'ca-northsouth-2r',
+    time: new Date('2024-08-01T12:10:00Z'),
+    unique: 'oddtimeoddtime00',
+  });
+  const odd = {
+    ...records.find((r) => r.eventName === 'GetPasswordData')!,
+    eventTime: 'yesterday',
+    eventID: 'odd-time',
+  };
+  await store.put(key, gzipSync(JSON.stringify({ Records: [odd] })));
   duck = await duckdbTrail(dir);
 }, 60_000);
 
@@ -96,6 +114,17 @@ describe('the SQL lookup in DuckDB against lookup over the same files', () => {
     if (filter.resourceName !== 'credentials-') expect(local.length).toBeGreaterThan(0);
   });
 
+  it('keeps a record whose eventTime cannot be read: last without a time bound, out with one', async () => {
+    // Act
+    const all = await both({ eventName: 'GetPasswordData' });
+    const bounded = await both({ eventName: 'GetPasswordData', startTime: new Date('2024-01-01T00:00:00Z') });
+    // Assess
+    expect(ids(all.sql)).toEqual(ids(all.local));
+    expect(ids(all.sql).at(-1)).toBe('odd-time');
+    expect(ids(bounded.sql)).toEqual(ids(bounded.local));
+    expect(ids(bounded.sql)).not.toContain('odd-time');
+  });
+
   it('prints the same rows: the record comes back whole from the table columns', async () => {
     // Act
     const { local, sql } = await both({ readOnly: false });
@@ -147,7 +176,7 @@ describe('the Athena dialect', () => {
     expect(sql).toContain(`account IN ('111122223333')`);
     expect(sql).toContain(`region IN ('us-east-1', 'eu-west-1')`);
     expect(sql).toContain(`eventname = 'O''Brien'`);
-    expect(sql).toContain('from_iso8601_timestamp(eventtime) >= from_iso8601_timestamp(');
+    expect(sql).toContain('try(from_iso8601_timestamp(eventtime)) >= from_iso8601_timestamp(');
   });
 
   it('writes the resource tables as JSON path lookups in lax mode over the request and response text', () => {
