@@ -10,11 +10,12 @@
  */
 import { logFileKeys, NotRecordsError, recordsOf } from '#cli/commands/rules.ts';
 import { CliError } from '#cli/errors.ts';
-import { eventTimeMs, resourceId, resourceNames, safeCallerName } from '#cli/lookup/filter.ts';
+import { eventTimeMs, resourceId, safeCallerName } from '#cli/lookup/filter.ts';
 import { FileSelector, lookup } from '#cli/lookup/index.ts';
 import type { Source } from '#cli/source.ts';
 import { LogFileError } from '#shared/logfile/read.ts';
 import { type CloudTrailRecord, isReadOnly } from '#shared/record.ts';
+import { nameMatches } from '#shared/resources/index.ts';
 import { resourcesOf } from './resources.ts';
 
 export const DEFAULT_WINDOW_MS = 30 * 60_000;
@@ -103,7 +104,7 @@ function wanted(r: CloudTrailRecord, q: ChangesQuery, from: number, to: number):
 function isResource(resource: string, wantedName: string): boolean {
   // Resources are kept by their short name; an ARN asked for is compared by its resource id.
   const name = wantedName.startsWith('arn:') ? resourceId(wantedName) : wantedName;
-  return resource === name || resourceNames(resource).includes(name);
+  return resource === name || nameMatches(resource, name) || nameMatches(name, resource);
 }
 
 /** Groups changes by resource, newest change first in each group and newest group first. */

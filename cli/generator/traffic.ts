@@ -475,14 +475,10 @@ export function securityEvents(scenario: TrailScenario, account: string): Schedu
 
   out.push(
     callEvent(first, account, bob, 'ec2:AuthorizeSecurityGroupIngress', at(0.41), (r) => {
-      const req = r.requestParameters as {
-        groupId: string;
-        ipPermissions: { items: Record<string, unknown>[] };
-      };
-      const perm = req.ipPermissions.items[0];
-      perm.fromPort = 22;
-      perm.toPort = 22;
-      perm.ipRanges = { items: [{ cidrIp: '0.0.0.0/0' }] };
+      const req = r.requestParameters as Record<string, unknown>;
+      req.fromPort = 22;
+      req.toPort = 22;
+      req.cidrIp = '0.0.0.0/0';
       const rule = (r.responseElements as { securityGroupRuleSet: { items: Record<string, unknown>[] } })
         .securityGroupRuleSet.items[0];
       rule.fromPort = 22;

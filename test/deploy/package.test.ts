@@ -29,6 +29,11 @@ beforeAll(async () => {
 }, 180_000);
 
 describe('osls package: the CloudFormation template', () => {
+  it('creates no Athena table unless the athenaTable parameter asks for it', () => {
+    expect(resourcesOfType(template, 'AWS::Glue::Table')).toEqual([]);
+    expect(resourcesOfType(template, 'AWS::Glue::Database')).toEqual([]);
+  });
+
   it('has the ingest function on Node 22, triggered by ObjectCreated on the existing trail bucket and prefix', () => {
     const fn = template.Resources.IngestLambdaFunction;
     expect(fn.Properties.Runtime).toBe('nodejs22.x');
