@@ -10,13 +10,14 @@ import { lambdaDigestDispatch } from '#shared/adapters/lambda-digest-dispatch.ts
 import { s3Store } from '#shared/adapters/s3-object-store.ts';
 import { SnsNotifier, snsClient } from '#shared/adapters/sns-notifier.ts';
 import { ingestConfig } from '#shared/config.ts';
-import { defaultRules } from '#shared/rules/load.ts';
+import { defaultExceptions, defaultRules } from '#shared/rules/load.ts';
 
 const config = ingestConfig();
 
 const deps = {
   config,
   rules: defaultRules(),
+  exceptions: defaultExceptions(),
   sourceStore: s3Store,
   state: s3Store(config.stateBucket),
   notifier: new SnsNotifier(snsClient(), config),

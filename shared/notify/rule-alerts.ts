@@ -195,6 +195,7 @@ export function buildRuleNotification(m: AlertableMatches, ctx: RuleNotification
     `Log file: ${file ?? 'unknown'}`,
     `Rule: ${rule.id} - ${rule.source}${rule.author ? ` (author: ${rule.author})` : ''}`,
     `Pattern: ${rule.pattern}`,
+    ...(rule.fieldsDiffer ?? []).map(([a, b]) => `And: ${a} differs from ${b}`),
     `Metric: ${namespace}/${rule.metricName}`,
   );
 

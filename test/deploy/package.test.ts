@@ -29,6 +29,11 @@ beforeAll(async () => {
 }, 180_000);
 
 describe('osls package: the CloudFormation template', () => {
+  it('creates no Athena table unless the athenaTable parameter asks for it', () => {
+    expect(resourcesOfType(template, 'AWS::Glue::Table')).toEqual([]);
+    expect(resourcesOfType(template, 'AWS::Glue::Database')).toEqual([]);
+  });
+
   it('has the ingest function on Node 22, triggered by ObjectCreated on the existing trail bucket and prefix', () => {
     const fn = template.Resources.IngestLambdaFunction;
     expect(fn.Properties.Runtime).toBe('nodejs22.x');
@@ -78,9 +83,13 @@ describe('osls package: the CloudFormation template', () => {
     expect(template.Resources.AlertEmailSubscription.Properties.Endpoint).toBe('oncall@example.com');
   });
 
-  it('has one alarm per catalog rule on its metric, CIS recipe, wired to the alerts topic', () => {
+  it('has one alarm per catalog rule and HIGH or CRITICAL pack rule on its metric, CIS recipe, wired to the alerts topic', () => {
     const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    for (const rule of defaultRules()) {
+    const alarmed = defaultRules().filter(
+      (r) => r.origin !== 'pack' || r.severity === 'HIGH' || r.severity === 'CRITICAL',
+    );
+    expect(alarmed.some((r) => r.origin === 'pack')).toBe(true);
+    for (const rule of alarmed) {
       const alarm = alarms.find((a) => a.MetricName === rule.metricName);
       expect(alarm, rule.id).toMatchObject({
         Namespace: NAMESPACE,
@@ -110,7 +119,10 @@ describe('osls package: the CloudFormation template', () => {
     const ours = resourcesOfType(template, 'AWS::CloudWatch::Alarm')
       .map(([id, r]) => [id, r.Properties.Namespace] as const)
       .filter(([, ns]) => !String(ns).startsWith('AWS/'));
-    expect(ours.length).toBeGreaterThan(defaultRules().length);
+    const alarmedRules = defaultRules().filter(
+      (r) => r.origin !== 'pack' || r.severity === 'HIGH' || r.severity === 'CRITICAL',
+    );
+    expect(ours.length).toBeGreaterThan(alarmedRules.length);
     for (const [id, ns] of ours) expect(ns, id).toBe(NAMESPACE);
     const body = JSON.parse(template.Resources.Dashboard.Properties.DashboardBody['Fn::Sub']);
     const namespaces = new Set<string>(
