@@ -75,7 +75,11 @@ function soleCaller(m: RuleMatches): string | undefined {
  * for errors themselves (unauthorized calls) keep their title: failing is what they mean.
  */
 function headline(m: RuleMatches): string {
-  const refused = m.count > 0 && m.failed === m.count && !/errorCode/i.test(m.rule.pattern);
+  const { rule } = m;
+  const condition = rule.sigma
+    ? JSON.stringify(rule.sigma.detection ?? rule.sigma.correlation?.detections ?? null)
+    : rule.pattern;
+  const refused = m.count > 0 && m.failed === m.count && !/errorCode/i.test(condition);
   if (!refused) return m.rule.title;
   const api = m.apis.length === 1 && m.apis[0].value !== OTHER ? m.apis[0].value.split(' ').pop() : undefined;
   return `${api ?? m.rule.title} refused: ${leading(m.errorCodes) ?? 'error'}`;
@@ -85,6 +89,33 @@ function byEventTime(a: EventSummary, b: EventSummary): number {
   const x = a.eventTime ?? '';
   const y = b.eventTime ?? '';
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** How a count rule's window reads: who, how many of what, over how long. */
+function windowLines(m: RuleMatches): string[] {
+  const w = m.window;
+  const c = m.rule.sigma?.correlation;
+  if (!w || !c) return [];
+  const who = Object.entries(w.group)
+    .map(([k, v]) => `${k} ${v || '(none)'}`)
+    .join(', ');
+  const what = c.type === 'value_count' ? `distinct ${c.field} values` : 'matching events';
+  const minutes = c.timespanSeconds % 60 === 0 ? `${c.timespanSeconds / 60} min` : `${c.timespanSeconds} s`;
+  return [
+    `${fmt(w.count)} ${what}${who ? ` by ${who}` : ''} within ${minutes} (threshold ${fmt(w.threshold)}), from ${w.start} to ${w.end}, across ${w.files} log file${w.files === 1 ? '' : 's'}.`,
+    '',
+  ];
+}
+
+/** Who wrote a Sigma rule and where it comes from: the Detection Rule License asks every alert to say so. */
+function sigmaLines(rule: RuleMatches['rule']): string[] {
+  const s = rule.sigma;
+  if (!s) return [`Pattern: ${rule.pattern}`];
+  return [
+    `Sigma rule: ${s.title} (${s.id}), level ${s.level}, author: ${s.author}`,
+    ...(s.references.length ? [`References: ${s.references.join(' ')}`] : []),
+    ...(s.license ? [`License: ${s.license}`] : []),
+  ];
 }
 
 export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationContext): Notification {
@@ -113,6 +144,7 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
           '',
         ]
       : []),
+    ...windowLines(m),
     rule.description,
     '',
   ];
@@ -137,7 +169,7 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
     `Event IDs${storm ? ` (${ids.length} examples of ${fmt(m.count)})` : ''}: ${ids.join(', ') || 'none recorded'}`,
     `Log file: ${file ?? 'unknown'}`,
     `Rule: ${rule.id} - ${rule.source}`,
-    `Pattern: ${rule.pattern}`,
+    ...sigmaLines(rule),
     `Metric: ${namespace}/${rule.metricName}`,
   );
 
@@ -160,7 +192,33 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
         pattern: rule.pattern,
         metricName: rule.metricName,
         source: rule.source,
+        author: rule.sigma?.author ?? null,
+        ...(rule.sigma
+          ? {
+              sigma: {
+                id: rule.sigma.id,
+                title: rule.sigma.title,
+                level: rule.sigma.level,
+                author: rule.sigma.author,
+                references: rule.sigma.references,
+                file: rule.sigma.file,
+                license: rule.sigma.license ?? null,
+                ...(rule.sigma.correlation
+                  ? {
+                      correlation: {
+                        type: rule.sigma.correlation.type,
+                        groupBy: rule.sigma.correlation.groupBy,
+                        timespanSeconds: rule.sigma.correlation.timespanSeconds,
+                        threshold: rule.sigma.correlation.threshold,
+                        field: rule.sigma.correlation.field ?? null,
+                      },
+                    }
+                  : {}),
+              },
+            }
+          : {}),
       },
+      ...(m.window ? { window: m.window } : {}),
       count: m.count,
       distinctPrincipals: m.distinctPrincipals,
       firstEventTime: m.firstEventTime,

@@ -1,7 +1,8 @@
 /**
- * Loads and validates rules: the built-in catalog plus custom rules (a JSON array in a file; the bundled
- * default is shared/rules/custom-rules.json, an empty list). Every problem is reported with the file,
- * the rule and, for patterns, the column.
+ * Loads and validates rules: the built-in catalog, the bundled Sigma rules (SigmaHQ's CloudTrail rules, the
+ * count rules, shared/rules/sigma/custom/) plus custom rules (a JSON array in a file, or a Sigma YAML file;
+ * the bundled default is shared/rules/custom-rules.json, an empty list). Every problem is reported with the
+ * file, the rule and, for patterns, the column; for Sigma, the feature, what was expected and what was found.
  */
 import { readFile } from 'node:fs/promises';
 import { alarmLogicalId, defaultMetricName } from '#shared/metric-names.cjs';
@@ -9,6 +10,8 @@ import catalogJson from '#shared/rules/catalog.json' with { type: 'json' };
 import bundledCustomJson from '#shared/rules/custom-rules.json' with { type: 'json' };
 import { compilePattern, PatternError } from '#shared/rules/pattern/index.ts';
 import { type Rule, type RuleExamples, SEVERITIES, type Severity } from '#shared/rules/rule-types.ts';
+import { bundledSigmaRules } from '#shared/rules/sigma/bundled.ts';
+import { parseSigmaFile, SigmaError } from '#shared/rules/sigma/index.ts';
 
 export const CATALOG_FILE = 'shared/rules/catalog.json';
 export const DEFAULT_CUSTOM_RULES_FILE = 'shared/rules/custom-rules.json';
@@ -174,14 +177,38 @@ export function catalogRules(): Rule[] {
 
 let defaults: Rule[] | undefined;
 
-/** Catalog plus the bundled custom-rules.json: what a deployment evaluates. Validated once per process. */
+/**
+ * Catalog, the bundled custom-rules.json and the bundled Sigma rules: what a deployment evaluates. Validated
+ * once per process; a custom Sigma rule that cannot run stops the function at load, like a bad pattern.
+ */
 export function defaultRules(): Rule[] {
-  defaults ??= mergeRules([catalogRules(), validateRuleFile(bundledCustomJson, DEFAULT_CUSTOM_RULES_FILE)]);
+  defaults ??= mergeRules([
+    catalogRules(),
+    validateRuleFile(bundledCustomJson, DEFAULT_CUSTOM_RULES_FILE),
+    sigmaRules({ custom: true }),
+  ]);
   return defaults;
 }
 
+/** The bundled Sigma rules as {@link RuleError}s on failure. */
+function sigmaRules(options: { custom: boolean }): Rule[] {
+  try {
+    return bundledSigmaRules(options).rules;
+  } catch (err) {
+    if (err instanceof SigmaError)
+      throw new RuleError(err.message, err.file ?? '', err.ruleId, { cause: err });
+    throw err;
+  }
+}
+
+/** True for a file `loadRules` reads as Sigma YAML. */
+export function isSigmaFile(file: string): boolean {
+  return /\.ya?ml$/i.test(file);
+}
+
 /**
- * Catalog plus the custom rules in `rulesFile` (instead of the bundled custom-rules.json when given).
+ * Catalog, SigmaHQ and count rules, plus the custom rules in `rulesFile` (instead of the bundled custom
+ * rules, JSON and Sigma, when given): a JSON array of rules, or Sigma YAML (`.yml` / `.yaml`).
  * Throws {@link RuleError} naming the file, the rule and, for patterns, the column.
  */
 export async function loadRules(options: { rulesFile?: string } = {}): Promise<Rule[]> {
@@ -195,6 +222,16 @@ export async function loadRules(options: { rulesFile?: string } = {}): Promise<R
       cause: err,
     });
   }
+  if (isSigmaFile(file)) {
+    let custom: Rule[];
+    try {
+      custom = parseSigmaFile({ file, text });
+    } catch (err) {
+      if (err instanceof SigmaError) throw new RuleError(err.message, file, err.ruleId, { cause: err });
+      throw err;
+    }
+    return mergeRules([catalogRules(), sigmaRules({ custom: false }), custom]);
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -203,5 +240,5 @@ export async function loadRules(options: { rulesFile?: string } = {}): Promise<R
       cause: err,
     });
   }
-  return mergeRules([catalogRules(), validateRuleFile(json, file)]);
+  return mergeRules([catalogRules(), validateRuleFile(json, file), sigmaRules({ custom: false })]);
 }

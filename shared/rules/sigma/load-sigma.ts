@@ -70,11 +70,13 @@ function strings(v: unknown): string[] {
   return list.filter((x): x is string => typeof x === 'string');
 }
 
-/** Metric name of a Sigma rule: from its file name (and its `name` when a file holds several rules). */
+/** Metric name of a Sigma rule: from its file name, or its `name` when a file holds several alerting rules. */
 function metricNameOf(file: string, name: string | undefined, several: boolean): string {
   const stem = file.slice(file.lastIndexOf('/') + 1).replace(/\.ya?ml$/i, '');
-  const base = several && name ? `${stem}_${name}` : stem;
-  return defaultMetricName(base).replace(/^Custom_/, 'Sigma_').slice(0, 128);
+  const base = several && name ? name : stem;
+  return defaultMetricName(base)
+    .replace(/^Custom_/, 'Sigma_')
+    .slice(0, 128);
 }
 
 function parseDocs(file: string, text: string): Doc[] {
@@ -87,7 +89,12 @@ function parseDocs(file: string, text: string): Doc[] {
     const body = doc.toJS({ maxAliasCount: 50 }) as unknown;
     if (body === null || body === undefined) return; // an empty document (a trailing `---`)
     if (typeof body !== 'object' || Array.isArray(body)) {
-      throw new SigmaError(`document ${index + 1}`, 'a mapping (title, id, detection, ...)', describeYaml(body), { file });
+      throw new SigmaError(
+        `document ${index + 1}`,
+        'a mapping (title, id, detection, ...)',
+        describeYaml(body),
+        { file },
+      );
     }
     const b = body as Record<string, unknown>;
     out.push({ index, body: b, place: { file, ruleId: str(b.id), ruleTitle: str(b.title) } });
@@ -99,13 +106,28 @@ function parseDocs(file: string, text: string): Doc[] {
 function checkKeys(doc: Doc, allowed: Set<string>, kind: string): void {
   for (const k of Object.keys(doc.body)) {
     if (k === 'action') {
-      throw new SigmaError('action', 'one rule per document', `action: ${describeYaml(doc.body.action)} (rule collections are not supported)`, doc.place);
+      throw new SigmaError(
+        'action',
+        'one rule per document',
+        `action: ${describeYaml(doc.body.action)} (rule collections are not supported)`,
+        doc.place,
+      );
     }
     if (k === 'filter') {
-      throw new SigmaError('filter', 'a detection or correlation rule', 'a Sigma filter document (meta filters are not supported; use a condition)', doc.place);
+      throw new SigmaError(
+        'filter',
+        'a detection or correlation rule',
+        'a Sigma filter document (meta filters are not supported; use a condition)',
+        doc.place,
+      );
     }
     if (!allowed.has(k)) {
-      throw new SigmaError(`field "${k}"`, `the fields of a ${kind} (${[...allowed].join(', ')})`, `unknown field "${k}"`, doc.place);
+      throw new SigmaError(
+        `field "${k}"`,
+        `the fields of a ${kind} (${[...allowed].join(', ')})`,
+        `unknown field "${k}"`,
+        doc.place,
+      );
     }
   }
 }
@@ -114,7 +136,12 @@ function common(doc: Doc, file: string): Omit<SigmaInfo, 'level'> & { level?: Si
   const b = doc.body;
   const id = str(b.id);
   if (id === undefined || !ID.test(id)) {
-    throw new SigmaError('id', 'an id of 1-64 letters, digits, ".", "_" or "-" (SigmaHQ uses UUIDs)', describeYaml(b.id), doc.place);
+    throw new SigmaError(
+      'id',
+      'an id of 1-64 letters, digits, ".", "_" or "-" (SigmaHQ uses UUIDs)',
+      describeYaml(b.id),
+      doc.place,
+    );
   }
   const title = str(b.title);
   if (title === undefined) throw new SigmaError('title', 'a title', describeYaml(b.title), doc.place);
@@ -143,7 +170,12 @@ function common(doc: Doc, file: string): Omit<SigmaInfo, 'level'> & { level?: Si
 function checkLogsource(doc: Doc): void {
   const ls = doc.body.logsource;
   if (typeof ls !== 'object' || ls === null || Array.isArray(ls)) {
-    throw new SigmaError('logsource', 'logsource: {product: aws, service: cloudtrail}', describeYaml(ls), doc.place);
+    throw new SigmaError(
+      'logsource',
+      'logsource: {product: aws, service: cloudtrail}',
+      describeYaml(ls),
+      doc.place,
+    );
   }
   const l = ls as Record<string, unknown>;
   const product = typeof l.product === 'string' ? l.product.toLowerCase() : l.product;
@@ -154,7 +186,12 @@ function checkLogsource(doc: Doc): void {
       .filter(([k]) => k !== 'definition')
       .map(([k, v]) => `${k}: ${describeYaml(v)}`)
       .join(', ');
-    throw new SigmaError('logsource', 'product: aws, service: cloudtrail (trailwatch reads CloudTrail only)', found || 'nothing', doc.place);
+    throw new SigmaError(
+      'logsource',
+      'product: aws, service: cloudtrail (trailwatch reads CloudTrail only)',
+      found || 'nothing',
+      doc.place,
+    );
   }
 }
 
@@ -162,7 +199,12 @@ function parseTimespan(v: unknown, place: SigmaPlace): number {
   const m = typeof v === 'string' ? TIMESPAN.exec(v.trim()) : null;
   const seconds = m ? Number(m[1]) * UNIT_SECONDS[m[2]] : Number.NaN;
   if (!m || seconds <= 0 || seconds > MAX_TIMESPAN_SECONDS) {
-    throw new SigmaError('correlation.timespan', `a duration such as 30s, 5m or 1h, at most ${MAX_TIMESPAN_SECONDS / 3600}h`, describeYaml(v), place);
+    throw new SigmaError(
+      'correlation.timespan',
+      `a duration such as 30s, 5m or 1h, at most ${MAX_TIMESPAN_SECONDS / 3600}h`,
+      describeYaml(v),
+      place,
+    );
   }
   return seconds;
 }
@@ -174,17 +216,32 @@ function parseCorrelation(
   const place = doc.place;
   const c = doc.body.correlation;
   if (typeof c !== 'object' || c === null || Array.isArray(c)) {
-    throw new SigmaError('correlation', 'a mapping (type, rules, group-by, timespan, condition)', describeYaml(c), place);
+    throw new SigmaError(
+      'correlation',
+      'a mapping (type, rules, group-by, timespan, condition)',
+      describeYaml(c),
+      place,
+    );
   }
   const corr = c as Record<string, unknown>;
   for (const k of Object.keys(corr)) {
     if (!CORRELATION_FIELDS.has(k)) {
-      throw new SigmaError(`correlation.${k}`, `one of ${[...CORRELATION_FIELDS].join(', ')}`, `unknown field "${k}"${k === 'aliases' ? ' (field aliases are not supported)' : ''}`, place);
+      throw new SigmaError(
+        `correlation.${k}`,
+        `one of ${[...CORRELATION_FIELDS].join(', ')}`,
+        `unknown field "${k}"${k === 'aliases' ? ' (field aliases are not supported)' : ''}`,
+        place,
+      );
     }
   }
   const type = corr.type;
   if (type !== 'event_count' && type !== 'value_count') {
-    throw new SigmaError('correlation.type', 'event_count or value_count', type === 'temporal' || type === 'temporal_ordered' ? `${type} (not supported)` : describeYaml(type), place);
+    throw new SigmaError(
+      'correlation.type',
+      'event_count or value_count',
+      type === 'temporal' || type === 'temporal_ordered' ? `${type} (not supported)` : describeYaml(type),
+      place,
+    );
   }
   const refs = strings(corr.rules);
   if (refs.length === 0 || (Array.isArray(corr.rules) && refs.length !== corr.rules.length)) {
@@ -193,13 +250,26 @@ function parseCorrelation(
   const referenced = refs.map((r) => {
     const hit = byRef.get(r);
     if (!hit) {
-      throw new SigmaError('correlation.rules', `the name or id of a detection rule in the same file (${[...byRef.keys()].join(', ') || 'none'})`, JSON.stringify(r), place);
+      throw new SigmaError(
+        'correlation.rules',
+        `the name or id of a detection rule in the same file (${[...byRef.keys()].join(', ') || 'none'})`,
+        JSON.stringify(r),
+        place,
+      );
     }
     return hit;
   });
   const groupBy = corr['group-by'] === undefined ? [] : strings(corr['group-by']);
-  if (corr['group-by'] !== undefined && (!Array.isArray(corr['group-by']) || groupBy.length !== corr['group-by'].length)) {
-    throw new SigmaError('correlation.group-by', 'a list of field names', describeYaml(corr['group-by']), place);
+  if (
+    corr['group-by'] !== undefined &&
+    (!Array.isArray(corr['group-by']) || groupBy.length !== corr['group-by'].length)
+  ) {
+    throw new SigmaError(
+      'correlation.group-by',
+      'a list of field names',
+      describeYaml(corr['group-by']),
+      place,
+    );
   }
   const timespanSeconds = parseTimespan(corr.timespan, place);
   const cond = corr.condition;
@@ -210,17 +280,40 @@ function parseCorrelation(
   const ops = Object.keys(cc).filter((k) => k !== 'field');
   const op = ops[0];
   const n = cc[op];
-  if (ops.length !== 1 || (op !== 'gte' && op !== 'gt') || typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > 100_000) {
+  if (
+    ops.length !== 1 ||
+    (op !== 'gte' && op !== 'gt') ||
+    typeof n !== 'number' ||
+    !Number.isInteger(n) ||
+    n < 1 ||
+    n > 100_000
+  ) {
     const found = ops.map((k) => `${k}: ${describeYaml(cc[k])}`).join(', ') || 'nothing';
-    throw new SigmaError('correlation.condition', 'one of gte or gt with a whole number 1-100000 (lt, lte, eq need the absence of events and are not supported)', found, place);
+    throw new SigmaError(
+      'correlation.condition',
+      'one of gte or gt with a whole number 1-100000 (lt, lte, eq need the absence of events and are not supported)',
+      found,
+      place,
+    );
   }
   const threshold = op === 'gt' ? n + 1 : n;
   let field: string | undefined;
   if (type === 'value_count') {
     field = str(cc.field);
-    if (field === undefined) throw new SigmaError('correlation.condition.field', 'the field whose distinct values are counted', describeYaml(cc.field), place);
+    if (field === undefined)
+      throw new SigmaError(
+        'correlation.condition.field',
+        'the field whose distinct values are counted',
+        describeYaml(cc.field),
+        place,
+      );
   } else if (cc.field !== undefined) {
-    throw new SigmaError('correlation.condition.field', 'no field for event_count', describeYaml(cc.field), place);
+    throw new SigmaError(
+      'correlation.condition.field',
+      'no field for event_count',
+      describeYaml(cc.field),
+      place,
+    );
   }
   if (corr.generate !== undefined && typeof corr.generate !== 'boolean') {
     throw new SigmaError('correlation.generate', 'true or false', describeYaml(corr.generate), place);
@@ -243,7 +336,12 @@ function parseCorrelation(
 function toRule(doc: Doc, info: SigmaInfo, src: SigmaSource, metricName: string): Rule {
   const b = doc.body;
   if (!info.author) {
-    throw new SigmaError('author', 'an author (alerts name the author of the rule that raised them)', describeYaml(b.author), doc.place);
+    throw new SigmaError(
+      'author',
+      'an author (alerts name the author of the rule that raised them)',
+      describeYaml(b.author),
+      doc.place,
+    );
   }
   return {
     id: info.id,
@@ -301,7 +399,12 @@ export function parseSigmaFile(src: SigmaSource): Rule[] {
     const info = infos.get(doc) as SigmaInfo;
     if (silenced.has(doc)) continue;
     if (info.level === undefined) {
-      throw new SigmaError('level', `a level (${SIGMA_LEVELS.join(', ')}): it sets the alert severity`, 'nothing', doc.place);
+      throw new SigmaError(
+        'level',
+        `a level (${SIGMA_LEVELS.join(', ')}): it sets the alert severity`,
+        'nothing',
+        doc.place,
+      );
     }
     alerting.push({ doc, info });
   }
