@@ -12,7 +12,7 @@
 import { type CloudTrailRecord, objectOf, principalOf, recordAccount, textOf } from '#shared/record.ts';
 import { compilePattern, type Matcher } from '#shared/rules/pattern/index.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
-import { valueText } from '#shared/rules/sigma/compile.ts';
+import { valueText } from '#shared/rules/sigma/detection.ts';
 import { sigmaMatcher } from '#shared/rules/sigma/index.ts';
 import { type Ranked, topOf } from '#shared/summary.ts';
 

@@ -94,13 +94,14 @@ describe('rule catalog', () => {
     );
   });
 
-  it('defaultRules() is the catalog plus the bundled (empty) custom rules, loaded once', () => {
+  it('defaultRules() is the catalog, the bundled (empty) custom rules and the Sigma rules, loaded once', () => {
     // Act
     const first = defaultRules();
     const second = defaultRules();
 
     // Assess
-    expect(first.map((r) => r.id)).toEqual(rules.map((r) => r.id));
+    expect(first.slice(0, rules.length).map((r) => r.id)).toEqual(rules.map((r) => r.id));
+    expect(first.slice(rules.length).every((r) => r.sigma !== undefined)).toBe(true);
     expect(second).toBe(first);
     expect(JSON.parse(readFileSync(resolve(repoRoot, 'shared/rules/custom-rules.json'), 'utf8'))).toEqual([]);
   });

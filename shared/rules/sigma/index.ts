@@ -6,10 +6,10 @@
  *   sigmaMatcher(rule.sigma!).match(record) // boolean, never throws
  */
 import type { SigmaInfo } from '#shared/rules/rule-types.ts';
-import { type CompiledDetection, compileDetection, type Matcher } from '#shared/rules/sigma/compile.ts';
+import { type CompiledDetection, compileDetection, type Matcher } from '#shared/rules/sigma/detection.ts';
 
-export type { CompiledDetection, Matcher } from '#shared/rules/sigma/compile.ts';
-export { compileDetection, SUPPORTED_MODIFIERS } from '#shared/rules/sigma/compile.ts';
+export type { CompiledDetection, Matcher } from '#shared/rules/sigma/detection.ts';
+export { compileDetection, SUPPORTED_MODIFIERS } from '#shared/rules/sigma/detection.ts';
 export { SigmaError } from '#shared/rules/sigma/errors.ts';
 export { parseSigmaFile, parseSigmaFiles, type SigmaSource } from '#shared/rules/sigma/load-sigma.ts';
 

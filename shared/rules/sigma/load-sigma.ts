@@ -13,7 +13,7 @@ import {
   type SigmaInfo,
   type SigmaLevel,
 } from '#shared/rules/rule-types.ts';
-import { compileDetection } from '#shared/rules/sigma/compile.ts';
+import { compileDetection } from '#shared/rules/sigma/detection.ts';
 import { describeYaml, SigmaError, type SigmaPlace } from '#shared/rules/sigma/errors.ts';
 
 /** One Sigma file's text and where it came from. */
