@@ -108,7 +108,7 @@ function fieldMatches(record: Rec, key: string, raw: unknown): boolean {
   const list = Array.isArray(raw) ? raw : [raw];
   const vals = valuesAt(record, field.split('.'));
   const present = vals.filter((v) => v !== null);
-  if (has('exists')) return (present.length > 0) === raw;
+  if (has('exists')) return present.length > 0 === raw;
   const combine = (one: (pattern: unknown) => boolean) => (has('all') ? list.every(one) : list.some(one));
   if (has('re')) {
     const flags = ['i', 'm', 's'].filter(has).join('');
@@ -119,7 +119,8 @@ function fieldMatches(record: Rec, key: string, raw: unknown): boolean {
     if (!has(op)) continue;
     return combine((p) =>
       present.some((v) => {
-        const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
+        const n =
+          typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
         if (Number.isNaN(n)) return false;
         const lim = p as number;
         return op === 'lt' ? n < lim : op === 'lte' ? n <= lim : op === 'gt' ? n > lim : n >= lim;
@@ -149,7 +150,8 @@ function fieldMatches(record: Rec, key: string, raw: unknown): boolean {
     let pattern = lower(String(p));
     const escapedTail = /(^|[^\\])(\\\\)*\\\*$/.test(pattern);
     if ((has('contains') || has('endswith')) && !pattern.startsWith('*')) pattern = `*${pattern}`;
-    if ((has('contains') || has('startswith')) && (!pattern.endsWith('*') || escapedTail)) pattern = `${pattern}*`;
+    if ((has('contains') || has('startswith')) && (!pattern.endsWith('*') || escapedTail))
+      pattern = `${pattern}*`;
     const toks = globTokens(pattern);
     return present.some((v) => globMatch(toks, lower(text(v) as string)));
   });

@@ -4,7 +4,14 @@ import { compileDetection } from '#shared/rules/sigma/index.ts';
 import { referenceMatch } from '#test/support/sigma-reference.ts';
 
 // A small vocabulary so that random rules and random records actually meet.
-const FIELDS = ['eventName', 'errorCode', 'userIdentity.arn', 'requestParameters.names', 'a.b', 'sourceIPAddress'];
+const FIELDS = [
+  'eventName',
+  'errorCode',
+  'userIdentity.arn',
+  'requestParameters.names',
+  'a.b',
+  'sourceIPAddress',
+];
 const TEXTS = [
   'GetSecretValue',
   'getsecretvalue',
@@ -66,37 +73,66 @@ const record = fc
     return r;
   });
 
-const plainMods = fc.constantFrom([], ['contains'], ['startswith'], ['endswith'], ['cased'], ['contains', 'cased']);
+const plainMods = fc.constantFrom(
+  [],
+  ['contains'],
+  ['startswith'],
+  ['endswith'],
+  ['cased'],
+  ['contains', 'cased'],
+);
 const withAll = (mods: fc.Arbitrary<string[]>) =>
   fc.tuple(mods, fc.boolean()).map(([m, all]) => (all ? [...m, 'all'] : m));
 
 /** One `field|modifiers: value(s)` entry, valid by construction. */
 const fieldEntry: fc.Arbitrary<[string, unknown]> = fc.oneof(
   fc
-    .tuple(fc.constantFrom(...FIELDS), withAll(plainMods), fc.array(fc.constantFrom(...PATTERNS, 22), { minLength: 1, maxLength: 3 }))
+    .tuple(
+      fc.constantFrom(...FIELDS),
+      withAll(plainMods),
+      fc.array(fc.constantFrom(...PATTERNS, 22), { minLength: 1, maxLength: 3 }),
+    )
     .map(([f, m, vs]) => [[f, ...m].join('|'), vs.length === 1 ? vs[0] : vs]),
   fc
-    .tuple(fc.constantFrom(...FIELDS), fc.array(fc.constantFrom(...PATTERNS, null), { minLength: 1, maxLength: 3 }))
+    .tuple(
+      fc.constantFrom(...FIELDS),
+      fc.array(fc.constantFrom(...PATTERNS, null), { minLength: 1, maxLength: 3 }),
+    )
     .map(([f, vs]) => [f, vs.length === 1 ? vs[0] : vs]),
   fc
-    .tuple(fc.constantFrom(...FIELDS), fc.constantFrom([], ['i'], ['m'], ['s', 'i']), fc.array(fc.constantFrom(...REGEXES), { minLength: 1, maxLength: 2 }))
+    .tuple(
+      fc.constantFrom(...FIELDS),
+      fc.constantFrom([], ['i'], ['m'], ['s', 'i']),
+      fc.array(fc.constantFrom(...REGEXES), { minLength: 1, maxLength: 2 }),
+    )
     .map(([f, flags, vs]) => [[f, 're', ...flags].join('|'), vs.length === 1 ? vs[0] : vs]),
   fc
     .tuple(fc.constantFrom(...FIELDS), fc.array(fc.constantFrom(...CIDRS), { minLength: 1, maxLength: 2 }))
     .map(([f, vs]) => [`${f}|cidr`, vs]),
   fc.tuple(fc.constantFrom(...FIELDS), fc.boolean()).map(([f, b]) => [`${f}|exists`, b]),
   fc
-    .tuple(fc.constantFrom(...FIELDS), fc.constantFrom('lt', 'lte', 'gt', 'gte'), fc.constantFrom(0, 22, 21.5, -2))
+    .tuple(
+      fc.constantFrom(...FIELDS),
+      fc.constantFrom('lt', 'lte', 'gt', 'gte'),
+      fc.constantFrom(0, 22, 21.5, -2),
+    )
     .map(([f, op, n]) => [`${f}|${op}`, n]),
   fc
-    .tuple(fc.constantFrom(...FIELDS), fc.constantFrom(...FIELDS), fc.constantFrom([], ['contains'], ['startswith'], ['endswith'], ['cased']))
+    .tuple(
+      fc.constantFrom(...FIELDS),
+      fc.constantFrom(...FIELDS),
+      fc.constantFrom([], ['contains'], ['startswith'], ['endswith'], ['cased']),
+    )
     .map(([f, other, m]) => [[f, 'fieldref', ...m].join('|'), other]),
 );
 
 const mapping = fc
   .uniqueArray(fieldEntry, { minLength: 1, maxLength: 3, selector: ([k]) => k })
   .map((entries) => Object.fromEntries(entries));
-const selection = fc.oneof({ weight: 3, arbitrary: mapping }, { weight: 1, arbitrary: fc.array(mapping, { minLength: 1, maxLength: 2 }) });
+const selection = fc.oneof(
+  { weight: 3, arbitrary: mapping },
+  { weight: 1, arbitrary: fc.array(mapping, { minLength: 1, maxLength: 2 }) },
+);
 
 const NAMES = ['selection', 'selection_a', 'selection_b', 'filter_x', '_hidden'];
 
@@ -118,7 +154,9 @@ function condition(names: string[]): fc.Arbitrary<string> {
       { depthSize: 'small', withCrossShrink: true },
       leafCond,
       fc.tuple(tie('tree'), fc.constantFrom('and', 'or'), tie('tree')).map(([a, op, b]) => `${a} ${op} ${b}`),
-      fc.tuple(tie('tree'), fc.constantFrom('and', 'or'), tie('tree')).map(([a, op, b]) => `(${a}) ${op} (${b})`),
+      fc
+        .tuple(tie('tree'), fc.constantFrom('and', 'or'), tie('tree'))
+        .map(([a, op, b]) => `(${a}) ${op} (${b})`),
       tie('tree').map((a) => `not ${a}`),
       tie('tree').map((a) => `not (${a})`),
     ),

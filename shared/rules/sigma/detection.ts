@@ -638,6 +638,13 @@ function compileCondition(condition: string, selections: Map<string, Selection>)
   const result = parseOr();
   if (i < tokens.length) {
     if (tokens[i].text === '|') parsePrimary();
+    if (tokens[i].text === 'near') {
+      fail(
+        `condition "${condition}"`,
+        'and, or, not, 1 of, all of',
+        `${where(tokens[i])}: near is not supported`,
+      );
+    }
     expect('"and", "or" or the end of the condition');
   }
   return result;
