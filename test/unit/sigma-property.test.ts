@@ -73,7 +73,7 @@ const record = fc
     return r;
   });
 
-const plainMods = fc.constantFrom(
+const plainMods: fc.Arbitrary<string[]> = fc.constantFrom<string[]>(
   [],
   ['contains'],
   ['startswith'],
@@ -92,38 +92,41 @@ const fieldEntry: fc.Arbitrary<[string, unknown]> = fc.oneof(
       withAll(plainMods),
       fc.array(fc.constantFrom(...PATTERNS, 22), { minLength: 1, maxLength: 3 }),
     )
-    .map(([f, m, vs]) => [[f, ...m].join('|'), vs.length === 1 ? vs[0] : vs]),
+    .map(([f, m, vs]): [string, unknown] => [[f, ...m].join('|'), vs.length === 1 ? vs[0] : vs]),
   fc
     .tuple(
       fc.constantFrom(...FIELDS),
       fc.array(fc.constantFrom(...PATTERNS, null), { minLength: 1, maxLength: 3 }),
     )
-    .map(([f, vs]) => [f, vs.length === 1 ? vs[0] : vs]),
+    .map(([f, vs]): [string, unknown] => [f, vs.length === 1 ? vs[0] : vs]),
   fc
     .tuple(
       fc.constantFrom(...FIELDS),
       fc.constantFrom([], ['i'], ['m'], ['s', 'i']),
       fc.array(fc.constantFrom(...REGEXES), { minLength: 1, maxLength: 2 }),
     )
-    .map(([f, flags, vs]) => [[f, 're', ...flags].join('|'), vs.length === 1 ? vs[0] : vs]),
+    .map(([f, flags, vs]): [string, unknown] => [
+      [f, 're', ...flags].join('|'),
+      vs.length === 1 ? vs[0] : vs,
+    ]),
   fc
     .tuple(fc.constantFrom(...FIELDS), fc.array(fc.constantFrom(...CIDRS), { minLength: 1, maxLength: 2 }))
-    .map(([f, vs]) => [`${f}|cidr`, vs]),
-  fc.tuple(fc.constantFrom(...FIELDS), fc.boolean()).map(([f, b]) => [`${f}|exists`, b]),
+    .map(([f, vs]): [string, unknown] => [`${f}|cidr`, vs]),
+  fc.tuple(fc.constantFrom(...FIELDS), fc.boolean()).map(([f, b]): [string, unknown] => [`${f}|exists`, b]),
   fc
     .tuple(
       fc.constantFrom(...FIELDS),
       fc.constantFrom('lt', 'lte', 'gt', 'gte'),
       fc.constantFrom(0, 22, 21.5, -2),
     )
-    .map(([f, op, n]) => [`${f}|${op}`, n]),
+    .map(([f, op, n]): [string, unknown] => [`${f}|${op}`, n]),
   fc
     .tuple(
       fc.constantFrom(...FIELDS),
       fc.constantFrom(...FIELDS),
       fc.constantFrom([], ['contains'], ['startswith'], ['endswith'], ['cased']),
     )
-    .map(([f, other, m]) => [[f, 'fieldref', ...m].join('|'), other]),
+    .map(([f, other, m]): [string, unknown] => [[f, 'fieldref', ...m].join('|'), other]),
 );
 
 const mapping = fc
