@@ -1,6 +1,7 @@
 /**
- * `trailwatch rules list` and `trailwatch rules test`: inspect the rule catalog and try a filter pattern on
- * CloudTrail files (a folder or a bucket), printing matches the way CloudWatch's TestMetricFilter does.
+ * `trailwatch rules list` and `trailwatch rules test`: inspect the rule catalog (filter patterns and Sigma
+ * rules) and try a filter pattern or a rule on CloudTrail files (a folder or a bucket), printing matches the
+ * way CloudWatch's TestMetricFilter does. A count rule (Sigma correlation) is tested on the events it counts.
  *
  * `rules test` reads every `*.json.gz` and `*.json` file under the source whatever its name, as a pattern is
  * often tried on exported or downloaded logs: a `{"Records": [...]}` document, gzip'd or not, or a bare
@@ -21,6 +22,15 @@ import { principalOf } from '#shared/record.ts';
 import { loadRules, RuleError } from '#shared/rules/load.ts';
 import { type CompiledPattern, compilePattern, PatternError } from '#shared/rules/pattern/index.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
+import { bundledSigmaRules } from '#shared/rules/sigma/bundled.ts';
+import { sigmaMatcher } from '#shared/rules/sigma/index.ts';
+
+/** What `rules test` runs over each record: a compiled filter pattern or a Sigma rule's detection. */
+export interface RecordTest {
+  /** The pattern text, or `Sigma rule <id> "<title>" by <author>`. */
+  source: string;
+  test(record: unknown): boolean;
+}
 
 export interface TestMatch {
   /** 1-based position of the record among all records read, like TestMetricFilter's eventNumber. */
@@ -83,7 +93,7 @@ async function* recordsOf(source: Source, key: string): AsyncGenerator<CloudTrai
  * Throws a {@link CliError} when no file under the source holds CloudTrail records.
  */
 export async function testPattern(
-  pattern: CompiledPattern,
+  pattern: RecordTest,
   source: Source,
   window: { start?: Date; end?: Date } = {},
   onProgress?: (done: number, total: number) => void,
@@ -182,10 +192,25 @@ function matchTable(report: TestReport): string {
 }
 
 function listTable(rules: Rule[]): string {
-  return table([
+  const rows = table([
     ['ID', 'SEVERITY', 'METRIC', 'TITLE'],
     ...rules.map((r) => [r.id, r.severity, r.metricName, r.title]),
   ]);
+  const sigma = rules.filter((r) => r.sigma);
+  const counts = sigma.filter((r) => r.sigma?.correlation).length;
+  const leftOut = bundledSigmaRules({ custom: false })
+    .rejected.map((e) => `\nleft out: ${e.message}`)
+    .join('');
+  return `${rows}\n\n${rules.length - sigma.length} filter-pattern rules, ${sigma.length - counts} Sigma rules, ${counts} count rules${leftOut}`;
+}
+
+/** The test a catalog rule runs on each record. */
+function ruleTest(rule: Rule): RecordTest {
+  if (!rule.sigma) return compiled(rule.pattern);
+  return {
+    source: `Sigma rule ${rule.id} "${rule.title}" by ${rule.sigma.author}${rule.sigma.correlation ? ' (the events it counts)' : ''}`,
+    test: sigmaMatcher(rule.sigma).match,
+  };
 }
 
 /** The rules, with a rules file that cannot be used said in one line naming the file and the rule. */
@@ -215,7 +240,7 @@ export function register(program: Command): void {
     .description('List the catalog and custom rules')
     .option(
       '--rules <file>',
-      'custom rules JSON file (instead of the bundled shared/rules/custom-rules.json)',
+      'custom rules: a JSON file, or a Sigma .yml file (instead of the bundled custom rules)',
     )
     .option('--json', 'print the rules as JSON')
     .action(async (opts: { rules?: string; json?: boolean }) => {
@@ -231,7 +256,7 @@ export function register(program: Command): void {
       'CloudWatch Logs JSON filter pattern, e.g. \'{ $.eventName = "StopLogging" }\'',
     )
     .option('--rule <id>', 'test a rule of the catalog (or of --rules) instead of --pattern')
-    .option('--rules <file>', 'custom rules JSON file, for --rule')
+    .option('--rules <file>', 'custom rules JSON or Sigma .yml file, for --rule')
     .requiredOption(
       '--source <folder|s3://bucket[/prefix]>',
       'CloudTrail log files (*.json.gz, or *.json records), in a folder or a bucket',
@@ -260,7 +285,7 @@ export function register(program: Command): void {
         if (opts.pattern !== undefined && opts.rule !== undefined) {
           throw new CliError('give --pattern or --rule, not both');
         }
-        let text = opts.pattern;
+        let test: RecordTest | undefined = opts.pattern === undefined ? undefined : compiled(opts.pattern);
         if (opts.rule !== undefined) {
           const list = await rulesFrom(opts.rules);
           const rule = list.find((r) => r.id === opts.rule);
@@ -269,10 +294,10 @@ export function register(program: Command): void {
               `--rule ${opts.rule}: no such rule in ${opts.rules ?? 'the catalog'}; known: ${list.map((r) => r.id).join(', ')}`,
             );
           }
-          text = rule.pattern;
+          test = ruleTest(rule);
         }
-        if (text === undefined) throw new CliError('give --pattern <pattern> or --rule <id>');
-        const pattern = compiled(text);
+        if (test === undefined) throw new CliError('give --pattern <pattern> or --rule <id>');
+        const pattern = test;
         const window = timeRange(
           { flag: '--start-time', text: opts.startTime },
           { flag: '--end-time', text: opts.endTime },
