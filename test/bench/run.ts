@@ -84,7 +84,7 @@ async function benchIngest(): Promise<void> {
   console.log(`\n## Ingest throughput and peak memory (${machine()})\n`);
   for (const mb of sizes) {
     const { file, key } = await ensureFile(mb);
-    const methods = ['gunzip', 'trailwatch', 'trailwatch-rules', 'json-parse', 'json-parse-only'];
+    const methods = ['gunzip', 'trailwatch', 'trailwatch-cis', 'trailwatch-rules', 'json-parse', 'json-parse-only'];
     const results = methods.map((m) => runWorker(m, file, key));
     const byMethod = Object.fromEntries(results.map((r) => [r.method, r]));
     console.log(
@@ -96,7 +96,11 @@ async function benchIngest(): Promise<void> {
         ? `FAILED: ${r.error}`
         : r.method === 'json-parse-only'
           ? 'JSON.parse call alone, on the decompressed string'
-          : '';
+          : r.method === 'trailwatch-cis'
+            ? 'CIS / Security Hub catalog only'
+            : r.method === 'trailwatch-rules'
+              ? 'every rule loaded: CIS, custom, Sigma (SigmaHQ and count rules)'
+              : '';
       console.log(
         `  ${r.method.padEnd(18)}${fmt(mbps(r)).padStart(6)}${fmt(r.seconds, 2).padStart(11)}${fmt(r.cpuSeconds, 2).padStart(8)}${fmt(r.maxRssMB, 0).padStart(14)}   ${note}`,
       );
@@ -116,6 +120,11 @@ async function benchIngest(): Promise<void> {
       if (rules && !rules.error)
         console.log(
           `  rules cost: ingest with all rules runs at ${fmt(mbps(rules) / mbps(tw), 2)}x the rate without`,
+        );
+      const cis = byMethod['trailwatch-cis'];
+      if (rules && !rules.error && cis && !cis.error)
+        console.log(
+          `  CIS only ${fmt(mbps(cis))} MB/s, CIS + Sigma ${fmt(mbps(rules))} MB/s: the rules beyond CIS cost ${fmt(100 * (1 - mbps(rules) / mbps(cis)))}% of throughput`,
         );
     }
     console.log('');
