@@ -33,7 +33,11 @@ try {
     const trailKey = classifyKey(key) as TrailKey;
     const load = await import('#shared/rules/load.ts');
     const rules =
-      method === 'trailwatch-rules' ? load.defaultRules() : method === 'trailwatch-cis' ? load.catalogRules() : [];
+      method === 'trailwatch-rules'
+        ? load.defaultRules()
+        : method === 'trailwatch-cis'
+          ? load.catalogRules()
+          : [];
     const source = {
       ...new FsObjectStore(dirname(file)),
       get: async () => ({ key, size: 1, body: createReadStream(file, { highWaterMark: 1 << 20 }) }),

@@ -84,7 +84,14 @@ async function benchIngest(): Promise<void> {
   console.log(`\n## Ingest throughput and peak memory (${machine()})\n`);
   for (const mb of sizes) {
     const { file, key } = await ensureFile(mb);
-    const methods = ['gunzip', 'trailwatch', 'trailwatch-cis', 'trailwatch-rules', 'json-parse', 'json-parse-only'];
+    const methods = [
+      'gunzip',
+      'trailwatch',
+      'trailwatch-cis',
+      'trailwatch-rules',
+      'json-parse',
+      'json-parse-only',
+    ];
     const results = methods.map((m) => runWorker(m, file, key));
     const byMethod = Object.fromEntries(results.map((r) => [r.method, r]));
     console.log(

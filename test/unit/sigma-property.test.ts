@@ -44,7 +44,20 @@ const PATTERNS = [
   'arn:aws:iam::*:user/*',
   'i̇stanbul',
 ];
-const REGEXES = ['^Get', 'alice$', '[0-9]+', 'user/(alice|bob)', '^$', 'a.c'];
+const REGEXES = [
+  '^Get',
+  'alice$',
+  '[0-9]+',
+  'user/(alice|bob)',
+  '^$',
+  'a.c',
+  '.+:user/.+',
+  '.*alice',
+  'a.*',
+  '.+',
+  '\\.+',
+  'x|.+y',
+];
 const CIDRS = ['10.0.0.0/8', '192.168.0.0/16', '0.0.0.0/0', '2001:db8::/32', '10.1.2.3/32'];
 
 const scalar = fc.oneof(

@@ -69,6 +69,9 @@ export function fieldPath(name: string): string[] {
   return name.split('.');
 }
 
+/** Keys an object inherits from Object.prototype: only for these must a lookup check the key is its own. */
+const INHERITED = new Set(Object.getOwnPropertyNames(Object.prototype));
+
 /** True when some value the path reaches (arrays walked into, null included) satisfies `pred`. */
 export function someValue(
   node: unknown,
@@ -76,15 +79,23 @@ export function someValue(
   pred: (v: unknown) => boolean,
   i = 0,
 ): boolean {
+  // Plain objects all the way down are the common case: walk them without recursion.
+  for (; i < path.length; i++) {
+    if (Array.isArray(node)) {
+      for (const el of node) if (someValue(el, path, pred, i)) return true;
+      return false;
+    }
+    if (typeof node !== 'object' || node === null) return false;
+    const key = path[i];
+    const next = (node as Record<string, unknown>)[key];
+    if (next === undefined || (INHERITED.has(key) && !Object.hasOwn(node, key))) return false;
+    node = next;
+  }
   if (Array.isArray(node)) {
     for (const el of node) if (someValue(el, path, pred, i)) return true;
     return false;
   }
-  if (i === path.length) return pred(node);
-  if (typeof node !== 'object' || node === null) return false;
-  const key = path[i];
-  if (!Object.hasOwn(node, key)) return false;
-  return someValue((node as Record<string, unknown>)[key], path, pred, i + 1);
+  return pred(node);
 }
 
 /** The text a value is compared as; undefined for null (which only `null` matches). */
@@ -130,6 +141,48 @@ function escapeRegex(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
+/** True when `t` has only ASCII characters (its toLowerCase is then plain A-Z folding, same length). */
+function isAscii(t: string): boolean {
+  for (let i = 0; i < t.length; i++) if (t.charCodeAt(i) > 127) return false;
+  return true;
+}
+
+/** `t.toLowerCase()` equals `s` from `at` on for `s.length` characters, for ASCII `t`, without a new string. */
+function foldedAt(t: string, at: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    let c = t.charCodeAt(at + i);
+    if (c >= 65 && c <= 90) c += 32;
+    if (c !== s.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+/**
+ * The case-insensitive test of text against a lower-cased glob. Exact, prefix, suffix and substring globs on
+ * ASCII text (nearly all of CloudTrail) compare character codes in place; anything else lower-cases the text.
+ */
+function foldedGlobTest(parts: GlobPart[]): (t: string) => boolean {
+  const lowered = globTest(parts);
+  const slow = (t: string) => lowered(t.toLowerCase());
+  const star = (p: GlobPart | undefined) => isWild(p, '*');
+  const lit = parts.filter((p): p is string => typeof p === 'string');
+  if (lit.length !== 1) return slow;
+  const s = lit[0];
+  let inPlace: ((t: string) => boolean) | undefined;
+  if (parts.length === 1) inPlace = (t) => t.length === s.length && foldedAt(t, 0, s);
+  else if (parts.length === 2 && star(parts[1])) inPlace = (t) => t.length >= s.length && foldedAt(t, 0, s);
+  else if (parts.length === 2 && star(parts[0]))
+    inPlace = (t) => t.length >= s.length && foldedAt(t, t.length - s.length, s);
+  else if (parts.length === 3 && star(parts[0]) && star(parts[2]))
+    inPlace = (t) => {
+      for (let at = 0; at + s.length <= t.length; at++) if (foldedAt(t, at, s)) return true;
+      return false;
+    };
+  if (!inPlace) return slow;
+  const fast = inPlace;
+  return (t) => (isAscii(t) ? fast(t) : slow(t));
+}
+
 /** A test of (already case-folded) text against a glob, as plain string operations where it can. */
 function globTest(parts: GlobPart[]): (t: string) => boolean {
   const literals = parts.filter((p): p is string => typeof p === 'string');
@@ -158,6 +211,38 @@ function globTest(parts: GlobPart[]): (t: string) => boolean {
     .join('');
   const re = new RegExp(`^${source}$`);
   return (t) => re.test(t);
+}
+
+// ------------------------------------------------------------------------------------------------------ regex
+
+/** True when `source` has a `|` outside groups and classes (then a prefix or suffix belongs to one branch). */
+function hasTopLevelAlternation(source: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) return true;
+  }
+  return false;
+}
+
+/**
+ * The same unanchored search without the backtracking a leading or trailing `.+` / `.*` costs (SigmaHQ writes
+ * `'.+:assumed-role/aws:.+'`): searched anywhere, `.+X` matches exactly where `.X` does and `.*X` where `X`
+ * does; at the end, `X.+` where `X.` does and `X.*` where `X` does.
+ */
+export function searchEquivalent(source: string): string {
+  if (hasTopLevelAlternation(source)) return source;
+  let s = source;
+  if (/^\.[+*](?![?+*{])/.test(s)) s = s[1] === '+' ? `.${s.slice(2)}` : s.slice(2);
+  const tail = /(^|[^\\])((?:\\\\)*)\.([+*])$/.exec(s);
+  if (tail) s = s.slice(0, s.length - 2) + (tail[3] === '+' ? '.' : '');
+  return s;
 }
 
 // ------------------------------------------------------------------------------------------------------- CIDR
@@ -327,7 +412,8 @@ function compileField(spec: FieldSpec): Matcher {
     const tests = strings('re').map((source): ValueTest => {
       let re: RegExp;
       try {
-        re = new RegExp(source, flags);
+        new RegExp(source, flags);
+        re = new RegExp(searchEquivalent(source), flags);
       } catch (err) {
         throw new SigmaError(
           where,
@@ -408,10 +494,10 @@ function compileField(spec: FieldSpec): Matcher {
       parts = [{ wild: '*' }, ...parts];
     if ((how === 'contains' || how === 'startswith') && !isWild(parts.at(-1), '*'))
       parts = [...parts, { wild: '*' }];
-    const test = globTest(parts);
+    const test = cased ? globTest(parts) : foldedGlobTest(parts);
     return (v) => {
       const t = valueText(v);
-      return t !== undefined && test(cased ? t : t.toLowerCase());
+      return t !== undefined && test(t);
     };
   });
   const nullAllowed = values.includes(null);
