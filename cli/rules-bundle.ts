@@ -7,6 +7,18 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { bundleSources, loadSigmaSources, type SigmaBundle } from '#shared/rules/sigma/bundled.ts';
 import { SIGMA_BUNDLE_FILE, SIGMA_COLLECTIONS } from '#shared/rules/sigma/collections.cjs';
+import { SigmaError } from '#shared/rules/sigma/errors.ts';
+import { sigmaDocuments } from '#shared/rules/sigma/load-sigma.ts';
+
+/** Parsed documents; a vendored file that is not valid YAML keeps none, and the loader says why from its text. */
+function documentsOf(file: string, text: string, vendored: boolean): unknown[] {
+  try {
+    return sigmaDocuments(file, text);
+  } catch (err) {
+    if (vendored && err instanceof SigmaError) return [];
+    throw err;
+  }
+}
 
 /** The bundle the files under `root` make. Throws SigmaError for a non-vendored rule that does not load. */
 export function buildSigmaBundle(root: string): SigmaBundle {
@@ -15,12 +27,11 @@ export function buildSigmaBundle(root: string): SigmaBundle {
     const names = readdirSync(join(root, c.dir))
       .filter((n) => /\.ya?ml$/i.test(n))
       .sort();
-    for (const n of names)
-      files.push({
-        collection: c.dir,
-        file: `${c.dir}/${n}`,
-        text: readFileSync(join(root, c.dir, n), 'utf8'),
-      });
+    for (const n of names) {
+      const file = `${c.dir}/${n}`;
+      const text = readFileSync(join(root, c.dir, n), 'utf8');
+      files.push({ collection: c.dir, file, text, documents: documentsOf(file, text, c.vendored) });
+    }
   }
   const partial: SigmaBundle = { generatedBy: 'npm run rules:bundle', files, rules: [], rejected: [] };
   const { rules, rejected } = loadSigmaSources(bundleSources(partial));

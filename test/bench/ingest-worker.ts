@@ -1,6 +1,6 @@
 /**
  * One benchmark method on one file, in its own process so that its peak RSS is its own.
- * Prints one JSON line: {method, seconds, cpuSeconds, maxRssMB, records, uncompressedBytes, error?}.
+ * Prints one JSON line: {method, seconds, cpuSeconds, maxRssMB, records, uncompressedBytes, rulesLoadMs?, error?}.
  * Methods: trailwatch (the real ingest's read step: streaming reader + summary + SHA-256), trailwatch-cis (the same
  * plus the CIS / Security Hub catalog), trailwatch-rules (the same plus every rule a deployment loads: catalog,
  * custom and Sigma rules), json-parse (gunzip the whole file, JSON.parse it, then the same summary), gunzip (streaming
@@ -16,6 +16,16 @@ import type { CloudTrailRecord } from '#shared/record.ts';
 import { SummaryBuilder } from '#shared/summary.ts';
 
 const [method, file, key] = process.argv.slice(2);
+// Loading and compiling the rules happens once per container, not per file: timed apart from the rate.
+const loadStarted = performance.now();
+const load = await import('#shared/rules/load.ts');
+const rules =
+  method === 'trailwatch-rules'
+    ? load.defaultRules()
+    : method === 'trailwatch-cis'
+      ? load.catalogRules()
+      : [];
+const rulesLoadMs = method.startsWith('trailwatch-') ? performance.now() - loadStarted : undefined;
 const started = performance.now();
 const cpu0 = process.cpuUsage();
 let records = 0;
@@ -90,6 +100,7 @@ process.stdout.write(
     maxRssMB: process.resourceUsage().maxRSS / 1024,
     records,
     uncompressedBytes,
+    ...(rulesLoadMs !== undefined ? { rulesLoadMs } : {}),
     file: basename(file),
     ...(oversized !== undefined ? { oversized } : {}),
     ...(error ? { error } : {}),

@@ -10,7 +10,8 @@ import { parseSigmaFile, type SigmaSource } from '#shared/rules/sigma/load-sigma
 
 export interface SigmaBundle {
   generatedBy: string;
-  files: { collection: string; file: string; text: string }[];
+  /** Each file's text as written, and its YAML documents parsed (what the functions load). */
+  files: { collection: string; file: string; text: string; documents: unknown[] }[];
   /** What deploy/rule-alarms.cjs needs of each alerting rule. */
   rules: { id: string; title: string; severity: string; metricName: string; file: string }[];
   /** Vendored rules left out, with why. */
@@ -38,6 +39,7 @@ export function bundleSources(
       return {
         file: f.file,
         text: f.text,
+        documents: f.documents,
         source: `${c.source}, ${f.file}`,
         ...(c.license ? { license: c.license } : {}),
         vendored: c.vendored,

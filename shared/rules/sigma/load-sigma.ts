@@ -24,6 +24,22 @@ export interface SigmaSource {
   source?: string;
   /** Their licence, e.g. `DRL 1.1`. */
   license?: string;
+  /**
+   * The file's YAML documents already parsed (the bundle carries them, so functions do not parse YAML at
+   * start-up); parsed from `text` when absent.
+   */
+  documents?: unknown[];
+}
+
+/** The YAML documents of a Sigma file as plain data. Throws {@link SigmaError} for invalid YAML. */
+export function sigmaDocuments(file: string, text: string): unknown[] {
+  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
+  const list = Array.isArray(docs) ? docs : [docs];
+  return list.map((doc) => {
+    const err = doc.errors[0];
+    if (err) throw new SigmaError('YAML', 'valid YAML', err.message.split('\n')[0], { file });
+    return doc.toJS({ maxAliasCount: 50 }) as unknown;
+  });
 }
 
 const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -79,14 +95,9 @@ function metricNameOf(file: string, name: string | undefined, several: boolean):
     .slice(0, 128);
 }
 
-function parseDocs(file: string, text: string): Doc[] {
-  const docs = parseAllDocuments(text, { uniqueKeys: true, prettyErrors: false });
-  const list = Array.isArray(docs) ? docs : [docs];
+function parseDocs(file: string, bodies: unknown[]): Doc[] {
   const out: Doc[] = [];
-  list.forEach((doc, index) => {
-    const err = doc.errors[0];
-    if (err) throw new SigmaError('YAML', 'valid YAML', err.message.split('\n')[0], { file });
-    const body = doc.toJS({ maxAliasCount: 50 }) as unknown;
+  bodies.forEach((body, index) => {
     if (body === null || body === undefined) return; // an empty document (a trailing `---`)
     if (typeof body !== 'object' || Array.isArray(body)) {
       throw new SigmaError(
@@ -362,7 +373,7 @@ function toRule(doc: Doc, info: SigmaInfo, src: SigmaSource, metricName: string)
  */
 export function parseSigmaFile(src: SigmaSource): Rule[] {
   const { file } = src;
-  const docs = parseDocs(file, src.text);
+  const docs = parseDocs(file, src.documents?.length ? src.documents : sigmaDocuments(file, src.text));
   const detections = new Map<string, { doc: Doc; info: SigmaInfo }>();
   const infos = new Map<Doc, SigmaInfo>();
   for (const doc of docs) {
