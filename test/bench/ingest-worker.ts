@@ -41,13 +41,6 @@ try {
     method === 'trailwatch-outcome'
   ) {
     const trailKey = classifyKey(key) as TrailKey;
-    const load = await import('#shared/rules/load.ts');
-    const rules =
-      method === 'trailwatch-rules'
-        ? load.defaultRules()
-        : method === 'trailwatch-cis'
-          ? load.catalogRules()
-          : [];
     const source = {
       ...new FsObjectStore(dirname(file)),
       get: async () => ({ key, size: 1, body: createReadStream(file, { highWaterMark: 1 << 20 }) }),
