@@ -113,6 +113,7 @@ class RuleState {
   readonly regions: CappedCounter;
   first: string | null = null;
   last: string | null = null;
+  private distinctSamples = false;
 
   constructor(rule: Rule, max: number, test?: Matcher) {
     this.rule = rule;
@@ -153,7 +154,11 @@ class RuleState {
       this.samples.push({ record, principal });
       return;
     }
+    // Samples of distinct principals only: no sample is over-represented, nothing will ever be replaced.
+    if (this.distinctSamples) return;
     if (this.samples.some((s) => s.principal === principal)) return;
+    this.distinctSamples = new Set(this.samples.map((s) => s.principal)).size === this.samples.length;
+    if (this.distinctSamples) return;
     const perPrincipal = new Map<string, number>();
     for (const s of this.samples) perPrincipal.set(s.principal, (perPrincipal.get(s.principal) ?? 0) + 1);
     for (let i = this.samples.length - 1; i >= 0; i--) {
