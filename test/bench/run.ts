@@ -29,6 +29,9 @@ interface Result {
   uncompressedBytes: number;
   /** Loading and compiling the rules, once per process (left out of `seconds`). */
   rulesLoadMs?: number;
+  /** rule-passes: least CPU seconds of warm passes of the CIS catalog, and of every rule. */
+  cisSeconds?: number;
+  allSeconds?: number;
   error?: string;
 }
 
@@ -130,6 +133,16 @@ async function benchIngest(): Promise<void> {
         console.log(
           `  rules cost: ingest with all rules runs at ${fmt(mbps(rules) / mbps(tw), 2)}x the rate without`,
         );
+      const passes = runWorker('rule-passes', file, key);
+      if (!passes.error && passes.cisSeconds !== undefined && passes.allSeconds !== undefined) {
+        const mb = passes.uncompressedBytes / 1e6;
+        const withCis = mb / (tw.cpuSeconds + passes.cisSeconds);
+        const withAll = mb / (tw.cpuSeconds + passes.allSeconds);
+        console.log(
+          `  rule evaluation alone, warm (least CPU of 5 passes): CIS ${fmt(passes.cisSeconds * 1000, 0)} ms, every rule ${fmt(passes.allSeconds * 1000, 0)} ms;` +
+            ` ingest CPU-bound at CIS only ${fmt(withCis)} MB/s, CIS + Sigma ${fmt(withAll)} MB/s: ${fmt(100 * (1 - withAll / withCis))}% of throughput`,
+        );
+      }
       const cis = byMethod['trailwatch-cis'];
       if (rules && !rules.error && cis && !cis.error)
         console.log(
