@@ -75,9 +75,19 @@ describe('osls package: the CloudFormation template', () => {
     expect(template.Resources.AlertEmailSubscription.Properties.Endpoint).toBe('oncall@example.com');
   });
 
-  it('has one alarm per catalog rule on its metric, CIS recipe, wired to the alerts topic', () => {
+  it('has one alarm per catalog rule and per high or critical Sigma rule on its metric, CIS recipe, wired to the alerts topic', () => {
     const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    for (const rule of defaultRules()) {
+    const alarmed = defaultRules().filter(
+      (r) => !r.sigma || r.severity === 'HIGH' || r.severity === 'CRITICAL',
+    );
+    expect(alarmed.filter((r) => r.sigma).length).toBeGreaterThanOrEqual(16);
+    for (const rule of defaultRules().filter((r) => !alarmed.includes(r))) {
+      expect(
+        alarms.find((a) => a.MetricName === rule.metricName),
+        rule.id,
+      ).toBeUndefined();
+    }
+    for (const rule of alarmed) {
       const alarm = alarms.find((a) => a.MetricName === rule.metricName);
       expect(alarm, rule.id).toMatchObject({
         Namespace: NAMESPACE,
@@ -107,7 +117,10 @@ describe('osls package: the CloudFormation template', () => {
     const ours = resourcesOfType(template, 'AWS::CloudWatch::Alarm')
       .map(([id, r]) => [id, r.Properties.Namespace] as const)
       .filter(([, ns]) => !String(ns).startsWith('AWS/'));
-    expect(ours.length).toBeGreaterThan(defaultRules().length);
+    const alarmedRules = defaultRules().filter(
+      (r) => !r.sigma || r.severity === 'HIGH' || r.severity === 'CRITICAL',
+    );
+    expect(ours.length).toBeGreaterThan(alarmedRules.length);
     for (const [id, ns] of ours) expect(ns, id).toBe(NAMESPACE);
     const body = JSON.parse(template.Resources.Dashboard.Properties.DashboardBody['Fn::Sub']);
     const namespaces = new Set<string>(
