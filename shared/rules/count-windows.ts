@@ -18,8 +18,9 @@ export const COUNT_STATE_PREFIX = 'count-windows/';
 const SCHEMA = 'trailwatch.count-window/1';
 /** Events arriving this late (delivery delays) still meet the events they belong with. */
 const LATENESS_SECONDS = 3600;
-/** Files kept per state object, newest first, whatever their age: bounds the object under a flood. */
-const MAX_FILES = 2000;
+/** Files and events kept per state object, newest first, whatever their age: bound the object under a flood. */
+const MAX_FILES = 500;
+const MAX_EVENTS = 200_000;
 const MAX_ATTEMPTS = 8;
 
 interface FileEntry {
@@ -61,14 +62,24 @@ async function load(store: ObjectStore, key: string): Promise<{ state: CountStat
   }
 }
 
-/** Drops files whose events are too old to share a window with the newest (and the oldest beyond the cap). */
-function prune(state: CountState, timespan: number): void {
+/**
+ * Drops files whose events are too old to share a window with the newest, then the oldest beyond the caps
+ * (a flood of files written to the trail bucket cannot grow the object without bound). `current` stays.
+ */
+function prune(state: CountState, timespan: number, current: string): void {
   const entries = Object.entries(state.files);
   const newest = Math.max(...entries.map(([, f]) => f.at));
-  const keep = entries
-    .filter(([, f]) => f.at >= newest - timespan - LATENESS_SECONDS)
-    .sort((a, b) => b[1].at - a[1].at)
-    .slice(0, MAX_FILES);
+  const recent = entries
+    .filter(([k, f]) => k === current || f.at >= newest - timespan - LATENESS_SECONDS)
+    .sort((a, b) => (a[0] === current ? -1 : b[0] === current ? 1 : b[1].at - a[1].at));
+  const keep: [string, FileEntry][] = [];
+  let events = 0;
+  for (const [k, f] of recent) {
+    const n = Object.values(f.groups).reduce((sum, g) => sum + g.length, 0);
+    if (k !== current && (keep.length >= MAX_FILES || events + n > MAX_EVENTS)) break;
+    keep.push([k, f]);
+    events += n;
+  }
   state.files = Object.fromEntries(keep);
 }
 
@@ -127,7 +138,7 @@ export async function applyCounts(
   for (let attempt = 1; ; attempt++) {
     const { state, etag } = await load(store, key);
     state.files[args.sourceKey] = entry;
-    prune(state, c.timespanSeconds);
+    prune(state, c.timespanSeconds, args.sourceKey);
     try {
       await store.put(key, JSON.stringify(state), {
         ...(etag === undefined ? { ifNoneMatch: '*' as const } : { ifMatch: etag }),

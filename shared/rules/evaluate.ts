@@ -207,7 +207,9 @@ function summarize(s: RuleState, n: number): RuleMatches {
 
 /** Caps that keep a count rule's per-file memory bounded whatever the file holds. */
 const MAX_GROUPS = 1000;
-const MAX_EVENTS_PER_GROUP = 10_000;
+const MAX_EVENTS_PER_GROUP = 5_000;
+/** Counted events per count rule and file, over all groups. */
+const MAX_EVENTS_PER_FILE = 20_000;
 const GROUP_TALLY = 50;
 const OVERFLOW_GROUP = '(other)';
 
@@ -221,6 +223,7 @@ class CountCollector {
     string,
     { group: Record<string, string>; events: [number, string][]; state: RuleState }
   >();
+  private events = 0;
 
   constructor(rule: Rule) {
     this.rule = rule;
@@ -249,11 +252,18 @@ class CountCollector {
     if (this.field) {
       // value_count: every value the field holds in this record is one counted value.
       const texts = allTexts(record, this.field);
-      for (const v of texts)
-        if (g.events.length < MAX_EVENTS_PER_GROUP) g.events.push([Math.floor(time / 1000), v]);
+      for (const v of texts) this.push(g.events, time, v);
       if (texts.length === 0) return;
-    } else if (g.events.length < MAX_EVENTS_PER_GROUP) g.events.push([Math.floor(time / 1000), '']);
+    } else this.push(g.events, time, '');
     g.state.add(record, sampleSize);
+  }
+
+  /** Keeps an event while the caps allow: a hostile file cannot grow a rule's state without bound. */
+  private push(events: [number, string][], time: number, value: string): void {
+    if (events.length >= MAX_EVENTS_PER_GROUP || this.events >= MAX_EVENTS_PER_FILE) return;
+    // Long values (attacker-chosen) are kept by their first 256 characters: the state stays small.
+    events.push([Math.floor(time / 1000), value.length > 256 ? value.slice(0, 256) : value]);
+    this.events++;
   }
 }
 
