@@ -1,8 +1,8 @@
 'use strict';
 /**
- * CloudWatch alarms for the rule catalog and the bundled custom rules, for serverless.yml (osls / Serverless
- * Framework v3), which calls the exported function with `{ options, resolveVariable,
- * resolveConfigurationProperty }`:
+ * CloudWatch alarms for the rule catalog, the pack's HIGH and CRITICAL rules, the bundled custom rules and
+ * the HIGH and CRITICAL Sigma rules, for serverless.yml (osls / Serverless Framework v3), which calls the
+ * exported function with `{ options, resolveVariable, resolveConfigurationProperty }`:
  *
  *   resources:
  *     - Resources: ${file(./deploy/rule-alarms.cjs):alarms}
@@ -22,6 +22,7 @@
  */
 const catalog = require('#shared/rules/catalog.json');
 const customRules = require('#shared/rules/custom-rules.json');
+const pack = require('#shared/rules/pack.json');
 const sigmaBundle = require('#shared/rules/sigma/bundle.json');
 const names = require('#shared/metric-names.cjs');
 const { alarm, customOf, dimensionList, settingsOf } = require('./alarm.cjs');
@@ -32,25 +33,29 @@ function clip(s, max) {
   return s.length <= max ? s : `${s.slice(0, max - 3)}...`;
 }
 
-/** Severities whose Sigma rules get an alarm. */
-const SIGMA_ALARM_SEVERITIES = new Set(['HIGH', 'CRITICAL']);
+/** Pack and Sigma rules page through an alarm only when they are HIGH or CRITICAL; the rest keep their metric. */
+const ALARMED_SEVERITIES = new Set(['HIGH', 'CRITICAL']);
 
 /** Sigma rules that get an alarm, shaped like catalog rules. */
 function sigmaAlarmRules(bundle = sigmaBundle) {
   if (!bundle || !Array.isArray(bundle.rules)) {
     throw new Error('shared/rules/sigma/bundle.json must hold a "rules" array (run npm run rules:bundle)');
   }
-  return bundle.rules
-    .filter((r) => SIGMA_ALARM_SEVERITIES.has(r.severity))
-    .map((r) => ({ ...r, sigma: true }));
+  return bundle.rules.filter((r) => ALARMED_SEVERITIES.has(r.severity)).map((r) => ({ ...r, sigma: true }));
 }
 
-/** The rules the alarms cover: catalog first, then custom rules, each with its metric name, then Sigma rules. */
+/**
+ * The rules the alarms cover: catalog first, then the pack's HIGH and CRITICAL rules, then custom rules,
+ * each with its metric name, then the HIGH and CRITICAL Sigma rules.
+ */
 function ruleList(custom = customRules) {
-  if (!Array.isArray(catalog) || !Array.isArray(custom)) {
-    throw new Error('shared/rules/catalog.json and custom-rules.json must each hold a JSON array of rules');
+  if (!Array.isArray(catalog) || !Array.isArray(pack) || !Array.isArray(custom)) {
+    throw new Error(
+      'shared/rules/catalog.json, pack.json and custom-rules.json must each hold a JSON array of rules',
+    );
   }
-  return [...catalog, ...custom]
+  const alarmedPack = pack.filter((r) => ALARMED_SEVERITIES.has(r?.severity));
+  return [...catalog, ...alarmedPack, ...custom]
     .map((r) => {
       if (!r || typeof r.id !== 'string' || typeof r.title !== 'string' || typeof r.pattern !== 'string') {
         throw new Error(`rule ${JSON.stringify(r?.id)}: expected id, title and pattern strings`);

@@ -2,7 +2,7 @@
 import { detectHandler } from '#functions/handlers.ts';
 import { logger, metrics, tracer } from '#functions/middleware/powertools.ts';
 import { s3Store } from '#shared/adapters/s3-object-store.ts';
-import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
+import { SnsNotifier, snsClient } from '#shared/adapters/sns-notifier.ts';
 import { detectConfig } from '#shared/config.ts';
 
 const config = detectConfig();
@@ -10,7 +10,7 @@ const config = detectConfig();
 export const handler = detectHandler({
   config,
   state: s3Store(config.stateBucket),
-  notifier: new SnsNotifier(),
+  notifier: new SnsNotifier(snsClient(), config),
   now: () => new Date(),
   logger,
   metrics,

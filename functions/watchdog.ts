@@ -2,7 +2,7 @@
 import { watchdogHandler } from '#functions/handlers.ts';
 import { logger, metrics, tracer } from '#functions/middleware/powertools.ts';
 import { s3Store } from '#shared/adapters/s3-object-store.ts';
-import { SnsNotifier } from '#shared/adapters/sns-notifier.ts';
+import { SnsNotifier, snsClient } from '#shared/adapters/sns-notifier.ts';
 import { watchdogConfig } from '#shared/config.ts';
 
 const config = watchdogConfig();
@@ -11,7 +11,7 @@ export const handler = watchdogHandler({
   config,
   trail: s3Store(config.trailBucket),
   state: s3Store(config.stateBucket),
-  notifier: new SnsNotifier(),
+  notifier: new SnsNotifier(snsClient(), config),
   now: () => new Date(),
   logger,
   metrics,

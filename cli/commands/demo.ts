@@ -8,12 +8,26 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
+import demoExceptionsJson from '#cli/demo-exceptions.json' with { type: 'json' };
 import { demoScenario, generateTrail, MANIFEST_KEY } from '#cli/generator/index.ts';
 import { ProgressBar, progressCallback } from '#cli/progress.ts';
 import { replay } from '#cli/replay/local-pipeline.ts';
 import { formatReport } from '#cli/replay/replay-summary.ts';
 import { outputFolder } from '#cli/source.ts';
 import { publicKeysFromStore } from '#shared/digest/public-keys.ts';
+import { ExceptionSet, validateExceptions } from '#shared/rules/exceptions.ts';
+import { defaultRules } from '#shared/rules/load.ts';
+
+/**
+ * The sample trail's known-good activity, tuned the way a user tunes theirs: an exceptions file, each entry
+ * with its reason (the CI user's Lambda releases, bob's SSM administration).
+ */
+export const DEMO_EXCEPTIONS_FILE = 'cli/demo-exceptions.json';
+
+function demoExceptions(): ExceptionSet {
+  const ids = new Set(defaultRules().map((r) => r.id));
+  return new ExceptionSet(validateExceptions(demoExceptionsJson, DEMO_EXCEPTIONS_FILE, ids));
+}
 
 export function register(program: Command): void {
   program
@@ -54,6 +68,7 @@ export function register(program: Command): void {
         sourceBucket: demoScenario.bucket,
         out: outDir,
         keys: await publicKeysFromStore(new FsObjectStore(trailDir), 'public-keys.json'),
+        exceptions: demoExceptions(),
         onProgress: progressCallback(bar),
       }).finally(() => bar.done());
       process.stdout.write(`\n${formatReport(report, 'trailwatch demo')}\n`);
@@ -65,6 +80,7 @@ export function register(program: Command): void {
           `  npx trailwatch validate --source ${rel(trailDir)} --trail-arn arn:aws:cloudtrail:${demoScenario.homeRegion}:${demoScenario.accounts[0]}:trail/${demoScenario.trailName} --region all --start-time ${demoScenario.start} --end-time ${new Date(Date.parse(demoScenario.start) + demoScenario.hours * 3_600_000 + 2 * 3_600_000).toISOString().slice(0, 19)}Z --public-keys ${rel(join(trailDir, 'public-keys.json'))}`,
           `  npx trailwatch insights report --source ${rel(outDir)} --out ${rel(join(dir, 'insights.html'))}`,
           `  npx trailwatch rules list`,
+          `  npx trailwatch alerts show ${rel(join(outDir, 'notifications.jsonl'))} --format email   (or chat, json, sms: what each subscriber receives)`,
           '',
         ].join('\n'),
       );

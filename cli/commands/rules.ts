@@ -19,18 +19,17 @@ import { LogFileError, readLogRecords } from '#shared/logfile/read.ts';
 import { readAll } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { principalOf } from '#shared/record.ts';
-import { loadRules, RuleError } from '#shared/rules/load.ts';
-import { type CompiledPattern, compilePattern, PatternError } from '#shared/rules/pattern/index.ts';
+import { ExceptionError, expiredMessage, type RuleException } from '#shared/rules/exceptions.ts';
+import { loadExceptions, loadRules, RuleError } from '#shared/rules/load.ts';
+import {
+  type CompiledPattern,
+  compilePattern,
+  type Matcher,
+  PatternError,
+} from '#shared/rules/pattern/index.ts';
+import { ruleMatcher } from '#shared/rules/rule-matcher.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import { bundledSigmaRules } from '#shared/rules/sigma/bundled.ts';
-import { sigmaMatcher } from '#shared/rules/sigma/index.ts';
-
-/** What `rules test` runs over each record: a compiled filter pattern or a Sigma rule's detection. */
-export interface RecordTest {
-  /** The pattern text, or `Sigma rule <id> "<title>" by <author>`. */
-  source: string;
-  test(record: unknown): boolean;
-}
 
 export interface TestMatch {
   /** 1-based position of the record among all records read, like TestMetricFilter's eventNumber. */
@@ -50,10 +49,20 @@ export interface TestReport {
   /** Files that could not be read as CloudTrail logs (skipped). */
   unreadableFiles: { file: string; error: string }[];
   matches: TestMatch[];
+  /** Matching records an exception silenced (`--rule` with exceptions): what ingest would not alert on. */
+  suppressed: (TestMatch & { exception: string; reason: string })[];
+}
+
+/** What `testPattern` runs: a filter pattern, or a rule with its field comparisons and its exceptions. */
+export interface TestTarget {
+  source: string;
+  test: Matcher;
+  /** The exception that silences a matching record, if any. */
+  suppressing?: (record: CloudTrailRecord) => RuleException | undefined;
 }
 
 /** A file under the source that holds no CloudTrail records: skipped and reported, like a corrupt one. */
-class NotRecordsError extends Error {
+export class NotRecordsError extends Error {
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -61,7 +70,7 @@ class NotRecordsError extends Error {
 }
 
 /** Keys of the files `rules test` reads under a prefix, in key order; digests are not logs. */
-async function logFileKeys(source: Source): Promise<string[]> {
+export async function logFileKeys(source: Source): Promise<string[]> {
   const keys: string[] = [];
   for await (const o of source.store.list(source.prefix)) {
     if (!/\.json(?:\.gz)?$/.test(o.key) || o.key.includes('CloudTrail-Digest/')) continue;
@@ -70,7 +79,7 @@ async function logFileKeys(source: Source): Promise<string[]> {
   return keys;
 }
 
-async function* recordsOf(source: Source, key: string): AsyncGenerator<CloudTrailRecord[]> {
+export async function* recordsOf(source: Source, key: string): AsyncGenerator<CloudTrailRecord[]> {
   if (key.endsWith('.gz')) {
     const obj = await source.store.get(key);
     yield* readLogRecords(obj.body, { compression: 'auto', sizeHint: obj.size });
@@ -93,7 +102,7 @@ async function* recordsOf(source: Source, key: string): AsyncGenerator<CloudTrai
  * Throws a {@link CliError} when no file under the source holds CloudTrail records.
  */
 export async function testPattern(
-  pattern: RecordTest,
+  pattern: CompiledPattern | TestTarget,
   source: Source,
   window: { start?: Date; end?: Date } = {},
   onProgress?: (done: number, total: number) => void,
@@ -106,6 +115,7 @@ export async function testPattern(
     recordsOutsideWindow: 0,
     unreadableFiles: [],
     matches: [],
+    suppressed: [],
   };
   const keys = await logFileKeys(source);
   for (const key of keys) {
@@ -146,12 +156,16 @@ export async function testPattern(
           }
         }
         if (pattern.test(record)) {
-          report.matches.push({
+          const match = {
             eventNumber: report.recordsScanned,
             file,
             eventMessage: JSON.stringify(record),
             extractedValues: {},
-          });
+          };
+          const exception = 'suppressing' in pattern ? pattern.suppressing?.(record) : undefined;
+          if (exception)
+            report.suppressed.push({ ...match, exception: exception.id, reason: exception.reason });
+          else report.matches.push(match);
         }
       }
     }
@@ -188,7 +202,26 @@ function matchTable(report: TestReport): string {
     ? ` (${report.recordsOutsideWindow} outside the time window)`
     : '';
   const skipped = report.unreadableFiles.map((f) => `\nskipped ${f.file}: ${f.error}`).join('');
-  return `${report.matches.length ? `${table(rows)}\n\n` : ''}${summary}${outside}${skipped}`;
+  return `${report.matches.length ? `${table(rows)}\n\n` : ''}${summary}${outside}${suppressedTable(report)}${skipped}`;
+}
+
+/** What exceptions silenced, each line naming the exception and its reason. */
+function suppressedTable(report: TestReport): string {
+  if (report.suppressed.length === 0) return '';
+  const rows = [['#', 'EVENT TIME', 'EVENT', 'PRINCIPAL', 'EVENT ID', 'EXCEPTION', 'REASON']];
+  for (const m of report.suppressed) {
+    const r = JSON.parse(m.eventMessage) as Record<string, unknown>;
+    rows.push([
+      String(m.eventNumber),
+      field(r, 'eventTime'),
+      `${field(r, 'eventSource')} ${field(r, 'eventName')}`,
+      principalOf(r),
+      field(r, 'eventID'),
+      m.exception,
+      m.reason,
+    ]);
+  }
+  return `\n\n${report.suppressed.length} more matched but were suppressed by exceptions (no alert):\n${table(rows)}`;
 }
 
 function listTable(rules: Rule[]): string {
@@ -201,16 +234,20 @@ function listTable(rules: Rule[]): string {
   const leftOut = bundledSigmaRules({ custom: false })
     .rejected.map((e) => `\nleft out: ${e.message}`)
     .join('');
-  return `${rows}\n\n${rules.length - sigma.length} filter-pattern rules, ${sigma.length - counts} Sigma rules, ${counts} count rules${leftOut}`;
+  const origins = ['catalog', 'pack'].map((o) => [o, rules.filter((r) => r.origin === o).length] as const);
+  const custom = rules.length - sigma.length - origins.reduce((n, [, k]) => n + k, 0);
+  const parts = [...origins, ...(custom > 0 ? [['custom', custom] as const] : [])].map(
+    ([o, k]) => `${k} ${o}`,
+  );
+  return `${rows}\n\n${rules.length - sigma.length} filter-pattern rules (${parts.join(', ')}), ${sigma.length - counts} Sigma rules, ${counts} count rules${leftOut}`;
 }
 
-/** The test a catalog rule runs on each record. */
-function ruleTest(rule: Rule): RecordTest {
-  if (!rule.sigma) return compiled(rule.pattern);
-  return {
-    source: `Sigma rule ${rule.id} "${rule.title}" by ${rule.sigma.author}${rule.sigma.correlation ? ' (the events it counts)' : ''}`,
-    test: sigmaMatcher(rule.sigma).match,
-  };
+/** What `rules test --rule` runs on each record: the rule's own test, named by its pattern or its Sigma origin. */
+function ruleTest(rule: Rule): TestTarget {
+  const source = rule.sigma
+    ? `Sigma rule ${rule.id} "${rule.title}" by ${rule.sigma.author}${rule.sigma.correlation ? ' (the events it counts)' : ''}`
+    : rule.pattern;
+  return { source, test: ruleMatcher(rule) };
 }
 
 /** The rules, with a rules file that cannot be used said in one line naming the file and the rule. */
@@ -219,6 +256,15 @@ async function rulesFrom(file: string | undefined): Promise<Rule[]> {
     return await loadRules({ rulesFile: file });
   } catch (err) {
     if (err instanceof RuleError) throw new CliError(err.message, { cause: err });
+    throw err;
+  }
+}
+
+async function exceptionsFrom(rules: Rule[], file: string | undefined) {
+  try {
+    return await loadExceptions(rules, file === undefined ? {} : { exceptionsFile: file });
+  } catch (err) {
+    if (err instanceof ExceptionError) throw new CliError(err.message, { cause: err });
     throw err;
   }
 }
@@ -242,9 +288,15 @@ export function register(program: Command): void {
       '--rules <file>',
       'custom rules: a JSON file, or a Sigma .yml file (instead of the bundled custom rules)',
     )
+    .option(
+      '--exceptions <file>',
+      'exceptions JSON file to check against the rules (default: the bundled shared/rules/exceptions.json)',
+    )
     .option('--json', 'print the rules as JSON')
-    .action(async (opts: { rules?: string; json?: boolean }) => {
+    .action(async (opts: { rules?: string; exceptions?: string; json?: boolean }) => {
       const list = await rulesFrom(opts.rules);
+      // `npm run deploy` runs this first: a bad exceptions file stops the deployment, as a bad rule does.
+      await exceptionsFrom(list, opts.exceptions);
       process.stdout.write(`${opts.json ? JSON.stringify(list, null, 2) : listTable(list)}\n`);
     });
 
@@ -257,6 +309,10 @@ export function register(program: Command): void {
     )
     .option('--rule <id>', 'test a rule of the catalog (or of --rules) instead of --pattern')
     .option('--rules <file>', 'custom rules JSON or Sigma .yml file, for --rule')
+    .option(
+      '--exceptions <file>',
+      'exceptions JSON file for --rule (default: the bundled shared/rules/exceptions.json); silenced matches are listed apart',
+    )
     .requiredOption(
       '--source <folder|s3://bucket[/prefix]>',
       'CloudTrail log files (*.json.gz, or *.json records), in a folder or a bucket',
@@ -276,6 +332,7 @@ export function register(program: Command): void {
         pattern?: string;
         rule?: string;
         rules?: string;
+        exceptions?: string;
         source: string;
         region?: string;
         startTime?: string;
@@ -285,7 +342,11 @@ export function register(program: Command): void {
         if (opts.pattern !== undefined && opts.rule !== undefined) {
           throw new CliError('give --pattern or --rule, not both');
         }
-        let test: RecordTest | undefined = opts.pattern === undefined ? undefined : compiled(opts.pattern);
+        if (opts.exceptions !== undefined && opts.rule === undefined) {
+          throw new CliError('--exceptions applies to --rule <id>');
+        }
+        let target: CompiledPattern | TestTarget | undefined;
+        if (opts.pattern !== undefined) target = compiled(opts.pattern);
         if (opts.rule !== undefined) {
           const list = await rulesFrom(opts.rules);
           const rule = list.find((r) => r.id === opts.rule);
@@ -294,10 +355,13 @@ export function register(program: Command): void {
               `--rule ${opts.rule}: no such rule in ${opts.rules ?? 'the catalog'}; known: ${list.map((r) => r.id).join(', ')}`,
             );
           }
-          test = ruleTest(rule);
+          const active = (await exceptionsFrom(list, opts.exceptions)).at(new Date(), (e) =>
+            process.stderr.write(`trailwatch: warning: ${expiredMessage(e)}\n`),
+          );
+          target = { ...ruleTest(rule), suppressing: (record) => active.suppressing(rule.id, record) };
         }
-        if (test === undefined) throw new CliError('give --pattern <pattern> or --rule <id>');
-        const pattern = test;
+        if (target === undefined) throw new CliError('give --pattern <pattern> or --rule <id>');
+        const pattern = target;
         const window = timeRange(
           { flag: '--start-time', text: opts.startTime },
           { flag: '--end-time', text: opts.endTime },

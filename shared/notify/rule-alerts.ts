@@ -11,11 +11,13 @@ import {
   summarizeEvent,
   summarizePrincipal,
 } from '#shared/notify/describe.ts';
+import { ruleIncidentKey } from '#shared/notify/incident.ts';
+import { DEFAULT_THROTTLE, type ThrottlePolicy, throttleMinutes } from '#shared/notify/throttle.ts';
 import type { Notification } from '#shared/ports.ts';
 import { principalOf } from '#shared/record.ts';
 import type { RuleMatches } from '#shared/rules/evaluate.ts';
 import { OTHER } from '#shared/rules/evaluate.ts';
-import type { Severity } from '#shared/rules/rule-types.ts';
+import type { Severity, SigmaInfo } from '#shared/rules/rule-types.ts';
 import type { Ranked } from '#shared/summary.ts';
 
 export interface RuleNotificationContext {
@@ -29,6 +31,54 @@ export interface RuleNotificationContext {
   metricNamespace?: string;
   /** Example events written out in full when a rule matched many times (default 3). */
   stormExamples?: number;
+  /** The runbook URL template (`{ruleId}`, `{severity}`, `{account}`, `{region}`), from RUNBOOK_URL. */
+  runbookUrl?: string;
+  /** When the log file was delivered: the incident is the rule's throttle window this falls in. */
+  at?: Date;
+  /** The throttle policy whose windows group matches into incidents (default {@link DEFAULT_THROTTLE}). */
+  throttle?: ThrottlePolicy;
+}
+
+/**
+ * What a rule from elsewhere or a count (threshold) rule adds to a match. Both are optional: the fields
+ * appear in the alert when present. A Sigma rule's author comes from its `sigma` block and a Sigma count
+ * rule's window from the match's `window` unless given here.
+ */
+export interface RuleExtras {
+  /** The rule's author. */
+  author?: string;
+}
+
+export interface CountRuleMatch {
+  /** Matches (or distinct values of `field`) within the window that make the rule fire. */
+  threshold: number;
+  windowMinutes: number;
+  /** The field matches are grouped by (e.g. `userIdentity.arn`), and this group's value. */
+  groupBy?: string;
+  groupValue?: string;
+  /** Matches (or distinct values of `field`) counted in the window for this group. */
+  count: number;
+  /** For a rule that counts distinct values (Sigma `value_count`): the field whose values were counted. */
+  field?: string;
+  /** First and last counted event of the window, and the log files they were read from. */
+  start?: string;
+  end?: string;
+  logFiles?: number;
+}
+
+export type AlertableMatches = RuleMatches & {
+  rule: RuleMatches['rule'] & RuleExtras;
+  countRule?: CountRuleMatch;
+};
+
+/** The runbook link of a rule: the template with its placeholders filled (URL-encoded). */
+export function runbookLink(
+  template: string,
+  values: { ruleId: string; severity: string; account: string; region: string },
+): string {
+  return template.replace(/\{(ruleId|severity|account|region)\}/g, (_, k: keyof typeof values) =>
+    encodeURIComponent(values[k]),
+  );
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3 };
@@ -91,34 +141,85 @@ function byEventTime(a: EventSummary, b: EventSummary): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/** How a count rule's window reads: who, how many of what, over how long. */
-function windowLines(m: RuleMatches): string[] {
+/**
+ * The window of a count rule that fired: given by the caller, or read from a Sigma count rule's crossing
+ * window (its group fields joined, in the order the rule lists them).
+ */
+function countRuleOf(m: AlertableMatches): CountRuleMatch | undefined {
+  if (m.countRule) return m.countRule;
   const w = m.window;
   const c = m.rule.sigma?.correlation;
-  if (!w || !c) return [];
-  const who = Object.entries(w.group)
-    .map(([k, v]) => `${k} ${v || '(none)'}`)
-    .join(', ');
-  const what = c.type === 'value_count' ? `distinct ${c.field} values` : 'matching events';
-  const minutes = c.timespanSeconds % 60 === 0 ? `${c.timespanSeconds / 60} min` : `${c.timespanSeconds} s`;
-  return [
-    `${fmt(w.count)} ${what}${who ? ` by ${who}` : ''} within ${minutes} (threshold ${fmt(w.threshold)}), from ${w.start} to ${w.end}, across ${w.files} log file${w.files === 1 ? '' : 's'}.`,
-    '',
-  ];
+  if (!w || !c) return undefined;
+  const fields = Object.keys(w.group);
+  return {
+    threshold: w.threshold,
+    windowMinutes: Math.max(1, Math.ceil(c.timespanSeconds / 60)),
+    ...(fields.length > 0
+      ? { groupBy: fields.join(', '), groupValue: fields.map((f) => w.group[f] || '(none)').join(', ') }
+      : {}),
+    count: w.count,
+    ...(c.type === 'value_count' && c.field ? { field: c.field } : {}),
+    start: w.start,
+    end: w.end,
+    logFiles: w.files,
+  };
 }
 
-/** Who wrote a Sigma rule and where it comes from: the Detection Rule License asks every alert to say so. */
-function sigmaLines(rule: RuleMatches['rule']): string[] {
+/** How a count rule's window reads: how many of what, by whom, over how long, from when to when. */
+function countRuleLine(count: CountRuleMatch): string {
+  const what = count.field ? `distinct ${count.field} values` : 'matches';
+  const group = count.groupBy ? ` by ${count.groupBy} ${count.groupValue ?? 'unknown'}` : '';
+  const span = count.start && count.end ? `, from ${count.start} to ${count.end}` : '';
+  const files =
+    count.logFiles !== undefined
+      ? `, across ${fmt(count.logFiles)} log file${count.logFiles === 1 ? '' : 's'}`
+      : '';
+  return `Count rule: ${fmt(count.count)} ${what}${group} within ${count.windowMinutes} min (threshold ${fmt(count.threshold)})${span}${files}.`;
+}
+
+/** What a rule is: its pattern, or for a Sigma rule who wrote it and where it comes from (the DRL asks so). */
+function ruleLines(rule: AlertableMatches['rule'], author: string | undefined): string[] {
   const s = rule.sigma;
-  if (!s) return [`Pattern: ${rule.pattern}`];
+  if (!s)
+    return [
+      `Rule: ${rule.id} - ${rule.source}${author ? ` (author: ${author})` : ''}`,
+      `Pattern: ${rule.pattern}`,
+      ...(rule.fieldsDiffer ?? []).map(([a, b]) => `And: ${a} differs from ${b}`),
+    ];
   return [
-    `Sigma rule: ${s.title} (${s.id}), level ${s.level}, author: ${s.author}`,
+    `Rule: ${rule.id} - ${rule.source}`,
+    `Sigma rule: ${s.title} (${s.id}), level ${s.level}, author: ${author ?? s.author}`,
     ...(s.references.length ? [`References: ${s.references.join(' ')}`] : []),
     ...(s.license ? [`License: ${s.license}`] : []),
   ];
 }
 
-export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationContext): Notification {
+/** The rule's Sigma metadata as the alert document carries it (schema: `rule.sigma`). */
+function sigmaData(s: SigmaInfo): Record<string, unknown> {
+  const c = s.correlation;
+  return {
+    id: s.id,
+    title: s.title,
+    level: s.level,
+    author: s.author,
+    references: s.references,
+    file: s.file,
+    ...(s.license ? { license: s.license } : {}),
+    ...(c
+      ? {
+          correlation: {
+            type: c.type,
+            groupBy: c.groupBy,
+            timespanSeconds: c.timespanSeconds,
+            threshold: c.threshold,
+            ...(c.field ? { field: c.field } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+export function buildRuleNotification(m: AlertableMatches, ctx: RuleNotificationContext): Notification {
   const { rule } = m;
   const account = ctx.account ?? leading(m.accounts);
   const region = ctx.region ?? leading(m.regions);
@@ -134,8 +235,19 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
       ? `between ${m.firstEventTime} and ${m.lastEventTime}`
       : `at ${m.firstEventTime ?? 'an unrecorded time'}`;
 
+  const runbookUrl = ctx.runbookUrl
+    ? runbookLink(ctx.runbookUrl, {
+        ruleId: rule.id,
+        severity: rule.severity,
+        account: account ?? 'unknown',
+        region: region ?? 'unknown',
+      })
+    : undefined;
+  const count = countRuleOf(m);
+  const author = rule.author ?? (rule.sigma?.author || undefined);
   const text: string[] = [
-    `[${rule.severity}] ${title}`,
+    ...(runbookUrl ? [`Runbook: ${runbookUrl}`] : []),
+    ...(count ? [countRuleLine(count)] : []),
     `${fmt(m.count)} matching event${m.count === 1 ? '' : 's'} from ${m.principals.some((p) => p.value === OTHER) ? 'more than ' : ''}${fmt(m.distinctPrincipals)} principal${m.distinctPrincipals === 1 ? '' : 's'} in account ${account ?? 'unknown'}, region ${region ?? 'unknown'}, ${when}.`,
     '',
     ...(title !== rule.title
@@ -144,7 +256,6 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
           '',
         ]
       : []),
-    ...windowLines(m),
     rule.description,
     '',
   ];
@@ -168,12 +279,21 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
   text.push(
     `Event IDs${storm ? ` (${ids.length} examples of ${fmt(m.count)})` : ''}: ${ids.join(', ') || 'none recorded'}`,
     `Log file: ${file ?? 'unknown'}`,
-    `Rule: ${rule.id} - ${rule.source}`,
-    ...sigmaLines(rule),
+    ...ruleLines(rule, author),
     `Metric: ${namespace}/${rule.metricName}`,
   );
 
   const caller = soleCaller(m);
+  const leadPrincipal = m.principals[0]?.value ?? 'unknown';
+  const incidentKey = ruleIncidentKey({
+    ruleId: rule.id,
+    account: account ?? 'unknown',
+    region: region ?? 'unknown',
+    principal: count?.groupValue ?? leadPrincipal,
+    at: ctx.at ?? new Date(Date.parse(m.firstEventTime ?? '') || 0),
+    windowMinutes: count?.windowMinutes ?? throttleMinutes(rule, ctx.throttle ?? DEFAULT_THROTTLE),
+  });
+  const principalArns = events.map((e) => e.principal.arn).filter((x): x is string => !!x);
   return buildAlert({
     topic: ctx.topic,
     severity: rule.severity,
@@ -183,7 +303,21 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
     region,
     kind: 'rule',
     text: text.join('\n'),
+    incidentKey,
     attributes: { rule: rule.id },
+    chat: {
+      nextSteps: [
+        ...(runbookUrl ? [`Follow the runbook: <${runbookUrl}|${rule.id}>`] : []),
+        `Confirm with ${caller ?? 'the principals named'} that ${m.count === 1 ? 'this call was' : 'these calls were'} intended`,
+        ...(file ? [`Read the log file: \`${file}\``] : []),
+      ],
+      keywords: [rule.id],
+      relatedResources: [
+        ...(file ? [file] : []),
+        ...principalArns,
+        ...events.flatMap((e) => e.resources.filter((r) => r.startsWith('arn:'))),
+      ],
+    },
     data: {
       rule: {
         id: rule.id,
@@ -192,33 +326,25 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
         pattern: rule.pattern,
         metricName: rule.metricName,
         source: rule.source,
-        author: rule.sigma?.author ?? null,
-        ...(rule.sigma
-          ? {
-              sigma: {
-                id: rule.sigma.id,
-                title: rule.sigma.title,
-                level: rule.sigma.level,
-                author: rule.sigma.author,
-                references: rule.sigma.references,
-                file: rule.sigma.file,
-                license: rule.sigma.license ?? null,
-                ...(rule.sigma.correlation
-                  ? {
-                      correlation: {
-                        type: rule.sigma.correlation.type,
-                        groupBy: rule.sigma.correlation.groupBy,
-                        timespanSeconds: rule.sigma.correlation.timespanSeconds,
-                        threshold: rule.sigma.correlation.threshold,
-                        field: rule.sigma.correlation.field ?? null,
-                      },
-                    }
-                  : {}),
-              },
-            }
-          : {}),
+        ...(author ? { author } : {}),
+        ...(rule.sigma ? { sigma: sigmaData(rule.sigma) } : {}),
       },
-      ...(m.window ? { window: m.window } : {}),
+      ...(runbookUrl ? { runbookUrl } : {}),
+      ...(count
+        ? {
+            countRule: {
+              threshold: count.threshold,
+              windowMinutes: count.windowMinutes,
+              ...(count.groupBy ? { groupBy: count.groupBy } : {}),
+              ...(count.groupValue !== undefined ? { groupValue: count.groupValue } : {}),
+              count: count.count,
+              ...(count.field ? { field: count.field } : {}),
+              ...(count.start ? { start: count.start } : {}),
+              ...(count.end ? { end: count.end } : {}),
+              ...(count.logFiles !== undefined ? { logFiles: count.logFiles } : {}),
+            },
+          }
+        : {}),
       count: m.count,
       distinctPrincipals: m.distinctPrincipals,
       firstEventTime: m.firstEventTime,
@@ -237,7 +363,10 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
 }
 
 /** One notification per matched rule, most severe first. */
-export function buildRuleNotifications(results: RuleMatches[], ctx: RuleNotificationContext): Notification[] {
+export function buildRuleNotifications(
+  results: AlertableMatches[],
+  ctx: RuleNotificationContext,
+): Notification[] {
   return results
     .filter((m) => m.count > 0)
     .sort(

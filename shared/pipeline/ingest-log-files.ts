@@ -23,6 +23,7 @@ import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
 import { claimAlert, throttleMinutes } from '#shared/notify/throttle.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import {
+  addDimensionedMetric,
   type Log,
   type MetricsSink,
   type Notifier,
@@ -30,7 +31,13 @@ import {
   PreconditionFailedError,
 } from '#shared/ports.ts';
 import { applyCounts } from '#shared/rules/count-windows.ts';
-import { type CountObservation, RuleEvaluator, type RuleMatches } from '#shared/rules/evaluate.ts';
+import {
+  type CountObservation,
+  RuleEvaluator,
+  type RuleMatches,
+  type RuleSuppressions,
+} from '#shared/rules/evaluate.ts';
+import { type ActiveExceptions, type ExceptionSet, expiredMessage } from '#shared/rules/exceptions.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import { type LogFileSummary, SummaryBuilder } from '#shared/summary.ts';
 
@@ -38,6 +45,8 @@ export interface IngestPorts {
   config: IngestConfig;
   /** Evaluated on every record; validated at start-up (a bad pattern stops the function at load). */
   rules: readonly Rule[];
+  /** Known-good activity the rules must not alert on (validated at start-up like the rules). */
+  exceptions?: ExceptionSet;
   sourceStore(bucket: string): ObjectStore;
   state: ObjectStore;
   notifier: Notifier;
@@ -64,6 +73,8 @@ export interface EvaluatedLogFile {
   matches: RuleMatches[];
   /** Count rules' matching events of this file, by group (applied to their state in step 2). */
   counts?: CountObservation[];
+  /** Matches exceptions silenced, per rule (absent: none). */
+  suppressed?: RuleSuppressions[];
   /** SHA-256 (hex) of the file's uncompressed bytes: the hash CloudTrail's digest lists for it. */
   hash: string;
 }
@@ -176,7 +187,10 @@ export async function ingestLogFile(
     return { status: 'duplicate', summaryKey };
   }
 
-  const read = await readAndEvaluate(ports.sourceStore(file.bucket), file, ports.rules, config);
+  const exceptions = ports.exceptions?.at(ports.now(), (e) =>
+    ports.logger.warn(expiredMessage(e), { exception: e.id, expires: e.expires, file: e.origin }),
+  );
+  const read = await readAndEvaluate(ports.sourceStore(file.bucket), file, ports.rules, config, exceptions);
   if (read.status === 'empty') return skipped(metrics);
   if (read.status === 'unreadable') return recordRejection(state, metrics, file, read);
 
@@ -209,12 +223,13 @@ export async function readAndEvaluate(
   file: LogFileRef,
   rules: readonly Rule[],
   limits: Partial<ScanLimits> = {},
+  exceptions?: ActiveExceptions,
 ): Promise<ReadResult> {
   const object = await source.get(file.key.key);
   if (object.size === 0) return { status: 'empty' };
   const hash = createHash('sha256');
   const builder = new SummaryBuilder(file.key.time);
-  const evaluator = new RuleEvaluator(rules);
+  const evaluator = new RuleEvaluator(rules, exceptions ? { exceptions } : {});
   const records = readLogRecords(object.body, {
     hash,
     // CloudTrail delivers gzip; `.json` copies of its files are plain JSON. Bytes that are neither are
@@ -261,11 +276,13 @@ export async function readAndEvaluate(
     bytes: stats.bytes,
     badRecords: { invalid: stats.invalidRecords, oversized: stats.oversizedRecords.length },
   });
+  const suppressed = evaluator.suppressions();
   return {
     status: 'read',
     summary,
     matches: evaluator.results(),
     counts: evaluator.counts(),
+    ...(suppressed.length > 0 ? { suppressed } : {}),
     hash: hash.digest('hex'),
   };
 }
@@ -297,6 +314,19 @@ export async function publishFindings(
   }
   const hits = [...matches.filter((m) => m.count > 0), ...crossed];
   for (const m of hits) metrics.addMetric(m.rule.metricName, 'Count', m.count);
+  for (const s of found.suppressed ?? []) {
+    addDimensionedMetric(metrics, METRIC.RuleMatchesSuppressed, 'Count', s.count, { rule: s.rule.id });
+    ports.logger.info('rule matches suppressed by exceptions', {
+      rule: s.rule.id,
+      file: file.key.key,
+      suppressed: s.byException.map((b) => ({
+        exception: b.exception.id,
+        reason: b.exception.reason,
+        count: b.count,
+        eventIds: b.eventIds,
+      })),
+    });
+  }
   const allowed: RuleMatches[] = [];
   for (const m of hits) {
     const claimed = await claimAlert(state, {
@@ -315,6 +345,9 @@ export async function publishFindings(
     source: summary.source,
     account: summary.account,
     region: summary.region,
+    at: file.key.time,
+    throttle: config.alertThrottle,
+    ...(config.runbookUrl ? { runbookUrl: config.runbookUrl } : {}),
   });
   for (const n of notifications) await ports.notifier.publish(n);
   if (notifications.length > 0) metrics.addMetric(METRIC.RuleAlerts, 'Count', notifications.length);

@@ -10,7 +10,9 @@
  */
 
 import { type CloudTrailRecord, objectOf, principalOf, recordAccount, textOf } from '#shared/record.ts';
-import { compilePattern, type Matcher } from '#shared/rules/pattern/index.ts';
+import type { ActiveExceptions, RuleException } from '#shared/rules/exceptions.ts';
+import type { Matcher } from '#shared/rules/pattern/index.ts';
+import { ruleMatcher } from '#shared/rules/rule-matcher.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import { valueText } from '#shared/rules/sigma/detection.ts';
 import { sigmaMatcher } from '#shared/rules/sigma/index.ts';
@@ -23,7 +25,19 @@ export interface EvaluatorOptions {
   maxDistinct?: number;
   /** Entries in each ranked list of the results (default 10). */
   topN?: number;
+  /** Exceptions in force: a match one of them names is counted as suppressed, not as a match. */
+  exceptions?: ActiveExceptions;
 }
+
+/** Matches of one rule that exceptions silenced, by exception. */
+export interface RuleSuppressions {
+  rule: Rule;
+  count: number;
+  byException: { exception: RuleException; count: number; eventIds: string[] }[];
+}
+
+/** Event ids kept per exception and rule, to show what was silenced. */
+const SUPPRESSED_IDS_KEPT = 20;
 
 export interface RuleMatches {
   rule: Rule;
@@ -99,6 +113,24 @@ class CappedCounter {
   }
 }
 
+/** A rule's matches that exceptions silenced, by exception (event ids capped). */
+class Silenced {
+  count = 0;
+  readonly byException = new Map<string, { exception: RuleException; count: number; eventIds: string[] }>();
+
+  add(record: CloudTrailRecord, exception: RuleException): void {
+    this.count++;
+    let s = this.byException.get(exception.id);
+    if (!s) {
+      s = { exception, count: 0, eventIds: [] };
+      this.byException.set(exception.id, s);
+    }
+    s.count++;
+    const id = textOf(objectOf(record)?.eventID);
+    if (id && s.eventIds.length < SUPPRESSED_IDS_KEPT) s.eventIds.push(id);
+  }
+}
+
 class RuleState {
   readonly rule: Rule;
   readonly test: Matcher;
@@ -114,10 +146,11 @@ class RuleState {
   first: string | null = null;
   last: string | null = null;
   private distinctSamples = false;
+  readonly silenced = new Silenced();
 
   constructor(rule: Rule, max: number, test?: Matcher) {
     this.rule = rule;
-    this.test = test ?? (rule.sigma ? sigmaMatcher(rule.sigma).match : compilePattern(rule.pattern).test);
+    this.test = test ?? ruleMatcher(rule);
     this.principals = new CappedCounter(max);
     this.apis = new CappedCounter(max);
     this.errorCodes = new CappedCounter(max);
@@ -217,6 +250,7 @@ const OVERFLOW_GROUP = '(other)';
 class CountCollector {
   readonly rule: Rule;
   readonly test: Matcher;
+  readonly silenced = new Silenced();
   private readonly groupBy: string[][];
   private readonly field: string[] | undefined;
   readonly groups = new Map<
@@ -229,7 +263,7 @@ class CountCollector {
     this.rule = rule;
     const c = rule.sigma?.correlation;
     if (!c) throw new Error(`rule ${rule.id} is not a count rule`);
-    this.test = sigmaMatcher(rule.sigma!).match;
+    this.test = ruleMatcher(rule);
     this.groupBy = c.groupBy.map((f) => f.split('.'));
     this.field = c.field?.split('.');
   }
@@ -351,6 +385,7 @@ export class RuleEvaluator {
   private readonly lower = new Map<string, string>();
   private readonly sampleSize: number;
   private readonly topN: number;
+  private readonly exceptions: ActiveExceptions | undefined;
   private seen = 0;
 
   constructor(rules: readonly Rule[], options: EvaluatorOptions = {}) {
@@ -361,6 +396,7 @@ export class RuleEvaluator {
     this.counters = rules.filter((r) => r.sigma?.correlation).map((r) => new CountCollector(r));
     this.stateIndex = indexRules(this.states);
     this.countIndex = indexRules(this.counters);
+    this.exceptions = options.exceptions && options.exceptions.size > 0 ? options.exceptions : undefined;
   }
 
   /** Records evaluated so far. */
@@ -370,23 +406,44 @@ export class RuleEvaluator {
 
   onRecord(record: CloudTrailRecord): void {
     this.seen++;
-    const size = this.sampleSize;
-    for (const s of this.stateIndex.always) if (s.test(record)) s.add(record, size);
+    for (const s of this.stateIndex.always) this.hit(s, record);
     if (this.stateIndex.indexed.length === 0 && this.counters.length === 0) return;
     const r = objectOf(record);
     const name = indexKey(r?.eventName, this.lower);
     const source = indexKey(r?.eventSource, this.lower);
     for (const ix of [this.stateIndex, this.countIndex] as Indexed<RuleState | CountCollector>[]) {
-      if (ix !== this.stateIndex) for (const s of ix.always) if (s.test(record)) s.add(record, size);
+      if (ix !== this.stateIndex) for (const s of ix.always) this.hit(s, record);
       if (name === undefined || source === undefined) {
-        for (const s of ix.indexed) if (s.test(record)) s.add(record, size);
+        for (const s of ix.indexed) this.hit(s, record);
         continue;
       }
       const byName = ix.byName.get(name);
-      if (byName) for (const s of byName) if (s.test(record)) s.add(record, size);
+      if (byName) for (const s of byName) this.hit(s, record);
       const bySource = ix.bySource.get(source);
-      if (bySource) for (const s of bySource) if (s.test(record)) s.add(record, size);
+      if (bySource) for (const s of bySource) this.hit(s, record);
     }
+  }
+
+  /**
+   * Every rule kind (filter pattern, pack, Sigma, count) meets the exceptions here, after its own test:
+   * a silenced match is counted apart and never reaches a metric, a count window or an alert.
+   */
+  private hit(s: RuleState | CountCollector, record: CloudTrailRecord): void {
+    if (!s.test(record)) return;
+    const exception = this.exceptions?.suppressing(s.rule.id, record);
+    if (exception) s.silenced.add(record, exception);
+    else s.add(record, this.sampleSize);
+  }
+
+  /** Per rule with silenced matches (count rules included): how many, and which exception silenced them. */
+  suppressions(): RuleSuppressions[] {
+    return [...this.states, ...this.counters]
+      .filter((s) => s.silenced.count > 0)
+      .map((s) => ({
+        rule: s.rule,
+        count: s.silenced.count,
+        byException: [...s.silenced.byException.values()],
+      }));
   }
 
   /** One entry per rule that matched (every rule, zero counts included, with `includeUnmatched`). */

@@ -3,7 +3,7 @@
  * Prints one JSON line: {method, seconds, cpuSeconds, maxRssMB, records, uncompressedBytes, rulesLoadMs?, error?}.
  * Methods: trailwatch (the real ingest's read step: streaming reader + summary + SHA-256), trailwatch-cis (the same
  * plus the CIS / Security Hub catalog), trailwatch-rules (the same plus every rule a deployment loads: catalog,
- * custom and Sigma rules), json-parse (gunzip the whole file, JSON.parse it, then the same summary), gunzip (streaming
+ * pack, custom and Sigma rules), json-parse (gunzip the whole file, JSON.parse it, then the same summary), gunzip (streaming
  * gunzip alone, the floor).
  */
 import { createReadStream, readFileSync } from 'node:fs';

@@ -65,7 +65,7 @@ describe('ingest handler: Sigma rules', () => {
     expect(metricTotal(p.emf, 'Sigma_aws_update_login_profile')).toBe(1);
   });
 
-  it('a catalog rule alert says it has no author', async () => {
+  it('a catalog rule alert carries no author', async () => {
     // Prepare
     const p = testPipeline();
     const key = keyAt('2024-07-31T13:10:00Z', 'StopLog000000001');
@@ -76,9 +76,10 @@ describe('ingest handler: Sigma rules', () => {
 
     // Assess
     const alert = p.notifier.sent.find((n) => n.attributes.rule === 'CloudWatch.5');
-    expect((alertData(alert!.message) as { rule: Record<string, unknown> }).rule).toMatchObject({
-      author: null,
-    });
+    const rule = (alertData(alert!.message) as { rule: Record<string, unknown> }).rule;
+    expect(rule.id).toBe('CloudWatch.5');
+    expect(rule).not.toHaveProperty('author');
+    expect(rule).not.toHaveProperty('sigma');
     expect(JSON.parse(alert!.message).email).toContain('Pattern: ');
   });
 
@@ -107,14 +108,17 @@ describe('ingest handler: Sigma rules', () => {
     expect(alerts[0].subject).toMatch(/^\[HIGH\] Mass secret retrieval: \d+ events by christophe/);
     const data = alertData(alerts[0].message) as {
       rule: Record<string, unknown>;
-      window: Record<string, unknown>;
+      countRule: Record<string, unknown>;
       eventIds: string[];
     };
-    expect(data.window).toMatchObject({
-      group: { 'userIdentity.arn': gets[0].userIdentity!.arn },
+    expect(data.countRule).toMatchObject({
+      groupBy: 'userIdentity.arn',
+      groupValue: gets[0].userIdentity!.arn,
+      field: 'requestParameters.secretId',
       count: 20,
       threshold: 10,
-      files: 2,
+      windowMinutes: 5,
+      logFiles: 2,
     });
     expect(data.rule).toMatchObject({
       author: 'trailwatch',
@@ -122,7 +126,7 @@ describe('ingest handler: Sigma rules', () => {
     });
     const email = JSON.parse(alerts[0].message).email as string;
     expect(email).toContain(
-      `20 distinct requestParameters.secretId values by userIdentity.arn ${gets[0].userIdentity!.arn} within 5 min (threshold 10)`,
+      `Count rule: 20 distinct requestParameters.secretId values by userIdentity.arn ${gets[0].userIdentity!.arn} within 5 min (threshold 10)`,
     );
     for (const id of data.eventIds) expect(records.slice(8).map((r) => r.eventID)).toContain(id);
   });
@@ -151,7 +155,9 @@ describe('ingest handler: Sigma rules', () => {
     expect(Object.values(Object.values(state)[0].groups)[0]).toHaveLength(2);
     const alerts = p.notifier.sent.filter((n) => n.attributes.rule === MASS_BATCH);
     expect(alerts).toHaveLength(1);
-    expect((alertData(alerts[0].message) as { window: { count: number } }).window.count).toBe(batch.length);
+    expect((alertData(alerts[0].message) as { countRule: { count: number } }).countRule.count).toBe(
+      batch.length,
+    );
   });
 
   it('mass SecureString parameter retrieval alerts from one file of real records', async () => {
@@ -170,7 +176,9 @@ describe('ingest handler: Sigma rules', () => {
     // Assess
     const alerts = p.notifier.sent.filter((n) => n.attributes.rule === MASS_PARAMETERS);
     expect(alerts).toHaveLength(1);
-    expect((alertData(alerts[0].message) as { window: { count: number } }).window.count).toBe(names.size);
+    expect((alertData(alerts[0].message) as { countRule: { count: number } }).countRule.count).toBe(
+      names.size,
+    );
     expect(names.size).toBeGreaterThanOrEqual(20);
   });
 });

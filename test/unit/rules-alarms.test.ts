@@ -34,17 +34,23 @@ function configResolver(custom: Record<string, unknown>) {
 }
 
 describe('rule-alarms.cjs', () => {
-  it('returns one CIS-recipe alarm per rule, named like the rule metrics', async () => {
+  it('returns one CIS-recipe alarm per catalog rule and per HIGH or CRITICAL pack and Sigma rule, named like the rule metrics', async () => {
     // Prepare
-    const rules = defaultRules();
-    const alarmed = rules.filter((r) => !r.sigma || r.severity === 'HIGH' || r.severity === 'CRITICAL');
+    const rules = defaultRules().filter(
+      (r) => (r.origin !== 'pack' && !r.sigma) || ['HIGH', 'CRITICAL'].includes(r.severity),
+    );
+    const quietRules = defaultRules().filter((r) => !rules.includes(r));
 
     // Act
     const resources = await mod.alarms({ resolveConfigurationProperty: configResolver({}) });
 
     // Assess
-    expect(Object.keys(resources).sort()).toEqual(alarmed.map((r) => alarmLogicalId(r.metricName)).sort());
-    expect(alarmed.filter((r) => r.sigma).length).toBeGreaterThanOrEqual(16);
+    expect(Object.keys(resources)).toEqual(rules.map((r) => alarmLogicalId(r.metricName)));
+    expect(rules.filter((r) => r.origin === 'pack').length).toBeGreaterThanOrEqual(10);
+    expect(rules.filter((r) => r.sigma).length).toBeGreaterThanOrEqual(16);
+    expect(quietRules.filter((r) => r.origin === 'pack').length).toBeGreaterThan(0);
+    expect(quietRules.filter((r) => r.sigma).length).toBeGreaterThan(0);
+    for (const r of quietRules) expect(resources[alarmLogicalId(r.metricName)]).toBeUndefined();
     expect(resources.RuleAlarmConsoleSignInWithoutMfa).toEqual({
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {

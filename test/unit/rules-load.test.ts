@@ -1,7 +1,14 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alarmLogicalId, defaultMetricName } from '#shared/metric-names.cjs';
-import { catalogRules, loadRules, mergeRules, RuleError, validateRuleFile } from '#shared/rules/load.ts';
+import {
+  catalogRules,
+  loadRules,
+  mergeRules,
+  packRules,
+  RuleError,
+  validateRuleFile,
+} from '#shared/rules/load.ts';
 import { PatternError } from '#shared/rules/pattern/index.ts';
 
 const fixtures = resolve(import.meta.dirname, '../fixtures/rules');
@@ -18,7 +25,7 @@ async function loadError(file: string): Promise<RuleError> {
 }
 
 describe('loadRules with a custom rules file', () => {
-  it('adds valid custom rules after the catalog, with defaults for metric name and source', async () => {
+  it('adds valid custom rules after the catalog and the pack, with defaults for metric name and source', async () => {
     // Prepare
     const file = fixture('custom-rules.json');
 
@@ -26,9 +33,9 @@ describe('loadRules with a custom rules file', () => {
     const rules = await loadRules({ rulesFile: file });
 
     // Assess
-    const catalog = catalogRules().length;
-    expect(rules.slice(catalog).filter((r) => !r.sigma)).toHaveLength(2);
-    const [lambda, ssh] = rules.slice(catalog, catalog + 2);
+    const builtIn = catalogRules().length + packRules().length;
+    expect(rules.slice(builtIn).filter((r) => !r.sigma)).toHaveLength(2);
+    const [lambda, ssh] = rules.slice(builtIn, builtIn + 2);
     expect(lambda).toMatchObject({
       id: 'custom.lambda-code-overwrite',
       severity: 'HIGH',

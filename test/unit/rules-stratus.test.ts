@@ -98,6 +98,7 @@ describe('catalog rules on real detonation records', () => {
       kind: 'rule',
       account: record.recipientAccountId,
       region: record.awsRegion,
+      incident: expect.stringMatching(new RegExp(`^rule:${ruleId}:${record.recipientAccountId}:`)),
     });
   });
 });
