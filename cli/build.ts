@@ -4,9 +4,11 @@
  * stays a chunk loaded only when it runs. Files a module reads beside itself
  * (`new URL('./file', import.meta.url)`) are copied next to the chunk that holds the module.
  */
-import { copyFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { build } from 'esbuild';
+import { buildSigmaBundle, bundleText } from '#cli/rules-bundle.ts';
+import { SIGMA_BUNDLE_FILE } from '#shared/rules/sigma/collections.cjs';
 
 const root = resolve(import.meta.dirname, '..');
 const outdir = join(root, 'dist');
@@ -17,6 +19,12 @@ const requireShim =
   "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);";
 
 class BuildError extends Error {}
+
+// The Sigma folders as they are now: the bundle is what the command (and the Lambdas) load.
+const sigmaBundle = join(root, SIGMA_BUNDLE_FILE);
+const sigmaText = bundleText(buildSigmaBundle(root));
+if (!existsSync(sigmaBundle) || readFileSync(sigmaBundle, 'utf8') !== sigmaText)
+  writeFileSync(sigmaBundle, sigmaText);
 
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({

@@ -1,8 +1,8 @@
 'use strict';
 /**
- * CloudWatch alarms for the rule catalog, the pack's HIGH and CRITICAL rules and the bundled custom rules, for serverless.yml (osls / Serverless
- * Framework v3), which calls the exported function with `{ options, resolveVariable,
- * resolveConfigurationProperty }`:
+ * CloudWatch alarms for the rule catalog, the pack's HIGH and CRITICAL rules, the bundled custom rules and
+ * the HIGH and CRITICAL Sigma rules, for serverless.yml (osls / Serverless Framework v3), which calls the
+ * exported function with `{ options, resolveVariable, resolveConfigurationProperty }`:
  *
  *   resources:
  *     - Resources: ${file(./deploy/rule-alarms.cjs):alarms}
@@ -13,12 +13,17 @@
  *                     dimension Powertools Metrics always adds; `{}` for none)
  *   alertTopic        logical id of the SNS topic for AlarmActions / OKActions (default `AlertTopic`)
  *
+ * Sigma rules get an alarm when their level is high or critical (their metric is published either way; the
+ * others alert through notifications alone, which keeps the template small). Their list comes from
+ * shared/rules/sigma/bundle.json, written by the loader itself (`npm run rules:bundle`).
+ *
  * Patterns are validated by shared/rules/load.ts (tests load the same files); this file only shapes the
  * CloudFormation.
  */
 const catalog = require('#shared/rules/catalog.json');
 const customRules = require('#shared/rules/custom-rules.json');
 const pack = require('#shared/rules/pack.json');
+const sigmaBundle = require('#shared/rules/sigma/bundle.json');
 const names = require('#shared/metric-names.cjs');
 const { alarm, customOf, dimensionList, settingsOf } = require('./alarm.cjs');
 
@@ -28,23 +33,36 @@ function clip(s, max) {
   return s.length <= max ? s : `${s.slice(0, max - 3)}...`;
 }
 
-/** Pack rules page through an alarm only when they are HIGH or CRITICAL; the rest keep their metric. */
-const ALARMED_PACK_SEVERITIES = new Set(['HIGH', 'CRITICAL']);
+/** Pack and Sigma rules page through an alarm only when they are HIGH or CRITICAL; the rest keep their metric. */
+const ALARMED_SEVERITIES = new Set(['HIGH', 'CRITICAL']);
 
-/** The rules the alarms cover: catalog first, then the pack's HIGH and CRITICAL rules, then custom rules. */
+/** Sigma rules that get an alarm, shaped like catalog rules. */
+function sigmaAlarmRules(bundle = sigmaBundle) {
+  if (!bundle || !Array.isArray(bundle.rules)) {
+    throw new Error('shared/rules/sigma/bundle.json must hold a "rules" array (run npm run rules:bundle)');
+  }
+  return bundle.rules.filter((r) => ALARMED_SEVERITIES.has(r.severity)).map((r) => ({ ...r, sigma: true }));
+}
+
+/**
+ * The rules the alarms cover: catalog first, then the pack's HIGH and CRITICAL rules, then custom rules,
+ * each with its metric name, then the HIGH and CRITICAL Sigma rules.
+ */
 function ruleList(custom = customRules) {
   if (!Array.isArray(catalog) || !Array.isArray(pack) || !Array.isArray(custom)) {
     throw new Error(
       'shared/rules/catalog.json, pack.json and custom-rules.json must each hold a JSON array of rules',
     );
   }
-  const alarmedPack = pack.filter((r) => ALARMED_PACK_SEVERITIES.has(r?.severity));
-  return [...catalog, ...alarmedPack, ...custom].map((r) => {
-    if (!r || typeof r.id !== 'string' || typeof r.title !== 'string' || typeof r.pattern !== 'string') {
-      throw new Error(`rule ${JSON.stringify(r?.id)}: expected id, title and pattern strings`);
-    }
-    return { ...r, metricName: r.metricName || names.defaultMetricName(r.id) };
-  });
+  const alarmedPack = pack.filter((r) => ALARMED_SEVERITIES.has(r?.severity));
+  return [...catalog, ...alarmedPack, ...custom]
+    .map((r) => {
+      if (!r || typeof r.id !== 'string' || typeof r.title !== 'string' || typeof r.pattern !== 'string') {
+        throw new Error(`rule ${JSON.stringify(r?.id)}: expected id, title and pattern strings`);
+      }
+      return { ...r, metricName: r.metricName || names.defaultMetricName(r.id) };
+    })
+    .concat(sigmaAlarmRules());
 }
 
 /** CloudFormation Resources: one AWS::CloudWatch::Alarm per rule. */
@@ -68,7 +86,9 @@ function buildAlarmResources(settings = {}) {
         'Fn::Sub': `\${AWS::StackName} ${rule.id} ${rule.title}`.replace(/\$\{(?!AWS::StackName\})/g, '${!'),
       },
       description: clip(
-        `[${rule.severity}] ${rule.title} (${rule.id}). Pattern: ${rule.pattern}`,
+        rule.sigma
+          ? `[${rule.severity}] ${rule.title} (Sigma rule ${rule.id}, ${rule.file})`
+          : `[${rule.severity}] ${rule.title} (${rule.id}). Pattern: ${rule.pattern}`,
         MAX_DESCRIPTION,
       ),
       namespace,
@@ -95,4 +115,4 @@ async function resources(args = {}) {
   return { Resources: await alarms(args) };
 }
 
-module.exports = { alarms, resources, buildAlarmResources, ruleList };
+module.exports = { alarms, resources, buildAlarmResources, ruleList, sigmaAlarmRules };

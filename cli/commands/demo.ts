@@ -8,12 +8,26 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
+import demoExceptionsJson from '#cli/demo-exceptions.json' with { type: 'json' };
 import { demoScenario, generateTrail, MANIFEST_KEY } from '#cli/generator/index.ts';
 import { ProgressBar, progressCallback } from '#cli/progress.ts';
 import { replay } from '#cli/replay/local-pipeline.ts';
 import { formatReport } from '#cli/replay/replay-summary.ts';
 import { outputFolder } from '#cli/source.ts';
 import { publicKeysFromStore } from '#shared/digest/public-keys.ts';
+import { ExceptionSet, validateExceptions } from '#shared/rules/exceptions.ts';
+import { defaultRules } from '#shared/rules/load.ts';
+
+/**
+ * The sample trail's known-good activity, tuned the way a user tunes theirs: an exceptions file, each entry
+ * with its reason (the CI user's Lambda releases, bob's SSM administration).
+ */
+export const DEMO_EXCEPTIONS_FILE = 'cli/demo-exceptions.json';
+
+function demoExceptions(): ExceptionSet {
+  const ids = new Set(defaultRules().map((r) => r.id));
+  return new ExceptionSet(validateExceptions(demoExceptionsJson, DEMO_EXCEPTIONS_FILE, ids));
+}
 
 export function register(program: Command): void {
   program
@@ -54,6 +68,7 @@ export function register(program: Command): void {
         sourceBucket: demoScenario.bucket,
         out: outDir,
         keys: await publicKeysFromStore(new FsObjectStore(trailDir), 'public-keys.json'),
+        exceptions: demoExceptions(),
         onProgress: progressCallback(bar),
       }).finally(() => bar.done());
       process.stdout.write(`\n${formatReport(report, 'trailwatch demo')}\n`);

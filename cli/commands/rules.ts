@@ -1,6 +1,7 @@
 /**
- * `trailwatch rules list` and `trailwatch rules test`: inspect the rule catalog and try a filter pattern on
- * CloudTrail files (a folder or a bucket), printing matches the way CloudWatch's TestMetricFilter does.
+ * `trailwatch rules list` and `trailwatch rules test`: inspect the rule catalog (filter patterns and Sigma
+ * rules) and try a filter pattern or a rule on CloudTrail files (a folder or a bucket), printing matches the
+ * way CloudWatch's TestMetricFilter does. A count rule (Sigma correlation) is tested on the events it counts.
  *
  * `rules test` reads every `*.json.gz` and `*.json` file under the source whatever its name, as a pattern is
  * often tried on exported or downloaded logs: a `{"Records": [...]}` document, gzip'd or not, or a bare
@@ -28,6 +29,7 @@ import {
 } from '#shared/rules/pattern/index.ts';
 import { ruleMatcher } from '#shared/rules/rule-matcher.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
+import { bundledSigmaRules } from '#shared/rules/sigma/bundled.ts';
 
 export interface TestMatch {
   /** 1-based position of the record among all records read, like TestMetricFilter's eventNumber. */
@@ -223,10 +225,29 @@ function suppressedTable(report: TestReport): string {
 }
 
 function listTable(rules: Rule[]): string {
-  return table([
+  const rows = table([
     ['ID', 'SEVERITY', 'METRIC', 'TITLE'],
     ...rules.map((r) => [r.id, r.severity, r.metricName, r.title]),
   ]);
+  const sigma = rules.filter((r) => r.sigma);
+  const counts = sigma.filter((r) => r.sigma?.correlation).length;
+  const leftOut = bundledSigmaRules({ custom: false })
+    .rejected.map((e) => `\nleft out: ${e.message}`)
+    .join('');
+  const origins = ['catalog', 'pack'].map((o) => [o, rules.filter((r) => r.origin === o).length] as const);
+  const custom = rules.length - sigma.length - origins.reduce((n, [, k]) => n + k, 0);
+  const parts = [...origins, ...(custom > 0 ? [['custom', custom] as const] : [])].map(
+    ([o, k]) => `${k} ${o}`,
+  );
+  return `${rows}\n\n${rules.length - sigma.length} filter-pattern rules (${parts.join(', ')}), ${sigma.length - counts} Sigma rules, ${counts} count rules${leftOut}`;
+}
+
+/** What `rules test --rule` runs on each record: the rule's own test, named by its pattern or its Sigma origin. */
+function ruleTest(rule: Rule): TestTarget {
+  const source = rule.sigma
+    ? `Sigma rule ${rule.id} "${rule.title}" by ${rule.sigma.author}${rule.sigma.correlation ? ' (the events it counts)' : ''}`
+    : rule.pattern;
+  return { source, test: ruleMatcher(rule) };
 }
 
 /** The rules, with a rules file that cannot be used said in one line naming the file and the rule. */
@@ -265,7 +286,7 @@ export function register(program: Command): void {
     .description('List the catalog and custom rules')
     .option(
       '--rules <file>',
-      'custom rules JSON file (instead of the bundled shared/rules/custom-rules.json)',
+      'custom rules: a JSON file, or a Sigma .yml file (instead of the bundled custom rules)',
     )
     .option(
       '--exceptions <file>',
@@ -287,7 +308,7 @@ export function register(program: Command): void {
       'CloudWatch Logs JSON filter pattern, e.g. \'{ $.eventName = "StopLogging" }\'',
     )
     .option('--rule <id>', 'test a rule of the catalog (or of --rules) instead of --pattern')
-    .option('--rules <file>', 'custom rules JSON file, for --rule')
+    .option('--rules <file>', 'custom rules JSON or Sigma .yml file, for --rule')
     .option(
       '--exceptions <file>',
       'exceptions JSON file for --rule (default: the bundled shared/rules/exceptions.json); silenced matches are listed apart',
@@ -337,11 +358,7 @@ export function register(program: Command): void {
           const active = (await exceptionsFrom(list, opts.exceptions)).at(new Date(), (e) =>
             process.stderr.write(`trailwatch: warning: ${expiredMessage(e)}\n`),
           );
-          target = {
-            source: rule.pattern,
-            test: ruleMatcher(rule),
-            suppressing: (record) => active.suppressing(rule.id, record),
-          };
+          target = { ...ruleTest(rule), suppressing: (record) => active.suppressing(rule.id, record) };
         }
         if (target === undefined) throw new CliError('give --pattern <pattern> or --rule <id>');
         const pattern = target;

@@ -17,7 +17,7 @@ import type { Notification } from '#shared/ports.ts';
 import { principalOf } from '#shared/record.ts';
 import type { RuleMatches } from '#shared/rules/evaluate.ts';
 import { OTHER } from '#shared/rules/evaluate.ts';
-import type { Severity } from '#shared/rules/rule-types.ts';
+import type { Severity, SigmaInfo } from '#shared/rules/rule-types.ts';
 import type { Ranked } from '#shared/summary.ts';
 
 export interface RuleNotificationContext {
@@ -40,23 +40,30 @@ export interface RuleNotificationContext {
 }
 
 /**
- * What a rule from a Sigma conversion or a count (threshold) rule adds to a match. Both are optional, so
- * such rules plug in without changing this builder: the fields appear in the alert when present.
+ * What a rule from elsewhere or a count (threshold) rule adds to a match. Both are optional: the fields
+ * appear in the alert when present. A Sigma rule's author comes from its `sigma` block and a Sigma count
+ * rule's window from the match's `window` unless given here.
  */
 export interface RuleExtras {
-  /** The rule's author (Sigma rules carry one). */
+  /** The rule's author. */
   author?: string;
 }
 
 export interface CountRuleMatch {
-  /** Matches within the window that make the rule fire. */
+  /** Matches (or distinct values of `field`) within the window that make the rule fire. */
   threshold: number;
   windowMinutes: number;
   /** The field matches are grouped by (e.g. `userIdentity.arn`), and this group's value. */
   groupBy?: string;
   groupValue?: string;
-  /** Matches counted in the window for this group. */
+  /** Matches (or distinct values of `field`) counted in the window for this group. */
   count: number;
+  /** For a rule that counts distinct values (Sigma `value_count`): the field whose values were counted. */
+  field?: string;
+  /** First and last counted event of the window, and the log files they were read from. */
+  start?: string;
+  end?: string;
+  logFiles?: number;
 }
 
 export type AlertableMatches = RuleMatches & {
@@ -118,7 +125,11 @@ function soleCaller(m: RuleMatches): string | undefined {
  * for errors themselves (unauthorized calls) keep their title: failing is what they mean.
  */
 function headline(m: RuleMatches): string {
-  const refused = m.count > 0 && m.failed === m.count && !/errorCode/i.test(m.rule.pattern);
+  const { rule } = m;
+  const condition = rule.sigma
+    ? JSON.stringify(rule.sigma.detection ?? rule.sigma.correlation?.detections ?? null)
+    : rule.pattern;
+  const refused = m.count > 0 && m.failed === m.count && !/errorCode/i.test(condition);
   if (!refused) return m.rule.title;
   const api = m.apis.length === 1 && m.apis[0].value !== OTHER ? m.apis[0].value.split(' ').pop() : undefined;
   return `${api ?? m.rule.title} refused: ${leading(m.errorCodes) ?? 'error'}`;
@@ -128,6 +139,84 @@ function byEventTime(a: EventSummary, b: EventSummary): number {
   const x = a.eventTime ?? '';
   const y = b.eventTime ?? '';
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * The window of a count rule that fired: given by the caller, or read from a Sigma count rule's crossing
+ * window (its group fields joined, in the order the rule lists them).
+ */
+function countRuleOf(m: AlertableMatches): CountRuleMatch | undefined {
+  if (m.countRule) return m.countRule;
+  const w = m.window;
+  const c = m.rule.sigma?.correlation;
+  if (!w || !c) return undefined;
+  const fields = Object.keys(w.group);
+  return {
+    threshold: w.threshold,
+    windowMinutes: Math.max(1, Math.ceil(c.timespanSeconds / 60)),
+    ...(fields.length > 0
+      ? { groupBy: fields.join(', '), groupValue: fields.map((f) => w.group[f] || '(none)').join(', ') }
+      : {}),
+    count: w.count,
+    ...(c.type === 'value_count' && c.field ? { field: c.field } : {}),
+    start: w.start,
+    end: w.end,
+    logFiles: w.files,
+  };
+}
+
+/** How a count rule's window reads: how many of what, by whom, over how long, from when to when. */
+function countRuleLine(count: CountRuleMatch): string {
+  const what = count.field ? `distinct ${count.field} values` : 'matches';
+  const group = count.groupBy ? ` by ${count.groupBy} ${count.groupValue ?? 'unknown'}` : '';
+  const span = count.start && count.end ? `, from ${count.start} to ${count.end}` : '';
+  const files =
+    count.logFiles !== undefined
+      ? `, across ${fmt(count.logFiles)} log file${count.logFiles === 1 ? '' : 's'}`
+      : '';
+  return `Count rule: ${fmt(count.count)} ${what}${group} within ${count.windowMinutes} min (threshold ${fmt(count.threshold)})${span}${files}.`;
+}
+
+/** What a rule is: its pattern, or for a Sigma rule who wrote it and where it comes from (the DRL asks so). */
+function ruleLines(rule: AlertableMatches['rule'], author: string | undefined): string[] {
+  const s = rule.sigma;
+  if (!s)
+    return [
+      `Rule: ${rule.id} - ${rule.source}${author ? ` (author: ${author})` : ''}`,
+      `Pattern: ${rule.pattern}`,
+      ...(rule.fieldsDiffer ?? []).map(([a, b]) => `And: ${a} differs from ${b}`),
+    ];
+  return [
+    `Rule: ${rule.id} - ${rule.source}`,
+    `Sigma rule: ${s.title} (${s.id}), level ${s.level}, author: ${author ?? s.author}`,
+    ...(s.references.length ? [`References: ${s.references.join(' ')}`] : []),
+    ...(s.license ? [`License: ${s.license}`] : []),
+  ];
+}
+
+/** The rule's Sigma metadata as the alert document carries it (schema: `rule.sigma`). */
+function sigmaData(s: SigmaInfo): Record<string, unknown> {
+  const c = s.correlation;
+  return {
+    id: s.id,
+    title: s.title,
+    level: s.level,
+    author: s.author,
+    references: s.references,
+    file: s.file,
+    ...(s.license ? { license: s.license } : {}),
+    ...(c
+      ? {
+          correlation: {
+            type: c.type,
+            groupBy: c.groupBy,
+            timespanSeconds: c.timespanSeconds,
+            threshold: c.threshold,
+            ...(c.field ? { field: c.field } : {}),
+          },
+        }
+      : {}),
+  };
 }
 
 export function buildRuleNotification(m: AlertableMatches, ctx: RuleNotificationContext): Notification {
@@ -154,14 +243,11 @@ export function buildRuleNotification(m: AlertableMatches, ctx: RuleNotification
         region: region ?? 'unknown',
       })
     : undefined;
-  const count = m.countRule;
+  const count = countRuleOf(m);
+  const author = rule.author ?? (rule.sigma?.author || undefined);
   const text: string[] = [
     ...(runbookUrl ? [`Runbook: ${runbookUrl}`] : []),
-    ...(count
-      ? [
-          `Count rule: ${fmt(count.count)} matches in ${count.windowMinutes} min (threshold ${fmt(count.threshold)})${count.groupBy ? ` for ${count.groupBy}=${count.groupValue ?? 'unknown'}` : ''}.`,
-        ]
-      : []),
+    ...(count ? [countRuleLine(count)] : []),
     `${fmt(m.count)} matching event${m.count === 1 ? '' : 's'} from ${m.principals.some((p) => p.value === OTHER) ? 'more than ' : ''}${fmt(m.distinctPrincipals)} principal${m.distinctPrincipals === 1 ? '' : 's'} in account ${account ?? 'unknown'}, region ${region ?? 'unknown'}, ${when}.`,
     '',
     ...(title !== rule.title
@@ -193,9 +279,7 @@ export function buildRuleNotification(m: AlertableMatches, ctx: RuleNotification
   text.push(
     `Event IDs${storm ? ` (${ids.length} examples of ${fmt(m.count)})` : ''}: ${ids.join(', ') || 'none recorded'}`,
     `Log file: ${file ?? 'unknown'}`,
-    `Rule: ${rule.id} - ${rule.source}${rule.author ? ` (author: ${rule.author})` : ''}`,
-    `Pattern: ${rule.pattern}`,
-    ...(rule.fieldsDiffer ?? []).map(([a, b]) => `And: ${a} differs from ${b}`),
+    ...ruleLines(rule, author),
     `Metric: ${namespace}/${rule.metricName}`,
   );
 
@@ -242,7 +326,8 @@ export function buildRuleNotification(m: AlertableMatches, ctx: RuleNotification
         pattern: rule.pattern,
         metricName: rule.metricName,
         source: rule.source,
-        ...(rule.author ? { author: rule.author } : {}),
+        ...(author ? { author } : {}),
+        ...(rule.sigma ? { sigma: sigmaData(rule.sigma) } : {}),
       },
       ...(runbookUrl ? { runbookUrl } : {}),
       ...(count
@@ -253,6 +338,10 @@ export function buildRuleNotification(m: AlertableMatches, ctx: RuleNotification
               ...(count.groupBy ? { groupBy: count.groupBy } : {}),
               ...(count.groupValue !== undefined ? { groupValue: count.groupValue } : {}),
               count: count.count,
+              ...(count.field ? { field: count.field } : {}),
+              ...(count.start ? { start: count.start } : {}),
+              ...(count.end ? { end: count.end } : {}),
+              ...(count.logFiles !== undefined ? { logFiles: count.logFiles } : {}),
             },
           }
         : {}),

@@ -4,7 +4,8 @@
  * to verify, anything that is not a log file is counted and ignored, and a log file goes through three steps:
  *
  *   1. read and evaluate: stream its records once into the summary and the rules, hashing the bytes as they pass;
- *   2. publish findings: rule metrics, throttled rule alerts, anomaly detection on the file's counts;
+ *   2. publish findings: count rules against earlier files, rule metrics, throttled rule alerts, anomaly
+ *      detection on the file's counts;
  *   3. commit: write the summary, only if absent.
  *
  * The summary is the commit marker: a re-delivered or retried file finds it and is not counted twice, and a
@@ -29,7 +30,13 @@ import {
   type ObjectStore,
   PreconditionFailedError,
 } from '#shared/ports.ts';
-import { RuleEvaluator, type RuleMatches, type RuleSuppressions } from '#shared/rules/evaluate.ts';
+import { applyCounts } from '#shared/rules/count-windows.ts';
+import {
+  type CountObservation,
+  RuleEvaluator,
+  type RuleMatches,
+  type RuleSuppressions,
+} from '#shared/rules/evaluate.ts';
 import { type ActiveExceptions, type ExceptionSet, expiredMessage } from '#shared/rules/exceptions.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import { type LogFileSummary, SummaryBuilder } from '#shared/summary.ts';
@@ -64,6 +71,8 @@ export interface LogFileRef {
 export interface EvaluatedLogFile {
   summary: LogFileSummary;
   matches: RuleMatches[];
+  /** Count rules' matching events of this file, by group (applied to their state in step 2). */
+  counts?: CountObservation[];
   /** Matches exceptions silenced, per rule (absent: none). */
   suppressed?: RuleSuppressions[];
   /** SHA-256 (hex) of the file's uncompressed bytes: the hash CloudTrail's digest lists for it. */
@@ -185,7 +194,7 @@ export async function ingestLogFile(
   if (read.status === 'empty') return skipped(metrics);
   if (read.status === 'unreadable') return recordRejection(state, metrics, file, read);
 
-  await publishFindings(ports, file, read, insights);
+  const crossed = await publishFindings(ports, file, read, insights);
 
   const committed = await commitSummary(state, metrics, read.summary);
   if (committed.status === 'duplicate') return { status: 'duplicate', summaryKey };
@@ -194,7 +203,9 @@ export async function ingestLogFile(
     summary: read.summary,
     summaryKey,
     hash: read.hash,
-    ruleHits: Object.fromEntries(read.matches.filter((m) => m.count > 0).map((m) => [m.rule.id, m.count])),
+    ruleHits: Object.fromEntries(
+      [...read.matches, ...crossed].filter((m) => m.count > 0).map((m) => [m.rule.id, m.count]),
+    ),
   };
 }
 
@@ -270,25 +281,27 @@ export async function readAndEvaluate(
     status: 'read',
     summary,
     matches: evaluator.results(),
+    counts: evaluator.counts(),
     ...(suppressed.length > 0 ? { suppressed } : {}),
     hash: hash.digest('hex'),
   };
 }
 
 /**
- * Step 2, before the commit: rule metrics, rule alerts (throttled per rule, account and region), then anomaly
- * detection on the file's counts (applying a summary twice is a no-op, and its messages go through the
- * outbox, so a retry re-runs it safely).
+ * Step 2, before the commit: count rules (this file's events added to each rule's window state, replacing
+ * what an earlier try of the same file added), rule metrics, rule alerts (throttled per rule, account and
+ * region), then anomaly detection on the file's counts (applying a summary twice is a no-op, and its messages
+ * go through the outbox, so a retry re-runs it safely). Returns the count-rule groups that crossed.
  */
 export async function publishFindings(
   ports: IngestPorts,
   file: LogFileRef,
   found: EvaluatedLogFile,
   insights: InsightEvent[],
-): Promise<void> {
+): Promise<RuleMatches[]> {
   const { metrics, config, state } = ports;
   const { summary } = found;
-  await publishRuleFindings(ports, file, found);
+  const crossed = await publishRuleFindings(ports, file, found);
   const detected = await detectAndNotify(
     { state, notifier: ports.notifier, metrics, topic: config.alertTopicArn },
     {
@@ -301,6 +314,7 @@ export async function publishFindings(
     },
   );
   insights.push(...detected.events);
+  return crossed;
 }
 
 /** Rule metrics and rule alerts of one evaluated file (each rule throttled per account and region). */
@@ -309,10 +323,21 @@ export async function publishRuleFindings(
   file: LogFileRef,
   found: EvaluatedLogFile,
   claim: typeof claimAlert = claimAlert,
-): Promise<void> {
+): Promise<RuleMatches[]> {
   const { metrics, config, state } = ports;
   const { summary, matches } = found;
-  const hits = matches.filter((m) => m.count > 0);
+  const crossed: RuleMatches[] = [];
+  for (const obs of found.counts ?? []) {
+    const groups = await applyCounts(state, {
+      rule: obs.rule,
+      account: summary.account,
+      region: summary.region,
+      sourceKey: `${file.bucket}/${file.key.key}`,
+      groups: obs.groups,
+    });
+    for (const { group, window } of groups) crossed.push({ ...group.matches, window });
+  }
+  const hits = [...matches.filter((m) => m.count > 0), ...crossed];
   for (const m of hits) metrics.addMetric(m.rule.metricName, 'Count', m.count);
   for (const s of found.suppressed ?? []) {
     addDimensionedMetric(metrics, METRIC.RuleMatchesSuppressed, 'Count', s.count, { rule: s.rule.id });
@@ -351,6 +376,7 @@ export async function publishRuleFindings(
   });
   for (const n of notifications) await ports.notifier.publish(n);
   if (notifications.length > 0) metrics.addMetric(METRIC.RuleAlerts, 'Count', notifications.length);
+  return crossed;
 }
 
 /** Step 3: the summary, written only if absent. Another invocation that committed first wrote the same one. */

@@ -1,7 +1,8 @@
 /**
- * Loads and validates rules: the built-in catalog plus custom rules (a JSON array in a file; the bundled
- * default is shared/rules/custom-rules.json, an empty list). Every problem is reported with the file,
- * the rule and, for patterns, the column.
+ * Loads and validates rules: the built-in catalog, the trailwatch pack, the bundled Sigma rules (SigmaHQ's
+ * CloudTrail rules, the count rules, shared/rules/sigma/custom/) plus custom rules (a JSON array in a file, or a Sigma YAML file;
+ * the bundled default is shared/rules/custom-rules.json, an empty list). Every problem is reported with the
+ * file, the rule and, for patterns, the column; for Sigma, the feature, what was expected and what was found.
  */
 import { readFile } from 'node:fs/promises';
 import { alarmLogicalId, defaultMetricName } from '#shared/metric-names.cjs';
@@ -13,6 +14,8 @@ import packJson from '#shared/rules/pack.json' with { type: 'json' };
 import { compilePattern, PatternError } from '#shared/rules/pattern/index.ts';
 import { ruleMatcher, selectorPath } from '#shared/rules/rule-matcher.ts';
 import { type Rule, type RuleExamples, SEVERITIES, type Severity } from '#shared/rules/rule-types.ts';
+import { bundledSigmaRules } from '#shared/rules/sigma/bundled.ts';
+import { parseSigmaFile, SigmaError } from '#shared/rules/sigma/index.ts';
 
 export const CATALOG_FILE = 'shared/rules/catalog.json';
 export const PACK_FILE = 'shared/rules/pack.json';
@@ -215,18 +218,40 @@ export function packRules(): Rule[] {
 
 let defaults: Rule[] | undefined;
 
-/** Catalog, pack and the bundled custom-rules.json: what a deployment evaluates. Validated once per process. */
+/**
+ * Catalog, pack, the bundled custom-rules.json and the bundled Sigma rules: what a deployment evaluates.
+ * Validated once per process; a custom Sigma rule that cannot run stops the function at load, like a bad
+ * pattern.
+ */
 export function defaultRules(): Rule[] {
   defaults ??= mergeRules([
     catalogRules(),
     packRules(),
     validateRuleFile(bundledCustomJson, DEFAULT_CUSTOM_RULES_FILE),
+    sigmaRules({ custom: true }),
   ]);
   return defaults;
 }
 
+/** The bundled Sigma rules as {@link RuleError}s on failure. */
+function sigmaRules(options: { custom: boolean }): Rule[] {
+  try {
+    return bundledSigmaRules(options).rules;
+  } catch (err) {
+    if (err instanceof SigmaError)
+      throw new RuleError(err.message, err.file ?? '', err.ruleId, { cause: err });
+    throw err;
+  }
+}
+
+/** True for a file `loadRules` reads as Sigma YAML. */
+export function isSigmaFile(file: string): boolean {
+  return /\.ya?ml$/i.test(file);
+}
+
 /**
- * Catalog, pack and the custom rules in `rulesFile` (instead of the bundled custom-rules.json when given).
+ * Catalog, pack, SigmaHQ and count rules, plus the custom rules in `rulesFile` (instead of the bundled custom
+ * rules, JSON and Sigma, when given): a JSON array of rules, or Sigma YAML (`.yml` / `.yaml`).
  * Throws {@link RuleError} naming the file, the rule and, for patterns, the column.
  */
 export async function loadRules(options: { rulesFile?: string } = {}): Promise<Rule[]> {
@@ -240,6 +265,16 @@ export async function loadRules(options: { rulesFile?: string } = {}): Promise<R
       cause: err,
     });
   }
+  if (isSigmaFile(file)) {
+    let custom: Rule[];
+    try {
+      custom = parseSigmaFile({ file, text });
+    } catch (err) {
+      if (err instanceof SigmaError) throw new RuleError(err.message, file, err.ruleId, { cause: err });
+      throw err;
+    }
+    return mergeRules([catalogRules(), packRules(), sigmaRules({ custom: false }), custom]);
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -248,7 +283,12 @@ export async function loadRules(options: { rulesFile?: string } = {}): Promise<R
       cause: err,
     });
   }
-  return mergeRules([catalogRules(), packRules(), validateRuleFile(json, file)]);
+  return mergeRules([
+    catalogRules(),
+    packRules(),
+    validateRuleFile(json, file),
+    sigmaRules({ custom: false }),
+  ]);
 }
 
 export const DEFAULT_EXCEPTIONS_FILE = 'shared/rules/exceptions.json';

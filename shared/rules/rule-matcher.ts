@@ -1,10 +1,12 @@
 /**
- * What a rule matches: its filter pattern, and its `fieldsDiffer` comparisons when it has them. The one
- * place ingest, the examples check and `rules test` turn a rule into a record test.
+ * What a rule matches: its filter pattern, and its `fieldsDiffer` comparisons when it has them; for a Sigma
+ * rule its detection, and for a count rule the events it counts. The one place ingest, the examples check
+ * and `rules test` turn a rule into a record test.
  */
 import { compileGetter } from '#shared/rules/pattern/compile.ts';
 import { compilePattern, type Matcher, parsePattern } from '#shared/rules/pattern/index.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
+import { sigmaMatcher } from '#shared/rules/sigma/index.ts';
 
 /** Throws PatternError when a selector of `fieldsDiffer` is not a plain one (`$.a.b[0]`, no wildcard). */
 export function compileFieldsDiffer(pairs: readonly (readonly [string, string])[]): Matcher {
@@ -29,7 +31,8 @@ export function selectorPath(selector: string): readonly (string | number)[] {
   return node.path as (string | number)[];
 }
 
-export function ruleMatcher(rule: Pick<Rule, 'pattern' | 'fieldsDiffer'>): Matcher {
+export function ruleMatcher(rule: Pick<Rule, 'pattern' | 'fieldsDiffer' | 'sigma'>): Matcher {
+  if (rule.sigma) return sigmaMatcher(rule.sigma).match;
   const pattern = compilePattern(rule.pattern).test;
   if (!rule.fieldsDiffer || rule.fieldsDiffer.length === 0) return pattern;
   const differ = compileFieldsDiffer(rule.fieldsDiffer);

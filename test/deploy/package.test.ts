@@ -1,6 +1,8 @@
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultRules } from '#shared/rules/load.ts';
+import type { Rule } from '#shared/rules/rule-types.ts';
 import {
   asList,
   packageStack,
@@ -12,6 +14,10 @@ import {
 /** Not the default: proves the parameter, not a constant, decides where metrics and alarms meet. */
 const NAMESPACE = 'Acme/TrailwatchProd';
 const RUNBOOK = 'https://wiki.example.com/trailwatch/{ruleId}';
+
+/** Catalog and custom rules page through an alarm; pack and Sigma rules only when HIGH or CRITICAL. */
+const isAlarmed = (r: Rule) =>
+  (r.origin !== 'pack' && !r.sigma) || r.severity === 'HIGH' || r.severity === 'CRITICAL';
 let template: Template;
 let dir: string;
 
@@ -29,6 +35,14 @@ beforeAll(async () => {
 }, 180_000);
 
 describe('osls package: the CloudFormation template', () => {
+  it('stays within CloudFormation quotas: 500 resources, a 1 MB template body uploaded through S3', () => {
+    // Every rule alarm is a resource: pack and Sigma rules below HIGH get none, which keeps this true.
+    const resources = Object.keys(template.Resources).length;
+    const bytes = statSync(join(dir, 'cloudformation-template-update-stack.json')).size;
+    expect(resources).toBeLessThanOrEqual(500);
+    expect(bytes).toBeLessThanOrEqual(1_000_000);
+  });
+
   it('creates no Athena table unless the athenaTable parameter asks for it', () => {
     expect(resourcesOfType(template, 'AWS::Glue::Table')).toEqual([]);
     expect(resourcesOfType(template, 'AWS::Glue::Database')).toEqual([]);
@@ -83,12 +97,17 @@ describe('osls package: the CloudFormation template', () => {
     expect(template.Resources.AlertEmailSubscription.Properties.Endpoint).toBe('oncall@example.com');
   });
 
-  it('has one alarm per catalog rule and HIGH or CRITICAL pack rule on its metric, CIS recipe, wired to the alerts topic', () => {
+  it('has one alarm per catalog rule and per HIGH or CRITICAL pack and Sigma rule on its metric, CIS recipe, wired to the alerts topic', () => {
     const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    const alarmed = defaultRules().filter(
-      (r) => r.origin !== 'pack' || r.severity === 'HIGH' || r.severity === 'CRITICAL',
-    );
+    const alarmed = defaultRules().filter(isAlarmed);
+    expect(alarmed.filter((r) => r.sigma).length).toBeGreaterThanOrEqual(16);
     expect(alarmed.some((r) => r.origin === 'pack')).toBe(true);
+    for (const rule of defaultRules().filter((r) => !alarmed.includes(r))) {
+      expect(
+        alarms.find((a) => a.MetricName === rule.metricName),
+        rule.id,
+      ).toBeUndefined();
+    }
     for (const rule of alarmed) {
       const alarm = alarms.find((a) => a.MetricName === rule.metricName);
       expect(alarm, rule.id).toMatchObject({
@@ -119,9 +138,7 @@ describe('osls package: the CloudFormation template', () => {
     const ours = resourcesOfType(template, 'AWS::CloudWatch::Alarm')
       .map(([id, r]) => [id, r.Properties.Namespace] as const)
       .filter(([, ns]) => !String(ns).startsWith('AWS/'));
-    const alarmedRules = defaultRules().filter(
-      (r) => r.origin !== 'pack' || r.severity === 'HIGH' || r.severity === 'CRITICAL',
-    );
+    const alarmedRules = defaultRules().filter(isAlarmed);
     expect(ours.length).toBeGreaterThan(alarmedRules.length);
     for (const [id, ns] of ours) expect(ns, id).toBe(NAMESPACE);
     const body = JSON.parse(template.Resources.Dashboard.Properties.DashboardBody['Fn::Sub']);

@@ -85,6 +85,18 @@ beforeAll(() => {
     list: ['rules', 'list', '--json'],
     listCustom: ['rules', 'list', '--rules', resolve(fixtures, 'custom-rules.json')],
     listBad: ['rules', 'list', '--rules', resolve(fixtures, 'bad-pattern.json')],
+    listSigma: ['rules', 'list', '--rules', resolve(fixtures, 'custom-sigma.yml')],
+    listBadSigma: ['rules', 'list', '--rules', resolve(fixtures, 'bad-sigma.yml')],
+    testSigma: [
+      'rules',
+      'test',
+      '--rule',
+      '055fb148-60f8-462d-ad16-26926ce050f1',
+      '--source',
+      stratusDir,
+      '--output',
+      'json',
+    ],
     testJson: [
       'rules',
       'test',
@@ -142,15 +154,22 @@ afterAll(async () => {
 });
 
 describe('trailwatch rules', () => {
-  it('list --json prints the catalog and the pack with metric names', async () => {
+  it('list --json prints the catalog, the pack and the Sigma rules with metric names', async () => {
     // Act
     const r = await started('list');
 
     // Assess
     expect(r.code).toBe(0);
-    const rules = JSON.parse(r.stdout) as { id: string; metricName: string; severity: string }[];
+    const all = JSON.parse(r.stdout) as {
+      id: string;
+      metricName: string;
+      severity: string;
+      sigma?: object;
+    }[];
+    const rules = all.filter((x) => !x.sigma);
     expect(rules.filter((x) => x.id.startsWith('TW.')).length).toBeGreaterThanOrEqual(15);
     expect(rules.filter((x) => !x.id.startsWith('TW.'))).toHaveLength(16);
+    expect(all.filter((x) => x.sigma).length).toBeGreaterThanOrEqual(57);
     expect(rules[2]).toMatchObject({
       id: 'CloudWatch.3',
       metricName: 'ConsoleSignInWithoutMfa',
@@ -172,6 +191,45 @@ describe('trailwatch rules', () => {
     expect(bad.stderr).toContain(
       `${resolve(fixtures, 'bad-pattern.json')}: rule "custom.typo": invalid pattern at column 18`,
     );
+  });
+
+  it('list --rules takes a Sigma file, and rejects one it cannot run with file, rule, feature, expected and found', async () => {
+    // Act
+    const ok = await started('listSigma');
+    const bad = await started('listBadSigma');
+
+    // Assess
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(
+      /^396f28cd-18d3-402a-822a-a16ad350786b\s+HIGH\s+Sigma_custom_sigma\s+Trail event selectors changed$/m,
+    );
+    expect(ok.stdout).toMatch(
+      /^32 filter-pattern rules \(16 catalog, 16 pack\), 58 Sigma rules, \d+ count rules$/m,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(
+      `${resolve(fixtures, 'bad-sigma.yml')}: rule 5d1f7a9e-0c1b-4c55-9d3e-7f0a4f1e2b3c "Encoded command in a user agent": field "userAgent|base64offset|contains": expected a supported modifier`,
+    );
+    expect(bad.stderr).toContain('found modifier base64offset');
+  });
+
+  it('test --rule runs a SigmaHQ rule on the raw detonation records', async () => {
+    // Act
+    const r = await started('testSigma');
+
+    // Assess
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      pattern: string;
+      matches: { file: string; eventMessage: string }[];
+    };
+    expect(report.pattern).toBe(
+      'Sigma rule 055fb148-60f8-462d-ad16-26926ce050f1 "AWS User Login Profile Was Modified" by toffeebr33k',
+    );
+    expect(report.matches.map((m) => m.file)).toEqual([
+      'aws.privilege-escalation.iam-update-user-login-profile.json',
+    ]);
+    expect(JSON.parse(report.matches[0].eventMessage).eventName).toBe('UpdateLoginProfile');
   });
 
   it('test prints the matching events of .json.gz files like TestMetricFilter, skipping digests and bad files', async () => {

@@ -30,7 +30,77 @@ async function ingestWith(exceptions: unknown[], unique = 'Exceptions000001') {
   return { p, alerted, handler: ingestHandler(p.deps) };
 }
 
+/** One technique's real records as one delivered file, under the given exceptions. */
+async function ingestTechnique(technique: string, exceptions: unknown[]) {
+  const p = testPipeline();
+  p.deps.exceptions = new ExceptionSet(validateExceptions(exceptions, 'exceptions.json', ids));
+  const key = logFileKey({
+    account: '111122223333',
+    region: 'us-east-1',
+    time: new Date('2026-11-20T11:55:00Z'),
+    unique: 'ExceptionSigma01',
+  });
+  await p.source.put(key, logFile(stratusRecords(technique)));
+  await ingestHandler(p.deps)(s3Event('trail', key, 100, new Date()), context);
+  return { p, alerted: p.notifier.sent.map((n) => n.attributes.rule).sort() };
+}
+
+const SIGMA_LOGIN_PROFILE = '055fb148-60f8-462d-ad16-26926ce050f1';
+const MASS_SECRETS = '8298d02e-02cb-4c76-a195-714f106c256e';
+
 describe('ingest handler: exceptions', () => {
+  it('silences a Sigma rule match and nothing else: the pack rule on the same call still alerts', async () => {
+    // Prepare: SigmaHQ's "AWS User Login Profile Was Modified" and TW.4 both match the one UpdateLoginProfile
+    const technique = 'aws.privilege-escalation.iam-update-user-login-profile';
+    const call = stratusRecords(technique).find((r) => r.eventName === 'UpdateLoginProfile');
+    const baseline = await ingestTechnique(technique, []);
+
+    // Act
+    const { p, alerted } = await ingestTechnique(technique, [
+      {
+        id: 'helpdesk-passwords',
+        rules: [SIGMA_LOGIN_PROFILE],
+        principalArn: call?.userIdentity?.arn,
+        eventName: 'UpdateLoginProfile',
+        reason: 'the help desk resets console passwords',
+      },
+    ]);
+
+    // Assess
+    expect(baseline.alerted).toEqual(expect.arrayContaining([SIGMA_LOGIN_PROFILE, 'TW.4']));
+    expect(alerted).toEqual(baseline.alerted.filter((r) => r !== SIGMA_LOGIN_PROFILE));
+    expect(metricTotal(baseline.p.emf, 'Sigma_aws_update_login_profile')).toBe(1);
+    expect(metricTotal(p.emf, 'Sigma_aws_update_login_profile')).toBe(0);
+    const tw4 = p.notifier.sent.find((n) => n.attributes.rule === 'TW.4');
+    expect((alertData(tw4!.message) as { eventIds: string[] }).eventIds).toEqual([call?.eventID]);
+    expect(p.emf.filter((d) => d.RuleMatchesSuppressed !== undefined)).toEqual([
+      expect.objectContaining({ RuleMatchesSuppressed: 1, rule: SIGMA_LOGIN_PROFILE }),
+    ]);
+    expect(p.logs.find((l) => l.message === 'rule matches suppressed by exceptions')).toMatchObject({
+      rule: SIGMA_LOGIN_PROFILE,
+      suppressed: [{ exception: 'helpdesk-passwords', count: 1, eventIds: [call?.eventID] }],
+    });
+  });
+
+  it('keeps silenced events out of a count rule: the burst no longer reaches its threshold', async () => {
+    // Prepare
+    const technique = 'aws.credential-access.secretsmanager-retrieve-secrets';
+    const baseline = await ingestTechnique(technique, []);
+
+    // Act
+    const { p, alerted } = await ingestTechnique(technique, [
+      { id: 'batch-job', rules: [MASS_SECRETS], eventName: 'GetSecretValue', reason: 'nightly secret sync' },
+    ]);
+
+    // Assess
+    expect(baseline.alerted).toContain(MASS_SECRETS);
+    expect(alerted).toEqual(baseline.alerted.filter((r) => r !== MASS_SECRETS));
+    const silenced = p.emf.find((d) => d.RuleMatchesSuppressed !== undefined && d.rule === MASS_SECRETS);
+    expect(silenced?.RuleMatchesSuppressed).toBe(
+      stratusRecords(technique).filter((r) => r.eventName === 'GetSecretValue').length,
+    );
+  });
+
   it('silences the rule an exception names, counts it with the rule dimension and logs which exception did it', async () => {
     // Prepare
     const baseline = await ingestWith([]);

@@ -21,6 +21,7 @@ import {
 } from '#shared/notify/alert-kinds.ts';
 import { buildRuleNotification } from '#shared/notify/rule-alerts.ts';
 import type { Notification } from '#shared/ports.ts';
+import { crossingWindow } from '#shared/rules/count-windows.ts';
 import { RuleEvaluator } from '#shared/rules/evaluate.ts';
 import { defaultRules } from '#shared/rules/load.ts';
 import { watchdogAlerts } from '#shared/watchdog/gap-alerts.ts';
@@ -64,19 +65,48 @@ export function ruleAlert(opts: { runbookUrl?: string; at?: Date } = {}): Notifi
   });
 }
 
-/** A Sigma-converted count rule: author, threshold, window and group, as such rules plug in. */
+/** A SigmaHQ rule's alert on a real UpdateLoginProfile: the rule's author and Sigma block travel with it. */
+export function sigmaRuleAlert(): Notification {
+  const m = ruleMatches('aws.privilege-escalation.iam-update-user-login-profile', SIGMA_LOGIN_PROFILE);
+  return buildRuleNotification(m, {
+    topic: TOPIC,
+    source: { bucket: TRAIL_BUCKET, key: LOG_KEY },
+    account: ACCOUNT,
+    region: REGION,
+    at: new Date('2026-03-05T10:05:00Z'),
+  });
+}
+
+export const SIGMA_LOGIN_PROFILE = '055fb148-60f8-462d-ad16-26926ce050f1';
+export const MASS_SECRETS = '8298d02e-02cb-4c76-a195-714f106c256e';
+
+/**
+ * The Sigma count rule "Mass secret retrieval" on the real Stratus GetSecretValue burst, as one log file:
+ * its group's window found by the same search ingest uses.
+ */
 export function countRuleAlert(): Notification {
-  const m = ruleMatches('aws.credential-access.ec2-get-password-data', 'CloudWatch.2');
+  const evaluator = new RuleEvaluator(defaultRules());
+  for (const r of stratusRecords('aws.credential-access.secretsmanager-retrieve-secrets'))
+    evaluator.onRecord(r);
+  const observed = evaluator.counts().find((o) => o.rule.id === MASS_SECRETS);
+  const group = observed?.groups[0];
+  const c = observed?.rule.sigma?.correlation;
+  if (!group || !c)
+    throw new Error(`expected ${MASS_SECRETS} to count the secretsmanager-retrieve-secrets reads`);
+  const events = group.events.map(([t, v]) => ({ t, v, file: LOG_KEY }));
+  const w = crossingWindow(events, LOG_KEY, c.timespanSeconds, c.threshold, c.type === 'value_count');
+  if (!w) throw new Error(`expected ${MASS_SECRETS} to cross its threshold`);
+  const iso = (t: number) => new Date(t * 1000).toISOString();
   return buildRuleNotification(
     {
-      ...m,
-      rule: { ...m.rule, author: 'Nasreddine Bencherchali (Nextron Systems)' },
-      countRule: {
-        threshold: 10,
-        windowMinutes: 15,
-        groupBy: 'userIdentity.arn',
-        groupValue: m.principals[0].value,
-        count: m.count,
+      ...group.matches,
+      window: {
+        group: group.group,
+        count: w.count,
+        threshold: c.threshold,
+        start: iso(w.start),
+        end: iso(w.end),
+        files: w.files,
       },
     },
     {
@@ -261,6 +291,7 @@ export function everyAlert(): { name: string; notification: Notification }[] {
   const incident = JSON.parse(JSON.parse(chain.alert.message).sqs).incidentKey as string;
   return [
     { name: 'rule', notification: ruleAlert({ runbookUrl: 'https://wiki.example.com/trailwatch/{ruleId}' }) },
+    { name: 'Sigma rule', notification: sigmaRuleAlert() },
     { name: 'count rule (Sigma)', notification: countRuleAlert() },
     { name: 'insight start', notification: insight.start },
     { name: 'insight end', notification: insight.end },

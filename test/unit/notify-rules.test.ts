@@ -4,7 +4,7 @@ import { summarizeEvent } from '#shared/notify/describe.ts';
 import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { RuleEvaluator } from '#shared/rules/evaluate.ts';
-import { defaultRules } from '#shared/rules/load.ts';
+import { catalogRules } from '#shared/rules/load.ts';
 import { stratusRecords } from '#test/support/logfiles.ts';
 
 const TOPIC = 'arn:aws:sns:us-east-1:111122223333:trailwatch-alerts';
@@ -14,7 +14,7 @@ const SOURCE = {
 };
 
 function notify(records: CloudTrailRecord[], options: { account?: string; region?: string } = {}) {
-  const evaluator = new RuleEvaluator(defaultRules());
+  const evaluator = new RuleEvaluator(catalogRules());
   for (const r of records) evaluator.onRecord(r);
   return buildRuleNotifications(evaluator.results(), { topic: TOPIC, source: SOURCE, ...options });
 }
@@ -231,7 +231,7 @@ function publishSize(n: { message: string; subject: string; attributes: Record<s
 
 describe('rule notifications on real records', () => {
   const evaluate = (records: CloudTrailRecord[]) => {
-    const evaluator = new RuleEvaluator(defaultRules());
+    const evaluator = new RuleEvaluator(catalogRules());
     for (const r of records) evaluator.onRecord(r);
     return buildRuleNotifications(evaluator.results(), {
       topic: 'alerts',

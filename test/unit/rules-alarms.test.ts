@@ -15,7 +15,7 @@ interface AlarmsModule {
   }): Promise<Record<string, AlarmResource>>;
   resources(args?: object): Promise<{ Resources: Record<string, AlarmResource> }>;
   buildAlarmResources(settings?: object): Record<string, AlarmResource>;
-  ruleList(custom?: unknown[]): { id: string; metricName: string }[];
+  ruleList(custom?: unknown[]): { id: string; metricName: string; sigma?: boolean }[];
 }
 
 const require = createRequire(import.meta.url);
@@ -34,12 +34,12 @@ function configResolver(custom: Record<string, unknown>) {
 }
 
 describe('rule-alarms.cjs', () => {
-  it('returns one CIS-recipe alarm per catalog rule and per HIGH or CRITICAL pack rule, named like the rule metrics', async () => {
+  it('returns one CIS-recipe alarm per catalog rule and per HIGH or CRITICAL pack and Sigma rule, named like the rule metrics', async () => {
     // Prepare
     const rules = defaultRules().filter(
-      (r) => r.origin !== 'pack' || ['HIGH', 'CRITICAL'].includes(r.severity),
+      (r) => (r.origin !== 'pack' && !r.sigma) || ['HIGH', 'CRITICAL'].includes(r.severity),
     );
-    const quietPackRules = defaultRules().filter((r) => r.origin === 'pack' && !rules.includes(r));
+    const quietRules = defaultRules().filter((r) => !rules.includes(r));
 
     // Act
     const resources = await mod.alarms({ resolveConfigurationProperty: configResolver({}) });
@@ -47,8 +47,10 @@ describe('rule-alarms.cjs', () => {
     // Assess
     expect(Object.keys(resources)).toEqual(rules.map((r) => alarmLogicalId(r.metricName)));
     expect(rules.filter((r) => r.origin === 'pack').length).toBeGreaterThanOrEqual(10);
-    expect(quietPackRules.length).toBeGreaterThan(0);
-    for (const r of quietPackRules) expect(resources[alarmLogicalId(r.metricName)]).toBeUndefined();
+    expect(rules.filter((r) => r.sigma).length).toBeGreaterThanOrEqual(16);
+    expect(quietRules.filter((r) => r.origin === 'pack').length).toBeGreaterThan(0);
+    expect(quietRules.filter((r) => r.sigma).length).toBeGreaterThan(0);
+    for (const r of quietRules) expect(resources[alarmLogicalId(r.metricName)]).toBeUndefined();
     expect(resources.RuleAlarmConsoleSignInWithoutMfa).toEqual({
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
@@ -111,9 +113,10 @@ describe('rule-alarms.cjs', () => {
     const custom = JSON.parse(readFileSync(file, 'utf8')) as unknown[];
 
     // Act
-    const fromCjs = mod.ruleList(custom).slice(-2);
+    const withoutSigma = mod.ruleList(custom).filter((r) => !r.sigma);
+    const fromCjs = withoutSigma.slice(-2);
     const fromTs = validateRuleFile(custom, file);
-    const resources = mod.buildAlarmResources({ rules: mod.ruleList(custom) });
+    const resources = mod.buildAlarmResources({ rules: withoutSigma });
 
     // Assess
     expect(fromCjs.map((r) => r.metricName)).toEqual(fromTs.map((r) => r.metricName));

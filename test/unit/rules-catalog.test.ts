@@ -94,13 +94,16 @@ describe('rule catalog', () => {
     );
   });
 
-  it('defaultRules() is the catalog, the pack and the bundled (empty) custom rules, loaded once', () => {
+  it('defaultRules() is the catalog, the pack, the bundled (empty) custom rules and the Sigma rules, loaded once', () => {
     // Act
     const first = defaultRules();
     const second = defaultRules();
 
     // Assess
-    expect(first.map((r) => r.id)).toEqual([...rules, ...packRules()].map((r) => r.id));
+    const builtIn = [...rules, ...packRules()].map((r) => r.id);
+    expect(first.slice(0, builtIn.length).map((r) => r.id)).toEqual(builtIn);
+    expect(first.slice(builtIn.length).length).toBeGreaterThanOrEqual(57);
+    expect(first.slice(builtIn.length).every((r) => r.sigma !== undefined)).toBe(true);
     expect(second).toBe(first);
     expect(JSON.parse(readFileSync(resolve(repoRoot, 'shared/rules/custom-rules.json'), 'utf8'))).toEqual([]);
   });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { OTHER, RuleEvaluator } from '#shared/rules/evaluate.ts';
-import { defaultRules, validateRuleFile } from '#shared/rules/load.ts';
+import { catalogRules, validateRuleFile } from '#shared/rules/load.ts';
 
 const denied = (n: number, principal: string, extra: Partial<CloudTrailRecord> = {}): CloudTrailRecord => ({
   eventID: `ev-${principal}-${n}`,
@@ -18,7 +18,7 @@ const denied = (n: number, principal: string, extra: Partial<CloudTrailRecord> =
   ...extra,
 });
 
-const cw2 = () => defaultRules().filter((r) => r.id === 'CloudWatch.2');
+const cw2 = () => catalogRules().filter((r) => r.id === 'CloudWatch.2');
 
 describe('RuleEvaluator', () => {
   it('counts every match but keeps a bounded sample, whatever the volume', () => {
@@ -77,7 +77,7 @@ describe('RuleEvaluator', () => {
 
   it('reports only the rules that matched unless asked for all', () => {
     // Prepare
-    const evaluator = new RuleEvaluator(defaultRules());
+    const evaluator = new RuleEvaluator(catalogRules());
     evaluator.onRecord({ eventName: 'StopLogging', eventSource: 'cloudtrail.amazonaws.com' });
 
     // Act
@@ -86,14 +86,14 @@ describe('RuleEvaluator', () => {
 
     // Assess
     expect(matched.map((m) => [m.rule.id, m.count])).toEqual([['CloudWatch.5', 1]]);
-    expect(all).toHaveLength(defaultRules().length);
-    expect(all.filter((m) => m.count === 0)).toHaveLength(defaultRules().length - 1);
+    expect(all).toHaveLength(catalogRules().length);
+    expect(all.filter((m) => m.count === 0)).toHaveLength(catalogRules().length - 1);
   });
 
   it('never throws on records of unexpected shape, nor while describing them', () => {
     // Prepare
     const rules = [
-      ...defaultRules(),
+      ...catalogRules(),
       ...validateRuleFile(
         [
           {

@@ -6,7 +6,7 @@ import { classifyKey, logFileKey, type TrailKey } from '#shared/keys.ts';
 import { alertData } from '#shared/notify/alert-message.ts';
 import { ingestLogFile, readAndEvaluate } from '#shared/pipeline/ingest-log-files.ts';
 import type { MetricsSink } from '#shared/ports.ts';
-import { defaultRules } from '#shared/rules/load.ts';
+import { catalogRules } from '#shared/rules/load.ts';
 import { stratusRecords, testPipeline } from '#test/support/logfiles.ts';
 
 describe('rules inside ingest', () => {
@@ -29,7 +29,7 @@ describe('rules inside ingest', () => {
 
     // Act
     const outcome = await ingestLogFile(
-      { ...p.deps, metrics: sink },
+      { ...p.deps, rules: catalogRules(), metrics: sink },
       { bucket: 'trail', key: classifyKey(key) as TrailKey },
     );
     const published = p.notifier.sent.filter((n) => n.attributes.rule);
@@ -103,12 +103,12 @@ describe('rules inside ingest', () => {
     const a = await readAndEvaluate(
       source,
       { bucket: 'trail', key: classifyKey(keyA) as TrailKey },
-      defaultRules(),
+      catalogRules(),
     );
     const b = await readAndEvaluate(
       source,
       { bucket: 'trail', key: classifyKey(keyB) as TrailKey },
-      defaultRules(),
+      catalogRules(),
     );
 
     // Assess
