@@ -7,6 +7,8 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError } from '#cli/errors.ts';
 import { LookupError, type LookupFilter, resourceId, TEXT_ATTRIBUTES } from '#cli/lookup/filter.ts';
+import { SummaryIndex } from '#cli/lookup/index-check.ts';
+import { DEFAULT_WORKERS } from '#cli/lookup/read-pool.ts';
 import { type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
 import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#cli/lookup/scan.ts';
 import {
@@ -33,6 +35,10 @@ export interface LookupCommandOptions {
   maxResults?: number;
   order: LookupOrder;
   concurrency: number;
+  /** Worker threads that gunzip and parse (0: none). */
+  workers?: number;
+  /** Where ingest keeps its summaries (the state bucket, or replay's --out): their indexes skip files. */
+  state?: string;
 }
 
 export interface Io {
@@ -109,7 +115,11 @@ function csvValues(row: LookupRow): unknown[] {
 
 /** Runs a lookup and writes its output; returns the exit code. */
 export async function runLookup(opts: LookupCommandOptions, io: Io = process): Promise<number> {
-  const source = await openSource(opts.source, opts.region ? { region: opts.region } : {});
+  const region = opts.region ? { region: opts.region } : {};
+  const source = await openSource(opts.source, region);
+  const state = opts.state
+    ? await openSource(opts.state, { flag: '--state', expect: 'folder', ...region })
+    : undefined;
   const bar = new ProgressBar('lookup', io.stderr);
   const started = Date.now();
   let result: Awaited<ReturnType<typeof lookup>>;
@@ -120,6 +130,8 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
       filter: opts.filter,
       order: opts.order,
       concurrency: opts.concurrency,
+      workers: opts.workers ?? DEFAULT_WORKERS,
+      ...(state ? { index: new SummaryIndex(state.store, source.bucket, state.prefix) } : {}),
       ...(opts.maxResults !== undefined ? { maxResults: opts.maxResults } : {}),
       onUnreadable: (key, reason) => {
         bar.clear();
@@ -162,8 +174,13 @@ function summary(shown: number, s: LookupStats, opts: LookupCommandOptions, seco
     shown < s.matched
       ? `${n(shown)} of ${plural(s.matched, 'matching event')} shown`
       : `${plural(shown, 'event')} matched`;
+  const stale = s.indexMissing + s.indexStale + s.indexCorrupt;
   const extra = [
     s.skippedBeforeStart > 0 ? `${n(s.skippedBeforeStart)} skipped as delivered before the start time` : '',
+    opts.state ? `${n(s.skippedByIndex)} skipped by their index` : '',
+    stale > 0
+      ? `${n(stale)} read in full for want of a usable index (${n(s.indexMissing)} missing, ${n(s.indexStale)} stale, ${n(s.indexCorrupt)} corrupt)`
+      : '',
     s.unreadableFiles > 0 ? `${n(s.unreadableFiles)} unreadable` : '',
   ].filter(Boolean);
   return (
@@ -205,6 +222,8 @@ export interface RawOptions extends Omit<LookupFilter, 'startTime' | 'endTime'> 
   maxResults?: number;
   newestFirst?: boolean;
   concurrency: number;
+  workers?: number;
+  state?: string;
 }
 
 /** Turns parsed command-line options into a lookup; throws a {@link CliError} for bad times and contradictions. */
@@ -230,6 +249,8 @@ export function commandOptions(raw: RawOptions, now: Date = new Date()): LookupC
     ...(raw.maxResults !== undefined ? { maxResults: raw.maxResults } : {}),
     order: raw.newestFirst ? 'newest-first' : 'oldest-first',
     concurrency: raw.concurrency,
+    ...(raw.workers !== undefined ? { workers: raw.workers } : {}),
+    ...(raw.state ? { state: raw.state } : {}),
   };
 }
 
@@ -279,6 +300,19 @@ export function register(program: Command): void {
     )
     .option('--newest-first', 'sort the newest events first, as the console does')
     .option('--concurrency <n>', 'log files read at once', positiveInt('a count'), DEFAULT_CONCURRENCY)
+    .option(
+      '--state <folder|s3://bucket[/prefix]>',
+      "where ingest keeps its state (the state bucket, or replay's --out): each file's index there lets lookup skip files that cannot match",
+    )
+    .option(
+      '--workers <n>',
+      'threads that decompress and parse (0: none)',
+      (v: string) => {
+        if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number of 0 or more');
+        return Number(v);
+      },
+      DEFAULT_WORKERS,
+    )
     .action(async (raw: RawOptions) => {
       // `head` closing the pipe is not an error of the lookup.
       process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -22,13 +22,14 @@
  * total early; `stats.listed` says when it is final.
  */
 import { CliError } from '#cli/errors.ts';
-import type { TrailKey } from '#shared/keys.ts';
-import { readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
+import type { ScanLimits, ScanStats } from '#shared/logfile/read.ts';
 import type { ObjectStore } from '#shared/ports.ts';
-import type { CloudTrailRecord } from '#shared/record.ts';
-import { checkFilter, eventTimeMs, type LookupFilter, matchesFilter } from './filter.ts';
+import { checkFilter, eventTimeMs, type LookupFilter } from './filter.ts';
+import type { SummaryIndex } from './index-check.ts';
+import { type FileMatches, matchFile } from './match-file.ts';
+import { ReadPool, WORKER_MAX_BYTES } from './read-pool.ts';
 import type { LookupEvent } from './row.ts';
-import { FileSelector, type SelectOptions, type SelectStats } from './select-files.ts';
+import { FileSelector, type SelectedFile, type SelectOptions, type SelectStats } from './select-files.ts';
 
 export type LookupOrder = 'oldest-first' | 'newest-first';
 
@@ -42,6 +43,10 @@ export interface LookupOptions extends Omit<SelectOptions, 'startTime' | 'endTim
   order?: LookupOrder;
   /** Files read at once. */
   concurrency?: number;
+  /** Worker threads that gunzip and parse (0: all in the main thread). */
+  workers?: number;
+  /** Where ingest's summaries are: their indexes let files that cannot match go unread. */
+  index?: SummaryIndex;
   limits?: Partial<ScanLimits>;
   onUnreadable?: (key: string, reason: string) => void;
   /** Called after each file, for progress displays. */
@@ -52,6 +57,14 @@ export interface LookupStats extends SelectStats {
   filesRead: number;
   unreadableFiles: number;
   records: number;
+  /** Records whose bytes showed they cannot match, left unparsed. */
+  filteredRecords: number;
+  /** Files the index showed cannot match, not read. */
+  skippedByIndex: number;
+  /** Files read in full for want of a usable index: none, or one for another object, or unparseable. */
+  indexMissing: number;
+  indexStale: number;
+  indexCorrupt: number;
   /** Array elements that were not records (skipped by the reader). */
   invalidRecords: number;
   /** Matching events, duplicates removed as far as they were seen. */
@@ -153,6 +166,22 @@ class Collector {
   }
 }
 
+/** A body's bytes in one buffer of their own (transferable to a worker: no shared pool memory). */
+async function collect(body: AsyncIterable<Uint8Array>, sizeHint: number): Promise<Uint8Array> {
+  let out = new Uint8Array(Math.max(sizeHint, 1024));
+  let n = 0;
+  for await (const c of body) {
+    if (n + c.length > out.length) {
+      const bigger = new Uint8Array(Math.max(out.length * 2, n + c.length));
+      bigger.set(out.subarray(0, n));
+      out = bigger;
+    }
+    out.set(c, n);
+    n += c.length;
+  }
+  return n === out.length ? out : out.slice(0, n);
+}
+
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -172,6 +201,11 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     filesRead: 0,
     unreadableFiles: 0,
     records: 0,
+    filteredRecords: 0,
+    skippedByIndex: 0,
+    indexMissing: 0,
+    indexStale: 0,
+    indexCorrupt: 0,
     invalidRecords: 0,
     matched: 0,
     duplicates: 0,
@@ -183,56 +217,60 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     options.order === 'newest-first' ? compareDesc : compareAsc,
   );
 
-  async function readFile(file: TrailKey): Promise<void> {
-    const found: Item[] = [];
-    let records = 0;
-    let scan: ScanStats | undefined;
+  const workers = options.workers ?? 0;
+  const pool = workers > 0 ? new ReadPool(workers) : undefined;
+  const matchOptions = options.limits ? { limits: options.limits } : {};
+
+  async function readFile(selected: SelectedFile): Promise<void> {
+    const file = selected.trailKey;
+    if (options.index) {
+      const verdict = await options.index.check(selected, filter);
+      if (verdict === 'skip') {
+        stats.skippedByIndex++;
+        return;
+      }
+      if (verdict === 'missing') stats.indexMissing++;
+      else if (verdict === 'stale') stats.indexStale++;
+      else if (verdict === 'corrupt') stats.indexCorrupt++;
+    }
+    const partial: FileMatches['matches'] = [];
+    let read: FileMatches;
     let body: AsyncIterable<Uint8Array> | undefined;
     try {
       const obj = await store.get(file.key);
       body = obj.body;
-      const it = readLogRecords(obj.body, {
-        // CloudTrail delivers gzip; `.json` copies of its files are plain JSON.
-        compression: 'auto',
-        ...(options.limits ? { limits: options.limits } : {}),
-      });
-      for (;;) {
-        const next = await it.next();
-        if (next.done) {
-          scan = next.value;
-          break;
-        }
-        for (const record of next.value as CloudTrailRecord[]) {
-          if (!matchesFilter(record, filter)) {
-            records++;
-            continue;
-          }
-          found.push({
-            record,
-            file,
-            t: eventTimeMs(record),
-            id: typeof record.eventID === 'string' ? record.eventID : '',
-            seq: records++,
-          });
-        }
+      if (pool && obj.size <= WORKER_MAX_BYTES) {
+        read = await pool.read(await collect(obj.body, obj.size), filter, matchOptions);
+      } else {
+        read = await matchFile(obj.body, filter, matchOptions, partial);
       }
     } catch (err) {
       if (err instanceof CliError) throw err;
       stats.unreadableFiles++;
-      const partial =
-        found.length > 0 ? ` (${found.length} matching records read before the failure left out)` : '';
-      options.onUnreadable?.(file.key, `${reasonOf(err)}${partial}`);
+      const kept =
+        partial.length > 0 ? ` (${partial.length} matching records read before the failure left out)` : '';
+      options.onUnreadable?.(file.key, `${reasonOf(err)}${kept}`);
       return;
     } finally {
       // On failure the reader stops early: release the file or connection instead of waiting for GC.
       (body as { destroy?: () => void } | undefined)?.destroy?.();
     }
+    const scan: ScanStats = read.scan;
     stats.filesRead++;
-    stats.records += records;
-    stats.invalidRecords += scan?.invalidRecords ?? 0;
-    stats.bytes += scan?.bytes ?? 0;
-    stats.matched += found.length;
-    for (const item of found) collector.add(item);
+    stats.records += scan.records;
+    stats.filteredRecords += scan.filteredRecords;
+    stats.invalidRecords += scan.invalidRecords;
+    stats.bytes += scan.bytes;
+    stats.matched += read.matches.length;
+    for (const { record, seq } of read.matches) {
+      collector.add({
+        record,
+        file,
+        t: eventTimeMs(record),
+        id: typeof record.eventID === 'string' ? record.eventID : '',
+        seq,
+      });
+    }
   }
 
   const files = new ListAhead(selector.files(), LIST_AHEAD, () => {
@@ -243,21 +281,26 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     while (!stopped) {
       const next = await files.next();
       if (next === undefined) return;
-      await readFile(next.trailKey);
+      await readFile(next);
       options.onFile?.(stats);
     }
   };
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
-  const settled = await Promise.allSettled(
-    Array.from({ length: concurrency }, () =>
-      worker().catch((err: unknown) => {
-        // One fatal failure ends the lookup: the other readers stop after their current file.
-        stopped = true;
-        files.stop();
-        throw err;
-      }),
-    ),
-  );
+  let settled: PromiseSettledResult<void>[];
+  try {
+    settled = await Promise.allSettled(
+      Array.from({ length: concurrency }, () =>
+        worker().catch((err: unknown) => {
+          // One fatal failure ends the lookup: the other readers stop after their current file.
+          stopped = true;
+          files.stop();
+          throw err;
+        }),
+      ),
+    );
+  } finally {
+    await pool?.close();
+  }
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
 

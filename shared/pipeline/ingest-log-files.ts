@@ -16,6 +16,7 @@ import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
 import type { TrailKey } from '#shared/keys.ts';
 import { DEFAULT_LIMITS } from '#shared/limits.ts';
+import { FileIndexBuilder } from '#shared/logfile/file-index.ts';
 import { LogFileError, readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
 import { METRIC } from '#shared/metric-names.cjs';
 import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
@@ -209,6 +210,7 @@ export async function readAndEvaluate(
   const hash = createHash('sha256');
   const builder = new SummaryBuilder(file.key.time);
   const evaluator = new RuleEvaluator(rules);
+  const index = new FileIndexBuilder();
   const records = readLogRecords(object.body, {
     hash,
     // CloudTrail delivers gzip; `.json` copies of its files are plain JSON. Bytes that are neither are
@@ -231,6 +233,7 @@ export async function readAndEvaluate(
       for (const r of next.value) {
         builder.add(r);
         evaluator.onRecord(r);
+        index.add(r);
       }
     }
   } catch (err) {
@@ -255,6 +258,7 @@ export async function readAndEvaluate(
     bytes: stats.bytes,
     badRecords: { invalid: stats.invalidRecords, oversized: stats.oversizedRecords.length },
   });
+  summary.index = index.build();
   return { status: 'read', summary, matches: evaluator.results(), hash: hash.digest('hex') };
 }
 

@@ -1,0 +1,244 @@
+/**
+ * A compact index of one log file, written by ingest inside the file's summary, so that a lookup over a bucket
+ * can tell from a few hundred bytes that a file holds no record it asks for, and not read it.
+ *
+ * Per field, the distinct values of the file's records: the exact sorted list while there are at most
+ * {@link EXACT_MAX} of them, else a Bloom filter sized for a false-positive rate of {@link BLOOM_FPR} (1%: one
+ * file in a hundred that holds no such value is read anyway; a file that holds it is never skipped). Plus the
+ * eventTime bounds and whether it holds read and write calls.
+ *
+ * Fields, each a superset of what lookup's filter compares: event names, event sources, caller names
+ * ({@link userNames}), access key IDs, event IDs, and resource names ({@link indexResourceNames}).
+ *
+ * An index is only trusted for the object it was built from: the summary names the key, size and ETag, and a
+ * reader that finds anything else (or an index that does not parse) reads the file in full.
+ */
+import { type CloudTrailRecord, isReadOnly, objectOf, textOf, userNames } from '#shared/record.ts';
+
+export const INDEX_SCHEMA = 'trailwatch.index/1';
+/** Up to this many distinct values a field keeps them as they are; beyond, a Bloom filter. */
+export const EXACT_MAX = 32;
+/** False-positive rate the Bloom filters are sized for. */
+export const BLOOM_FPR = 0.01;
+
+export const INDEX_FIELDS = [
+  'eventNames',
+  'eventSources',
+  'users',
+  'accessKeys',
+  'eventIds',
+  'resources',
+] as const;
+export type IndexField = (typeof INDEX_FIELDS)[number];
+
+export type IndexSet =
+  | { values: string[] }
+  /** `bits` bits (base64), `hashes` probes per value, `count` values added. */
+  | { bloom: string; bits: number; hashes: number; count: number };
+
+export interface FileIndex {
+  schema: typeof INDEX_SCHEMA;
+  /** Milliseconds of the oldest and newest parseable eventTime; null when no record has one. */
+  timeRange: [number, number] | null;
+  /** Whether the file holds read calls, write calls ({@link isReadOnly}). */
+  readOnly: { read: boolean; write: boolean };
+  fields: Record<IndexField, IndexSet>;
+}
+
+export class IndexFormatError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** Strings of requestParameters that name a resource (`bucketName`, `instanceId`, `roleArn`, `key`). */
+const IDENTIFIER_KEY = /(name|id|arn|identifier|^key)$/i;
+const SEPARATORS = /[/:]/;
+
+/** A name and the parts of it a resource filter may be given: ARN resource part, ids, path segments. */
+function addNameParts(out: Set<string>, name: string): void {
+  out.add(name);
+  const parts = name.split(':');
+  const resource = parts.length >= 6 && parts[0] === 'arn' ? parts.slice(5).join(':') : name;
+  out.add(resource);
+  for (let i = 0; i < resource.length; i++) {
+    const c = resource[i];
+    if ((c === '/' || c === ':') && i + 1 < resource.length) out.add(resource.slice(i + 1));
+  }
+  for (const segment of resource.split(SEPARATORS)) if (segment) out.add(segment);
+}
+
+/**
+ * The names a record's resources go by, for the index: each `resources[]` ARN (or ARN prefix) and the
+ * identifiers at the top of `requestParameters`, with their parts. One function, so a fuller extractor can
+ * replace it; it must return every name the lookup's resource filter matches.
+ */
+export function indexResourceNames(r: CloudTrailRecord): string[] {
+  const out = new Set<string>();
+  if (Array.isArray(r.resources)) {
+    for (const e of r.resources as unknown[]) {
+      const o = objectOf(e);
+      const arn = textOf(o?.ARN) ?? textOf(o?.ARNPrefix);
+      if (arn) addNameParts(out, arn);
+    }
+  }
+  const params = objectOf(r.requestParameters);
+  if (params) {
+    for (const [k, v] of Object.entries(params)) {
+      const s = textOf(v);
+      if (s && IDENTIFIER_KEY.test(k)) addNameParts(out, s);
+    }
+  }
+  return [...out];
+}
+
+/** Two 32-bit hashes of a string's UTF-16 code units (FNV-1a, and a multiplicative one), for double hashing. */
+function hashes(s: string): [number, number] {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9747b28c;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35);
+  h2 ^= h2 >>> 16;
+  // An odd step visits distinct bits for every probe.
+  return [h1 >>> 0, (h2 | 1) >>> 0];
+}
+
+function probe(bits: number, h1: number, h2: number, i: number): number {
+  return ((h1 + Math.imul(i, h2)) >>> 0) % bits;
+}
+
+function buildSet(values: Set<string>): IndexSet {
+  if (values.size <= EXACT_MAX) return { values: [...values].sort() };
+  const n = values.size;
+  const bits = Math.ceil((-n * Math.log(BLOOM_FPR)) / (Math.LN2 * Math.LN2) / 8) * 8;
+  const k = Math.max(1, Math.round((bits / n) * Math.LN2));
+  const bytes = new Uint8Array(bits / 8);
+  for (const v of values) {
+    const [h1, h2] = hashes(v);
+    for (let i = 0; i < k; i++) {
+      const b = probe(bits, h1, h2, i);
+      bytes[b >>> 3] |= 1 << (b & 7);
+    }
+  }
+  return { bloom: Buffer.from(bytes).toString('base64'), bits, hashes: k, count: n };
+}
+
+/** Decoded Bloom filters, kept beside the index object they came from. */
+const decoded = new WeakMap<object, Uint8Array>();
+
+/** Whether a set may hold the value: exactly for a list, with {@link BLOOM_FPR} false positives for a filter. */
+export function mayContain(set: IndexSet, value: string): boolean {
+  if ('values' in set) return set.values.includes(value);
+  let bytes = decoded.get(set);
+  if (!bytes) {
+    bytes = Buffer.from(set.bloom, 'base64');
+    decoded.set(set, bytes);
+  }
+  const [h1, h2] = hashes(value);
+  for (let i = 0; i < set.hashes; i++) {
+    const b = probe(set.bits, h1, h2, i);
+    if ((bytes[b >>> 3] & (1 << (b & 7))) === 0) return false;
+  }
+  return true;
+}
+
+export class FileIndexBuilder {
+  private readonly fields: Record<IndexField, Set<string>> = {
+    eventNames: new Set(),
+    eventSources: new Set(),
+    users: new Set(),
+    accessKeys: new Set(),
+    eventIds: new Set(),
+    resources: new Set(),
+  };
+  private minMs = Number.POSITIVE_INFINITY;
+  private maxMs = Number.NEGATIVE_INFINITY;
+  private read = false;
+  private write = false;
+
+  add(r: CloudTrailRecord): void {
+    const f = this.fields;
+    const name = textOf(r.eventName);
+    if (name) f.eventNames.add(name);
+    const source = textOf(r.eventSource);
+    if (source) f.eventSources.add(source);
+    const id = textOf(r.eventID);
+    if (id) f.eventIds.add(id);
+    const u = objectOf(r.userIdentity);
+    const key = textOf(u?.accessKeyId);
+    if (key) f.accessKeys.add(key);
+    if (u) for (const n of userNames(r)) f.users.add(n);
+    for (const n of indexResourceNames(r)) f.resources.add(n);
+    const t = typeof r.eventTime === 'string' ? Date.parse(r.eventTime) : Number.NaN;
+    if (!Number.isNaN(t)) {
+      if (t < this.minMs) this.minMs = t;
+      if (t > this.maxMs) this.maxMs = t;
+    }
+    if (isReadOnly(r)) this.read = true;
+    else this.write = true;
+  }
+
+  build(): FileIndex {
+    const fields = {} as Record<IndexField, IndexSet>;
+    for (const name of INDEX_FIELDS) fields[name] = buildSet(this.fields[name]);
+    return {
+      schema: INDEX_SCHEMA,
+      timeRange: this.minMs <= this.maxMs ? [this.minMs, this.maxMs] : null,
+      readOnly: { read: this.read, write: this.write },
+      fields,
+    };
+  }
+}
+
+function checkSet(name: string, v: unknown): IndexSet {
+  const o = objectOf(v);
+  if (o && Array.isArray(o.values) && o.values.every((s) => typeof s === 'string'))
+    return { values: o.values as string[] };
+  if (
+    o &&
+    typeof o.bloom === 'string' &&
+    Number.isInteger(o.bits) &&
+    (o.bits as number) > 0 &&
+    Number.isInteger(o.hashes) &&
+    (o.hashes as number) >= 1 &&
+    (o.hashes as number) <= 64 &&
+    Number.isInteger(o.count)
+  ) {
+    const bytes = Buffer.from(o.bloom, 'base64');
+    if (bytes.length * 8 !== o.bits || bytes.toString('base64') !== o.bloom)
+      throw new IndexFormatError(
+        `index field ${name}: expected ${o.bits} bits of base64, found ${bytes.length * 8}`,
+      );
+    return { bloom: o.bloom, bits: o.bits as number, hashes: o.hashes as number, count: o.count as number };
+  }
+  throw new IndexFormatError(`index field ${name}: expected {values} or {bloom, bits, hashes, count}`);
+}
+
+/** The index as written by {@link FileIndexBuilder}; throws {@link IndexFormatError} for anything else. */
+export function parseFileIndex(v: unknown): FileIndex {
+  const o = objectOf(v);
+  if (!o || o.schema !== INDEX_SCHEMA)
+    throw new IndexFormatError(`expected an index of schema ${INDEX_SCHEMA}, found ${String(o?.schema)}`);
+  const range = o.timeRange;
+  const timeRange =
+    range === null
+      ? null
+      : Array.isArray(range) && range.length === 2 && range.every((t) => Number.isFinite(t))
+        ? ([range[0], range[1]] as [number, number])
+        : undefined;
+  if (timeRange === undefined) throw new IndexFormatError('index timeRange: expected [min, max] or null');
+  const ro = objectOf(o.readOnly);
+  if (!ro || typeof ro.read !== 'boolean' || typeof ro.write !== 'boolean')
+    throw new IndexFormatError('index readOnly: expected {read, write} booleans');
+  const fieldsIn = objectOf(o.fields);
+  if (!fieldsIn) throw new IndexFormatError('index fields: expected an object');
+  const fields = {} as Record<IndexField, IndexSet>;
+  for (const name of INDEX_FIELDS) fields[name] = checkSet(name, fieldsIn[name]);
+  return { schema: INDEX_SCHEMA, timeRange, readOnly: { read: ro.read, write: ro.write }, fields };
+}
