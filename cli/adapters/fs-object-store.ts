@@ -74,11 +74,16 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
+    return this.info(key, true);
+  }
+
+  /** Listings carry no user metadata, as S3's do not: a sidecar is read only for head and get. */
+  private async info(key: string, withMetadata: boolean): Promise<ObjectInfo | undefined> {
     const path = this.pathOf(key);
     try {
       const s = await stat(path);
       if (!s.isFile()) return undefined;
-      const metadata = await this.metadataOf(path);
+      const metadata = withMetadata ? await this.metadataOf(path) : undefined;
       const etag = fileEtag(s);
       return { key, size: s.size, etag, lastModified: s.mtime, ...(metadata ? { metadata } : {}) };
     } catch (err) {
@@ -132,7 +137,7 @@ export class FsObjectStore implements ObjectStore {
     for (const key of keys) {
       if (!key.startsWith(prefix)) continue;
       if (options?.startAfter !== undefined && key <= options.startAfter) continue;
-      const info = await this.head(key);
+      const info = await this.info(key, false);
       if (info) yield info;
     }
   }

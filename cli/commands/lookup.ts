@@ -7,7 +7,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError } from '#cli/errors.ts';
 import { LookupError, type LookupFilter, resourceId, TEXT_ATTRIBUTES } from '#cli/lookup/filter.ts';
-import { SummaryIndex } from '#cli/lookup/index-check.ts';
+import { folderReader, SummaryIndex } from '#cli/lookup/index-check.ts';
 import { DEFAULT_WORKERS } from '#cli/lookup/read-pool.ts';
 import { type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
 import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#cli/lookup/scan.ts';
@@ -131,7 +131,16 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
       order: opts.order,
       concurrency: opts.concurrency,
       workers: opts.workers ?? DEFAULT_WORKERS,
-      ...(state ? { index: new SummaryIndex(state.store, source.bucket, state.prefix) } : {}),
+      ...(state
+        ? {
+            index: new SummaryIndex(
+              state.store,
+              source.bucket,
+              state.prefix,
+              state.s3 ? undefined : folderReader(state.description),
+            ),
+          }
+        : {}),
       ...(opts.maxResults !== undefined ? { maxResults: opts.maxResults } : {}),
       onUnreadable: (key, reason) => {
         bar.clear();
@@ -139,7 +148,12 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
       },
       onFile: (stats) => {
         bar.start(stats.logFiles - stats.skippedBeforeStart, !stats.listed);
-        bar.update(stats.filesRead + stats.unreadableFiles, `${n(stats.matched)} matching`);
+        // Formatting numbers costs more than reading a file the index skips: only for a bar that shows.
+        if (io.stderr.isTTY)
+          bar.update(
+            stats.filesRead + stats.unreadableFiles + stats.skippedByIndex,
+            `${n(stats.matched)} matching`,
+          );
       },
     });
   } catch (err) {

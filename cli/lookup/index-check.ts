@@ -7,6 +7,8 @@
  * (stale: the file was rewritten after ingest), or does not parse (corrupt) gets the file read in full, and
  * is counted, never silently skipped.
  */
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
 import { CliError } from '#cli/errors.ts';
 import { type FileIndex, mayContain, parseFileIndex } from '#shared/logfile/file-index.ts';
 import { summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
@@ -43,7 +45,10 @@ export function indexMayMatch(index: FileIndex, f: LookupFilter): boolean {
   return true;
 }
 
-async function readText(store: ObjectStore, key: string): Promise<string | undefined> {
+/** A summary's bytes, or undefined when it is too big to be one; throws {@link ObjectNotFoundError}. */
+export type SummaryReader = (key: string) => Promise<Uint8Array | undefined>;
+
+async function readFromStore(store: ObjectStore, key: string): Promise<Uint8Array | undefined> {
   const obj = await store.get(key);
   if (obj.size > MAX_SUMMARY_BYTES) return undefined;
   const parts: Uint8Array[] = [];
@@ -53,7 +58,60 @@ async function readText(store: ObjectStore, key: string): Promise<string | undef
     if (n > MAX_SUMMARY_BYTES) return undefined;
     parts.push(c);
   }
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts);
+}
+
+/** Summaries in a local folder, read in one call each (a store's get streams, which costs more than the read). */
+export function folderReader(root: string): SummaryReader {
+  return async (key) => {
+    if (key.split('/').includes('..')) throw new ObjectNotFoundError(`refusing key with '..': ${key}`, key);
+    try {
+      const handle = await open(join(root, key), 'r');
+      try {
+        const { size } = await handle.stat();
+        if (size > MAX_SUMMARY_BYTES) return undefined;
+        return await handle.readFile();
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR')
+        throw new ObjectNotFoundError(`no summary at ${root}/${key}`, key, { cause: err });
+      throw err;
+    }
+  };
+}
+
+const INDEX_KEY = '"index":';
+
+/**
+ * The index of a summary's text. Ingest writes it as the summary's last key, so the index alone is parsed
+ * (a quarter of the text); a summary written otherwise is parsed whole. `"index":` with its quotes cannot
+ * occur inside a JSON string, and no key inside an index is named so: the last occurrence is the key.
+ */
+function indexOf(text: string): FileIndex | 'missing' | 'corrupt' {
+  const at = text.lastIndexOf(INDEX_KEY);
+  if (at > 0 && text.endsWith('}')) {
+    try {
+      return parseFileIndex(JSON.parse(text.slice(at + INDEX_KEY.length, -1)));
+    } catch {
+      // Not ingest's layout: the whole summary decides below.
+    }
+  }
+  let summary: Record<string, unknown> | undefined;
+  try {
+    summary = objectOf(JSON.parse(text));
+  } catch {
+    return 'corrupt';
+  }
+  if (!summary) return 'corrupt';
+  if (summary.index === undefined) return 'missing';
+  try {
+    return parseFileIndex(summary.index);
+  } catch {
+    return 'corrupt';
+  }
 }
 
 /** The summaries ingest wrote for the files of one trail bucket. */
@@ -61,11 +119,13 @@ export class SummaryIndex {
   private readonly store: ObjectStore;
   private readonly prefix: string;
   private readonly bucket: string;
+  private readonly read: SummaryReader;
 
   /** `bucket`: the trail bucket's name as ingest saw it (summaries are filed under it). */
-  constructor(store: ObjectStore, bucket: string, prefix = '') {
+  constructor(store: ObjectStore, bucket: string, prefix = '', read?: SummaryReader) {
     this.store = store;
     this.bucket = bucket;
+    this.read = read ?? ((key) => readFromStore(store, key));
     this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
   }
 
@@ -78,21 +138,20 @@ export class SummaryIndex {
     const key = file.trailKey.key;
     let text: string | undefined;
     try {
-      text = await readText(this.store, `${this.prefix}${summaryKeyFor(this.bucket, key)}`);
+      const bytes = await this.read(`${this.prefix}${summaryKeyFor(this.bucket, key)}`);
+      text =
+        bytes === undefined
+          ? undefined
+          : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
     } catch (err) {
       if (err instanceof ObjectNotFoundError) return 'missing';
       if (err instanceof CliError) throw err;
       return 'corrupt';
     }
     if (text === undefined) return 'corrupt';
-    let summary: Record<string, unknown> | undefined;
-    try {
-      summary = objectOf(JSON.parse(text));
-    } catch {
-      return 'corrupt';
-    }
-    const source = objectOf(summary?.source);
-    if (!summary || !source) return 'corrupt';
+    const index = indexOf(text);
+    if (index === 'corrupt' || index === 'missing') return index;
+    const source = index.source;
     if (
       source.bucket !== this.bucket ||
       source.key !== key ||
@@ -101,13 +160,6 @@ export class SummaryIndex {
       source.etag !== file.etag
     ) {
       return 'stale';
-    }
-    if (summary.index === undefined) return 'missing';
-    let index: FileIndex;
-    try {
-      index = parseFileIndex(summary.index);
-    } catch {
-      return 'corrupt';
     }
     return indexMayMatch(index, filter) ? 'may-match' : 'skip';
   }

@@ -36,8 +36,17 @@ export type IndexSet =
   /** `bits` bits (base64), `hashes` probes per value, `count` values added. */
   | { bloom: string; bits: number; hashes: number; count: number };
 
+/** The object an index was built from, as the store listed it: an index is trusted for this object only. */
+export interface IndexedObject {
+  bucket: string;
+  key: string;
+  size: number;
+  etag?: string;
+}
+
 export interface FileIndex {
   schema: typeof INDEX_SCHEMA;
+  source: IndexedObject;
   /** Milliseconds of the oldest and newest parseable eventTime; null when no record has one. */
   timeRange: [number, number] | null;
   /** Whether the file holds read calls, write calls ({@link isReadOnly}). */
@@ -184,11 +193,17 @@ export class FileIndexBuilder {
     else this.write = true;
   }
 
-  build(): FileIndex {
+  build(source: IndexedObject): FileIndex {
     const fields = {} as Record<IndexField, IndexSet>;
     for (const name of INDEX_FIELDS) fields[name] = buildSet(this.fields[name]);
     return {
       schema: INDEX_SCHEMA,
+      source: {
+        bucket: source.bucket,
+        key: source.key,
+        size: source.size,
+        ...(source.etag !== undefined ? { etag: source.etag } : {}),
+      },
       timeRange: this.minMs <= this.maxMs ? [this.minMs, this.maxMs] : null,
       readOnly: { read: this.read, write: this.write },
       fields,
@@ -225,6 +240,21 @@ export function parseFileIndex(v: unknown): FileIndex {
   const o = objectOf(v);
   if (!o || o.schema !== INDEX_SCHEMA)
     throw new IndexFormatError(`expected an index of schema ${INDEX_SCHEMA}, found ${String(o?.schema)}`);
+  const src = objectOf(o.source);
+  if (
+    !src ||
+    typeof src.bucket !== 'string' ||
+    typeof src.key !== 'string' ||
+    !Number.isInteger(src.size) ||
+    (src.etag !== undefined && typeof src.etag !== 'string')
+  )
+    throw new IndexFormatError('index source: expected {bucket, key, size[, etag]}');
+  const source: IndexedObject = {
+    bucket: src.bucket,
+    key: src.key,
+    size: src.size as number,
+    ...(typeof src.etag === 'string' ? { etag: src.etag } : {}),
+  };
   const range = o.timeRange;
   const timeRange =
     range === null
@@ -240,5 +270,5 @@ export function parseFileIndex(v: unknown): FileIndex {
   if (!fieldsIn) throw new IndexFormatError('index fields: expected an object');
   const fields = {} as Record<IndexField, IndexSet>;
   for (const name of INDEX_FIELDS) fields[name] = checkSet(name, fieldsIn[name]);
-  return { schema: INDEX_SCHEMA, timeRange, readOnly: { read: ro.read, write: ro.write }, fields };
+  return { schema: INDEX_SCHEMA, source, timeRange, readOnly: { read: ro.read, write: ro.write }, fields };
 }
