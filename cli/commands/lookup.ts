@@ -7,7 +7,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError } from '#cli/errors.ts';
 import { LookupError, type LookupFilter, resourceId, TEXT_ATTRIBUTES } from '#cli/lookup/filter.ts';
-import { folderReader, SummaryIndex } from '#cli/lookup/index-check.ts';
+import { folderBytes, folderReader, SummaryIndex } from '#cli/lookup/index-check.ts';
 import { DEFAULT_WORKERS } from '#cli/lookup/read-pool.ts';
 import { type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
 import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#cli/lookup/scan.ts';
@@ -131,6 +131,7 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
       order: opts.order,
       concurrency: opts.concurrency,
       workers: opts.workers ?? DEFAULT_WORKERS,
+      ...(source.s3 ? {} : { readBytes: folderBytes(source.description) }),
       ...(state
         ? {
             index: new SummaryIndex(

@@ -18,6 +18,8 @@ export interface FileMatches {
 
 export interface MatchOptions {
   limits?: Partial<ScanLimits>;
+  /** Compressed size, when known: small files get small gunzip buffers. */
+  sizeHint?: number;
   /** Parse every record (the path the prefilter is checked against). */
   noPrefilter?: boolean;
 }
@@ -35,6 +37,7 @@ export async function matchFile(
     compression: 'auto',
     ...(options.limits ? { limits: options.limits } : {}),
     ...(prefilter ? { prefilter } : {}),
+    ...(options.sizeHint ? { sizeHint: options.sizeHint } : {}),
   });
   let seq = 0;
   for (;;) {

@@ -112,7 +112,15 @@ export class ReadPool {
         const req: ReadRequest = { id, bytes: buffer, filter, options };
         return new Promise<FileMatches>((resolve, reject) => {
           this.pending.set(id, { resolve, reject });
-          free.worker.postMessage(req, [buffer]);
+          try {
+            free.worker.postMessage(req, [buffer]);
+          } catch (err) {
+            // Not sent: the thread is free again and the read fails like any other.
+            this.pending.delete(id);
+            free.busy = false;
+            this.waiting.shift()?.();
+            reject(err as Error);
+          }
         });
       }
       await new Promise<void>((resolve) => this.waiting.push(resolve));

@@ -45,8 +45,15 @@ export interface LookupOptions extends Omit<SelectOptions, 'startTime' | 'endTim
   concurrency?: number;
   /** Worker threads that gunzip and parse (0: all in the main thread). */
   workers?: number;
+  /** Files read in the main thread before the threads start (default {@link IN_THREAD_FIRST}). */
+  inThreadFirst?: number;
   /** Where ingest's summaries are: their indexes let files that cannot match go unread. */
   index?: SummaryIndex;
+  /**
+   * A file's bytes in one call, where the store can do better than a stream (a local folder); used for files
+   * handed to the worker threads.
+   */
+  readBytes?: (key: string) => Promise<Uint8Array>;
   limits?: Partial<ScanLimits>;
   onUnreadable?: (key: string, reason: string) => void;
   /** Called after each file, for progress displays. */
@@ -81,6 +88,9 @@ export interface LookupResult {
 }
 
 export const DEFAULT_CONCURRENCY = 6;
+
+/** Files read in the main thread before worker threads start. */
+export const IN_THREAD_FIRST = 32;
 
 /** Files listed ahead of the readers: enough for an early total, bounded for a bucket of years. */
 export const LIST_AHEAD = 10_000;
@@ -220,6 +230,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
   const workers = options.workers ?? 0;
   const pool = workers > 0 ? new ReadPool(workers) : undefined;
   const matchOptions = options.limits ? { limits: options.limits } : {};
+  let reads = 0;
 
   async function readFile(selected: SelectedFile): Promise<void> {
     const file = selected.trailKey;
@@ -237,12 +248,21 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     let read: FileMatches;
     let body: AsyncIterable<Uint8Array> | undefined;
     try {
-      const obj = await store.get(file.key);
-      body = obj.body;
-      if (pool && obj.size <= WORKER_MAX_BYTES) {
-        read = await pool.read(await collect(obj.body, obj.size), filter, matchOptions);
+      const sized = { ...matchOptions, sizeHint: selected.size };
+      // Threads take a while to start: a lookup that reads a handful of files (the index at work) does without.
+      if (pool && ++reads > (options.inThreadFirst ?? IN_THREAD_FIRST) && selected.size <= WORKER_MAX_BYTES) {
+        let bytes: Uint8Array;
+        if (options.readBytes) bytes = await options.readBytes(file.key);
+        else {
+          const obj = await store.get(file.key);
+          body = obj.body;
+          bytes = await collect(obj.body, obj.size);
+        }
+        read = await pool.read(bytes, filter, sized);
       } else {
-        read = await matchFile(obj.body, filter, matchOptions, partial);
+        const obj = await store.get(file.key);
+        body = obj.body;
+        read = await matchFile(obj.body, filter, sized, partial);
       }
     } catch (err) {
       if (err instanceof CliError) throw err;

@@ -140,7 +140,7 @@ describe('lookup with the index ingest writes', () => {
 
     for (const filter of filters) {
       // Act
-      const threads = await run({ filter, workers: 2 });
+      const threads = await run({ filter, workers: 2, inThreadFirst: 0 });
       const single = await run({ filter, workers: 0 });
 
       // Assess
@@ -168,6 +168,7 @@ describe('lookup with the index ingest writes', () => {
     const result = await run({
       filter: {},
       workers: 2,
+      inThreadFirst: 0,
       onUnreadable: (k, why) => unreadable.push(`${k}: ${why}`),
     });
 
