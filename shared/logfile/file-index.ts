@@ -85,21 +85,28 @@ function addNameParts(out: Set<string>, name: string): void {
  */
 export function indexResourceNames(r: CloudTrailRecord): string[] {
   const out = new Set<string>();
+  for (const name of resourceValues(r)) addNameParts(out, name);
+  return [...out];
+}
+
+/** The values {@link indexResourceNames} takes names from (the builder skips values it has seen). */
+function resourceValues(r: CloudTrailRecord): string[] {
+  const out: string[] = [];
   if (Array.isArray(r.resources)) {
     for (const e of r.resources as unknown[]) {
       const o = objectOf(e);
       const arn = textOf(o?.ARN) ?? textOf(o?.ARNPrefix);
-      if (arn) addNameParts(out, arn);
+      if (arn) out.push(arn);
     }
   }
   const params = objectOf(r.requestParameters);
   if (params) {
-    for (const [k, v] of Object.entries(params)) {
-      const s = textOf(v);
-      if (s && IDENTIFIER_KEY.test(k)) addNameParts(out, s);
+    for (const k in params) {
+      const s = textOf(params[k]);
+      if (s && IDENTIFIER_KEY.test(k)) out.push(s);
     }
   }
-  return [...out];
+  return out;
 }
 
 /** Two 32-bit hashes of a string's UTF-16 code units (FNV-1a, and a multiplicative one), for double hashing. */
@@ -157,6 +164,19 @@ export function mayContain(set: IndexSet, value: string): boolean {
   return true;
 }
 
+/** `YYYY-MM-DDTHH:MM:SSZ`, the layout CloudTrail writes, in which text order is time order. */
+function isoSeconds(t: string): boolean {
+  return (
+    t.length === 20 &&
+    t.charCodeAt(4) === 45 &&
+    t.charCodeAt(7) === 45 &&
+    t.charCodeAt(10) === 84 &&
+    t.charCodeAt(13) === 58 &&
+    t.charCodeAt(16) === 58 &&
+    t.charCodeAt(19) === 90
+  );
+}
+
 export class FileIndexBuilder {
   private readonly fields: Record<IndexField, Set<string>> = {
     eventNames: new Set(),
@@ -168,8 +188,14 @@ export class FileIndexBuilder {
   };
   private minMs = Number.POSITIVE_INFINITY;
   private maxMs = Number.NEGATIVE_INFINITY;
+  /** CloudTrail's own `YYYY-MM-DDTHH:MM:SSZ` times sort as text: compared so, parsed once at the end. */
+  private minText: string | undefined;
+  private maxText: string | undefined;
   private read = false;
   private write = false;
+  /** Work done once per distinct identity and resource value: a file repeats both record after record. */
+  private readonly identities = new Set<string>();
+  private readonly resourceValues = new Set<string>();
 
   add(r: CloudTrailRecord): void {
     const f = this.fields;
@@ -182,18 +208,54 @@ export class FileIndexBuilder {
     const u = objectOf(r.userIdentity);
     const key = textOf(u?.accessKeyId);
     if (key) f.accessKeys.add(key);
-    if (u) for (const n of userNames(r)) f.users.add(n);
-    for (const n of indexResourceNames(r)) f.resources.add(n);
-    const t = typeof r.eventTime === 'string' ? Date.parse(r.eventTime) : Number.NaN;
-    if (!Number.isNaN(t)) {
-      if (t < this.minMs) this.minMs = t;
-      if (t > this.maxMs) this.maxMs = t;
+    if (u) {
+      const issuer = objectOf(objectOf(u.sessionContext)?.sessionIssuer);
+      // Every field userNames reads, with separators no JSON string value can forge into another identity.
+      const identity = JSON.stringify([
+        u.type,
+        u.userName,
+        u.arn,
+        u.principalId,
+        u.invokedBy,
+        issuer?.userName,
+      ]);
+      if (!this.identities.has(identity)) {
+        this.identities.add(identity);
+        for (const n of userNames(r)) f.users.add(n);
+      }
     }
-    if (isReadOnly(r)) this.read = true;
-    else this.write = true;
+    for (const v of resourceValues(r)) {
+      if (this.resourceValues.has(v)) continue;
+      this.resourceValues.add(v);
+      addNameParts(f.resources, v);
+    }
+    const time = r.eventTime;
+    if (typeof time === 'string') {
+      if (isoSeconds(time)) {
+        // Parsed only when it would become a bound: an impossible date (month 13) is never one.
+        const lower = this.minText === undefined || time < this.minText;
+        const higher = this.maxText === undefined || time > this.maxText;
+        if ((lower || higher) && !Number.isNaN(Date.parse(time))) {
+          if (lower) this.minText = time;
+          if (higher) this.maxText = time;
+        }
+      } else {
+        const t = Date.parse(time);
+        if (!Number.isNaN(t)) {
+          if (t < this.minMs) this.minMs = t;
+          if (t > this.maxMs) this.maxMs = t;
+        }
+      }
+    }
+    if (!(this.read && this.write)) {
+      if (isReadOnly(r)) this.read = true;
+      else this.write = true;
+    }
   }
 
   build(source: IndexedObject): FileIndex {
+    if (this.minText !== undefined) this.minMs = Math.min(this.minMs, Date.parse(this.minText));
+    if (this.maxText !== undefined) this.maxMs = Math.max(this.maxMs, Date.parse(this.maxText));
     const fields = {} as Record<IndexField, IndexSet>;
     for (const name of INDEX_FIELDS) fields[name] = buildSet(this.fields[name]);
     return {

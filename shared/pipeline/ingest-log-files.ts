@@ -5,7 +5,8 @@
  *
  *   1. read and evaluate: stream its records once into the summary and the rules, hashing the bytes as they pass;
  *   2. publish findings: rule metrics, throttled rule alerts, anomaly detection on the file's counts;
- *   3. commit: write the summary, only if absent.
+ *   3. commit: write the summary, only if absent. It carries the file's index (shared/logfile/file-index.ts),
+ *      which lets `trailwatch lookup --state` skip files that cannot match.
  *
  * The summary is the commit marker: a re-delivered or retried file finds it and is not counted twice, and a
  * crash before it leaves nothing half-written (the retry starts over and may re-send an alert, never lose one).
