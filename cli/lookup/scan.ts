@@ -33,7 +33,7 @@ import type { ObjectStore } from '#shared/ports.ts';
 import { checkFilter, eventTimeMs, type LookupFilter } from './filter.ts';
 import type { SummaryIndex } from './index-check.ts';
 import { type FileMatches, matchFile } from './match-file.ts';
-import { ReadPool, WORKER_MAX_BYTES } from './read-pool.ts';
+import { ReadPool, WORKER_MAX_BYTES, WorkerReadError } from './read-pool.ts';
 import type { LookupEvent } from './row.ts';
 import { FileSelector, type SelectedFile, type SelectOptions, type SelectStats } from './select-files.ts';
 
@@ -237,6 +237,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
   const pool = workers > 0 ? new ReadPool(workers) : undefined;
   const matchOptions = options.limits ? { limits: options.limits } : {};
   let reads = 0;
+  let poolFailed = false;
 
   async function readFile(selected: SelectedFile): Promise<void> {
     const file = selected.trailKey;
@@ -256,7 +257,13 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     try {
       const sized = { ...matchOptions, sizeHint: selected.size };
       // Threads take a while to start: a lookup that reads a handful of files (the index at work) does without.
-      if (pool && ++reads > (options.inThreadFirst ?? IN_THREAD_FIRST) && selected.size <= WORKER_MAX_BYTES) {
+      let threaded: FileMatches | undefined;
+      if (
+        pool &&
+        !poolFailed &&
+        ++reads > (options.inThreadFirst ?? IN_THREAD_FIRST) &&
+        selected.size <= WORKER_MAX_BYTES
+      ) {
         let bytes: Uint8Array;
         if (options.readBytes) bytes = await options.readBytes(file.key);
         else {
@@ -264,8 +271,16 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
           body = obj.body;
           bytes = await collect(obj.body, obj.size);
         }
-        read = await pool.read(bytes, filter, sized);
-      } else {
+        try {
+          threaded = await pool.read(bytes, filter, sized);
+        } catch (err) {
+          if (err instanceof WorkerReadError) throw err;
+          // The threads themselves failed (one died, or could not start): this file and the rest are read here.
+          poolFailed = true;
+        }
+      }
+      if (threaded) read = threaded;
+      else {
         const obj = await store.get(file.key);
         body = obj.body;
         read = await matchFile(obj.body, filter, sized, partial);
