@@ -26,6 +26,8 @@ exports.METRIC = Object.freeze({
   RejectedFiles: 'RejectedFiles',
   RuleAlerts: 'RuleAlerts',
   RuleAlertsThrottled: 'RuleAlertsThrottled',
+  /** Rule matches an exception silenced; published with a `rule` dimension (the rule id). */
+  RuleMatchesSuppressed: 'RuleMatchesSuppressed',
   // verify
   DigestsValid: 'DigestsValid',
   DigestsInvalid: 'DigestsInvalid',

@@ -15,6 +15,7 @@ export declare const METRIC: Readonly<{
   RejectedFiles: 'RejectedFiles';
   RuleAlerts: 'RuleAlerts';
   RuleAlertsThrottled: 'RuleAlertsThrottled';
+  RuleMatchesSuppressed: 'RuleMatchesSuppressed';
   DigestsValid: 'DigestsValid';
   DigestsInvalid: 'DigestsInvalid';
   LogFilesValid: 'LogFilesValid';

@@ -10,7 +10,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError } from '#cli/errors.ts';
-import { type FileIndex, mayContain, parseFileIndex } from '#shared/logfile/file-index.ts';
+import { type FileIndex, mayContain, parseFileIndex, RESOURCE_RULES } from '#shared/logfile/file-index.ts';
 import { summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
 import { ObjectNotFoundError, type ObjectStore } from '#shared/ports.ts';
 import { objectOf } from '#shared/record.ts';
@@ -41,7 +41,13 @@ export function indexMayMatch(index: FileIndex, f: LookupFilter): boolean {
   if (f.eventId !== undefined && !mayContain(fields.eventIds, f.eventId)) return false;
   if (f.accessKeyId !== undefined && !mayContain(fields.accessKeys, f.accessKeyId)) return false;
   if (f.username !== undefined && !mayContain(fields.users, f.username)) return false;
-  if (f.resourceName !== undefined && !mayContain(fields.resources, f.resourceName)) return false;
+  // Names found by another release's resource tables may lack one this lookup's tables find.
+  if (
+    f.resourceName !== undefined &&
+    index.resourceRules === RESOURCE_RULES &&
+    !mayContain(fields.resources, f.resourceName)
+  )
+    return false;
   return true;
 }
 

@@ -22,6 +22,8 @@ export interface MatchOptions {
   sizeHint?: number;
   /** Parse every record (the path the prefilter is checked against). */
   noPrefilter?: boolean;
+  /** Sees every record parsed, matching or not (main thread only: a function does not cross to a worker). */
+  onRecord?: (record: CloudTrailRecord) => void;
 }
 
 /** Throws what {@link readLogRecords} throws; `found` receives the matches so far (kept by a caller that reports). */
@@ -44,6 +46,7 @@ export async function matchFile(
     const next = await it.next();
     if (next.done) return { matches: found, scan: next.value };
     for (const record of next.value) {
+      options.onRecord?.(record);
       if (matchesFilter(record, filter)) found.push({ record, seq });
       seq++;
     }

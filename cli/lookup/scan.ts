@@ -28,8 +28,10 @@
  * (cli/lookup/read-pool.ts) once more than {@link IN_THREAD_FIRST} files are to be read.
  */
 import { CliError } from '#cli/errors.ts';
+import type { TrailKey } from '#shared/keys.ts';
 import type { ScanLimits, ScanStats } from '#shared/logfile/read.ts';
 import type { ObjectStore } from '#shared/ports.ts';
+import type { CloudTrailRecord } from '#shared/record.ts';
 import { checkFilter, eventTimeMs, type LookupFilter } from './filter.ts';
 import type { SummaryIndex } from './index-check.ts';
 import { type FileMatches, matchFile } from './match-file.ts';
@@ -64,6 +66,11 @@ export interface LookupOptions extends Omit<SelectOptions, 'startTime' | 'endTim
   onUnreadable?: (key: string, reason: string) => void;
   /** Called after each file, for progress displays. */
   onFile?: (stats: LookupStats) => void;
+  /**
+   * Sees every record read, matching or not (what else a caller wants from the same pass). Every record must
+   * then be parsed here: no file is skipped by its index, no record by the byte prefilter, and no thread reads.
+   */
+  onRecord?: (record: CloudTrailRecord, file: TrailKey) => void;
 }
 
 export interface LookupStats extends SelectStats {
@@ -233,16 +240,21 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     options.order === 'newest-first' ? compareDesc : compareAsc,
   );
 
-  const workers = options.workers ?? 0;
+  const { onRecord } = options;
+  const workers = onRecord ? 0 : (options.workers ?? 0);
   const pool = workers > 0 ? new ReadPool(workers) : undefined;
-  const matchOptions = options.limits ? { limits: options.limits } : {};
+  const index = onRecord ? undefined : options.index;
+  const matchOptions = {
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(onRecord ? { noPrefilter: true } : {}),
+  };
   let reads = 0;
   let poolFailed = false;
 
   async function readFile(selected: SelectedFile): Promise<void> {
     const file = selected.trailKey;
-    if (options.index) {
-      const verdict = await options.index.check(selected, filter);
+    if (index) {
+      const verdict = await index.check(selected, filter);
       if (verdict === 'skip') {
         stats.skippedByIndex++;
         return;
@@ -255,7 +267,11 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     let read: FileMatches;
     let body: AsyncIterable<Uint8Array> | undefined;
     try {
-      const sized = { ...matchOptions, sizeHint: selected.size };
+      const sized = {
+        ...matchOptions,
+        sizeHint: selected.size,
+        ...(onRecord ? { onRecord: (r: CloudTrailRecord) => onRecord(r, file) } : {}),
+      };
       // Threads take a while to start: a lookup that reads a handful of files (the index at work) does without.
       let threaded: FileMatches | undefined;
       if (

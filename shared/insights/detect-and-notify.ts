@@ -11,7 +11,7 @@ import type { InsightEvent } from './insight-types.ts';
 export async function detectAndNotify(
   deps: { state: ObjectStore; notifier: Notifier; metrics: MetricsSink; topic: string },
   params: DetectParams,
-): Promise<{ events: InsightEvent[]; open: number }> {
+): Promise<{ events: InsightEvent[]; open: number; duplicates: string[] }> {
   const found = await detect(deps.state, params);
   await sendThroughOutbox(
     deps.state,
@@ -24,5 +24,5 @@ export async function detectAndNotify(
   for (const e of found.events) {
     deps.metrics.addMetric(e.kind === 'start' ? 'InsightsStarted' : 'InsightsEnded', 'Count', 1);
   }
-  return { events: found.events, open: found.open };
+  return { events: found.events, open: found.open, duplicates: found.duplicates ?? [] };
 }

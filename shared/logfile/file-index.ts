@@ -8,12 +8,15 @@
  * eventTime bounds and whether it holds read and write calls.
  *
  * Fields, each a superset of what lookup's filter compares: event names, event sources, caller names
- * ({@link userNames}), access key IDs, event IDs, and resource names ({@link indexResourceNames}).
+ * ({@link userNames}), access key IDs, event IDs, and resource names ({@link indexResourceNames}). Resource
+ * types are not kept: a `--resource-type` filter alone never skips a file.
  *
  * An index is only trusted for the object it was built from: the summary names the key, size and ETag, and a
  * reader that finds anything else (or an index that does not parse) reads the file in full.
  */
+import { createHash } from 'node:crypto';
 import { type CloudTrailRecord, isReadOnly, objectOf, textOf, userNames } from '#shared/record.ts';
+import { extractResources, TABLES } from '#shared/resources/index.ts';
 
 export const INDEX_SCHEMA = 'trailwatch.index/1';
 /** Up to this many distinct values a field keeps them as they are; beyond, a Bloom filter. */
@@ -30,6 +33,15 @@ export const INDEX_FIELDS = [
   'resources',
 ] as const;
 export type IndexField = (typeof INDEX_FIELDS)[number];
+
+/**
+ * The resource tables the index's resource names were extracted with. A lookup whose extractor differs (a
+ * newer release that finds more resources) cannot trust the names: it reads the file rather than miss one.
+ */
+export const RESOURCE_RULES = createHash('sha256')
+  .update(JSON.stringify(TABLES, (_k, v: unknown) => (v instanceof RegExp ? String(v) : v)))
+  .digest('hex')
+  .slice(0, 16);
 
 export type IndexSet =
   | { values: string[] }
@@ -51,6 +63,8 @@ export interface FileIndex {
   timeRange: [number, number] | null;
   /** Whether the file holds read calls, write calls ({@link isReadOnly}). */
   readOnly: { read: boolean; write: boolean };
+  /** {@link RESOURCE_RULES} of the ingest that built it (absent: built before resources were extracted). */
+  resourceRules?: string;
   fields: Record<IndexField, IndexSet>;
 }
 
@@ -61,52 +75,30 @@ export class IndexFormatError extends Error {
   }
 }
 
-/** Strings of requestParameters that name a resource (`bucketName`, `instanceId`, `roleArn`, `key`). */
-const IDENTIFIER_KEY = /(name|id|arn|identifier|^key)$/i;
-const SEPARATORS = /[/:]/;
-
-/** A name and the parts of it a resource filter may be given: ARN resource part, ids, path segments. */
-function addNameParts(out: Set<string>, name: string): void {
-  out.add(name);
-  const parts = name.split(':');
-  const resource = parts.length >= 6 && parts[0] === 'arn' ? parts.slice(5).join(':') : name;
-  out.add(resource);
-  for (let i = 0; i < resource.length; i++) {
-    const c = resource[i];
-    if ((c === '/' || c === ':') && i + 1 < resource.length) out.add(resource.slice(i + 1));
+/**
+ * Every name under which lookup's `--resource-name` finds a resource the record writes as `value`
+ * (`nameMatches` of shared/resources/): the value itself, and each end of it that starts at a `/` or `:` or just after one
+ * (`arn:aws:iam::1:role/admin` gives `admin`, `/admin`, `role/admin`, `:role/admin`, ...).
+ */
+function addMatchingNames(out: Set<string>, value: string): void {
+  out.add(value);
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c !== 0x2f && c !== 0x3a) continue;
+    if (i > 0) out.add(value.slice(i));
+    if (i + 1 < value.length) out.add(value.slice(i + 1));
   }
-  for (const segment of resource.split(SEPARATORS)) if (segment) out.add(segment);
 }
 
 /**
- * The names a record's resources go by, for the index: each `resources[]` ARN (or ARN prefix) and the
- * identifiers at the top of `requestParameters`, with their parts. One function, so a fuller extractor can
- * replace it; it must return every name the lookup's resource filter matches.
+ * The names a record's resources go by, for the index: every name `--resource-name` matches (the lookup
+ * filter's `namesResource`) for every resource the shared extractor finds in the record. The same
+ * extractor decides both, so the index cannot miss a resource the filter would find.
  */
 export function indexResourceNames(r: CloudTrailRecord): string[] {
   const out = new Set<string>();
-  for (const name of resourceValues(r)) addNameParts(out, name);
+  for (const res of extractResources(r)) addMatchingNames(out, res.name);
   return [...out];
-}
-
-/** The values {@link indexResourceNames} takes names from (the builder skips values it has seen). */
-function resourceValues(r: CloudTrailRecord): string[] {
-  const out: string[] = [];
-  if (Array.isArray(r.resources)) {
-    for (const e of r.resources as unknown[]) {
-      const o = objectOf(e);
-      const arn = textOf(o?.ARN) ?? textOf(o?.ARNPrefix);
-      if (arn) out.push(arn);
-    }
-  }
-  const params = objectOf(r.requestParameters);
-  if (params) {
-    for (const k in params) {
-      const s = textOf(params[k]);
-      if (s && IDENTIFIER_KEY.test(k)) out.push(s);
-    }
-  }
-  return out;
 }
 
 /** Two 32-bit hashes of a string's UTF-16 code units (FNV-1a, and a multiplicative one), for double hashing. */
@@ -224,10 +216,10 @@ export class FileIndexBuilder {
         for (const n of userNames(r)) f.users.add(n);
       }
     }
-    for (const v of resourceValues(r)) {
-      if (this.resourceValues.has(v)) continue;
-      this.resourceValues.add(v);
-      addNameParts(f.resources, v);
+    for (const res of extractResources(r)) {
+      if (this.resourceValues.has(res.name)) continue;
+      this.resourceValues.add(res.name);
+      addMatchingNames(f.resources, res.name);
     }
     const time = r.eventTime;
     if (typeof time === 'string') {
@@ -268,6 +260,7 @@ export class FileIndexBuilder {
       },
       timeRange: this.minMs <= this.maxMs ? [this.minMs, this.maxMs] : null,
       readOnly: { read: this.read, write: this.write },
+      resourceRules: RESOURCE_RULES,
       fields,
     };
   }
@@ -328,9 +321,18 @@ export function parseFileIndex(v: unknown): FileIndex {
   const ro = objectOf(o.readOnly);
   if (!ro || typeof ro.read !== 'boolean' || typeof ro.write !== 'boolean')
     throw new IndexFormatError('index readOnly: expected {read, write} booleans');
+  if (o.resourceRules !== undefined && typeof o.resourceRules !== 'string')
+    throw new IndexFormatError('index resourceRules: expected a string');
   const fieldsIn = objectOf(o.fields);
   if (!fieldsIn) throw new IndexFormatError('index fields: expected an object');
   const fields = {} as Record<IndexField, IndexSet>;
   for (const name of INDEX_FIELDS) fields[name] = checkSet(name, fieldsIn[name]);
-  return { schema: INDEX_SCHEMA, source, timeRange, readOnly: { read: ro.read, write: ro.write }, fields };
+  return {
+    schema: INDEX_SCHEMA,
+    source,
+    timeRange,
+    readOnly: { read: ro.read, write: ro.write },
+    ...(typeof o.resourceRules === 'string' ? { resourceRules: o.resourceRules } : {}),
+    fields,
+  };
 }

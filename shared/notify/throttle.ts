@@ -46,27 +46,44 @@ export function parseThrottlePolicy(
   return policy;
 }
 
+/** Where the claim of one rule's window for an account and region lives. */
+export function claimKey(args: ClaimArgs): string {
+  const windowMs = args.minutes * 60_000;
+  const windowStart = new Date(Math.floor(args.at.getTime() / windowMs) * windowMs).toISOString();
+  return `alert-windows/${args.ruleId}/${args.account}/${args.region}/${args.minutes}m/${windowStart}.json`;
+}
+
+export interface ClaimArgs {
+  ruleId: string;
+  account: string;
+  region: string;
+  minutes: number;
+  at: Date;
+  sourceKey: string;
+}
+
 /**
  * True when this file may send the rule's message for this account and region: no window, or the window
  * is unclaimed, or claimed by this same file.
  */
-export async function claimAlert(
-  state: ObjectStore,
-  args: { ruleId: string; account: string; region: string; minutes: number; at: Date; sourceKey: string },
-): Promise<boolean> {
+export async function claimAlert(state: ObjectStore, args: ClaimArgs): Promise<boolean> {
   if (args.minutes <= 0) return true;
-  const windowMs = args.minutes * 60_000;
-  const windowStart = new Date(Math.floor(args.at.getTime() / windowMs) * windowMs).toISOString();
-  const key = `alert-windows/${args.ruleId}/${args.account}/${args.region}/${args.minutes}m/${windowStart}.json`;
+  return (await claimOwner(state, args)) === args.sourceKey;
+}
+
+/** The file that owns the window: this one if the window was free, else the one that claimed it first. */
+export async function claimOwner(state: ObjectStore, args: ClaimArgs): Promise<string | undefined> {
+  const key = claimKey(args);
+  const windowStart = key.slice(key.lastIndexOf('/') + 1, -'.json'.length);
   try {
     await state.put(key, JSON.stringify({ source: args.sourceKey, windowStart, minutes: args.minutes }), {
       ifNoneMatch: '*',
       contentType: 'application/json',
     });
-    return true;
+    return args.sourceKey;
   } catch (err) {
     if (!(err instanceof PreconditionFailedError)) throw err;
     const claim = JSON.parse((await readAll(state, key)).toString('utf8')) as { source?: string };
-    return claim.source === args.sourceKey;
+    return claim.source;
   }
 }

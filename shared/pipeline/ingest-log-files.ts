@@ -24,13 +24,15 @@ import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
 import { claimAlert, throttleMinutes } from '#shared/notify/throttle.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import {
+  addDimensionedMetric,
   type Log,
   type MetricsSink,
   type Notifier,
   type ObjectStore,
   PreconditionFailedError,
 } from '#shared/ports.ts';
-import { RuleEvaluator, type RuleMatches } from '#shared/rules/evaluate.ts';
+import { RuleEvaluator, type RuleMatches, type RuleSuppressions } from '#shared/rules/evaluate.ts';
+import { type ActiveExceptions, type ExceptionSet, expiredMessage } from '#shared/rules/exceptions.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import { type LogFileSummary, SummaryBuilder } from '#shared/summary.ts';
 
@@ -38,6 +40,8 @@ export interface IngestPorts {
   config: IngestConfig;
   /** Evaluated on every record; validated at start-up (a bad pattern stops the function at load). */
   rules: readonly Rule[];
+  /** Known-good activity the rules must not alert on (validated at start-up like the rules). */
+  exceptions?: ExceptionSet;
   sourceStore(bucket: string): ObjectStore;
   state: ObjectStore;
   notifier: Notifier;
@@ -62,6 +66,8 @@ export interface LogFileRef {
 export interface EvaluatedLogFile {
   summary: LogFileSummary;
   matches: RuleMatches[];
+  /** Matches exceptions silenced, per rule (absent: none). */
+  suppressed?: RuleSuppressions[];
   /** SHA-256 (hex) of the file's uncompressed bytes: the hash CloudTrail's digest lists for it. */
   hash: string;
 }
@@ -174,7 +180,10 @@ export async function ingestLogFile(
     return { status: 'duplicate', summaryKey };
   }
 
-  const read = await readAndEvaluate(ports.sourceStore(file.bucket), file, ports.rules, config);
+  const exceptions = ports.exceptions?.at(ports.now(), (e) =>
+    ports.logger.warn(expiredMessage(e), { exception: e.id, expires: e.expires, file: e.origin }),
+  );
+  const read = await readAndEvaluate(ports.sourceStore(file.bucket), file, ports.rules, config, exceptions);
   if (read.status === 'empty') return skipped(metrics);
   if (read.status === 'unreadable') return recordRejection(state, metrics, file, read);
 
@@ -205,12 +214,13 @@ export async function readAndEvaluate(
   file: LogFileRef,
   rules: readonly Rule[],
   limits: Partial<ScanLimits> = {},
+  exceptions?: ActiveExceptions,
 ): Promise<ReadResult> {
   const object = await source.get(file.key.key);
   if (object.size === 0) return { status: 'empty' };
   const hash = createHash('sha256');
   const builder = new SummaryBuilder(file.key.time);
-  const evaluator = new RuleEvaluator(rules);
+  const evaluator = new RuleEvaluator(rules, exceptions ? { exceptions } : {});
   const index = new FileIndexBuilder();
   const records = readLogRecords(object.body, {
     hash,
@@ -261,7 +271,14 @@ export async function readAndEvaluate(
   });
   // Last key of the summary: a reader after the index alone finds it without parsing the rest.
   summary.index = index.build({ ...summary.source });
-  return { status: 'read', summary, matches: evaluator.results(), hash: hash.digest('hex') };
+  const suppressed = evaluator.suppressions();
+  return {
+    status: 'read',
+    summary,
+    matches: evaluator.results(),
+    ...(suppressed.length > 0 ? { suppressed } : {}),
+    hash: hash.digest('hex'),
+  };
 }
 
 /**
@@ -276,12 +293,49 @@ export async function publishFindings(
   insights: InsightEvent[],
 ): Promise<void> {
   const { metrics, config, state } = ports;
+  const { summary } = found;
+  await publishRuleFindings(ports, file, found);
+  const detected = await detectAndNotify(
+    { state, notifier: ports.notifier, metrics, topic: config.alertTopicArn },
+    {
+      account: summary.account,
+      region: summary.region,
+      now: ports.now(),
+      summaries: [summary],
+      insightStore: ports.insightStore ?? state,
+      prefix: '',
+    },
+  );
+  insights.push(...detected.events);
+}
+
+/** Rule metrics and rule alerts of one evaluated file (each rule throttled per account and region). */
+export async function publishRuleFindings(
+  ports: IngestPorts,
+  file: LogFileRef,
+  found: EvaluatedLogFile,
+  claim: typeof claimAlert = claimAlert,
+): Promise<void> {
+  const { metrics, config, state } = ports;
   const { summary, matches } = found;
   const hits = matches.filter((m) => m.count > 0);
   for (const m of hits) metrics.addMetric(m.rule.metricName, 'Count', m.count);
+  for (const s of found.suppressed ?? []) {
+    addDimensionedMetric(metrics, METRIC.RuleMatchesSuppressed, 'Count', s.count, { rule: s.rule.id });
+    ports.logger.info('rule matches suppressed by exceptions', {
+      rule: s.rule.id,
+      file: file.key.key,
+      suppressed: s.byException.map((b) => ({
+        exception: b.exception.id,
+        reason: b.exception.reason,
+        count: b.count,
+        eventIds: b.eventIds,
+      })),
+    });
+  }
   const allowed: RuleMatches[] = [];
   for (const m of hits) {
-    const claimed = await claimAlert(state, {
+    const claimed = await claim(state, {
       ruleId: m.rule.id,
       account: summary.account,
       region: summary.region,
@@ -297,22 +351,12 @@ export async function publishFindings(
     source: summary.source,
     account: summary.account,
     region: summary.region,
+    at: file.key.time,
+    throttle: config.alertThrottle,
+    ...(config.runbookUrl ? { runbookUrl: config.runbookUrl } : {}),
   });
   for (const n of notifications) await ports.notifier.publish(n);
   if (notifications.length > 0) metrics.addMetric(METRIC.RuleAlerts, 'Count', notifications.length);
-
-  const detected = await detectAndNotify(
-    { state, notifier: ports.notifier, metrics, topic: config.alertTopicArn },
-    {
-      account: summary.account,
-      region: summary.region,
-      now: ports.now(),
-      summaries: [summary],
-      insightStore: ports.insightStore ?? state,
-      prefix: '',
-    },
-  );
-  insights.push(...detected.events);
 }
 
 /** Step 3: the summary, written only if absent. Another invocation that committed first wrote the same one. */
@@ -332,6 +376,12 @@ export async function commitSummary(
     metrics.addMetric(METRIC.DuplicateDeliveries, 'Count', 1);
     return { status: 'duplicate', summaryKey };
   }
+  countIngested(metrics, summary);
+  return { status: 'committed', summaryKey };
+}
+
+/** The metrics of a file counted once, by whichever path committed it. */
+export function countIngested(metrics: MetricsSink, summary: LogFileSummary): void {
   metrics.addMetric(METRIC.FilesIngested, 'Count', 1);
   metrics.addMetric(METRIC.Records, 'Count', summary.records);
   metrics.addMetric(METRIC.UncompressedBytes, 'Bytes', summary.bytes);
@@ -339,7 +389,6 @@ export async function commitSummary(
   if (bad > 0) metrics.addMetric(METRIC.BadRecords, 'Count', bad);
   if (summary.lagSeconds)
     metrics.addMetric(METRIC.DeliveryLagSeconds, 'Seconds', Math.max(0, summary.lagSeconds.max));
-  return { status: 'committed', summaryKey };
 }
 
 /** A file that cannot be used: its verdict is written where an operator finds it, and counted. */

@@ -7,11 +7,19 @@
  */
 import { missingBefore } from '#shared/digest/gaps.ts';
 import type { KeyRing } from '#shared/digest/public-keys.ts';
-import { digestAlert, failuresOf } from '#shared/digest/tamper-alerts.ts';
+import {
+  breaksChain,
+  chainIncidentStateKey,
+  digestAlert,
+  digestIncidentKey,
+  failuresOf,
+  tamperSubtypeOf,
+} from '#shared/digest/tamper-alerts.ts';
 import type { FileVerdict } from '#shared/digest/verdict.ts';
 import { type DigestReport, verifyDigest } from '#shared/digest/verify-digest.ts';
 import type { TrailKey } from '#shared/keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
+import { chainRecoveredAlert } from '#shared/notify/alert-kinds.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import {
   type Log,
@@ -19,6 +27,7 @@ import {
   type Notifier,
   type ObjectStore,
   PreconditionFailedError,
+  readAll,
 } from '#shared/ports.ts';
 
 export interface VerifyPorts {
@@ -89,8 +98,7 @@ export async function verifyOneDigest(
     report.gaps = await missingBefore(source, bucket, digest, report.previous.key);
   }
 
-  const alert = digestAlert(ports.config.alertTopicArn, digest, report);
-  if (alert) await ports.notifier.publish(alert);
+  const alert = await alertChain(ports, bucket, digest, report);
 
   try {
     await state.put(verdictKey, JSON.stringify(verdictOf(digest, report)), {
@@ -105,7 +113,72 @@ export async function verifyOneDigest(
   const failures = failuresOf(report);
   if (failures.length > 0) logger.error('digest validation failed', { bucket, key, failures });
   else logger.info('digest valid', { bucket, key, logFiles: report.logs.length });
-  return { key, status: 'verified', report, verdictKey, alerted: alert !== undefined };
+  return { key, status: 'verified', report, verdictKey, alerted: alert };
+}
+
+interface ChainIncident {
+  incidentKey: string;
+  since: string;
+}
+
+/**
+ * Publishes the digest's tamper alert, if any, keeping the chain's incident: a break opens one (remembered in
+ * the state bucket) and every later break of the same chain joins it; the first digest that links again
+ * closes it with a recovery naming the incident. State is written before the alert and removed after the
+ * recovery, so a crash in between repeats a message rather than losing one.
+ */
+async function alertChain(
+  ports: VerifyPorts,
+  bucket: string,
+  digest: TrailKey,
+  report: VerifiedReport,
+): Promise<boolean> {
+  const { state, notifier } = ports;
+  const topic = ports.config.alertTopicArn;
+  const stateKey = chainIncidentStateKey(digest);
+  const subtype = tamperSubtypeOf(report);
+  const open = (await state.head(stateKey))
+    ? (JSON.parse((await readAll(state, stateKey)).toString('utf8')) as ChainIncident)
+    : undefined;
+  if (subtype && breaksChain(subtype)) {
+    let incident: ChainIncident = open ?? {
+      incidentKey: digestIncidentKey(digest, bucket, subtype),
+      since: digest.time.toISOString(),
+    };
+    if (!open) {
+      try {
+        await state.put(stateKey, JSON.stringify(incident), {
+          ifNoneMatch: '*',
+          contentType: 'application/json',
+        });
+      } catch (err) {
+        // Another digest of the same chain opened the incident first: this break joins it.
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        incident = JSON.parse((await readAll(state, stateKey)).toString('utf8')) as ChainIncident;
+      }
+    }
+    const alert = digestAlert(topic, digest, report, incident.incidentKey);
+    if (alert) await notifier.publish(alert);
+    return alert !== undefined;
+  }
+  const alert = digestAlert(topic, digest, report);
+  if (alert) await notifier.publish(alert);
+  const linked = report.digest.status === 'valid' && report.previous?.status === 'valid';
+  if (open && linked) {
+    await notifier.publish(
+      chainRecoveredAlert({
+        topic,
+        incidentKey: open.incidentKey,
+        account: digest.account,
+        region: digest.region,
+        bucket,
+        digestKey: digest.key,
+        since: open.since,
+      }),
+    );
+    await state.delete(stateKey);
+  }
+  return alert !== undefined;
 }
 
 function verdictOf(digest: TrailKey, report: VerifiedReport) {

@@ -12,6 +12,7 @@ import { type LookupOptions, lookup } from '#cli/lookup/scan.ts';
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
 import { commitSummary, readAndEvaluate, summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
+import { extractResources } from '#shared/resources/index.ts';
 
 const BUCKET = 'trail-bucket';
 const metrics = { addMetric() {} };
@@ -103,6 +104,60 @@ describe('lookup with the index ingest writes', () => {
     expect(indexed.stats.matched).toBeGreaterThan(0);
   });
 
+  it('finds by resource name and type what a lookup without the index finds, resources from the request too', async () => {
+    // Prepare: a resource the extractor takes from a request (the record has no resources[]), by its
+    // whole name and by the end a user may type.
+    const records = (await Promise.all(logKeys.map((k) => recordsOf(trail, k)))).flat();
+    const fromRequest = records
+      .filter((r) => !Array.isArray(r.resources))
+      .flatMap((r) => extractResources(r))
+      .find((res) => /[/:]./.test(res.name));
+    expect(fromRequest, 'a resource named in a request, with a path or ARN').toBeDefined();
+    const { name, type } = fromRequest!;
+    const end = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf(':')) + 1);
+    const filters = [
+      { resourceName: name },
+      { resourceName: end },
+      { resourceName: end, resourceType: type },
+      { resourceType: type },
+      { resourceName: 'no-such-resource-anywhere' },
+    ];
+
+    for (const filter of filters) {
+      // Act
+      const indexed = await run({ filter, index: withIndex(), workers: 2, inThreadFirst: 0 });
+      const plain = await run({ filter });
+
+      // Assess
+      expect(ids(indexed), JSON.stringify(filter)).toEqual(ids(plain));
+    }
+    const byName = await run({ filter: { resourceName: name }, index: withIndex() });
+    expect(byName.stats.matched).toBeGreaterThan(0);
+    expect(byName.stats.skippedByIndex).toBeGreaterThan(0);
+  });
+
+  it('shows every record to onRecord: no file skipped by its index, no record by the prefilter', async () => {
+    // Prepare
+    const total = (await Promise.all(logKeys.map((k) => recordsOf(trail, k)))).flat().length;
+    let seen = 0;
+
+    // Act
+    const result = await run({
+      filter: { eventId: 'no-such-event' },
+      index: withIndex(),
+      workers: 2,
+      inThreadFirst: 0,
+      onRecord: () => {
+        seen++;
+      },
+    });
+
+    // Assess
+    expect(seen).toBe(total);
+    expect(result.stats.skippedByIndex).toBe(0);
+    expect(result.stats.filteredRecords).toBe(0);
+  });
+
   it.each([
     ['missing', (key: string) => state.delete(summaryKeyFor(BUCKET, key)), 'indexMissing'],
     [
@@ -124,7 +179,8 @@ describe('lookup with the index ingest writes', () => {
     // Prepare
     const key = logKeys[logKeys.length - 1 - ['missing', 'corrupt', 'stale'].indexOf(_what)];
     await spoil(key);
-    const wanted = _what === 'stale' ? 'added-after-ingest-0001' : (await recordsOf(trail, key))[1].eventID!;
+    const wanted =
+      _what === 'stale' ? 'added-after-ingest-0001' : (await recordsOf(trail, key)).at(-1)!.eventID!;
 
     // Act
     const found = await run({ filter: { eventId: wanted }, index: withIndex() });

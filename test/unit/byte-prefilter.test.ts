@@ -9,9 +9,24 @@ import { type LookupFilter, prefilterGroups } from '#cli/lookup/filter.ts';
 import { matchFile } from '#cli/lookup/match-file.ts';
 import { BytePrefilter } from '#shared/logfile/prefilter.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
+import { extractResources, nameMatches } from '#shared/resources/index.ts';
 
-const NAMES = ['StopLogging', 'ConsoleLogin', 'GetObject', 'DeleteTrail', 'Événement'];
-const SOURCES = ['cloudtrail.amazonaws.com', 'iam.amazonaws.com', 's3.amazonaws.com', 'evil\\source'];
+const NAMES = [
+  'StopLogging',
+  'ConsoleLogin',
+  'GetObject',
+  'DeleteTrail',
+  'Événement',
+  'CreateUser',
+  'GetParameter',
+];
+const SOURCES = [
+  'cloudtrail.amazonaws.com',
+  'iam.amazonaws.com',
+  's3.amazonaws.com',
+  'ssm.amazonaws.com',
+  'evil\\source',
+];
 const USERS = ['alice', 'bob', 'root', 'Root', 'AWS service', 'unknown', 'ci/deploy', 'a"quote', 'zoë'];
 const KEYS = ['AKIAEXAMPLE1', 'ASIAEXAMPLE2', 'AKIA/SLASH'];
 const IDS = ['1b2c', '3d4e', 'ffff-0000'];
@@ -23,6 +38,15 @@ const ARNS = [
   'arn:aws:lambda:us-east-1:111122223333:function:f1',
 ];
 const TYPES = ['AWS::IAM::User', 'AWS::S3::Object', 'AWS::CloudTrail::Trail'];
+/** Request parameters the resource tables read (shared/resources/services/): IAM, S3 and SSM names. */
+const PARAMS = {
+  bucketName: ['my-bucket', 'logs/bucket'],
+  key: ['logs/a.txt', 'a.txt'],
+  userName: ['alice', 'ci/deploy', 'zoë'],
+  roleName: ['admin'],
+  policyArn: ['arn:aws:iam::aws:policy/AdministratorAccess'],
+  name: ['/app/db', 'app:db'],
+};
 const TIMES = ['2026-03-05T00:00:00Z', '2026-03-05T12:30:00Z', '2026-03-06T00:00:00Z', 'not a time'];
 const IDENTITY_TYPES = ['IAMUser', 'AssumedRole', 'Root', 'AWSService', 'FederatedUser'];
 
@@ -58,12 +82,35 @@ const recordArb: fc.Arbitrary<CloudTrailRecord> = fc.record(
     resources: fc.array(fc.record({ ARN: text(ARNS), type: pick(TYPES) }, { requiredKeys: [] }), {
       maxLength: 3,
     }),
-    requestParameters: fc.option(fc.record({ bucketName: text(['my-bucket']), key: fc.string() }), {
-      nil: null,
-    }),
+    requestParameters: fc.option(
+      fc.record(
+        Object.fromEntries(Object.entries(PARAMS).map(([k, values]) => [k, text(values)])) as Record<
+          keyof typeof PARAMS,
+          fc.Arbitrary<string>
+        >,
+        { requiredKeys: [] },
+      ),
+      { nil: null },
+    ),
   },
   { requiredKeys: [] },
 ) as fc.Arbitrary<CloudTrailRecord>;
+
+/** Every name `--resource-name` finds a resource of the pools by: the extractor's names and their ends. */
+const RESOURCE_NAMES = (() => {
+  const names = new Set<string>();
+  const samples: unknown[] = ARNS.map((ARN) => ({ resources: [{ ARN }] }));
+  for (const eventSource of SOURCES)
+    for (const eventName of NAMES)
+      for (const [k, values] of Object.entries(PARAMS))
+        for (const v of values) samples.push({ eventSource, eventName, requestParameters: { [k]: v } });
+  for (const r of samples) {
+    for (const { name } of extractResources(r)) {
+      for (let i = 0; i < name.length; i++) if (nameMatches(name, name.slice(i))) names.add(name.slice(i));
+    }
+  }
+  return [...names];
+})();
 
 const attributeArbs = {
   eventName: text(NAMES),
@@ -71,10 +118,7 @@ const attributeArbs = {
   eventId: text(IDS),
   accessKeyId: text(KEYS),
   username: text(USERS),
-  resourceName: fc.oneof(
-    text(ARNS),
-    pick(['alice', 'bob', 'a.txt', 'logs/a.txt', 'management-events', 'f1', 'user/alice']),
-  ),
+  resourceName: text(RESOURCE_NAMES),
   resourceType: pick(TYPES),
   readOnly: fc.boolean(),
   startTime: pick(TIMES.slice(0, 3)).map((t) => new Date(t)),

@@ -3,7 +3,7 @@
  * its Bloom filters keep their stated false-positive rate, and anything that is not an index is refused.
  */
 import { describe, expect, it } from 'vitest';
-import { type LookupFilter, matchesFilter, resourceNames } from '#cli/lookup/filter.ts';
+import { type LookupFilter, matchesFilter } from '#cli/lookup/filter.ts';
 import { indexMayMatch } from '#cli/lookup/index-check.ts';
 import {
   BLOOM_FPR,
@@ -14,6 +14,7 @@ import {
   parseFileIndex,
 } from '#shared/logfile/file-index.ts';
 import { type CloudTrailRecord, userNames } from '#shared/record.ts';
+import { extractResources, nameMatches } from '#shared/resources/index.ts';
 import { allStratusRecords } from '#test/fixtures/lookup/trail.ts';
 
 const SOURCE = { bucket: 'trail-bucket', key: 'AWSLogs/x.json.gz', size: 100, etag: '"abc"' };
@@ -34,9 +35,12 @@ function filtersFinding(r: CloudTrailRecord): LookupFilter[] {
   const key = r.userIdentity?.accessKeyId;
   if (typeof key === 'string') out.push({ accessKeyId: key });
   for (const username of userNames(r)) out.push({ username });
-  for (const e of r.resources ?? []) {
-    const arn = e.ARN ?? (e as { ARNPrefix?: string }).ARNPrefix;
-    if (arn) for (const resourceName of resourceNames(arn)) out.push({ resourceName });
+  // Every resource the extractor finds, by every name that finds it: the whole name and each end of it.
+  for (const { name, type } of extractResources(r)) {
+    for (let i = 0; i < name.length; i++) {
+      const resourceName = name.slice(i);
+      if (nameMatches(name, resourceName)) out.push({ resourceName }, { resourceName, resourceType: type });
+    }
   }
   if (typeof r.eventTime === 'string') {
     const t = new Date(r.eventTime);
@@ -65,6 +69,30 @@ describe('the per-file index', () => {
       }
     }
     expect(checked).toBeGreaterThan(records.length * 5);
+  });
+
+  it('holds the resources the extractor finds in requests, not only in resources[]', () => {
+    // Prepare: real records whose resources come from the request alone.
+    const fromRequest = records.filter((r) => !Array.isArray(r.resources) && extractResources(r).length > 0);
+    const index = indexOf(fromRequest.slice(0, 200));
+
+    // Act
+    const names = fromRequest.slice(0, 200).flatMap((r) => extractResources(r).map((res) => res.name));
+
+    // Assess
+    expect(names.length).toBeGreaterThan(20);
+    for (const resourceName of names) expect(indexMayMatch(index, { resourceName })).toBe(true);
+    expect(indexMayMatch(index, { resourceName: 'no-such-resource-anywhere' })).toBe(false);
+  });
+
+  it('does not go by resource names extracted with other resource tables', () => {
+    // Prepare: an index whose names another release's tables extracted.
+    const file = records.slice(0, 50);
+    const other = { ...indexOf(file), resourceRules: 'another-release' };
+
+    // Act / Assess: a name the index lacks is not trusted to be absent.
+    expect(indexMayMatch(indexOf(file), { resourceName: 'no-such-resource-anywhere' })).toBe(false);
+    expect(indexMayMatch(other, { resourceName: 'no-such-resource-anywhere' })).toBe(true);
   });
 
   it('rules out files that hold no such value, with exact lists and with Bloom filters alike', () => {

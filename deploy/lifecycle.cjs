@@ -1,0 +1,86 @@
+'use strict';
+/**
+ * The state bucket's lifecycle, as CloudFormation for serverless.yml: every prefix trailwatch writes has an
+ * end, so state stays bounded however long the stack runs.
+ *
+ *   LifecycleConfiguration: ${file(./deploy/lifecycle.cjs):configuration}
+ *
+ * Parameters (days): summariesDays, verdictsDays, rejectedDays, alertWindowsDays, insightFilesDays,
+ * noncurrentVersionDays. What never expires by age: `insights/state/` (the current state of each
+ * account-region; it bounds itself, see shared/limits.ts), `outbox/` (a message waiting there is an alert
+ * not sent yet), `watchdog/` and `shards/` (a few small objects). Their old versions do expire.
+ */
+
+const DEFAULT_DAYS = {
+  summariesDays: 400,
+  verdictsDays: 400,
+  rejectedDays: 90,
+  // A claim matters for the throttle window it names (minutes to a day): a week is ample.
+  alertWindowsDays: 7,
+  insightFilesDays: 400,
+  // Every write of a state object leaves a version (a quiet account-region writes ~290 a day): kept a day.
+  noncurrentVersionDays: 1,
+};
+
+/** Prefix of each expiring area and the parameter that gives its age. */
+const PREFIXES = [
+  ['expire-summaries', 'summaries/', 'summariesDays'],
+  ['expire-verdicts', 'verdicts/', 'verdictsDays'],
+  ['expire-rejected', 'rejected/', 'rejectedDays'],
+  ['expire-alert-windows', 'alert-windows/', 'alertWindowsDays'],
+  // Insights files detect writes into the state bucket, laid out like CloudTrail's.
+  ['expire-insight-files', 'AWSLogs/', 'insightFilesDays'],
+];
+
+class LifecycleConfigError extends Error {
+  constructor(message) {
+    super(message);
+    this.name = 'LifecycleConfigError';
+  }
+}
+
+function daysOf(params) {
+  const out = {};
+  for (const [name, fallback] of Object.entries(DEFAULT_DAYS)) {
+    const raw = params[name] ?? fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1 || n > 36500) {
+      throw new LifecycleConfigError(
+        `expected parameter ${name} to be a whole number of days (1-36500), found "${raw}"`,
+      );
+    }
+    out[name] = n;
+  }
+  return out;
+}
+
+function lifecycleConfiguration(params = {}) {
+  const days = daysOf(params);
+  const Rules = [
+    {
+      Id: 'expire-old-versions',
+      Status: 'Enabled',
+      NoncurrentVersionExpiration: { NoncurrentDays: days.noncurrentVersionDays },
+      AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+    },
+    // An expired object leaves a delete marker on a versioned bucket; once its versions are gone, so is it.
+    { Id: 'remove-expired-delete-markers', Status: 'Enabled', ExpiredObjectDeleteMarker: true },
+  ];
+  for (const [Id, Prefix, name] of PREFIXES) {
+    Rules.push({ Id, Status: 'Enabled', Prefix, ExpirationInDays: days[name] });
+  }
+  return { Rules };
+}
+
+async function configuration(args = {}) {
+  const params = {};
+  // Parameters resolve in a later phase than files: osls calls again when they are known (its error must
+  // go through), and every one has a default in serverless.yml.
+  for (const name of Object.keys(DEFAULT_DAYS)) {
+    const v = await args.resolveVariable(`param:${name}`);
+    if (v !== undefined && v !== null && v !== '') params[name] = v;
+  }
+  return lifecycleConfiguration(params);
+}
+
+module.exports = { configuration, lifecycleConfiguration, DEFAULT_DAYS, PREFIXES, LifecycleConfigError };
