@@ -2,7 +2,8 @@
  * `npm run build` (also `prepare`, so `npm ci` and `npm pack` run it): bundles the `trailwatch` command into
  * dist/ as ESM for Node 22 with every dependency inside, so the installed package needs none; each command
  * stays a chunk loaded only when it runs. Files a module reads beside itself
- * (`new URL('./file', import.meta.url)`) are copied next to the chunk that holds the module.
+ * (`new URL('./file', import.meta.url)`) are copied next to the chunk that holds the module. A worker thread's
+ * code is an entry of its own (`WORKER_ENTRIES`), found beside the chunks by the name the bundle gives it.
  */
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
@@ -25,11 +26,13 @@ const sigmaBundle = join(root, SIGMA_BUNDLE_FILE);
 const sigmaText = bundleText(buildSigmaBundle(root));
 if (!existsSync(sigmaBundle) || readFileSync(sigmaBundle, 'utf8') !== sigmaText)
   writeFileSync(sigmaBundle, sigmaText);
+/** Worker threads' code: the output name (`dist/<name>.js`) and its source; see cli/lookup/read-pool.ts. */
+const WORKER_ENTRIES = { 'lookup-worker': 'cli/lookup/read-worker.ts' };
 
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { trailwatch: 'cli/trailwatch.ts' },
+  entryPoints: { trailwatch: 'cli/trailwatch.ts', ...WORKER_ENTRIES },
   outdir: 'dist',
   platform: 'node',
   format: 'esm',
@@ -38,7 +41,7 @@ const result = await build({
   splitting: true,
   // The shebang comes from cli/trailwatch.ts, which esbuild keeps above the banner on the entry.
   banner: { js: requireShim },
-  define: { TRAILWATCH_VERSION: JSON.stringify(version) },
+  define: { TRAILWATCH_VERSION: JSON.stringify(version), TRAILWATCH_BUNDLED: 'true' },
   metafile: true,
   logLevel: 'warning',
 });
@@ -52,6 +55,15 @@ for (const [outFile, output] of Object.entries(result.metafile.outputs)) {
   const rest = code.replace(requireShim, '');
   const sources = Object.keys(output.inputs).filter((i) => !i.includes('node_modules'));
   for (const [, , ref] of rest.matchAll(urlRef)) {
+    // A worker's entry: its bundle lies beside the chunks, and the source names its `.ts` for runs from source.
+    const entry = Object.entries(WORKER_ENTRIES).find(
+      ([name, src]) => ref === `./${name}.js` || resolve(root, dirname(src), ref) === resolve(root, src),
+    );
+    if (entry) {
+      if (dirname(outPath) !== outdir)
+        throw new BuildError(`${outFile} starts worker ${ref}, which is not beside it in dist/`);
+      continue;
+    }
     const reader = sources.find((s) =>
       [...readFileSync(join(root, s), 'utf8').matchAll(urlRef)].some((m) => m[2] === ref),
     );

@@ -108,3 +108,44 @@ export function recordAccount(record: unknown): string | undefined {
   const r = objectOf(record);
   return textOf(r?.recipientAccountId) ?? textOf(objectOf(r?.userIdentity)?.accountId);
 }
+
+/** {@link callerName}, or undefined when the record's identity has fields of unexpected types. */
+export function safeCallerName(r: CloudTrailRecord): string | undefined {
+  try {
+    return textOf(callerName(r));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The names under which lookup's `username` filter finds a record's caller (LookupEvents' Username, see
+ * cli/lookup/filter.ts), and under which ingest's per-file index lists it.
+ */
+export function userNames(r: CloudTrailRecord): string[] {
+  const u = r.userIdentity;
+  if (!u || typeof u !== 'object') return [];
+  const names = new Set<string>();
+  const add = (v: unknown) => {
+    const s = textOf(v);
+    if (s) names.add(s);
+  };
+  add(u.userName);
+  add(safeCallerName(r));
+  if (u.type === 'Root') names.add('root');
+  add(u.invokedBy);
+  const arn = textOf(u.arn);
+  if (arn) {
+    const resource = arn.split(':').slice(5).join(':');
+    const slash = resource.lastIndexOf('/');
+    if (slash >= 0) add(resource.slice(slash + 1));
+  }
+  const principal = textOf(u.principalId);
+  if (principal && (u.type === 'AssumedRole' || u.type === 'FederatedUser')) {
+    const colon = principal.indexOf(':');
+    if (colon >= 0) add(principal.slice(colon + 1));
+  }
+  const issuer = u.sessionContext?.sessionIssuer;
+  if (issuer && typeof issuer === 'object') add(issuer.userName);
+  return [...names];
+}

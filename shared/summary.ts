@@ -2,6 +2,7 @@
  * What ingest learns from one log file: the per-minute counts the detectors need and the top talkers an
  * on-call engineer asks for first. One summary per source file, written once, never updated.
  */
+import type { FileIndex } from '#shared/logfile/file-index.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { isReadOnly, principalOf } from '#shared/record.ts';
 
@@ -64,6 +65,8 @@ export interface LogFileSummary {
   topUserAgents: Ranked[];
   topSourceIps: Ranked[];
   topErrorCodes: Ranked[];
+  /** What lookup needs to skip the file (absent in summaries written before it existed). */
+  index?: FileIndex;
 }
 
 const TOP_N = 10;

@@ -6,7 +6,7 @@
  * being those after `x-amz-meta-`. Sidecars are not objects: listings skip them.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import {
@@ -87,6 +87,20 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
+  /**
+   * An object as a listing shows it: no user metadata, as S3's listings have none, and a blocking stat, which
+   * takes microseconds where a promise round trip per key costs a listing of thousands far more.
+   */
+  private listed(key: string): ObjectInfo | undefined {
+    try {
+      const s = statSync(this.pathOf(key));
+      return s.isFile() ? { key, size: s.size, etag: fileEtag(s), lastModified: s.mtime } : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
   async get(key: string): Promise<StoredObject> {
     const info = await this.head(key);
     if (!info) throw new ObjectNotFoundError(`no object at ${this.location}/${key}`, key);
@@ -132,7 +146,7 @@ export class FsObjectStore implements ObjectStore {
     for (const key of keys) {
       if (!key.startsWith(prefix)) continue;
       if (options?.startAfter !== undefined && key <= options.startAfter) continue;
-      const info = await this.head(key);
+      const info = this.listed(key);
       if (info) yield info;
     }
   }

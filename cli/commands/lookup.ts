@@ -14,6 +14,8 @@ import {
   resourceId,
   TEXT_ATTRIBUTES,
 } from '#cli/lookup/filter.ts';
+import { folderBytes, folderReader, SummaryIndex } from '#cli/lookup/index-check.ts';
+import { DEFAULT_WORKERS } from '#cli/lookup/read-pool.ts';
 import { type LookupEvent, type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
 import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#cli/lookup/scan.ts';
 import {
@@ -52,6 +54,10 @@ export interface LookupCommandOptions {
   maxResults?: number;
   order: LookupOrder;
   concurrency: number;
+  /** Worker threads that gunzip and parse (0: none). */
+  workers?: number;
+  /** Where ingest keeps its summaries (the state bucket, or replay's --out): their indexes skip files. */
+  state?: string;
   /** Table only: add the credential and client columns. */
   detail?: boolean;
 }
@@ -197,7 +203,11 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
     const { runAthenaLookup } = await import('#cli/athena/athena-lookup.ts');
     return runAthenaLookup(opts, opts.engine, io);
   }
-  const source = await openSource(opts.source, opts.region ? { region: opts.region } : {});
+  const region = opts.region ? { region: opts.region } : {};
+  const source = await openSource(opts.source, region);
+  const state = opts.state
+    ? await openSource(opts.state, { flag: '--state', expect: 'folder', ...region })
+    : undefined;
   const bar = new ProgressBar('lookup', io.stderr);
   const started = Date.now();
   let result: Awaited<ReturnType<typeof lookup>>;
@@ -208,6 +218,18 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
       filter: opts.filter,
       order: opts.order,
       concurrency: opts.concurrency,
+      workers: opts.workers ?? DEFAULT_WORKERS,
+      ...(source.s3 ? {} : { readBytes: folderBytes(source.description) }),
+      ...(state
+        ? {
+            index: new SummaryIndex(
+              state.store,
+              source.bucket,
+              state.prefix,
+              state.s3 ? undefined : folderReader(state.description),
+            ),
+          }
+        : {}),
       ...(opts.maxResults !== undefined ? { maxResults: opts.maxResults } : {}),
       onUnreadable: (key, reason) => {
         bar.clear();
@@ -215,7 +237,12 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
       },
       onFile: (stats) => {
         bar.start(stats.logFiles - stats.skippedBeforeStart, !stats.listed);
-        bar.update(stats.filesRead + stats.unreadableFiles, `${n(stats.matched)} matching`);
+        // Formatting numbers costs more than reading a file the index skips: only for a bar that shows.
+        if (io.stderr.isTTY)
+          bar.update(
+            stats.filesRead + stats.unreadableFiles + stats.skippedByIndex,
+            `${n(stats.matched)} matching`,
+          );
       },
     });
   } catch (err) {
@@ -236,8 +263,13 @@ function summary(shown: number, s: LookupStats, opts: LookupCommandOptions, seco
     shown < s.matched
       ? `${n(shown)} of ${plural(s.matched, 'matching event')} shown`
       : `${plural(shown, 'event')} matched`;
+  const stale = s.indexMissing + s.indexStale + s.indexCorrupt;
   const extra = [
     s.skippedBeforeStart > 0 ? `${n(s.skippedBeforeStart)} skipped as delivered before the start time` : '',
+    opts.state ? `${n(s.skippedByIndex)} skipped by their index` : '',
+    stale > 0
+      ? `${n(stale)} read in full for want of a usable index (${n(s.indexMissing)} missing, ${n(s.indexStale)} stale, ${n(s.indexCorrupt)} corrupt)`
+      : '',
     s.unreadableFiles > 0 ? `${n(s.unreadableFiles)} unreadable` : '',
   ].filter(Boolean);
   return (
@@ -285,6 +317,8 @@ export interface RawOptions extends Omit<LookupFilter, 'startTime' | 'endTime'> 
   maxResults?: number;
   newestFirst?: boolean;
   concurrency: number;
+  workers?: number;
+  state?: string;
   detail?: boolean;
 }
 
@@ -313,6 +347,8 @@ export function commandOptions(raw: RawOptions, now: Date = new Date()): LookupC
     ...(raw.maxResults !== undefined ? { maxResults: raw.maxResults } : {}),
     order: raw.newestFirst ? 'newest-first' : 'oldest-first',
     concurrency: raw.concurrency,
+    ...(raw.workers !== undefined ? { workers: raw.workers } : {}),
+    ...(raw.state ? { state: raw.state } : {}),
     ...(raw.detail ? { detail: true } : {}),
   };
 }
@@ -349,6 +385,8 @@ function engineOptions(raw: RawOptions): LookupCommandOptions['engine'] {
     throw new CliError('--engine athena needs --workgroup <name>, the Athena workgroup to run the query in');
   if (raw.source)
     throw new CliError('--source reads log files and --engine athena queries the table: give one of them');
+  if (raw.state)
+    throw new CliError('--state lets a lookup over --source skip log files; --engine athena reads no files');
   const accounts = list(raw.account);
   for (const a of accounts)
     if (!/^\d{12}$/.test(a)) throw new CliError(`--account: expected 12-digit account IDs, found '${a}'`);
@@ -419,6 +457,19 @@ export function register(program: Command): void {
     .option('--newest-first', 'sort the newest events first, as the console does')
     .option('--detail', 'table: add access key, session issuer, MFA and user agent columns')
     .option('--concurrency <n>', 'log files read at once', positiveInt('a count'), DEFAULT_CONCURRENCY)
+    .option(
+      '--state <folder|s3://bucket[/prefix]>',
+      "where ingest keeps its state (the state bucket, or replay's --out): each file's index there lets lookup skip files that cannot match",
+    )
+    .option(
+      '--workers <n>',
+      'threads that decompress and parse (0: none)',
+      (v: string) => {
+        if (!/^\d+$/.test(v)) throw new InvalidArgumentError('expected a whole number of 0 or more');
+        return Number(v);
+      },
+      DEFAULT_WORKERS,
+    )
     .action(async (raw: RawOptions) => {
       // `head` closing the pipe is not an error of the lookup.
       process.stdout.on('error', (err: NodeJS.ErrnoException) => {

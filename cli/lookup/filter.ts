@@ -27,8 +27,11 @@
  *   whole ARN all find `arn:aws:iam::1:role/admin`); a part of a name does not. The type is compared
  *   exactly (`AWS::IAM::Role`). With both, one resource must match both.
  */
-import { type CloudTrailRecord, callerName, isReadOnly, textOf } from '#shared/record.ts';
+import { type CloudTrailRecord, isReadOnly, safeCallerName, userNames } from '#shared/record.ts';
 import { namesResource } from '#shared/resources/index.ts';
+
+// Ingest's per-file index names callers the same way, so these live beside the record's other names.
+export { safeCallerName, userNames };
 
 /** The attributes matched as text, in the order the console lists them. */
 export const TEXT_ATTRIBUTES = [
@@ -78,49 +81,9 @@ export function checkFilter(filter: LookupFilter): void {
   }
 }
 
-const str = textOf;
-
 /** Milliseconds of a record's eventTime, or NaN when it has none that parses. */
 export function eventTimeMs(r: CloudTrailRecord): number {
   return typeof r.eventTime === 'string' ? Date.parse(r.eventTime) : Number.NaN;
-}
-
-/** {@link callerName}, or undefined when the record's identity has fields of unexpected types. */
-export function safeCallerName(r: CloudTrailRecord): string | undefined {
-  try {
-    return str(callerName(r));
-  } catch {
-    return undefined;
-  }
-}
-
-/** The names under which a `username` filter finds a record's caller (see the module comment). */
-export function userNames(r: CloudTrailRecord): string[] {
-  const u = r.userIdentity;
-  if (!u || typeof u !== 'object') return [];
-  const names = new Set<string>();
-  const add = (v: unknown) => {
-    const s = str(v);
-    if (s) names.add(s);
-  };
-  add(u.userName);
-  add(safeCallerName(r));
-  if (u.type === 'Root') names.add('root');
-  add(u.invokedBy);
-  const arn = str(u.arn);
-  if (arn) {
-    const resource = arn.split(':').slice(5).join(':');
-    const slash = resource.lastIndexOf('/');
-    if (slash >= 0) add(resource.slice(slash + 1));
-  }
-  const principal = str(u.principalId);
-  if (principal && (u.type === 'AssumedRole' || u.type === 'FederatedUser')) {
-    const colon = principal.indexOf(':');
-    if (colon >= 0) add(principal.slice(colon + 1));
-  }
-  const issuer = u.sessionContext?.sessionIssuer;
-  if (issuer && typeof issuer === 'object') add(issuer.userName);
-  return [...names];
 }
 
 /** The resource part of an ARN (`arn:partition:service:region:account:RESOURCE`); a non-ARN is its own. */
@@ -138,6 +101,43 @@ export function resourceId(arn: string): string {
 
 function sourceMatches(actual: unknown, wanted: string): boolean {
   return actual === (wanted.includes('.') ? wanted : `${wanted}.amazonaws.com`);
+}
+
+/**
+ * Caller names {@link userNames} may make up rather than read from the record (`root` is read as `Root`,
+ * `AWS service` and `unknown` stand for absent fields): their bytes need not be in the record.
+ */
+const MADE_UP_USER_NAMES: Record<string, string[] | undefined> = {
+  root: ['root', 'Root'],
+  'AWS service': undefined,
+  unknown: undefined,
+};
+
+/**
+ * The texts a record's bytes must hold to match the filter, for the byte prefilter: one group per attribute,
+ * any text of a group. Every matching record holds them, since each attribute is compared with a record
+ * string that is, or contains, the value. Attributes whose value may be made up from other fields (the
+ * resource type, some user names) give no group; a resource name is matched against the end of a record
+ * string (`nameMatches`), so it gives itself.
+ */
+export function prefilterGroups(f: LookupFilter): string[][] {
+  const groups: string[][] = [];
+  if (f.eventName !== undefined) groups.push([f.eventName]);
+  if (f.eventSource !== undefined)
+    groups.push([f.eventSource.includes('.') ? f.eventSource : `${f.eventSource}.amazonaws.com`]);
+  if (f.eventId !== undefined) groups.push([f.eventId]);
+  if (f.accessKeyId !== undefined) groups.push([f.accessKeyId]);
+  if (f.username !== undefined) {
+    if (!Object.hasOwn(MADE_UP_USER_NAMES, f.username)) groups.push([f.username]);
+    else {
+      const texts = MADE_UP_USER_NAMES[f.username];
+      if (texts) groups.push(texts);
+    }
+  }
+  // A resource is matched by its name as the record writes it, or by the end of it (nameMatches): the
+  // value given is always in the record's text.
+  if (f.resourceName !== undefined) groups.push([f.resourceName]);
+  return groups;
 }
 
 /** Whether a record passes every attribute of the filter. */

@@ -20,15 +20,24 @@
  *
  * The listing runs ahead of the reading (up to {@link LIST_AHEAD} files), so a progress display knows the
  * total early; `stats.listed` says when it is final.
+ *
+ * Reading only what can match: with `index` (the summaries ingest wrote), a file whose index shows it holds
+ * no record the filter could match is not read; a file without a usable index is read in full
+ * (cli/lookup/index-check.ts). In a file, records whose bytes lack what the filter looks for are skipped
+ * unparsed (shared/logfile/prefilter.ts). Files are gunzipped and parsed in `workers` threads
+ * (cli/lookup/read-pool.ts) once more than {@link IN_THREAD_FIRST} files are to be read.
  */
 import { CliError } from '#cli/errors.ts';
 import type { TrailKey } from '#shared/keys.ts';
-import { readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
+import type { ScanLimits, ScanStats } from '#shared/logfile/read.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
-import { checkFilter, eventTimeMs, type LookupFilter, matchesFilter } from './filter.ts';
+import { checkFilter, eventTimeMs, type LookupFilter } from './filter.ts';
+import type { SummaryIndex } from './index-check.ts';
+import { type FileMatches, matchFile } from './match-file.ts';
+import { ReadPool, WORKER_MAX_BYTES, WorkerReadError } from './read-pool.ts';
 import type { LookupEvent } from './row.ts';
-import { FileSelector, type SelectOptions, type SelectStats } from './select-files.ts';
+import { FileSelector, type SelectedFile, type SelectOptions, type SelectStats } from './select-files.ts';
 
 export type LookupOrder = 'oldest-first' | 'newest-first';
 
@@ -42,11 +51,25 @@ export interface LookupOptions extends Omit<SelectOptions, 'startTime' | 'endTim
   order?: LookupOrder;
   /** Files read at once. */
   concurrency?: number;
+  /** Worker threads that gunzip and parse (0: all in the main thread). */
+  workers?: number;
+  /** Files read in the main thread before the threads start (default {@link IN_THREAD_FIRST}). */
+  inThreadFirst?: number;
+  /** Where ingest's summaries are: their indexes let files that cannot match go unread. */
+  index?: SummaryIndex;
+  /**
+   * A file's bytes in one call, where the store can do better than a stream (a local folder); used for files
+   * handed to the worker threads.
+   */
+  readBytes?: (key: string) => Promise<Uint8Array>;
   limits?: Partial<ScanLimits>;
   onUnreadable?: (key: string, reason: string) => void;
   /** Called after each file, for progress displays. */
   onFile?: (stats: LookupStats) => void;
-  /** Sees every record read, matching or not (what else a caller wants from the same pass). */
+  /**
+   * Sees every record read, matching or not (what else a caller wants from the same pass). Every record must
+   * then be parsed here: no file is skipped by its index, no record by the byte prefilter, and no thread reads.
+   */
   onRecord?: (record: CloudTrailRecord, file: TrailKey) => void;
 }
 
@@ -54,6 +77,14 @@ export interface LookupStats extends SelectStats {
   filesRead: number;
   unreadableFiles: number;
   records: number;
+  /** Records whose bytes showed they cannot match, left unparsed. */
+  filteredRecords: number;
+  /** Files the index showed cannot match, not read. */
+  skippedByIndex: number;
+  /** Files read in full for want of a usable index: none, or one for another object, or unparseable. */
+  indexMissing: number;
+  indexStale: number;
+  indexCorrupt: number;
   /** Array elements that were not records (skipped by the reader). */
   invalidRecords: number;
   /** Matching events, duplicates removed as far as they were seen. */
@@ -70,6 +101,9 @@ export interface LookupResult {
 }
 
 export const DEFAULT_CONCURRENCY = 6;
+
+/** Files read in the main thread before worker threads start. */
+export const IN_THREAD_FIRST = 32;
 
 /** Files listed ahead of the readers: enough for an early total, bounded for a bucket of years. */
 export const LIST_AHEAD = 10_000;
@@ -155,6 +189,22 @@ class Collector {
   }
 }
 
+/** A body's bytes in one buffer of their own (transferable to a worker: no shared pool memory). */
+async function collect(body: AsyncIterable<Uint8Array>, sizeHint: number): Promise<Uint8Array> {
+  let out = new Uint8Array(Math.max(sizeHint, 1024));
+  let n = 0;
+  for await (const c of body) {
+    if (n + c.length > out.length) {
+      const bigger = new Uint8Array(Math.max(out.length * 2, n + c.length));
+      bigger.set(out.subarray(0, n));
+      out = bigger;
+    }
+    out.set(c, n);
+    n += c.length;
+  }
+  return n === out.length ? out : out.slice(0, n);
+}
+
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -174,6 +224,11 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     filesRead: 0,
     unreadableFiles: 0,
     records: 0,
+    filteredRecords: 0,
+    skippedByIndex: 0,
+    indexMissing: 0,
+    indexStale: 0,
+    indexCorrupt: 0,
     invalidRecords: 0,
     matched: 0,
     duplicates: 0,
@@ -185,57 +240,94 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     options.order === 'newest-first' ? compareDesc : compareAsc,
   );
 
-  async function readFile(file: TrailKey): Promise<void> {
-    const found: Item[] = [];
-    let records = 0;
-    let scan: ScanStats | undefined;
+  const { onRecord } = options;
+  const workers = onRecord ? 0 : (options.workers ?? 0);
+  const pool = workers > 0 ? new ReadPool(workers) : undefined;
+  const index = onRecord ? undefined : options.index;
+  const matchOptions = {
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(onRecord ? { noPrefilter: true } : {}),
+  };
+  let reads = 0;
+  let poolFailed = false;
+
+  async function readFile(selected: SelectedFile): Promise<void> {
+    const file = selected.trailKey;
+    if (index) {
+      const verdict = await index.check(selected, filter);
+      if (verdict === 'skip') {
+        stats.skippedByIndex++;
+        return;
+      }
+      if (verdict === 'missing') stats.indexMissing++;
+      else if (verdict === 'stale') stats.indexStale++;
+      else if (verdict === 'corrupt') stats.indexCorrupt++;
+    }
+    const partial: FileMatches['matches'] = [];
+    let read: FileMatches;
     let body: AsyncIterable<Uint8Array> | undefined;
     try {
-      const obj = await store.get(file.key);
-      body = obj.body;
-      const it = readLogRecords(obj.body, {
-        // CloudTrail delivers gzip; `.json` copies of its files are plain JSON.
-        compression: 'auto',
-        ...(options.limits ? { limits: options.limits } : {}),
-      });
-      for (;;) {
-        const next = await it.next();
-        if (next.done) {
-          scan = next.value;
-          break;
+      const sized = {
+        ...matchOptions,
+        sizeHint: selected.size,
+        ...(onRecord ? { onRecord: (r: CloudTrailRecord) => onRecord(r, file) } : {}),
+      };
+      // Threads take a while to start: a lookup that reads a handful of files (the index at work) does without.
+      let threaded: FileMatches | undefined;
+      if (
+        pool &&
+        !poolFailed &&
+        ++reads > (options.inThreadFirst ?? IN_THREAD_FIRST) &&
+        selected.size <= WORKER_MAX_BYTES
+      ) {
+        let bytes: Uint8Array;
+        if (options.readBytes) bytes = await options.readBytes(file.key);
+        else {
+          const obj = await store.get(file.key);
+          body = obj.body;
+          bytes = await collect(obj.body, obj.size);
         }
-        for (const record of next.value as CloudTrailRecord[]) {
-          options.onRecord?.(record, file);
-          if (!matchesFilter(record, filter)) {
-            records++;
-            continue;
-          }
-          found.push({
-            record,
-            file,
-            t: eventTimeMs(record),
-            id: typeof record.eventID === 'string' ? record.eventID : '',
-            seq: records++,
-          });
+        try {
+          threaded = await pool.read(bytes, filter, sized);
+        } catch (err) {
+          if (err instanceof WorkerReadError) throw err;
+          // The threads themselves failed (one died, or could not start): this file and the rest are read here.
+          poolFailed = true;
         }
+      }
+      if (threaded) read = threaded;
+      else {
+        const obj = await store.get(file.key);
+        body = obj.body;
+        read = await matchFile(obj.body, filter, sized, partial);
       }
     } catch (err) {
       if (err instanceof CliError) throw err;
       stats.unreadableFiles++;
-      const partial =
-        found.length > 0 ? ` (${found.length} matching records read before the failure left out)` : '';
-      options.onUnreadable?.(file.key, `${reasonOf(err)}${partial}`);
+      const kept =
+        partial.length > 0 ? ` (${partial.length} matching records read before the failure left out)` : '';
+      options.onUnreadable?.(file.key, `${reasonOf(err)}${kept}`);
       return;
     } finally {
       // On failure the reader stops early: release the file or connection instead of waiting for GC.
       (body as { destroy?: () => void } | undefined)?.destroy?.();
     }
+    const scan: ScanStats = read.scan;
     stats.filesRead++;
-    stats.records += records;
-    stats.invalidRecords += scan?.invalidRecords ?? 0;
-    stats.bytes += scan?.bytes ?? 0;
-    stats.matched += found.length;
-    for (const item of found) collector.add(item);
+    stats.records += scan.records;
+    stats.filteredRecords += scan.filteredRecords;
+    stats.invalidRecords += scan.invalidRecords;
+    stats.bytes += scan.bytes;
+    stats.matched += read.matches.length;
+    for (const { record, seq } of read.matches) {
+      collector.add({
+        record,
+        file,
+        t: eventTimeMs(record),
+        id: typeof record.eventID === 'string' ? record.eventID : '',
+        seq,
+      });
+    }
   }
 
   const files = new ListAhead(selector.files(), LIST_AHEAD, () => {
@@ -246,21 +338,26 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     while (!stopped) {
       const next = await files.next();
       if (next === undefined) return;
-      await readFile(next.trailKey);
+      await readFile(next);
       options.onFile?.(stats);
     }
   };
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_CONCURRENCY);
-  const settled = await Promise.allSettled(
-    Array.from({ length: concurrency }, () =>
-      worker().catch((err: unknown) => {
-        // One fatal failure ends the lookup: the other readers stop after their current file.
-        stopped = true;
-        files.stop();
-        throw err;
-      }),
-    ),
-  );
+  let settled: PromiseSettledResult<void>[];
+  try {
+    settled = await Promise.allSettled(
+      Array.from({ length: concurrency }, () =>
+        worker().catch((err: unknown) => {
+          // One fatal failure ends the lookup: the other readers stop after their current file.
+          stopped = true;
+          files.stop();
+          throw err;
+        }),
+      ),
+    );
+  } finally {
+    await pool?.close();
+  }
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
 

@@ -52,6 +52,8 @@ export interface SelectStats {
 export interface SelectedFile {
   trailKey: TrailKey;
   size: number;
+  /** As listed: an index is trusted only for the object it was built from. */
+  etag?: string;
 }
 
 /** The day folders that may hold events in [start, end]. */
@@ -199,7 +201,7 @@ export class FileSelector {
           this.stats.skippedBeforeStart++;
           continue;
         }
-        yield { trailKey: k, size: o.size };
+        yield { trailKey: k, size: o.size, ...(o.etag ? { etag: o.etag } : {}) };
       }
     }
   }

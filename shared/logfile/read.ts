@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import type { BytePrefilter } from '#shared/logfile/prefilter.ts';
 import { LogFormatError, RecordScanner, type ScanLimits, type ScanStats } from '#shared/logfile/scanner.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 
@@ -25,6 +26,8 @@ export interface ReadOptions {
   sizeHint?: number;
   /** Fed every uncompressed byte, in order: the SHA-256 a digest lists for the file, computed in the same pass. */
   hash?: { update(bytes: Uint8Array): unknown };
+  /** Records it shows cannot match are skipped unparsed (counted in `filteredRecords`). */
+  prefilter?: BytePrefilter;
 }
 
 const CHUNK = 1 << 20;
@@ -115,7 +118,7 @@ export async function* readLogRecords(
   body: AsyncIterable<Uint8Array>,
   options: ReadOptions = {},
 ): AsyncGenerator<CloudTrailRecord[], ScanStats> {
-  const scanner = new RecordScanner(options.limits);
+  const scanner = new RecordScanner(options.limits, options.prefilter);
   for await (const chunk of uncompressed(body, options.compression, options.sizeHint)) {
     options.hash?.update(chunk);
     const batch = scanner.push(chunk);

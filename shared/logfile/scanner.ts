@@ -11,6 +11,7 @@
 import { isAscii } from 'node:buffer';
 
 import { DEFAULT_LIMITS, type ScanLimits } from '#shared/limits.ts';
+import type { BytePrefilter } from '#shared/logfile/prefilter.ts';
 
 export { DEFAULT_LIMITS, type ScanLimits };
 
@@ -29,7 +30,10 @@ export class LogLimitError extends LogFileError {}
 
 export interface ScanStats {
   bytes: number;
+  /** Records found, parsed or not. */
   records: number;
+  /** Records the prefilter showed cannot match, left unparsed (so not checked for valid JSON either). */
+  filteredRecords: number;
   /** Array elements that are not objects, or objects that are not valid JSON. */
   invalidRecords: number;
   /** Records over `maxRecordBytes`, with their position in the array and size. */
@@ -75,8 +79,18 @@ const enum_ = {
 type State = (typeof enum_)[keyof typeof enum_];
 
 export class RecordScanner {
-  readonly stats: ScanStats = { bytes: 0, records: 0, invalidRecords: 0, oversizedRecords: [] };
+  readonly stats: ScanStats = {
+    bytes: 0,
+    records: 0,
+    filteredRecords: 0,
+    invalidRecords: 0,
+    oversizedRecords: [],
+  };
   private readonly limits: ScanLimits;
+  private readonly prefilter: BytePrefilter | undefined;
+  /** With a prefilter: where each record of the current run starts and ends. */
+  private readonly runStarts: number[] = [];
+  private readonly runEnds: number[] = [];
   private state: State = enum_.Start;
   private inString = false;
   /** The byte after a backslash is literal; the backslash may end a chunk. */
@@ -98,8 +112,10 @@ export class RecordScanner {
   private bsChunk: Buffer | null = null;
   private bsPos = -1;
 
-  constructor(limits: Partial<ScanLimits> = {}) {
+  /** With a prefilter, records it shows cannot match are counted and skipped, never parsed. */
+  constructor(limits: Partial<ScanLimits> = {}, prefilter?: BytePrefilter) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.prefilter = prefilter;
   }
 
   private fail(message: string, at: number): never {
@@ -129,6 +145,8 @@ export class RecordScanner {
       if (runCount > 0) this.parseRun(chunk, runStart, runEnd, runCount, out);
       runStart = -1;
       runCount = 0;
+      this.runStarts.length = 0;
+      this.runEnds.length = 0;
     };
 
     while (i < len) {
@@ -171,6 +189,10 @@ export class RecordScanner {
                 if (runStart < 0) runStart = elementStart;
                 runEnd = end;
                 runCount++;
+                if (this.prefilter) {
+                  this.runStarts.push(elementStart);
+                  this.runEnds.push(end);
+                }
                 this.stats.records++;
               } else {
                 flushRun();
@@ -416,6 +438,11 @@ export class RecordScanner {
     const tail = start >= 0 ? chunk.subarray(start, end) : chunk.subarray(0, end);
     const bytes = this.carry.length > 0 ? Buffer.concat([...this.carry, tail]) : tail;
     this.resetCarry();
+    if (this.prefilter && !this.prefilter.mayMatch(bytes, 0, bytes.length)) {
+      this.stats.records++;
+      this.stats.filteredRecords++;
+      return;
+    }
     try {
       out.push(JSON.parse(bytes.toString('utf8')));
       this.stats.records++;
@@ -426,6 +453,10 @@ export class RecordScanner {
 
   /** Parses `count` complete records lying in chunk[start, end) in one `JSON.parse` call. */
   private parseRun(chunk: Buffer, start: number, end: number, count: number, out: unknown[]): void {
+    if (this.prefilter) {
+      this.parseSelected(chunk, count, out);
+      return;
+    }
     const text = decode(chunk, start, end);
     let parsed: unknown[] | undefined;
     try {
@@ -444,6 +475,35 @@ export class RecordScanner {
         out.push(JSON.parse(slice));
         this.stats.records++;
       } catch {
+        this.stats.invalidRecords++;
+      }
+    }
+  }
+
+  /** A run under a prefilter: only the records that may match are decoded and parsed, together. */
+  private parseSelected(chunk: Buffer, count: number, out: unknown[]): void {
+    const starts = this.runStarts;
+    const ends = this.runEnds;
+    const pass = (this.prefilter as BytePrefilter).select(chunk, starts, ends, count);
+    const parts: string[] = [];
+    for (let i = 0; i < count; i++) if (pass[i]) parts.push(decode(chunk, starts[i], ends[i]));
+    this.stats.filteredRecords += count - parts.length;
+    if (parts.length === 0) return;
+    let parsed: unknown[] | undefined;
+    try {
+      parsed = JSON.parse(`[${parts.join(',')}]`) as unknown[];
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed && parsed.length === parts.length) {
+      for (const r of parsed) out.push(r);
+      return;
+    }
+    for (const text of parts) {
+      try {
+        out.push(JSON.parse(text));
+      } catch {
+        this.stats.records--;
         this.stats.invalidRecords++;
       }
     }

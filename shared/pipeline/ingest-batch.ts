@@ -9,6 +9,8 @@
  *      batch or on a retry) is recognised there and counted once;
  *   4. one summaries object for the whole batch (not one per file: at 48 events a file the per-file PUT cost
  *      more than everything else together).
+ *      Each summary in it carries its file's lookup index, as a per-file summary does; `lookup --state` reads
+ *      only per-file summaries, so it reads these files in full.
  *
  * A failure is charged to the messages it concerns: a file that could not be read, or every file of an
  * account-region whose state write failed. Only those come back as batch item failures; the queue retries

@@ -6,7 +6,8 @@
  *   1. read and evaluate: stream its records once into the summary and the rules, hashing the bytes as they pass;
  *   2. publish findings: count rules against earlier files, rule metrics, throttled rule alerts, anomaly
  *      detection on the file's counts;
- *   3. commit: write the summary, only if absent.
+ *   3. commit: write the summary, only if absent. It carries the file's index (shared/logfile/file-index.ts),
+ *      which lets `trailwatch lookup --state` skip files that cannot match.
  *
  * The summary is the commit marker: a re-delivered or retried file finds it and is not counted twice, and a
  * crash before it leaves nothing half-written (the retry starts over and may re-send an alert, never lose one).
@@ -17,6 +18,7 @@ import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
 import type { TrailKey } from '#shared/keys.ts';
 import { DEFAULT_LIMITS } from '#shared/limits.ts';
+import { FileIndexBuilder } from '#shared/logfile/file-index.ts';
 import { LogFileError, readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
 import { METRIC } from '#shared/metric-names.cjs';
 import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
@@ -230,6 +232,7 @@ export async function readAndEvaluate(
   const hash = createHash('sha256');
   const builder = new SummaryBuilder(file.key.time);
   const evaluator = new RuleEvaluator(rules, exceptions ? { exceptions } : {});
+  const index = new FileIndexBuilder();
   const records = readLogRecords(object.body, {
     hash,
     // CloudTrail delivers gzip; `.json` copies of its files are plain JSON. Bytes that are neither are
@@ -252,6 +255,7 @@ export async function readAndEvaluate(
       for (const r of next.value) {
         builder.add(r);
         evaluator.onRecord(r);
+        index.add(r);
       }
     }
   } catch (err) {
@@ -276,6 +280,8 @@ export async function readAndEvaluate(
     bytes: stats.bytes,
     badRecords: { invalid: stats.invalidRecords, oversized: stats.oversizedRecords.length },
   });
+  // Last key of the summary: a reader after the index alone finds it without parsing the rest.
+  summary.index = index.build({ ...summary.source });
   const suppressed = evaluator.suppressions();
   return {
     status: 'read',

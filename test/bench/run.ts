@@ -173,4 +173,6 @@ if (!only || only === 'ingest') await benchIngest();
 if (!only || only === 'validate') await benchScript('Digest validation', 'validate.ts');
 if (!only || only === 'insights') await benchScript('Insights cost', 'insights.ts');
 if (!only || only === 'cli') await benchScript('CLI start-up', 'cli.ts');
+if (!only || only === 'lookup')
+  await benchScript('Lookup and replay against DuckDB, jq and JSON.parse', 'lookup.ts');
 if (!only || only === 'org') await benchScript('Organization scale', 'org.ts');

@@ -232,6 +232,30 @@ describe('the packed trailwatch package', () => {
     expect(validated.stdout).toContain('2/2 digest files valid');
     expect(validated.stdout).not.toContain('INVALID');
   });
+  it('looks up with worker threads from the installed bundle, with the answer of the main thread alone', async () => {
+    // Prepare: enough files (2 regions x 3 hours) that lookup hands most of them to its threads.
+    const trail = join(work, 'trail-threads');
+    const generated = await installed(
+      'generate',
+      ...['--out', trail, '--hours', '3', '--regions', 'us-east-1,eu-west-1'],
+      ...['--events-per-minute', '5', '--no-digests'],
+    );
+    expect(generated.code, generated.stderr).toBe(0);
+    const args = ['lookup', '--source', trail, '--read-only', 'false', '--output', 'json'];
+    const bundle = join(app, 'node_modules/trailwatch/dist/trailwatch.js');
+
+    // Act
+    const threads = await run(node22, ['--import', hook, bundle, ...args, '--workers', '2'], { cwd: app });
+    const single = await installed(...args, '--workers', '0');
+
+    // Assess
+    expect(threads.code, threads.stderr).toBe(0);
+    expect(single.code, single.stderr).toBe(0);
+    const loaded = loadedFiles(threads.stderr).map((f) => f.split('/').pop() ?? f);
+    expect(loaded, 'expected the worker bundle to be loaded in a thread').toContain('lookup-worker.js');
+    expect(lines(threads.stdout).length).toBeGreaterThan(0);
+    expect(threads.stdout).toBe(single.stdout);
+  });
 });
 
 describe('how every command ends (TypeScript entry)', () => {

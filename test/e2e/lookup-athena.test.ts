@@ -177,6 +177,9 @@ describe('lookup --engine athena', () => {
     expect(() => commandOptions({ ...base, engine: 'athena', workgroup: 'w', source: dir })).toThrow(
       /give one of them/,
     );
+    expect(() => commandOptions({ ...base, engine: 'athena', workgroup: 'w', state: dir })).toThrow(
+      /^--state lets a lookup over --source skip log files/,
+    );
     expect(() => commandOptions({ ...base, engine: 'athena', workgroup: 'w', account: '12' })).toThrow(
       /^--account: expected 12-digit/,
     );

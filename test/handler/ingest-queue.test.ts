@@ -5,6 +5,7 @@ import { lambdaContext } from '#cli/replay/events.ts';
 import { ingestQueueHandler } from '#functions/handlers.ts';
 import { readState } from '#shared/insights/index.ts';
 import { digestFileKey, logFileKey } from '#shared/keys.ts';
+import { parseFileIndex } from '#shared/logfile/file-index.ts';
 import { InstrumentedStore } from '#test/support/instrumented-store.ts';
 import { logFile, metricTotal, record, testPipeline } from '#test/support/logfiles.ts';
 import {
@@ -78,6 +79,11 @@ describe('ingest from an SQS batch', () => {
     expect(saved.summaries.map((s: { source: { key: string } }) => s.source.key).sort()).toEqual(
       [a.key, b.key, c.key].sort(),
     );
+    // Each file's index rides in its summary, checked against the object it describes.
+    for (const s of saved.summaries) {
+      const index = parseFileIndex(s.index);
+      expect(index.source).toEqual(s.source);
+    }
   });
 
   it('claims a rule throttle window once for the batch and sends one alert for two files that hit the rule', async () => {

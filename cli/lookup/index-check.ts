@@ -1,0 +1,190 @@
+/**
+ * Whether a log file can hold a record a lookup asks for, from the index ingest wrote with the file's summary
+ * (shared/logfile/file-index.ts), so that a lookup over a bucket reads only the files that can match.
+ *
+ * An index is used only when it certainly describes the object listed now: the summary must name the same
+ * bucket and key, the same size and the same ETag. A summary that is missing, describes another object
+ * (stale: the file was rewritten after ingest), or does not parse (corrupt) gets the file read in full, and
+ * is counted, never silently skipped.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliError } from '#cli/errors.ts';
+import { type FileIndex, mayContain, parseFileIndex, RESOURCE_RULES } from '#shared/logfile/file-index.ts';
+import { summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
+import { ObjectNotFoundError, type ObjectStore } from '#shared/ports.ts';
+import { objectOf } from '#shared/record.ts';
+import type { LookupFilter } from './filter.ts';
+import type { SelectedFile } from './select-files.ts';
+
+/** A summary bigger than this is not what ingest writes: read the file instead. */
+const MAX_SUMMARY_BYTES = 8 << 20;
+
+export type IndexVerdict = 'skip' | 'may-match' | 'missing' | 'stale' | 'corrupt';
+
+/** Whether a file with this index may hold a record the filter matches. */
+export function indexMayMatch(index: FileIndex, f: LookupFilter): boolean {
+  if (f.startTime || f.endTime) {
+    // No parseable eventTime in the file: no record can pass a time bound.
+    if (!index.timeRange) return false;
+    if (f.startTime && index.timeRange[1] < f.startTime.getTime()) return false;
+    if (f.endTime && index.timeRange[0] > f.endTime.getTime()) return false;
+  }
+  if (f.readOnly === true && !index.readOnly.read) return false;
+  if (f.readOnly === false && !index.readOnly.write) return false;
+  const { fields } = index;
+  if (f.eventName !== undefined && !mayContain(fields.eventNames, f.eventName)) return false;
+  if (f.eventSource !== undefined) {
+    const source = f.eventSource.includes('.') ? f.eventSource : `${f.eventSource}.amazonaws.com`;
+    if (!mayContain(fields.eventSources, source)) return false;
+  }
+  if (f.eventId !== undefined && !mayContain(fields.eventIds, f.eventId)) return false;
+  if (f.accessKeyId !== undefined && !mayContain(fields.accessKeys, f.accessKeyId)) return false;
+  if (f.username !== undefined && !mayContain(fields.users, f.username)) return false;
+  // Names found by another release's resource tables may lack one this lookup's tables find.
+  if (
+    f.resourceName !== undefined &&
+    index.resourceRules === RESOURCE_RULES &&
+    !mayContain(fields.resources, f.resourceName)
+  )
+    return false;
+  return true;
+}
+
+/** A summary's bytes, or undefined when it is too big to be one; throws {@link ObjectNotFoundError}. */
+export type SummaryReader = (key: string) => Promise<Uint8Array | undefined>;
+
+async function readFromStore(store: ObjectStore, key: string): Promise<Uint8Array | undefined> {
+  const obj = await store.get(key);
+  if (obj.size > MAX_SUMMARY_BYTES) return undefined;
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of obj.body) {
+    n += c.length;
+    if (n > MAX_SUMMARY_BYTES) return undefined;
+    parts.push(c);
+  }
+  return Buffer.concat(parts);
+}
+
+/**
+ * Summaries in a local folder, each read in one blocking call: a summary is a few kilobytes, read in tens of
+ * microseconds, less than what a store's streamed get costs to set up.
+ */
+export function folderReader(root: string, maxBytes = MAX_SUMMARY_BYTES): SummaryReader {
+  return async (key) => {
+    if (key.split('/').includes('..')) throw new ObjectNotFoundError(`refusing key with '..': ${key}`, key);
+    let fd: number;
+    try {
+      fd = openSync(join(root, key), 'r');
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR')
+        throw new ObjectNotFoundError(`no object at ${root}/${key}`, key, { cause: err });
+      throw err;
+    }
+    try {
+      const { size } = fstatSync(fd);
+      if (size > maxBytes) return undefined;
+      // Memory of its own (not Node's shared pool): it can be handed to a worker thread without a copy.
+      const bytes = new Uint8Array(size);
+      let n = 0;
+      while (n < size) {
+        const got = readSync(fd, bytes, n, size - n, n);
+        if (got === 0) break;
+        n += got;
+      }
+      return bytes.subarray(0, n);
+    } finally {
+      closeSync(fd);
+    }
+  };
+}
+
+/** Files of a local folder, each read in one blocking call (log files are tens of kilobytes). */
+export function folderBytes(root: string): (key: string) => Promise<Uint8Array> {
+  const read = folderReader(root, Number.POSITIVE_INFINITY);
+  return async (key) => (await read(key)) ?? new Uint8Array(0);
+}
+
+const INDEX_KEY = '"index":';
+
+/**
+ * The index of a summary's text. Ingest writes it as the summary's last key, so the index alone is parsed
+ * (a quarter of the text); a summary written otherwise is parsed whole. `"index":` with its quotes cannot
+ * occur inside a JSON string, and no key inside an index is named so: the last occurrence is the key.
+ */
+function indexOf(text: string): FileIndex | 'missing' | 'corrupt' {
+  const at = text.lastIndexOf(INDEX_KEY);
+  if (at > 0 && text.endsWith('}')) {
+    try {
+      return parseFileIndex(JSON.parse(text.slice(at + INDEX_KEY.length, -1)));
+    } catch {
+      // Not ingest's layout: the whole summary decides below.
+    }
+  }
+  let summary: Record<string, unknown> | undefined;
+  try {
+    summary = objectOf(JSON.parse(text));
+  } catch {
+    return 'corrupt';
+  }
+  if (!summary) return 'corrupt';
+  if (summary.index === undefined) return 'missing';
+  try {
+    return parseFileIndex(summary.index);
+  } catch {
+    return 'corrupt';
+  }
+}
+
+/** The summaries ingest wrote for the files of one trail bucket. */
+export class SummaryIndex {
+  private readonly store: ObjectStore;
+  private readonly prefix: string;
+  private readonly bucket: string;
+  private readonly read: SummaryReader;
+
+  /** `bucket`: the trail bucket's name as ingest saw it (summaries are filed under it). */
+  constructor(store: ObjectStore, bucket: string, prefix = '', read?: SummaryReader) {
+    this.store = store;
+    this.bucket = bucket;
+    this.read = read ?? ((key) => readFromStore(store, key));
+    this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+  }
+
+  get location(): string {
+    return `${this.store.location}/${this.prefix}summaries/${this.bucket}/`;
+  }
+
+  /** What the file's index says of the filter, or why there is no index to go by. */
+  async check(file: SelectedFile, filter: LookupFilter): Promise<IndexVerdict> {
+    const key = file.trailKey.key;
+    let text: string | undefined;
+    try {
+      const bytes = await this.read(`${this.prefix}${summaryKeyFor(this.bucket, key)}`);
+      text =
+        bytes === undefined
+          ? undefined
+          : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+    } catch (err) {
+      if (err instanceof ObjectNotFoundError) return 'missing';
+      if (err instanceof CliError) throw err;
+      return 'corrupt';
+    }
+    if (text === undefined) return 'corrupt';
+    const index = indexOf(text);
+    if (index === 'corrupt' || index === 'missing') return index;
+    const source = index.source;
+    if (
+      source.bucket !== this.bucket ||
+      source.key !== key ||
+      source.size !== file.size ||
+      file.etag === undefined ||
+      source.etag !== file.etag
+    ) {
+      return 'stale';
+    }
+    return indexMayMatch(index, filter) ? 'may-match' : 'skip';
+  }
+}

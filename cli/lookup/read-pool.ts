@@ -1,0 +1,134 @@
+/**
+ * A small pool of worker threads that read log files for a lookup, so that gunzip and JSON parsing run on
+ * every core. The main thread fetches each file's (compressed) bytes from the store, which works the same
+ * for a folder and a bucket, and hands them over without a copy; a worker answers with the matches only.
+ *
+ * The worker's code: `read-worker.ts` beside this file when run from source, `lookup-worker.js` beside the
+ * bundle's chunk in dist/ (cli/build.ts builds it as an entry of its own).
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { ScanStats } from '#shared/logfile/read.ts';
+import type { LookupFilter } from './filter.ts';
+import type { FileMatches, MatchOptions } from './match-file.ts';
+
+declare const TRAILWATCH_BUNDLED: boolean | undefined;
+
+export interface ReadRequest {
+  id: number;
+  bytes: ArrayBuffer;
+  filter: LookupFilter;
+  options: MatchOptions;
+}
+
+export type ReadReply =
+  | ({ id: number } & FileMatches)
+  | { id: number; error: { name: string; message: string }; scan?: ScanStats };
+
+/** Threads a lookup starts by default: one per core, at most four (more rarely pays for itself). */
+export const DEFAULT_WORKERS = Math.min(4, availableParallelism());
+
+/** Files larger than this (compressed) are read as a stream in the main thread, not held whole. */
+export const WORKER_MAX_BYTES = 64 << 20;
+
+function workerUrl(): URL {
+  return typeof TRAILWATCH_BUNDLED === 'boolean'
+    ? new URL('./lookup-worker.js', import.meta.url)
+    : new URL('./read-worker.ts', import.meta.url);
+}
+
+/** A file the worker could not read; `name` is the error class the reader threw there. */
+export class WorkerReadError extends Error {
+  readonly errorName: string;
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = 'WorkerReadError';
+    this.errorName = name;
+  }
+}
+
+interface Slot {
+  worker: Worker;
+  busy: boolean;
+}
+
+export class ReadPool {
+  private readonly slots: Slot[] = [];
+  private readonly size: number;
+  private readonly pending = new Map<
+    number,
+    { resolve: (r: FileMatches) => void; reject: (e: Error) => void }
+  >();
+  private readonly waiting: (() => void)[] = [];
+  private nextId = 0;
+  private failure: Error | undefined;
+
+  constructor(size: number = DEFAULT_WORKERS) {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError(`expected a pool size >= 1, found ${size}`);
+    this.size = size;
+  }
+
+  private start(): Slot {
+    const worker = new Worker(workerUrl());
+    const slot: Slot = { worker, busy: false };
+    worker.on('message', (reply: ReadReply) => {
+      const p = this.pending.get(reply.id);
+      this.pending.delete(reply.id);
+      slot.busy = false;
+      this.waiting.shift()?.();
+      if (!p) return;
+      if ('error' in reply) p.reject(new WorkerReadError(reply.error.name, reply.error.message));
+      else p.resolve({ matches: reply.matches, scan: reply.scan });
+    });
+    // A worker that dies takes its file with it: every pending read fails, so nothing is silently lost.
+    worker.on('error', (err) => this.fail(err));
+    worker.on('exit', (code) => {
+      if (code !== 0) this.fail(new Error(`a lookup worker thread exited with code ${code}`));
+    });
+    this.slots.push(slot);
+    return slot;
+  }
+
+  private fail(err: Error): void {
+    this.failure ??= err;
+    for (const p of this.pending.values()) p.reject(err);
+    this.pending.clear();
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  /** The matches of one file's bytes; the bytes' buffer is transferred (unusable afterwards). */
+  async read(bytes: Uint8Array, filter: LookupFilter, options: MatchOptions): Promise<FileMatches> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const free =
+        this.slots.find((s) => !s.busy) ?? (this.slots.length < this.size ? this.start() : undefined);
+      if (free) {
+        free.busy = true;
+        const id = this.nextId++;
+        const buffer =
+          bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+            ? (bytes.buffer as ArrayBuffer)
+            : (bytes.slice().buffer as ArrayBuffer);
+        const req: ReadRequest = { id, bytes: buffer, filter, options };
+        return new Promise<FileMatches>((resolve, reject) => {
+          this.pending.set(id, { resolve, reject });
+          try {
+            free.worker.postMessage(req, [buffer]);
+          } catch (err) {
+            // Not sent: the thread is free again and the read fails like any other.
+            this.pending.delete(id);
+            free.busy = false;
+            this.waiting.shift()?.();
+            reject(err as Error);
+          }
+        });
+      }
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    this.slots.length = 0;
+  }
+}

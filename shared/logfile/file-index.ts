@@ -1,0 +1,338 @@
+/**
+ * A compact index of one log file, written by ingest inside the file's summary, so that a lookup over a bucket
+ * can tell from a few hundred bytes that a file holds no record it asks for, and not read it.
+ *
+ * Per field, the distinct values of the file's records: the exact sorted list while there are at most
+ * {@link EXACT_MAX} of them, else a Bloom filter sized for a false-positive rate of {@link BLOOM_FPR} (1%: one
+ * file in a hundred that holds no such value is read anyway; a file that holds it is never skipped). Plus the
+ * eventTime bounds and whether it holds read and write calls.
+ *
+ * Fields, each a superset of what lookup's filter compares: event names, event sources, caller names
+ * ({@link userNames}), access key IDs, event IDs, and resource names ({@link indexResourceNames}). Resource
+ * types are not kept: a `--resource-type` filter alone never skips a file.
+ *
+ * An index is only trusted for the object it was built from: the summary names the key, size and ETag, and a
+ * reader that finds anything else (or an index that does not parse) reads the file in full.
+ */
+import { createHash } from 'node:crypto';
+import { type CloudTrailRecord, isReadOnly, objectOf, textOf, userNames } from '#shared/record.ts';
+import { extractResources, TABLES } from '#shared/resources/index.ts';
+
+export const INDEX_SCHEMA = 'trailwatch.index/1';
+/** Up to this many distinct values a field keeps them as they are; beyond, a Bloom filter. */
+export const EXACT_MAX = 32;
+/** False-positive rate the Bloom filters are sized for. */
+export const BLOOM_FPR = 0.01;
+
+export const INDEX_FIELDS = [
+  'eventNames',
+  'eventSources',
+  'users',
+  'accessKeys',
+  'eventIds',
+  'resources',
+] as const;
+export type IndexField = (typeof INDEX_FIELDS)[number];
+
+/**
+ * The resource tables the index's resource names were extracted with. A lookup whose extractor differs (a
+ * newer release that finds more resources) cannot trust the names: it reads the file rather than miss one.
+ */
+export const RESOURCE_RULES = createHash('sha256')
+  .update(JSON.stringify(TABLES, (_k, v: unknown) => (v instanceof RegExp ? String(v) : v)))
+  .digest('hex')
+  .slice(0, 16);
+
+export type IndexSet =
+  | { values: string[] }
+  /** `bits` bits (base64), `hashes` probes per value, `count` values added. */
+  | { bloom: string; bits: number; hashes: number; count: number };
+
+/** The object an index was built from, as the store listed it: an index is trusted for this object only. */
+export interface IndexedObject {
+  bucket: string;
+  key: string;
+  size: number;
+  etag?: string;
+}
+
+export interface FileIndex {
+  schema: typeof INDEX_SCHEMA;
+  source: IndexedObject;
+  /** Milliseconds of the oldest and newest parseable eventTime; null when no record has one. */
+  timeRange: [number, number] | null;
+  /** Whether the file holds read calls, write calls ({@link isReadOnly}). */
+  readOnly: { read: boolean; write: boolean };
+  /** {@link RESOURCE_RULES} of the ingest that built it (absent: built before resources were extracted). */
+  resourceRules?: string;
+  fields: Record<IndexField, IndexSet>;
+}
+
+export class IndexFormatError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
+ * Every name under which lookup's `--resource-name` finds a resource the record writes as `value`
+ * (`nameMatches` of shared/resources/): the value itself, and each end of it that starts at a `/` or `:` or just after one
+ * (`arn:aws:iam::1:role/admin` gives `admin`, `/admin`, `role/admin`, `:role/admin`, ...).
+ */
+function addMatchingNames(out: Set<string>, value: string): void {
+  out.add(value);
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c !== 0x2f && c !== 0x3a) continue;
+    if (i > 0) out.add(value.slice(i));
+    if (i + 1 < value.length) out.add(value.slice(i + 1));
+  }
+}
+
+/**
+ * The names a record's resources go by, for the index: every name `--resource-name` matches (the lookup
+ * filter's `namesResource`) for every resource the shared extractor finds in the record. The same
+ * extractor decides both, so the index cannot miss a resource the filter would find.
+ */
+export function indexResourceNames(r: CloudTrailRecord): string[] {
+  const out = new Set<string>();
+  for (const res of extractResources(r)) addMatchingNames(out, res.name);
+  return [...out];
+}
+
+/** Two 32-bit hashes of a string's UTF-16 code units (FNV-1a, and a multiplicative one), for double hashing. */
+function hashes(s: string): [number, number] {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x9747b28c;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995);
+    h2 ^= h2 >>> 15;
+  }
+  h2 = Math.imul(h2 ^ (h2 >>> 13), 0xc2b2ae35);
+  h2 ^= h2 >>> 16;
+  // An odd step visits distinct bits for every probe.
+  return [h1 >>> 0, (h2 | 1) >>> 0];
+}
+
+function probe(bits: number, h1: number, h2: number, i: number): number {
+  return ((h1 + Math.imul(i, h2)) >>> 0) % bits;
+}
+
+function buildSet(values: Set<string>): IndexSet {
+  if (values.size <= EXACT_MAX) return { values: [...values].sort() };
+  const n = values.size;
+  const bits = Math.ceil((-n * Math.log(BLOOM_FPR)) / (Math.LN2 * Math.LN2) / 8) * 8;
+  const k = Math.max(1, Math.round((bits / n) * Math.LN2));
+  const bytes = new Uint8Array(bits / 8);
+  for (const v of values) {
+    const [h1, h2] = hashes(v);
+    for (let i = 0; i < k; i++) {
+      const b = probe(bits, h1, h2, i);
+      bytes[b >>> 3] |= 1 << (b & 7);
+    }
+  }
+  return { bloom: Buffer.from(bytes).toString('base64'), bits, hashes: k, count: n };
+}
+
+/** Decoded Bloom filters, kept beside the index object they came from. */
+const decoded = new WeakMap<object, Uint8Array>();
+
+/** Whether a set may hold the value: exactly for a list, with {@link BLOOM_FPR} false positives for a filter. */
+export function mayContain(set: IndexSet, value: string): boolean {
+  if ('values' in set) return set.values.includes(value);
+  let bytes = decoded.get(set);
+  if (!bytes) {
+    bytes = Buffer.from(set.bloom, 'base64');
+    decoded.set(set, bytes);
+  }
+  const [h1, h2] = hashes(value);
+  for (let i = 0; i < set.hashes; i++) {
+    const b = probe(set.bits, h1, h2, i);
+    if ((bytes[b >>> 3] & (1 << (b & 7))) === 0) return false;
+  }
+  return true;
+}
+
+/** `YYYY-MM-DDTHH:MM:SSZ`, the layout CloudTrail writes, in which text order is time order. */
+function isoSeconds(t: string): boolean {
+  return (
+    t.length === 20 &&
+    t.charCodeAt(4) === 45 &&
+    t.charCodeAt(7) === 45 &&
+    t.charCodeAt(10) === 84 &&
+    t.charCodeAt(13) === 58 &&
+    t.charCodeAt(16) === 58 &&
+    t.charCodeAt(19) === 90
+  );
+}
+
+export class FileIndexBuilder {
+  private readonly fields: Record<IndexField, Set<string>> = {
+    eventNames: new Set(),
+    eventSources: new Set(),
+    users: new Set(),
+    accessKeys: new Set(),
+    eventIds: new Set(),
+    resources: new Set(),
+  };
+  private minMs = Number.POSITIVE_INFINITY;
+  private maxMs = Number.NEGATIVE_INFINITY;
+  /** CloudTrail's own `YYYY-MM-DDTHH:MM:SSZ` times sort as text: compared so, parsed once at the end. */
+  private minText: string | undefined;
+  private maxText: string | undefined;
+  private read = false;
+  private write = false;
+  /** Work done once per distinct identity and resource value: a file repeats both record after record. */
+  private readonly identities = new Set<string>();
+  private readonly resourceValues = new Set<string>();
+
+  add(r: CloudTrailRecord): void {
+    const f = this.fields;
+    const name = textOf(r.eventName);
+    if (name) f.eventNames.add(name);
+    const source = textOf(r.eventSource);
+    if (source) f.eventSources.add(source);
+    const id = textOf(r.eventID);
+    if (id) f.eventIds.add(id);
+    const u = objectOf(r.userIdentity);
+    const key = textOf(u?.accessKeyId);
+    if (key) f.accessKeys.add(key);
+    if (u) {
+      const issuer = objectOf(objectOf(u.sessionContext)?.sessionIssuer);
+      // Every field userNames reads, with separators no JSON string value can forge into another identity.
+      const identity = JSON.stringify([
+        u.type,
+        u.userName,
+        u.arn,
+        u.principalId,
+        u.invokedBy,
+        issuer?.userName,
+      ]);
+      if (!this.identities.has(identity)) {
+        this.identities.add(identity);
+        for (const n of userNames(r)) f.users.add(n);
+      }
+    }
+    for (const res of extractResources(r)) {
+      if (this.resourceValues.has(res.name)) continue;
+      this.resourceValues.add(res.name);
+      addMatchingNames(f.resources, res.name);
+    }
+    const time = r.eventTime;
+    if (typeof time === 'string') {
+      if (isoSeconds(time)) {
+        // Parsed only when it would become a bound: an impossible date (month 13) is never one.
+        const lower = this.minText === undefined || time < this.minText;
+        const higher = this.maxText === undefined || time > this.maxText;
+        if ((lower || higher) && !Number.isNaN(Date.parse(time))) {
+          if (lower) this.minText = time;
+          if (higher) this.maxText = time;
+        }
+      } else {
+        const t = Date.parse(time);
+        if (!Number.isNaN(t)) {
+          if (t < this.minMs) this.minMs = t;
+          if (t > this.maxMs) this.maxMs = t;
+        }
+      }
+    }
+    if (!(this.read && this.write)) {
+      if (isReadOnly(r)) this.read = true;
+      else this.write = true;
+    }
+  }
+
+  build(source: IndexedObject): FileIndex {
+    if (this.minText !== undefined) this.minMs = Math.min(this.minMs, Date.parse(this.minText));
+    if (this.maxText !== undefined) this.maxMs = Math.max(this.maxMs, Date.parse(this.maxText));
+    const fields = {} as Record<IndexField, IndexSet>;
+    for (const name of INDEX_FIELDS) fields[name] = buildSet(this.fields[name]);
+    return {
+      schema: INDEX_SCHEMA,
+      source: {
+        bucket: source.bucket,
+        key: source.key,
+        size: source.size,
+        ...(source.etag !== undefined ? { etag: source.etag } : {}),
+      },
+      timeRange: this.minMs <= this.maxMs ? [this.minMs, this.maxMs] : null,
+      readOnly: { read: this.read, write: this.write },
+      resourceRules: RESOURCE_RULES,
+      fields,
+    };
+  }
+}
+
+function checkSet(name: string, v: unknown): IndexSet {
+  const o = objectOf(v);
+  if (o && Array.isArray(o.values) && o.values.every((s) => typeof s === 'string'))
+    return { values: o.values as string[] };
+  if (
+    o &&
+    typeof o.bloom === 'string' &&
+    Number.isInteger(o.bits) &&
+    (o.bits as number) > 0 &&
+    Number.isInteger(o.hashes) &&
+    (o.hashes as number) >= 1 &&
+    (o.hashes as number) <= 64 &&
+    Number.isInteger(o.count)
+  ) {
+    const bytes = Buffer.from(o.bloom, 'base64');
+    if (bytes.length * 8 !== o.bits || bytes.toString('base64') !== o.bloom)
+      throw new IndexFormatError(
+        `index field ${name}: expected ${o.bits} bits of base64, found ${bytes.length * 8}`,
+      );
+    return { bloom: o.bloom, bits: o.bits as number, hashes: o.hashes as number, count: o.count as number };
+  }
+  throw new IndexFormatError(`index field ${name}: expected {values} or {bloom, bits, hashes, count}`);
+}
+
+/** The index as written by {@link FileIndexBuilder}; throws {@link IndexFormatError} for anything else. */
+export function parseFileIndex(v: unknown): FileIndex {
+  const o = objectOf(v);
+  if (!o || o.schema !== INDEX_SCHEMA)
+    throw new IndexFormatError(`expected an index of schema ${INDEX_SCHEMA}, found ${String(o?.schema)}`);
+  const src = objectOf(o.source);
+  if (
+    !src ||
+    typeof src.bucket !== 'string' ||
+    typeof src.key !== 'string' ||
+    !Number.isInteger(src.size) ||
+    (src.etag !== undefined && typeof src.etag !== 'string')
+  )
+    throw new IndexFormatError('index source: expected {bucket, key, size[, etag]}');
+  const source: IndexedObject = {
+    bucket: src.bucket,
+    key: src.key,
+    size: src.size as number,
+    ...(typeof src.etag === 'string' ? { etag: src.etag } : {}),
+  };
+  const range = o.timeRange;
+  const timeRange =
+    range === null
+      ? null
+      : Array.isArray(range) && range.length === 2 && range.every((t) => Number.isFinite(t))
+        ? ([range[0], range[1]] as [number, number])
+        : undefined;
+  if (timeRange === undefined) throw new IndexFormatError('index timeRange: expected [min, max] or null');
+  const ro = objectOf(o.readOnly);
+  if (!ro || typeof ro.read !== 'boolean' || typeof ro.write !== 'boolean')
+    throw new IndexFormatError('index readOnly: expected {read, write} booleans');
+  if (o.resourceRules !== undefined && typeof o.resourceRules !== 'string')
+    throw new IndexFormatError('index resourceRules: expected a string');
+  const fieldsIn = objectOf(o.fields);
+  if (!fieldsIn) throw new IndexFormatError('index fields: expected an object');
+  const fields = {} as Record<IndexField, IndexSet>;
+  for (const name of INDEX_FIELDS) fields[name] = checkSet(name, fieldsIn[name]);
+  return {
+    schema: INDEX_SCHEMA,
+    source,
+    timeRange,
+    readOnly: { read: ro.read, write: ro.write },
+    ...(typeof o.resourceRules === 'string' ? { resourceRules: o.resourceRules } : {}),
+    fields,
+  };
+}

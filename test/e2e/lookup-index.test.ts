@@ -1,0 +1,237 @@
+/**
+ * Lookup over a generated trail that ingest has summarized: the per-file index skips the files that cannot
+ * match, a file whose index is missing, stale or corrupt is read in full (its matches found, the reason
+ * counted), and the worker threads give what the main thread alone gives.
+ */
+import { gzipSync } from 'node:zlib';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { demoScenario, generateTrail } from '#cli/generator/index.ts';
+import { SummaryIndex } from '#cli/lookup/index-check.ts';
+import { type LookupOptions, lookup } from '#cli/lookup/scan.ts';
+import { classifyKey, type TrailKey } from '#shared/keys.ts';
+import { commitSummary, readAndEvaluate, summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
+import type { CloudTrailRecord } from '#shared/record.ts';
+import { extractResources } from '#shared/resources/index.ts';
+
+const BUCKET = 'trail-bucket';
+const metrics = { addMetric() {} };
+
+let trail: MemoryObjectStore;
+let state: MemoryObjectStore;
+let logKeys: string[];
+
+async function recordsOf(store: MemoryObjectStore, key: string): Promise<CloudTrailRecord[]> {
+  const { gunzipSync } = await import('node:zlib');
+  const body = store.objects.get(key)!.body;
+  return (JSON.parse(gunzipSync(body).toString('utf8')) as { Records: CloudTrailRecord[] }).Records;
+}
+
+/** What ingest does for each file, up to its commit: read, summarize, index, write the summary. */
+async function ingestAll(): Promise<void> {
+  for (const key of logKeys) {
+    const read = await readAndEvaluate(trail, { bucket: BUCKET, key: classifyKey(key) as TrailKey }, []);
+    if (read.status !== 'read') throw new Error(`expected ${key} to be read, found ${read.status}`);
+    await commitSummary(state, metrics, read.summary);
+  }
+}
+
+function run(options: Partial<LookupOptions> & Pick<LookupOptions, 'filter'>) {
+  return lookup({ store: trail, concurrency: 4, ...options });
+}
+
+const withIndex = () => new SummaryIndex(state, BUCKET);
+const ids = (r: Awaited<ReturnType<typeof lookup>>) => r.events.map((e) => e.record.eventID);
+
+beforeAll(async () => {
+  trail = new MemoryObjectStore('trail');
+  state = new MemoryObjectStore('state');
+  await generateTrail(
+    {
+      ...demoScenario,
+      hours: 3,
+      regions: ['us-east-1', 'eu-west-1'],
+      accounts: [demoScenario.accounts[0]],
+      digests: false,
+      bursts: [],
+    },
+    trail,
+  );
+  logKeys = [...trail.objects.keys()].filter((k) => classifyKey(k).kind === 'log').sort();
+  await ingestAll();
+}, 60_000);
+
+describe('lookup with the index ingest writes', () => {
+  it('reads only the files that can hold a needle, and finds it', async () => {
+    // Prepare
+    const sizes = await Promise.all(logKeys.map(async (k) => (await recordsOf(trail, k)).length));
+    const needleFile = logKeys[sizes.indexOf(Math.max(...sizes))];
+    const needle = (await recordsOf(trail, needleFile)).find((r) => r.userIdentity?.accessKeyId)!;
+
+    // Act
+    const indexed = await run({ filter: { eventId: needle.eventID! }, index: withIndex() });
+    const byAccessKey = await run({
+      filter: { accessKeyId: needle.userIdentity!.accessKeyId! },
+      index: withIndex(),
+    });
+    const plain = await run({ filter: { accessKeyId: needle.userIdentity!.accessKeyId! } });
+
+    // Assess
+    expect(ids(indexed)).toEqual([needle.eventID]);
+    expect(
+      indexed.stats.filesRead,
+      'expected the needle file, and at most a few false positives',
+    ).toBeLessThan(Math.max(3, logKeys.length * 0.05));
+    expect(indexed.stats.filesRead + indexed.stats.skippedByIndex).toBe(logKeys.length);
+    expect(ids(byAccessKey)).toEqual(ids(plain));
+    expect(byAccessKey.stats.filesRead).toBeLessThan(plain.stats.filesRead);
+  });
+
+  it('gives what a lookup without the index gives, for a user and event query', async () => {
+    // Prepare
+    const r = (await recordsOf(trail, logKeys[5])).find((x) => x.userIdentity?.sessionContext)!;
+    const filter = {
+      username: r.userIdentity!.sessionContext?.sessionIssuer?.userName ?? 'root',
+      readOnly: true,
+    };
+
+    // Act
+    const indexed = await run({ filter, index: withIndex() });
+    const plain = await run({ filter });
+
+    // Assess
+    expect(ids(indexed)).toEqual(ids(plain));
+    expect(indexed.stats.matched).toBeGreaterThan(0);
+  });
+
+  it('finds by resource name and type what a lookup without the index finds, resources from the request too', async () => {
+    // Prepare: a resource the extractor takes from a request (the record has no resources[]), by its
+    // whole name and by the end a user may type.
+    const records = (await Promise.all(logKeys.map((k) => recordsOf(trail, k)))).flat();
+    const fromRequest = records
+      .filter((r) => !Array.isArray(r.resources))
+      .flatMap((r) => extractResources(r))
+      .find((res) => /[/:]./.test(res.name));
+    expect(fromRequest, 'a resource named in a request, with a path or ARN').toBeDefined();
+    const { name, type } = fromRequest!;
+    const end = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf(':')) + 1);
+    const filters = [
+      { resourceName: name },
+      { resourceName: end },
+      { resourceName: end, resourceType: type },
+      { resourceType: type },
+      { resourceName: 'no-such-resource-anywhere' },
+    ];
+
+    for (const filter of filters) {
+      // Act
+      const indexed = await run({ filter, index: withIndex(), workers: 2, inThreadFirst: 0 });
+      const plain = await run({ filter });
+
+      // Assess
+      expect(ids(indexed), JSON.stringify(filter)).toEqual(ids(plain));
+    }
+    const byName = await run({ filter: { resourceName: name }, index: withIndex() });
+    expect(byName.stats.matched).toBeGreaterThan(0);
+    expect(byName.stats.skippedByIndex).toBeGreaterThan(0);
+  });
+
+  it('shows every record to onRecord: no file skipped by its index, no record by the prefilter', async () => {
+    // Prepare
+    const total = (await Promise.all(logKeys.map((k) => recordsOf(trail, k)))).flat().length;
+    let seen = 0;
+
+    // Act
+    const result = await run({
+      filter: { eventId: 'no-such-event' },
+      index: withIndex(),
+      workers: 2,
+      inThreadFirst: 0,
+      onRecord: () => {
+        seen++;
+      },
+    });
+
+    // Assess
+    expect(seen).toBe(total);
+    expect(result.stats.skippedByIndex).toBe(0);
+    expect(result.stats.filteredRecords).toBe(0);
+  });
+
+  it.each([
+    ['missing', (key: string) => state.delete(summaryKeyFor(BUCKET, key)), 'indexMissing'],
+    [
+      'corrupt',
+      (key: string) => state.put(summaryKeyFor(BUCKET, key), '{"schema":"trailwatch.summary/1","index":{'),
+      'indexCorrupt',
+    ],
+    [
+      'stale',
+      // The file rewritten after ingest with one more record: its index no longer describes it.
+      async (key: string) => {
+        const records = await recordsOf(trail, key);
+        const added = { ...records[0], eventID: 'added-after-ingest-0001' };
+        await trail.put(key, gzipSync(JSON.stringify({ Records: [...records, added] })));
+      },
+      'indexStale',
+    ],
+  ] as const)('reads a file whose index is %s in full and counts it', async (_what, spoil, counter) => {
+    // Prepare
+    const key = logKeys[logKeys.length - 1 - ['missing', 'corrupt', 'stale'].indexOf(_what)];
+    await spoil(key);
+    const wanted =
+      _what === 'stale' ? 'added-after-ingest-0001' : (await recordsOf(trail, key)).at(-1)!.eventID!;
+
+    // Act
+    const found = await run({ filter: { eventId: wanted }, index: withIndex() });
+
+    // Assess
+    expect(ids(found)).toEqual([wanted]);
+    expect(found.stats[counter]).toBe(1);
+  });
+
+  it('gives the same events and counts with worker threads as in the main thread alone', async () => {
+    // Prepare
+    const filters = [{}, { eventName: 'ConsoleLogin' }, { readOnly: false, eventSource: 'iam' }];
+
+    for (const filter of filters) {
+      // Act
+      const threads = await run({ filter, workers: 2, inThreadFirst: 0 });
+      const single = await run({ filter, workers: 0 });
+
+      // Assess
+      expect(threads.events.map((e) => [e.file.key, e.record])).toEqual(
+        single.events.map((e) => [e.file.key, e.record]),
+      );
+      const { records, filteredRecords, matched, filesRead, bytes } = threads.stats;
+      expect({ records, filteredRecords, matched, filesRead, bytes }).toEqual({
+        records: single.stats.records,
+        filteredRecords: single.stats.filteredRecords,
+        matched: single.stats.matched,
+        filesRead: single.stats.filesRead,
+        bytes: single.stats.bytes,
+      });
+    }
+  });
+
+  it('reports a file a worker cannot read, and goes on', async () => {
+    // Prepare
+    const key = logKeys[0];
+    await trail.put(key, Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x01, 0x02]));
+    const unreadable: string[] = [];
+
+    // Act
+    const result = await run({
+      filter: {},
+      workers: 2,
+      inThreadFirst: 0,
+      onUnreadable: (k, why) => unreadable.push(`${k}: ${why}`),
+    });
+
+    // Assess
+    expect(unreadable).toHaveLength(1);
+    expect(unreadable[0]).toMatch(/gzip/);
+    expect(result.stats.unreadableFiles).toBe(1);
+    expect(result.stats.filesRead).toBe(logKeys.length - 1);
+  });
+});
