@@ -70,6 +70,17 @@ export interface IngestConfig {
   maxFileBytes: number;
   /** How often one rule may send a message per account and region (ALERT_THROTTLE, JSON). */
   alertThrottle: ThrottlePolicy;
+  /** When the trail started logging (TRAIL_START): events over a day older are kept out of the baselines. */
+  trailStart?: Date;
+}
+
+function dateOf(env: Env, name: string): Date | undefined {
+  const raw = optional(env, name);
+  if (raw === undefined) return undefined;
+  const t = Date.parse(raw);
+  if (Number.isNaN(t))
+    throw new ConfigError(`environment variable ${name} must be an ISO 8601 time, found "${raw}"`);
+  return new Date(t);
 }
 
 export function ingestConfig(env: Env = process.env): IngestConfig {
@@ -81,6 +92,7 @@ export function ingestConfig(env: Env = process.env): IngestConfig {
     maxRecordBytes: int(env, 'TRAILWATCH_MAX_RECORD_BYTES', DEFAULT_LIMITS.maxRecordBytes),
     maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes),
     alertThrottle: throttleFromEnv(env),
+    ...(optional(env, 'TRAIL_START') ? { trailStart: dateOf(env, 'TRAIL_START') } : {}),
   };
 }
 

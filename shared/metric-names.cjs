@@ -26,12 +26,16 @@ exports.METRIC = Object.freeze({
   RejectedFiles: 'RejectedFiles',
   RuleAlerts: 'RuleAlerts',
   RuleAlertsThrottled: 'RuleAlertsThrottled',
+  OversizedRecords: 'OversizedRecords',
+  EventTimesOutOfRange: 'EventTimesOutOfRange',
+  TamperAlerts: 'TamperAlerts',
   // verify
   DigestsValid: 'DigestsValid',
   DigestsInvalid: 'DigestsInvalid',
   LogFilesValid: 'LogFilesValid',
   LogFilesInvalid: 'LogFilesInvalid',
   LogFilesMissing: 'LogFilesMissing',
+  LogFilesVerified: 'LogFilesVerified',
   // detection (ingest and the scheduled detect)
   InsightsStarted: 'InsightsStarted',
   InsightsEnded: 'InsightsEnded',
@@ -40,6 +44,12 @@ exports.METRIC = Object.freeze({
   DigestsOverdue: 'DigestsOverdue',
   SilentLogPlaces: 'SilentLogPlaces',
   PlacesWatched: 'PlacesWatched',
+  UnlistedLogFiles: 'UnlistedLogFiles',
+  PlantedObjects: 'PlantedObjects',
+  TrailBucketUnversioned: 'TrailBucketUnversioned',
+  TrailBucketWithoutObjectLock: 'TrailBucketWithoutObjectLock',
+  /** Accounts none of whose watched regions delivered a log file within the silence threshold. */
+  SilentAccounts: 'SilentAccounts',
 });
 
 /** The metric a rule without `metricName` publishes to. */

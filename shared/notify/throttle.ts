@@ -46,27 +46,92 @@ export function parseThrottlePolicy(
   return policy;
 }
 
+export interface AlertWindow {
+  ruleId: string;
+  account: string;
+  region: string;
+  minutes: number;
+  at: Date;
+  sourceKey: string;
+}
+
+interface Claim {
+  source?: string;
+  windowStart?: string;
+  minutes?: number;
+  /** Set once the claiming file's message was published: until then the window is not spent. */
+  sent?: boolean;
+}
+
+function windowKey(args: AlertWindow): { key: string; windowStart: string } {
+  const windowMs = args.minutes * 60_000;
+  const windowStart = new Date(Math.floor(args.at.getTime() / windowMs) * windowMs).toISOString();
+  return {
+    key: `alert-windows/${args.ruleId}/${args.account}/${args.region}/${args.minutes}m/${windowStart}.json`,
+    windowStart,
+  };
+}
+
+async function readClaim(
+  state: ObjectStore,
+  key: string,
+): Promise<{ claim: Claim; etag?: string } | undefined> {
+  const info = await state.head(key);
+  if (!info) return undefined;
+  return { claim: JSON.parse((await readAll(state, key)).toString('utf8')) as Claim, etag: info.etag };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /**
- * True when this file may send the rule's message for this account and region: no window, or the window
- * is unclaimed, or claimed by this same file.
+ * The first half of a throttle claim: whether this file may send the rule's message for this account and
+ * region. A window is spent only once a message was published in it ({@link markAlertSent}): a claim whose
+ * publish failed leaves the window open for the next file, so one SNS failure never silences the next user's
+ * alert. A claim another file holds but has not marked sent yet is waited on briefly (its publish is usually
+ * in flight); if it stays unsent, this file sends too (a message may repeat, never vanish).
  */
 export async function claimAlert(
   state: ObjectStore,
-  args: { ruleId: string; account: string; region: string; minutes: number; at: Date; sourceKey: string },
+  args: AlertWindow,
+  options: { waitMs?: number } = {},
 ): Promise<boolean> {
   if (args.minutes <= 0) return true;
-  const windowMs = args.minutes * 60_000;
-  const windowStart = new Date(Math.floor(args.at.getTime() / windowMs) * windowMs).toISOString();
-  const key = `alert-windows/${args.ruleId}/${args.account}/${args.region}/${args.minutes}m/${windowStart}.json`;
+  const { key, windowStart } = windowKey(args);
   try {
-    await state.put(key, JSON.stringify({ source: args.sourceKey, windowStart, minutes: args.minutes }), {
-      ifNoneMatch: '*',
-      contentType: 'application/json',
-    });
+    await state.put(
+      key,
+      JSON.stringify({ source: args.sourceKey, windowStart, minutes: args.minutes, sent: false }),
+      { ifNoneMatch: '*', contentType: 'application/json' },
+    );
     return true;
   } catch (err) {
     if (!(err instanceof PreconditionFailedError)) throw err;
-    const claim = JSON.parse((await readAll(state, key)).toString('utf8')) as { source?: string };
-    return claim.source === args.sourceKey;
+  }
+  const deadline = Date.now() + (options.waitMs ?? 3000);
+  for (let attempt = 0; ; attempt++) {
+    const found = await readClaim(state, key);
+    if (!found || found.claim.source === args.sourceKey) return true;
+    // A claim without `sent` predates the two halves: its file sent or is retrying; treat it as spent.
+    if (found.claim.sent !== false) return false;
+    if (Date.now() >= deadline) return true;
+    await sleep(Math.min(1000, 50 * 2 ** attempt));
+  }
+}
+
+/** The second half: the message went out, the window is spent. Idempotent; a failure here only risks a repeat. */
+export async function markAlertSent(state: ObjectStore, args: AlertWindow): Promise<void> {
+  if (args.minutes <= 0) return;
+  const { key, windowStart } = windowKey(args);
+  const body = JSON.stringify({ source: args.sourceKey, windowStart, minutes: args.minutes, sent: true });
+  const found = await readClaim(state, key);
+  if (found?.claim.sent === true) return;
+  try {
+    await state.put(key, body, {
+      ...(found?.etag ? { ifMatch: found.etag } : { ifNoneMatch: '*' as const }),
+      contentType: 'application/json',
+    });
+  } catch (err) {
+    // Someone else marked or claimed it meanwhile: the window is spent or about to be.
+    if (!(err instanceof PreconditionFailedError)) throw err;
   }
 }
