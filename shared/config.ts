@@ -115,8 +115,12 @@ export interface StateConfig {
   alertTopicArn: string;
 }
 
-export function verifyConfig(env: Env = process.env): StateConfig {
-  return { stateBucket: str(env, 'STATE_BUCKET'), alertTopicArn: str(env, 'ALERT_TOPIC_ARN') };
+export function verifyConfig(env: Env = process.env): StateConfig & { maxFileBytes: number } {
+  return {
+    stateBucket: str(env, 'STATE_BUCKET'),
+    alertTopicArn: str(env, 'ALERT_TOPIC_ARN'),
+    maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes),
+  };
 }
 
 export interface WatchdogConfig {
@@ -143,4 +147,6 @@ export function watchdogConfig(env: Env = process.env): WatchdogConfig {
   };
 }
 
-export const detectConfig = verifyConfig;
+export function detectConfig(env: Env = process.env): StateConfig {
+  return { stateBucket: str(env, 'STATE_BUCKET'), alertTopicArn: str(env, 'ALERT_TOPIC_ARN') };
+}

@@ -124,6 +124,15 @@ export function summaryKeyFor(bucket: string, key: string): string {
   return `summaries/${bucket}/${stem}.summary.json`;
 }
 
+/**
+ * The mark verify leaves for a log file a valid digest lists with a matching hash: the watchdog reports
+ * log files without one two digest periods after delivery ("unlisted"), and ingest applies a file it
+ * finds marked as verified.
+ */
+export function verifiedKeyFor(bucket: string, key: string): string {
+  return `verified/${bucket}/${key.replace(/\.json(\.gz)?$/, '')}.json`;
+}
+
 /** Where a rejected file's verdict lives: visible, keyed by the file, rewritten identically on retry. */
 export function rejectionKeyFor(bucket: string, key: string): string {
   return `rejected/${bucket}/${key.replace(/\.json\.gz$/, '')}.json`;
@@ -261,6 +270,9 @@ export async function ingestLogFile(
   // A summary ingest writes has not been checked against a digest yet: detection may count it, the
   // baselines only once verify has found it listed (shared/insights/state.ts).
   read.summary.unverified = true;
+  // Verify may have found it listed first (a digest racing its log file's event).
+  if (!stateFailure && (await state.head(verifiedKeyFor(file.bucket, file.key.key))))
+    delete read.summary.unverified;
 
   await publishFindings(ports, file, read, insights, stateFailure);
 
