@@ -430,8 +430,12 @@ export function applySummaryToState(
     else addTallyAt(attr.days, Math.floor(best / (DAY_HOURS * HOUR_MINUTES)), tally);
   }
   if (pending && pending.rows.length > 0) {
-    state.unverified ??= {};
-    state.unverified[hash] = pending;
+    // Kept in key order: the state must not depend on the order files arrived in.
+    state.unverified = Object.fromEntries(
+      [...Object.entries(state.unverified ?? {}), [hash, pending] as const].sort(([a], [b]) =>
+        a < b ? -1 : 1,
+      ),
+    );
   }
   return 'applied';
 }

@@ -107,7 +107,7 @@ export async function claimAlert(
   } catch (err) {
     if (!(err instanceof PreconditionFailedError)) throw err;
   }
-  const deadline = Date.now() + (options.waitMs ?? 3000);
+  const deadline = Date.now() + (options.waitMs ?? 10_000);
   for (let attempt = 0; ; attempt++) {
     const found = await readClaim(state, key);
     if (!found || found.claim.source === args.sourceKey) return true;

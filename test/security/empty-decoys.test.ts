@@ -79,6 +79,7 @@ describe('attack: empty objects named like the newest digest and log file', () =
       now: () => now,
       logger: p.deps.logger,
       metrics: p.deps.metrics,
+      trailProtection: async () => ({ versioning: 'Suspended', objectLock: false }),
     });
     // Act
     const result = (await run({}, context)) as { opened: { kind: string }[]; planted: { key: string }[] };
@@ -92,6 +93,9 @@ describe('attack: empty objects named like the newest digest and log file', () =
     expect(planted).toHaveLength(1);
     expect(planted[0].message).toContain(plantedDigest);
     expect(metricTotal(p.emf, 'PlantedObjects')).toBe(2);
+    // and it says the bucket would not have kept what was overwritten
+    expect(metricTotal(p.emf, 'TrailBucketUnversioned')).toBe(1);
+    expect(metricTotal(p.emf, 'TrailBucketWithoutObjectLock')).toBe(1);
   });
 
   it('ingest raises a CRITICAL alert for each empty object with a CloudTrail name, as the event announces it', async () => {

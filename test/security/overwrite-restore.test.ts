@@ -12,7 +12,7 @@ import {
 import { beforeEach, describe, expect, it } from 'vitest';
 import { lambdaContext } from '#cli/replay/events.ts';
 import { ingestHandler } from '#functions/handlers.ts';
-import { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
+import { S3ObjectStore, s3BucketProtection } from '#shared/adapters/s3-object-store.ts';
 import { motoEndpoint } from '#test/setup/moto-client.ts';
 import { logFile, record, testPipeline } from '#test/support/logfiles.ts';
 import { createdEvent, logKey, rootRecord, ruleAlerts, tamperAlerts } from '#test/support/security.ts';
@@ -79,5 +79,24 @@ describe('attack: overwrite a log file, then restore it', () => {
     expect(tamperAlerts(p.notifier.sent, 'replaced-before-read')).toHaveLength(1);
     expect(p.notifier.sent[0].subject).toMatch(/^\[CRITICAL\]/);
     expect([...p.state.objects.keys()].filter((k) => k.startsWith('summaries/'))).toEqual([]);
+  });
+
+  it('the watchdog reads whether the trail bucket keeps versions and has Object Lock', async () => {
+    // Prepare: one bucket as created, one with versioning turned on, one created with Object Lock
+    const locked = `${bucket}-locked`;
+    await s3.send(new CreateBucketCommand({ Bucket: locked, ObjectLockEnabledForBucket: true }));
+    const versioned = `${bucket}-versioned`;
+    await s3.send(new CreateBucketCommand({ Bucket: versioned }));
+    await s3.send(
+      new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: 'Enabled' } }),
+    );
+    // Act
+    const plain = await s3BucketProtection(bucket, s3);
+    const withVersions = await s3BucketProtection(versioned, s3);
+    const withLock = await s3BucketProtection(locked, s3);
+    // Assess
+    expect(plain).toEqual({ versioning: 'Disabled', objectLock: false });
+    expect(withVersions).toEqual({ versioning: 'Enabled', objectLock: false });
+    expect(withLock).toEqual({ versioning: 'Enabled', objectLock: true });
   });
 });
