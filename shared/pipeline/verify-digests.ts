@@ -152,7 +152,7 @@ export async function verifyOneDigest(
 
   const alert = digestAlert(ports.config.alertTopicArn, digest, report);
   if (alert) await ports.notifier.publish(alert);
-  const verified = await markListedFiles(ports, bucket, report);
+  const verified = await markListedFiles(ports, report);
 
   try {
     await state.put(verdictKey, JSON.stringify({ ...verdictOf(digest, report), object }), {
@@ -176,7 +176,7 @@ export async function verifyOneDigest(
  * (a different hash there means ingest read other content than CloudTrail wrote: the file was rewritten and
  * put back), and its counts taken into the baselines. Before the verdict, so a retry redoes it.
  */
-async function markListedFiles(ports: VerifyPorts, bucket: string, report: VerifiedReport): Promise<number> {
+async function markListedFiles(ports: VerifyPorts, report: VerifiedReport): Promise<number> {
   const { state } = ports;
   const digestValid = report.digest.status === 'valid';
   if (!digestValid || !report.file) return 0;
