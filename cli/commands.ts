@@ -4,6 +4,11 @@
  * gives its command the same line.
  */
 export const COMMAND_DESCRIPTIONS = Object.freeze({
+  alerts: 'show what each kind of subscriber (e-mail, SMS, chat, machines) receives for replayed alerts',
+  athena: 'the Athena table over the trail bucket: print its DDL (lookup --engine athena queries it)',
+  audit:
+    'a lookup with a verdict: PROVEN (complete and untampered), NOT PROVEN (each hole named) or UNVERIFIABLE',
+  changes: 'the mutating calls just before a time, grouped by resource, newest first: what changed?',
   demo: 'generate a sample trail (cached) and replay it through the pipeline, offline',
   generate:
     'write a deterministic sample CloudTrail trail (log files, signed digests, public key) into a folder',

@@ -15,6 +15,7 @@ import {
   publicKeysFromStore,
   StaticPublicKeySource,
 } from '#shared/digest/public-keys.ts';
+import { fetchDigest, parseJson } from '#shared/digest/verify-digest.ts';
 import { classifyKey } from '#shared/keys.ts';
 import type { ObjectInfo, ObjectStore, PutOptions, StoredObject } from '#shared/ports.ts';
 
@@ -90,7 +91,12 @@ export async function openSource(arg: string, options: OpenOptions = {}): Promis
   await checkFolder(root, flag, expect);
   const source: Source = {
     store: new FsObjectStore(root),
-    bucket: options.bucket || (await manifestBucket(root)) || basename(root) || 'local',
+    bucket:
+      options.bucket ||
+      (await manifestBucket(root)) ||
+      (await digestBucket(new FsObjectStore(root))) ||
+      basename(root) ||
+      'local',
     prefix: '',
     description: root,
     s3: false,
@@ -113,6 +119,27 @@ function useRegion(region: string | undefined): void {
   } else if (!process.env.AWS_REGION && process.env.AWS_DEFAULT_REGION) {
     process.env.AWS_REGION = process.env.AWS_DEFAULT_REGION;
   }
+}
+
+/**
+ * The trail bucket a copied folder came from, as CloudTrail recorded it in the first digest found: log files
+ * are then named s3://<trail bucket>/<key>, as the deployed functions name them, not after the folder.
+ */
+export async function digestBucket(store: ObjectStore): Promise<string | undefined> {
+  for await (const o of store.list('')) {
+    if (classifyKey(o.key).kind !== 'digest') continue;
+    try {
+      const d = await fetchDigest(store, '', o.key);
+      if (!d.found || !d.gzip.ok) return undefined;
+      const parsed = parseJson(d.bytes);
+      const bucket = parsed.ok ? (parsed.value as { digestS3Bucket?: unknown }).digestS3Bucket : undefined;
+      return typeof bucket === 'string' && bucket !== '' ? bucket : undefined;
+    } catch {
+      // An unreadable digest names no bucket; the folder's name stands in.
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 async function manifestBucket(root: string): Promise<string | undefined> {

@@ -104,3 +104,13 @@ export function timeRange(
   }
   return { ...(from ? { start: from } : {}), ...(to ? { end: to } : {}) };
 }
+
+/** A length of time as an option takes it: `30m`, `2h`, `90s`, `1d`, `1w` (a number alone is minutes). */
+export function durationOption(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([smhdw]?)$/i.exec(text.trim());
+  const ms = m ? Number(m[1]) * UNIT_MS[(m[2] || 'm').toLowerCase()] : Number.NaN;
+  if (!(ms > 0)) {
+    throw new CliError(`${flag}: expected a length of time such as 30m, 2h or 1d, found '${text}'`);
+  }
+  return ms;
+}

@@ -16,6 +16,10 @@ import { CliError, EXIT } from '#cli/errors.ts';
 type CommandModule = { register(program: Command): void };
 
 const commands: Record<CommandName, () => Promise<CommandModule>> = {
+  alerts: () => import('#cli/commands/alerts.ts'),
+  athena: () => import('#cli/commands/athena.ts'),
+  audit: () => import('#cli/commands/audit.ts'),
+  changes: () => import('#cli/commands/changes.ts'),
   demo: () => import('#cli/commands/demo.ts'),
   generate: () => import('#cli/commands/generate.ts'),
   insights: () => import('#cli/commands/insights.ts'),

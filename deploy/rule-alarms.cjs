@@ -1,6 +1,6 @@
 'use strict';
 /**
- * CloudWatch alarms for the rule catalog and the bundled custom rules, for serverless.yml (osls / Serverless
+ * CloudWatch alarms for the rule catalog, the pack's HIGH and CRITICAL rules and the bundled custom rules, for serverless.yml (osls / Serverless
  * Framework v3), which calls the exported function with `{ options, resolveVariable,
  * resolveConfigurationProperty }`:
  *
@@ -18,6 +18,7 @@
  */
 const catalog = require('#shared/rules/catalog.json');
 const customRules = require('#shared/rules/custom-rules.json');
+const pack = require('#shared/rules/pack.json');
 const names = require('#shared/metric-names.cjs');
 const { alarm, customOf, dimensionList, settingsOf } = require('./alarm.cjs');
 
@@ -27,12 +28,18 @@ function clip(s, max) {
   return s.length <= max ? s : `${s.slice(0, max - 3)}...`;
 }
 
-/** The rules the alarms cover: catalog first, then custom rules, each with its metric name. */
+/** Pack rules page through an alarm only when they are HIGH or CRITICAL; the rest keep their metric. */
+const ALARMED_PACK_SEVERITIES = new Set(['HIGH', 'CRITICAL']);
+
+/** The rules the alarms cover: catalog first, then the pack's HIGH and CRITICAL rules, then custom rules. */
 function ruleList(custom = customRules) {
-  if (!Array.isArray(catalog) || !Array.isArray(custom)) {
-    throw new Error('shared/rules/catalog.json and custom-rules.json must each hold a JSON array of rules');
+  if (!Array.isArray(catalog) || !Array.isArray(pack) || !Array.isArray(custom)) {
+    throw new Error(
+      'shared/rules/catalog.json, pack.json and custom-rules.json must each hold a JSON array of rules',
+    );
   }
-  return [...catalog, ...custom].map((r) => {
+  const alarmedPack = pack.filter((r) => ALARMED_PACK_SEVERITIES.has(r?.severity));
+  return [...catalog, ...alarmedPack, ...custom].map((r) => {
     if (!r || typeof r.id !== 'string' || typeof r.title !== 'string' || typeof r.pattern !== 'string') {
       throw new Error(`rule ${JSON.stringify(r?.id)}: expected id, title and pattern strings`);
     }

@@ -59,11 +59,39 @@ export function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`environment variable ${name} must be true or false, found "${raw}"`);
 }
 
-export interface IngestConfig {
+/** Placeholders a runbook URL template may hold, filled per rule alert. */
+export const RUNBOOK_PLACEHOLDERS = ['ruleId', 'severity', 'account', 'region'] as const;
+
+/** `RUNBOOK_URL`: an http(s) URL template such as `https://wiki.example.com/trailwatch/{ruleId}`. */
+function runbookFromEnv(env: Env): string | undefined {
+  const url = optional(env, 'RUNBOOK_URL');
+  if (url === undefined) return undefined;
+  const unknown = [...url.matchAll(/\{([^}]*)\}/g)]
+    .map((m) => m[1])
+    .filter((p) => !(RUNBOOK_PLACEHOLDERS as readonly string[]).includes(p));
+  if (!/^https?:\/\/[^\s/]+/.test(url) || unknown.length > 0) {
+    throw new ConfigError(
+      `environment variable RUNBOOK_URL must be an http(s) URL template using ${RUNBOOK_PLACEHOLDERS.map((p) => `{${p}}`).join(', ')}, found "${url}"`,
+    );
+  }
+  return url;
+}
+
+/** Where alerts go: the alerts topic, and optionally the chat topic AWS Chatbot is subscribed to. */
+export interface AlertTopics {
+  alertTopicArn: string;
+  /** CHAT_TOPIC_ARN: receives each alert as an AWS Chatbot custom notification (unset: no chat topic). */
+  chatTopicArn?: string;
+}
+
+function alertTopics(env: Env): AlertTopics {
+  const chatTopicArn = optional(env, 'CHAT_TOPIC_ARN');
+  return { alertTopicArn: str(env, 'ALERT_TOPIC_ARN'), ...(chatTopicArn ? { chatTopicArn } : {}) };
+}
+
+export interface IngestConfig extends AlertTopics {
   /** Bucket for summaries, verdicts and detector state. */
   stateBucket: string;
-  /** SNS topic for alerts. */
-  alertTopicArn: string;
   /** Function that verifies digests; digest deliveries are handed to it. */
   verifyFunctionName?: string;
   maxRecordBytes: number;
@@ -72,6 +100,8 @@ export interface IngestConfig {
   alertThrottle: ThrottlePolicy;
   /** When the trail started logging (TRAIL_START): events over a day older are kept out of the baselines. */
   trailStart?: Date;
+  /** RUNBOOK_URL: the team's runbook page per rule, a template (see {@link RUNBOOK_PLACEHOLDERS}). */
+  runbookUrl?: string;
 }
 
 function dateOf(env: Env, name: string): Date | undefined {
@@ -85,14 +115,16 @@ function dateOf(env: Env, name: string): Date | undefined {
 
 export function ingestConfig(env: Env = process.env): IngestConfig {
   const verifyFunctionName = optional(env, 'VERIFY_FUNCTION_NAME');
+  const runbookUrl = runbookFromEnv(env);
   return {
     stateBucket: str(env, 'STATE_BUCKET'),
-    alertTopicArn: str(env, 'ALERT_TOPIC_ARN'),
+    ...alertTopics(env),
     ...(verifyFunctionName ? { verifyFunctionName } : {}),
     maxRecordBytes: int(env, 'TRAILWATCH_MAX_RECORD_BYTES', DEFAULT_LIMITS.maxRecordBytes),
     maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes),
     alertThrottle: throttleFromEnv(env),
     ...(optional(env, 'TRAIL_START') ? { trailStart: dateOf(env, 'TRAIL_START') } : {}),
+    ...(runbookUrl ? { runbookUrl } : {}),
   };
 }
 
@@ -110,22 +142,20 @@ export function observabilityConfig(env: Env = process.env): ObservabilityConfig
 }
 
 /** What verify and the scheduled detect need: where state lives and where alerts go. */
-export interface StateConfig {
+export interface StateConfig extends AlertTopics {
   stateBucket: string;
-  alertTopicArn: string;
 }
 
 export function verifyConfig(env: Env = process.env): StateConfig & { maxFileBytes: number } {
   return {
     stateBucket: str(env, 'STATE_BUCKET'),
-    alertTopicArn: str(env, 'ALERT_TOPIC_ARN'),
+    ...alertTopics(env),
     maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes),
   };
 }
 
-export interface WatchdogConfig {
+export interface WatchdogConfig extends AlertTopics {
   stateBucket: string;
-  alertTopicArn: string;
   trailBucket: string;
   trailPrefixes: string[];
   options: WatchdogOptions;
@@ -134,7 +164,7 @@ export interface WatchdogConfig {
 export function watchdogConfig(env: Env = process.env): WatchdogConfig {
   return {
     stateBucket: str(env, 'STATE_BUCKET'),
-    alertTopicArn: str(env, 'ALERT_TOPIC_ARN'),
+    ...alertTopics(env),
     trailBucket: str(env, 'TRAIL_BUCKET'),
     trailPrefixes: str(env, 'TRAIL_PREFIXES', '')
       .split(',')
@@ -147,6 +177,32 @@ export function watchdogConfig(env: Env = process.env): WatchdogConfig {
   };
 }
 
-export function detectConfig(env: Env = process.env): StateConfig {
-  return { stateBucket: str(env, 'STATE_BUCKET'), alertTopicArn: str(env, 'ALERT_TOPIC_ARN') };
+export const detectConfig = verifyConfig;
+
+/** How the scheduled functions split their account-regions (SHARD_COUNT parallel shards). */
+export interface ShardConfig {
+  shardCount: number;
+  /** Account-regions processed at once inside one shard. */
+  concurrency: number;
+  /** Milliseconds before the function's timeout when a shard stops starting new account-regions. */
+  marginMs: number;
+  /** The function's own name (set by Lambda): shards are asynchronous invocations of it. */
+  functionName?: string;
+}
+
+export function shardConfig(env: Env = process.env): ShardConfig {
+  const shardCount = int(env, 'SHARD_COUNT', 1);
+  if (shardCount < 1 || shardCount > 1000) {
+    throw new ConfigError(`environment variable SHARD_COUNT must be 1-1000, found "${env.SHARD_COUNT}"`);
+  }
+  const concurrency = int(env, 'SHARD_CONCURRENCY', 32);
+  if (concurrency < 1)
+    throw new ConfigError('environment variable SHARD_CONCURRENCY must be at least 1, found 0');
+  const functionName = optional(env, 'AWS_LAMBDA_FUNCTION_NAME');
+  return {
+    shardCount,
+    concurrency,
+    marginMs: int(env, 'SHARD_MARGIN_MS', 15_000),
+    ...(functionName ? { functionName } : {}),
+  };
 }

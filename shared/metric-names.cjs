@@ -29,6 +29,8 @@ exports.METRIC = Object.freeze({
   OversizedRecords: 'OversizedRecords',
   EventTimesOutOfRange: 'EventTimesOutOfRange',
   TamperAlerts: 'TamperAlerts',
+  /** Rule matches an exception silenced; published with a `rule` dimension (the rule id). */
+  RuleMatchesSuppressed: 'RuleMatchesSuppressed',
   // verify
   DigestsValid: 'DigestsValid',
   DigestsInvalid: 'DigestsInvalid',

@@ -18,6 +18,7 @@ export declare const METRIC: Readonly<{
   OversizedRecords: 'OversizedRecords';
   EventTimesOutOfRange: 'EventTimesOutOfRange';
   TamperAlerts: 'TamperAlerts';
+  RuleMatchesSuppressed: 'RuleMatchesSuppressed';
   DigestsValid: 'DigestsValid';
   DigestsInvalid: 'DigestsInvalid';
   LogFilesValid: 'LogFilesValid';

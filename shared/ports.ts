@@ -69,6 +69,8 @@ export interface Notification {
   message: string;
   messageStructure?: 'json';
   attributes: Record<string, string>;
+  /** The AWS Chatbot custom notification (JSON) for the chat topic, when one is configured. */
+  chat?: string;
 }
 
 export interface Notifier {
@@ -80,6 +82,31 @@ export type MetricUnitName = 'Count' | 'Bytes' | 'Seconds' | 'Milliseconds' | 'N
 /** The part of Powertools Metrics the domain uses: any EMF writer fits. */
 export interface MetricsSink {
   addMetric(name: string, unit: MetricUnitName, value: number): void;
+  /**
+   * A metric with dimensions of its own, published at once (Powertools `singleMetric`). Sinks without it
+   * get the metric without the extra dimensions.
+   */
+  singleMetric?(): {
+    addDimension(name: string, value: string): unknown;
+    addMetric(name: string, unit: MetricUnitName, value: number): unknown;
+  };
+}
+
+/** `name` with the extra dimensions where the sink supports them, else plain. */
+export function addDimensionedMetric(
+  metrics: MetricsSink,
+  name: string,
+  unit: MetricUnitName,
+  value: number,
+  dimensions: Record<string, string>,
+): void {
+  if (!metrics.singleMetric) {
+    metrics.addMetric(name, unit, value);
+    return;
+  }
+  const single = metrics.singleMetric();
+  for (const [k, v] of Object.entries(dimensions)) single.addDimension(k, v);
+  single.addMetric(name, unit, value);
 }
 
 export class StoreError extends Error {

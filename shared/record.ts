@@ -52,7 +52,7 @@ export interface CloudTrailRecord {
   [k: string]: unknown;
 }
 
-const READ_PREFIXES =
+export const READ_PREFIXES =
   /^(Get|List|Describe|Head|Lookup|Search|Query|Scan|Select|BatchGet|Check|Validate|View)/;
 
 /** CloudTrail's `readOnly` flag; when a record lacks it, the API name's verb decides. */

@@ -10,10 +10,17 @@ export interface EmfSink {
 
 export class CapturingMetrics extends Metrics {
   private readonly sink: EmfSink;
+  private readonly options: ConstructorParameters<typeof Metrics>[0];
 
   constructor(options: ConstructorParameters<typeof Metrics>[0], sink: EmfSink) {
     super(options);
     this.sink = sink;
+    this.options = options;
+  }
+
+  /** Powertools' own would print to stdout; this one writes to the same file (same service dimension). */
+  override singleMetric(): Metrics {
+    return new CapturingMetrics({ ...this.options, singleMetric: true }, this.sink);
   }
 
   override publishStoredMetrics(): this {

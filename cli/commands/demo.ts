@@ -65,6 +65,7 @@ export function register(program: Command): void {
           `  npx trailwatch validate --source ${rel(trailDir)} --trail-arn arn:aws:cloudtrail:${demoScenario.homeRegion}:${demoScenario.accounts[0]}:trail/${demoScenario.trailName} --region all --start-time ${demoScenario.start} --end-time ${new Date(Date.parse(demoScenario.start) + demoScenario.hours * 3_600_000 + 2 * 3_600_000).toISOString().slice(0, 19)}Z --public-keys ${rel(join(trailDir, 'public-keys.json'))}`,
           `  npx trailwatch insights report --source ${rel(outDir)} --out ${rel(join(dir, 'insights.html'))}`,
           `  npx trailwatch rules list`,
+          `  npx trailwatch alerts show ${rel(join(outDir, 'notifications.jsonl'))} --format email   (or chat, json, sms: what each subscriber receives)`,
           '',
         ].join('\n'),
       );

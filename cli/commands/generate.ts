@@ -42,6 +42,7 @@ interface GenerateOptions {
   deployBurst: boolean;
   securityEvents: boolean;
   bursts?: string;
+  stopLogging?: string[];
   force?: boolean;
   largeFile?: string;
   sizeMb?: number;
@@ -147,7 +148,23 @@ async function scenarioFrom(o: GenerateOptions): Promise<TrailScenario> {
   } else {
     bursts = fittingBursts(base);
   }
-  return { ...base, bursts };
+  const loggingStops = (o.stopLogging ?? []).map((text) => {
+    const [start, minutes, principalArn] = text.split(',').map((p) => p.trim());
+    const bad = () =>
+      new GeneratorError(
+        `--stop-logging ${text}: expected TIME,MINUTES[,PRINCIPAL_ARN], e.g. 2026-03-06T21:30Z,120`,
+      );
+    let at: Date | undefined;
+    try {
+      at = timeOption('--stop-logging', start, 'start');
+    } catch {
+      throw bad();
+    }
+    if (!at || !/^\d+$/.test(minutes ?? '')) throw bad();
+    const iso = at.toISOString().replace('.000Z', 'Z');
+    return { start: iso, minutes: Number(minutes), ...(principalArn ? { principalArn } : {}) };
+  });
+  return { ...base, bursts, ...(loggingStops.length > 0 ? { loggingStops } : {}) };
 }
 
 /** Refuses to mix a new trail into an old one; with --force, removes only what generate writes. */
@@ -221,6 +238,11 @@ export function register(program: Command): void {
     .option('--no-deploy-burst', 'leave out the weekday 10:00 UTC deploy burst')
     .option('--no-security-events', 'leave out the scheduled security events')
     .option('--bursts <file>', 'JSON array of injected bursts (default: the demo bursts that fit the trail)')
+    .option(
+      '--stop-logging <time,minutes[,arn]>',
+      'stop the trail: StopLogging at TIME by ARN (default carol), nothing delivered for MINUTES, then StartLogging (repeatable)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
     .option('--force', 'replace an earlier sample trail in --out')
     .option('--large-file <path>', 'also (or only) write one large log file (.json.gz) here')
     .option('--size-mb <n>', 'uncompressed size of --large-file in MB', positive, 100)

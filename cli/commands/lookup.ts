@@ -1,13 +1,20 @@
 /**
  * `trailwatch lookup`: the filters of CloudTrail's Event history, over a trail's own log files (a folder
- * laid out like the bucket, or the bucket itself), for as far back as the bucket keeps them.
+ * laid out like the bucket, or the bucket itself), for as far back as the bucket keeps them; with
+ * `--engine athena`, the same filters as one query on the Athena table (cli/athena/).
  */
 
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError } from '#cli/errors.ts';
-import { LookupError, type LookupFilter, resourceId, TEXT_ATTRIBUTES } from '#cli/lookup/filter.ts';
-import { type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
+import {
+  arnResource,
+  LookupError,
+  type LookupFilter,
+  resourceId,
+  TEXT_ATTRIBUTES,
+} from '#cli/lookup/filter.ts';
+import { type LookupEvent, type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
 import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#cli/lookup/scan.ts';
 import {
   csvRecord,
@@ -24,8 +31,20 @@ import { openSource } from '#cli/source.ts';
 import { n, plural } from '#cli/text-format.ts';
 import { timeRange } from '#cli/time.ts';
 
+/** Where the lookup runs: over the log files themselves, or as one SQL query on Athena. */
+export interface AthenaEngineOptions {
+  workgroup: string;
+  database: string;
+  table: string;
+  /** Partition values to read (all projected ones when empty). */
+  accounts: string[];
+  regions: string[];
+}
+
 export interface LookupCommandOptions {
+  /** A folder or bucket (engine `local`); empty for Athena. */
   source: string;
+  engine?: { kind: 'athena' } & AthenaEngineOptions;
   /** For an S3 source: its region. */
   region?: string;
   filter: LookupFilter;
@@ -33,6 +52,8 @@ export interface LookupCommandOptions {
   maxResults?: number;
   order: LookupOrder;
   concurrency: number;
+  /** Table only: add the credential and client columns. */
+  detail?: boolean;
 }
 
 export interface Io {
@@ -82,7 +103,8 @@ export const TABLE_COLUMNS: TableColumn<LookupRow>[] = [
   },
   {
     header: 'RESOURCES',
-    cell: (r) => r.resources.map(resourceId).join(', '),
+    // A user and its login profile share a name: shown once.
+    cell: (r) => [...new Set(r.resources.map((x) => resourceLabel(x.name)))].join(', '),
     min: 9,
     want: 24,
     max: 48,
@@ -92,23 +114,89 @@ export const TABLE_COLUMNS: TableColumn<LookupRow>[] = [
   { header: 'ERROR', cell: (r) => r.errorCode, min: 5, want: 14, max: 32, dropOrder: 1, hideWhenEmpty: true },
 ];
 
+/** A resource as the table shows it: an ARN by its id (`role/admin` → `admin`), anything else as written. */
+export function resourceLabel(name: string): string {
+  return name.startsWith('arn:') ? resourceId(name) : name;
+}
+
+/**
+ * With `--detail`, what an investigation asks next: with which credentials (access key, the role or user
+ * that issued a session, MFA) and through which client.
+ */
+export const DETAIL_COLUMNS: TableColumn<LookupRow>[] = [
+  { header: 'ACCESS KEY', cell: (r) => r.accessKeyId, min: 10, want: 20, max: 20, dropOrder: 4 },
+  {
+    header: 'ISSUER',
+    cell: (r) => (r.sessionIssuer ? arnResource(r.sessionIssuer) : null),
+    min: 8,
+    want: 24,
+    max: 48,
+    dropOrder: 4,
+    hideWhenEmpty: true,
+  },
+  {
+    header: 'MFA',
+    cell: (r) => (r.mfaAuthenticated === null ? null : r.mfaAuthenticated ? 'yes' : 'no'),
+    min: 3,
+    max: 3,
+    dropOrder: 4,
+    hideWhenEmpty: true,
+  },
+  { header: 'USER AGENT', cell: (r) => r.userAgent, min: 10, want: 30, max: 80, dropOrder: 5 },
+];
+
 /**
  * The columns for these rows: USER wants room for the longest name it shows without the role, so that on a
  * terminal too narrow for everything, less wanted columns (region, account) go before a session name is cut.
  */
-export function tableColumns(rows: LookupRow[]): TableColumn<LookupRow>[] {
+export function tableColumns(rows: LookupRow[], detail = false): TableColumn<LookupRow>[] {
   let longest = 0;
   for (const row of rows) longest = Math.max(longest, Array.from(userCell(row, 0) ?? '').length);
   const want = Math.min(USER_WANT_MAX, Math.max(USER_WANT, longest));
-  return TABLE_COLUMNS.map((c) => (c.header === 'USER' ? { ...c, want } : c));
+  const columns = TABLE_COLUMNS.map((c) => (c.header === 'USER' ? { ...c, want } : c));
+  return detail ? [...columns, ...DETAIL_COLUMNS] : columns;
+}
+
+/** The resources in one CSV field: `TYPE NAME` pairs separated by `; `. */
+export function resourcesText(row: LookupRow): string {
+  return row.resources.map((x) => `${x.type} ${x.name}`).join('; ');
 }
 
 function csvValues(row: LookupRow): unknown[] {
-  return ROW_FIELDS.map((f) => (f === 'resources' ? row.resources.join(' ') : row[f]));
+  return ROW_FIELDS.map((f) => (f === 'resources' ? resourcesText(row) : row[f]));
+}
+
+/** The rows a lookup prints, in every output format; returns how many. */
+export function writeRows(
+  events: LookupEvent[],
+  opts: Pick<LookupCommandOptions, 'output' | 'detail'>,
+  io: Io,
+): number {
+  const rows = events.map(toRow);
+  const chunks: string[] = [];
+  if (opts.output === 'json') {
+    events.forEach((e, i) => {
+      chunks.push(jsonLine({ ...rows[i], record: e.record }));
+    });
+  } else if (opts.output === 'csv') {
+    chunks.push(csvRecord(ROW_FIELDS));
+    for (const row of rows) chunks.push(csvRecord(csvValues(row)));
+  } else if (rows.length > 0) {
+    // Piped without COLUMNS, nothing limits the width: nothing is cut.
+    const width = terminalWidth(io.stdout, Number.POSITIVE_INFINITY);
+    for (const line of formatTable(rows, tableColumns(rows, opts.detail), { width }))
+      chunks.push(`${line}\n`);
+  }
+  for (let i = 0; i < chunks.length; i += 1000) io.stdout.write(chunks.slice(i, i + 1000).join(''));
+  return rows.length;
 }
 
 /** Runs a lookup and writes its output; returns the exit code. */
 export async function runLookup(opts: LookupCommandOptions, io: Io = process): Promise<number> {
+  if (opts.engine?.kind === 'athena') {
+    const { runAthenaLookup } = await import('#cli/athena/athena-lookup.ts');
+    return runAthenaLookup(opts, opts.engine, io);
+  }
   const source = await openSource(opts.source, opts.region ? { region: opts.region } : {});
   const bar = new ProgressBar('lookup', io.stderr);
   const started = Date.now();
@@ -138,22 +226,8 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
     bar.done();
   }
 
-  const rows = result.events.map(toRow);
-  const chunks: string[] = [];
-  if (opts.output === 'json') {
-    result.events.forEach((e, i) => {
-      chunks.push(jsonLine({ ...rows[i], record: e.record }));
-    });
-  } else if (opts.output === 'csv') {
-    chunks.push(csvRecord(ROW_FIELDS));
-    for (const row of rows) chunks.push(csvRecord(csvValues(row)));
-  } else if (rows.length > 0) {
-    // Piped without COLUMNS, nothing limits the width: nothing is cut.
-    const width = terminalWidth(io.stdout, Number.POSITIVE_INFINITY);
-    for (const line of formatTable(rows, tableColumns(rows), { width })) chunks.push(`${line}\n`);
-  }
-  for (let i = 0; i < chunks.length; i += 1000) io.stdout.write(chunks.slice(i, i + 1000).join(''));
-  io.stderr.write(`${summary(rows.length, result.stats, opts, (Date.now() - started) / 1000)}\n`);
+  const shown = writeRows(result.events, opts, io);
+  io.stderr.write(`${summary(shown, result.stats, opts, (Date.now() - started) / 1000)}\n`);
   return 0;
 }
 
@@ -196,7 +270,13 @@ const positiveInt = (what: string) => (v: string) => {
 
 /** Options as commander hands them over, after each option's own parsing. */
 export interface RawOptions extends Omit<LookupFilter, 'startTime' | 'endTime'> {
-  source: string;
+  source?: string;
+  engine?: 'local' | 'athena';
+  workgroup?: string;
+  database?: string;
+  table?: string;
+  account?: string;
+  awsRegion?: string;
   region?: string;
   /** Parsed later, against the current time (relative times such as -2h). */
   startTime?: string;
@@ -205,6 +285,7 @@ export interface RawOptions extends Omit<LookupFilter, 'startTime' | 'endTime'> 
   maxResults?: number;
   newestFirst?: boolean;
   concurrency: number;
+  detail?: boolean;
 }
 
 /** Turns parsed command-line options into a lookup; throws a {@link CliError} for bad times and contradictions. */
@@ -222,14 +303,62 @@ export function commandOptions(raw: RawOptions, now: Date = new Date()): LookupC
     if (raw[k] !== undefined) filter[k] = raw[k];
   }
   if (raw.readOnly !== undefined) filter.readOnly = raw.readOnly;
+  const engine = engineOptions(raw);
   return {
-    source: raw.source,
+    source: raw.source ?? '',
+    ...(engine ? { engine } : {}),
     ...(raw.region ? { region: raw.region } : {}),
     filter,
     output: raw.output,
     ...(raw.maxResults !== undefined ? { maxResults: raw.maxResults } : {}),
     order: raw.newestFirst ? 'newest-first' : 'oldest-first',
     concurrency: raw.concurrency,
+    ...(raw.detail ? { detail: true } : {}),
+  };
+}
+
+const list = (v?: string) =>
+  (v ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+/** Athena's options, checked; undefined for a lookup over log files (which takes none of them). */
+function engineOptions(raw: RawOptions): LookupCommandOptions['engine'] {
+  if (raw.engine !== 'athena') {
+    if (!raw.source) {
+      throw new CliError(
+        "required option '--source <folder|s3://bucket[/prefix]>' not specified (or --engine athena)",
+      );
+    }
+    for (const [flag, v] of [
+      ['--workgroup', raw.workgroup],
+      ['--database', raw.database],
+      ['--table', raw.table],
+      ['--account', raw.account],
+      ['--aws-region', raw.awsRegion],
+    ] as const) {
+      if (v !== undefined)
+        throw new CliError(
+          `${flag} is for --engine athena; a lookup over --source reads every account and region under it`,
+        );
+    }
+    return undefined;
+  }
+  if (!raw.workgroup)
+    throw new CliError('--engine athena needs --workgroup <name>, the Athena workgroup to run the query in');
+  if (raw.source)
+    throw new CliError('--source reads log files and --engine athena queries the table: give one of them');
+  const accounts = list(raw.account);
+  for (const a of accounts)
+    if (!/^\d{12}$/.test(a)) throw new CliError(`--account: expected 12-digit account IDs, found '${a}'`);
+  return {
+    kind: 'athena',
+    workgroup: raw.workgroup,
+    database: raw.database ?? 'trailwatch',
+    table: raw.table ?? 'cloudtrail_logs',
+    accounts,
+    regions: list(raw.awsRegion),
   };
 }
 
@@ -237,10 +366,20 @@ export function register(program: Command): void {
   program
     .command('lookup')
     .description(COMMAND_DESCRIPTIONS.lookup)
-    .requiredOption(
+    .option(
       '--source <folder|s3://bucket[/prefix]>',
-      'a folder laid out like the trail bucket, or an S3 bucket',
+      'a folder laid out like the trail bucket, or an S3 bucket (required unless --engine athena)',
     )
+    .addOption(
+      new Option('--engine <engine>', 'local: read the log files; athena: one SQL query on the Athena table')
+        .choices(['local', 'athena'])
+        .default('local'),
+    )
+    .option('--workgroup <name>', 'athena: the workgroup to run the query in')
+    .option('--database <name>', 'athena: the Glue database (default trailwatch)')
+    .option('--table <name>', 'athena: the table (default cloudtrail_logs)')
+    .option('--account <ids>', 'athena: only these accounts (comma-separated), read as partitions')
+    .option('--aws-region <regions>', 'athena: only these regions (comma-separated), read as partitions')
     .option(
       '--region <region>',
       'for an S3 source: its region (default: AWS_REGION, else AWS_DEFAULT_REGION)',
@@ -278,6 +417,7 @@ export function register(program: Command): void {
       positiveInt('a count'),
     )
     .option('--newest-first', 'sort the newest events first, as the console does')
+    .option('--detail', 'table: add access key, session issuer, MFA and user agent columns')
     .option('--concurrency <n>', 'log files read at once', positiveInt('a count'), DEFAULT_CONCURRENCY)
     .action(async (raw: RawOptions) => {
       // `head` closing the pipe is not an error of the lookup.

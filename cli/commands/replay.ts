@@ -2,10 +2,24 @@
 
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
+import { CliError } from '#cli/errors.ts';
 import { ProgressBar, progressCallback } from '#cli/progress.ts';
 import { replay } from '#cli/replay/local-pipeline.ts';
 import { formatReport } from '#cli/replay/replay-summary.ts';
 import { cliErrorIn, keysFor, openSource, outputFolder } from '#cli/source.ts';
+import { ExceptionError, type ExceptionSet } from '#shared/rules/exceptions.ts';
+import { defaultRules, loadExceptions } from '#shared/rules/load.ts';
+
+/** The exceptions ingest applies, from `file` instead of the bundled ones when given; bad ones in one line. */
+async function exceptionsFor(file: string | undefined): Promise<ExceptionSet | undefined> {
+  if (file === undefined) return undefined;
+  try {
+    return await loadExceptions(defaultRules(), { exceptionsFile: file });
+  } catch (err) {
+    if (err instanceof ExceptionError) throw new CliError(err.message, { cause: err });
+    throw err;
+  }
+}
 
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'] as const;
 type LogLevel = (typeof LOG_LEVELS)[number];
@@ -39,6 +53,10 @@ export function register(program: Command): void {
       '--public-keys <file>',
       'ListPublicKeys-shaped JSON to check digest signatures against (offline); a public-keys.json inside the source is never used',
     )
+    .option(
+      '--exceptions <file>',
+      'exceptions JSON file to apply instead of the bundled shared/rules/exceptions.json (try one on history)',
+    )
     .addOption(
       new Option('--log-level <level>', `handler log level (${LOG_LEVELS.join(', ')})`)
         .argParser(logLevel)
@@ -54,7 +72,9 @@ export function register(program: Command): void {
         publicKeys?: string;
         bucket?: string;
         region?: string;
+        exceptions?: string;
       }) => {
+        const exceptions = await exceptionsFor(opts.exceptions);
         const source = await openSource(opts.source, {
           ...(opts.bucket ? { bucket: opts.bucket } : {}),
           ...(opts.region ? { region: opts.region } : {}),
@@ -72,6 +92,7 @@ export function register(program: Command): void {
             keys,
             out,
             logLevel: opts.logLevel,
+            ...(exceptions ? { exceptions } : {}),
             onProgress: progressCallback(bar),
           });
         } catch (err) {

@@ -18,8 +18,15 @@ import { LogFileError, readLogRecords } from '#shared/logfile/read.ts';
 import { readAll } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { principalOf } from '#shared/record.ts';
-import { loadRules, RuleError } from '#shared/rules/load.ts';
-import { type CompiledPattern, compilePattern, PatternError } from '#shared/rules/pattern/index.ts';
+import { ExceptionError, expiredMessage, type RuleException } from '#shared/rules/exceptions.ts';
+import { loadExceptions, loadRules, RuleError } from '#shared/rules/load.ts';
+import {
+  type CompiledPattern,
+  compilePattern,
+  type Matcher,
+  PatternError,
+} from '#shared/rules/pattern/index.ts';
+import { ruleMatcher } from '#shared/rules/rule-matcher.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 
 export interface TestMatch {
@@ -40,10 +47,20 @@ export interface TestReport {
   /** Files that could not be read as CloudTrail logs (skipped). */
   unreadableFiles: { file: string; error: string }[];
   matches: TestMatch[];
+  /** Matching records an exception silenced (`--rule` with exceptions): what ingest would not alert on. */
+  suppressed: (TestMatch & { exception: string; reason: string })[];
+}
+
+/** What `testPattern` runs: a filter pattern, or a rule with its field comparisons and its exceptions. */
+export interface TestTarget {
+  source: string;
+  test: Matcher;
+  /** The exception that silences a matching record, if any. */
+  suppressing?: (record: CloudTrailRecord) => RuleException | undefined;
 }
 
 /** A file under the source that holds no CloudTrail records: skipped and reported, like a corrupt one. */
-class NotRecordsError extends Error {
+export class NotRecordsError extends Error {
   constructor(message: string) {
     super(message);
     this.name = new.target.name;
@@ -51,7 +68,7 @@ class NotRecordsError extends Error {
 }
 
 /** Keys of the files `rules test` reads under a prefix, in key order; digests are not logs. */
-async function logFileKeys(source: Source): Promise<string[]> {
+export async function logFileKeys(source: Source): Promise<string[]> {
   const keys: string[] = [];
   for await (const o of source.store.list(source.prefix)) {
     if (!/\.json(?:\.gz)?$/.test(o.key) || o.key.includes('CloudTrail-Digest/')) continue;
@@ -60,7 +77,7 @@ async function logFileKeys(source: Source): Promise<string[]> {
   return keys;
 }
 
-async function* recordsOf(source: Source, key: string): AsyncGenerator<CloudTrailRecord[]> {
+export async function* recordsOf(source: Source, key: string): AsyncGenerator<CloudTrailRecord[]> {
   if (key.endsWith('.gz')) {
     const obj = await source.store.get(key);
     yield* readLogRecords(obj.body, { compression: 'auto', sizeHint: obj.size });
@@ -83,7 +100,7 @@ async function* recordsOf(source: Source, key: string): AsyncGenerator<CloudTrai
  * Throws a {@link CliError} when no file under the source holds CloudTrail records.
  */
 export async function testPattern(
-  pattern: CompiledPattern,
+  pattern: CompiledPattern | TestTarget,
   source: Source,
   window: { start?: Date; end?: Date } = {},
   onProgress?: (done: number, total: number) => void,
@@ -96,6 +113,7 @@ export async function testPattern(
     recordsOutsideWindow: 0,
     unreadableFiles: [],
     matches: [],
+    suppressed: [],
   };
   const keys = await logFileKeys(source);
   for (const key of keys) {
@@ -136,12 +154,16 @@ export async function testPattern(
           }
         }
         if (pattern.test(record)) {
-          report.matches.push({
+          const match = {
             eventNumber: report.recordsScanned,
             file,
             eventMessage: JSON.stringify(record),
             extractedValues: {},
-          });
+          };
+          const exception = 'suppressing' in pattern ? pattern.suppressing?.(record) : undefined;
+          if (exception)
+            report.suppressed.push({ ...match, exception: exception.id, reason: exception.reason });
+          else report.matches.push(match);
         }
       }
     }
@@ -178,7 +200,26 @@ function matchTable(report: TestReport): string {
     ? ` (${report.recordsOutsideWindow} outside the time window)`
     : '';
   const skipped = report.unreadableFiles.map((f) => `\nskipped ${f.file}: ${f.error}`).join('');
-  return `${report.matches.length ? `${table(rows)}\n\n` : ''}${summary}${outside}${skipped}`;
+  return `${report.matches.length ? `${table(rows)}\n\n` : ''}${summary}${outside}${suppressedTable(report)}${skipped}`;
+}
+
+/** What exceptions silenced, each line naming the exception and its reason. */
+function suppressedTable(report: TestReport): string {
+  if (report.suppressed.length === 0) return '';
+  const rows = [['#', 'EVENT TIME', 'EVENT', 'PRINCIPAL', 'EVENT ID', 'EXCEPTION', 'REASON']];
+  for (const m of report.suppressed) {
+    const r = JSON.parse(m.eventMessage) as Record<string, unknown>;
+    rows.push([
+      String(m.eventNumber),
+      field(r, 'eventTime'),
+      `${field(r, 'eventSource')} ${field(r, 'eventName')}`,
+      principalOf(r),
+      field(r, 'eventID'),
+      m.exception,
+      m.reason,
+    ]);
+  }
+  return `\n\n${report.suppressed.length} more matched but were suppressed by exceptions (no alert):\n${table(rows)}`;
 }
 
 function listTable(rules: Rule[]): string {
@@ -194,6 +235,15 @@ async function rulesFrom(file: string | undefined): Promise<Rule[]> {
     return await loadRules({ rulesFile: file });
   } catch (err) {
     if (err instanceof RuleError) throw new CliError(err.message, { cause: err });
+    throw err;
+  }
+}
+
+async function exceptionsFrom(rules: Rule[], file: string | undefined) {
+  try {
+    return await loadExceptions(rules, file === undefined ? {} : { exceptionsFile: file });
+  } catch (err) {
+    if (err instanceof ExceptionError) throw new CliError(err.message, { cause: err });
     throw err;
   }
 }
@@ -217,9 +267,15 @@ export function register(program: Command): void {
       '--rules <file>',
       'custom rules JSON file (instead of the bundled shared/rules/custom-rules.json)',
     )
+    .option(
+      '--exceptions <file>',
+      'exceptions JSON file to check against the rules (default: the bundled shared/rules/exceptions.json)',
+    )
     .option('--json', 'print the rules as JSON')
-    .action(async (opts: { rules?: string; json?: boolean }) => {
+    .action(async (opts: { rules?: string; exceptions?: string; json?: boolean }) => {
       const list = await rulesFrom(opts.rules);
+      // `npm run deploy` runs this first: a bad exceptions file stops the deployment, as a bad rule does.
+      await exceptionsFrom(list, opts.exceptions);
       process.stdout.write(`${opts.json ? JSON.stringify(list, null, 2) : listTable(list)}\n`);
     });
 
@@ -232,6 +288,10 @@ export function register(program: Command): void {
     )
     .option('--rule <id>', 'test a rule of the catalog (or of --rules) instead of --pattern')
     .option('--rules <file>', 'custom rules JSON file, for --rule')
+    .option(
+      '--exceptions <file>',
+      'exceptions JSON file for --rule (default: the bundled shared/rules/exceptions.json); silenced matches are listed apart',
+    )
     .requiredOption(
       '--source <folder|s3://bucket[/prefix]>',
       'CloudTrail log files (*.json.gz, or *.json records), in a folder or a bucket',
@@ -251,6 +311,7 @@ export function register(program: Command): void {
         pattern?: string;
         rule?: string;
         rules?: string;
+        exceptions?: string;
         source: string;
         region?: string;
         startTime?: string;
@@ -260,7 +321,11 @@ export function register(program: Command): void {
         if (opts.pattern !== undefined && opts.rule !== undefined) {
           throw new CliError('give --pattern or --rule, not both');
         }
-        let text = opts.pattern;
+        if (opts.exceptions !== undefined && opts.rule === undefined) {
+          throw new CliError('--exceptions applies to --rule <id>');
+        }
+        let target: CompiledPattern | TestTarget | undefined;
+        if (opts.pattern !== undefined) target = compiled(opts.pattern);
         if (opts.rule !== undefined) {
           const list = await rulesFrom(opts.rules);
           const rule = list.find((r) => r.id === opts.rule);
@@ -269,10 +334,17 @@ export function register(program: Command): void {
               `--rule ${opts.rule}: no such rule in ${opts.rules ?? 'the catalog'}; known: ${list.map((r) => r.id).join(', ')}`,
             );
           }
-          text = rule.pattern;
+          const active = (await exceptionsFrom(list, opts.exceptions)).at(new Date(), (e) =>
+            process.stderr.write(`trailwatch: warning: ${expiredMessage(e)}\n`),
+          );
+          target = {
+            source: rule.pattern,
+            test: ruleMatcher(rule),
+            suppressing: (record) => active.suppressing(rule.id, record),
+          };
         }
-        if (text === undefined) throw new CliError('give --pattern <pattern> or --rule <id>');
-        const pattern = compiled(text);
+        if (target === undefined) throw new CliError('give --pattern <pattern> or --rule <id>');
+        const pattern = target;
         const window = timeRange(
           { flag: '--start-time', text: opts.startTime },
           { flag: '--end-time', text: opts.endTime },

@@ -134,10 +134,17 @@ async function openTarget(opts: ValidateOptions): Promise<Target> {
   );
 }
 
-async function openKeys(opts: ValidateOptions, target: Target): Promise<PublicKeySource> {
-  // A key file inside a local copy is not trusted on its own: whoever could edit the copy could plant one.
-  if (opts.publicKeys) {
-    const keys = await keysFor(target.keysFrom, opts.publicKeys);
+/**
+ * The keys digests are checked against: the `--public-keys` file when given, else CloudTrail's
+ * ListPublicKeys. A key file inside a local copy is not trusted on its own: whoever could edit the copy
+ * could plant one.
+ */
+export async function openPublicKeys(
+  file: string | undefined,
+  keysFrom: Parameters<typeof keysFor>[0],
+): Promise<PublicKeySource> {
+  if (file) {
+    const keys = await keysFor(keysFrom, file);
     if (keys) return keys;
   }
   const { cloudTrailPublicKeys } = await import('#shared/adapters/cloudtrail-public-keys.ts');
@@ -177,7 +184,7 @@ function failureLine(e: Error): string {
 }
 
 /** Expected failures leave as {@link CliError}s (exit 2, one line); anything else as it came. */
-function asCliError(err: unknown): unknown {
+export function asCliError(err: unknown): unknown {
   const cli = cliErrorIn(err);
   if (cli) return cli;
   if (err instanceof DigestError) return new ValidateError(failureLine(err), { cause: err });
@@ -324,7 +331,7 @@ export async function runValidate(opts: ValidateOptions, out: Output = processOu
     const concurrency = Math.floor(nonNegative(opts.concurrency, '--concurrency', 16)) || 1;
     const deliveryDelayMs = nonNegative(opts.deliveryDelay, '--delivery-delay', 60) * 60_000;
     const target = await openTarget(opts);
-    const keys = await openKeys(opts, target);
+    const keys = await openPublicKeys(opts.publicKeys, target.keysFrom);
     const regions =
       opts.region === 'all'
         ? ('all' as const)

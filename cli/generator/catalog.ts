@@ -1,7 +1,9 @@
 /**
  * The management APIs a sample trail holds, each with the request, response and resources CloudTrail
- * records for it. Shapes follow real records (see test/fixtures/stratus); values come from
- * the account's inventory so that the same instance, bucket or function recurs across calls.
+ * records for it. Shapes follow real records (see test/fixtures/stratus; test/unit/generator-shape.test.ts
+ * compares every API both hold): `resources` only where CloudTrail writes it (S3, KMS, STS AssumeRole, SSM
+ * GetParameters), never for EC2, CloudTrail or IAM calls. Values come from the account's inventory so that
+ * the same instance, bucket or function recurs across calls.
  */
 import { GeneratorError } from './errors.ts';
 import type { Inventory, Principal } from './identities.ts';
@@ -10,7 +12,8 @@ import type { Rng } from './random.ts';
 export interface Resource {
   ARN: string;
   accountId: string;
-  type: string;
+  /** CloudTrail leaves it out for some services (SSM parameters). */
+  type?: string;
 }
 
 export interface CallContext {
@@ -69,11 +72,6 @@ function iso(ms: number): string {
 }
 
 const instanceArn = (c: CallContext, id: string) => `arn:aws:ec2:${c.region}:${c.account}:instance/${id}`;
-const instanceRes = (c: CallContext, id: string): Resource => ({
-  ARN: instanceArn(c, id),
-  accountId: c.account,
-  type: 'AWS::EC2::Instance',
-});
 const bucketArn = (b: string) => `arn:aws:s3:::${b}`;
 const bucketRes = (c: CallContext, b: string): Resource => ({
   ARN: bucketArn(b),
@@ -189,7 +187,7 @@ function stateChange(from: [number, string], to: [number, string]): Builder {
   return (c) => {
     const id = c.rng.pick(c.inv.instances);
     const req: Record<string, unknown> = { instancesSet: { items: [{ instanceId: id }] } };
-    if (to[1] === 'stopping') req.force = false;
+    if (to[1] === 'stopping') req.force = c.rng.chance(0.2);
     return {
       req,
       res: {
@@ -204,7 +202,6 @@ function stateChange(from: [number, string], to: [number, string]): Builder {
           ],
         },
       },
-      resources: [instanceRes(c, id)],
       target: instanceArn(c, id),
     };
   };
@@ -229,9 +226,6 @@ write('ec2:RunInstances', (c) => {
       disableApiTermination: false,
       disableApiStop: false,
       clientToken: c.rng.uuid(),
-      tagSpecificationSet: {
-        items: [{ resourceType: 'instance', tags: [{ key: 'Name', value: 'web-app' }] }],
-      },
     },
     res: {
       requestId: c.requestId,
@@ -270,7 +264,6 @@ write('ec2:RunInstances', (c) => {
         ],
       },
     },
-    resources: [instanceRes(c, instanceId)],
     target: `arn:aws:ec2:${c.region}:${c.account}:instance/*`,
   };
 });
@@ -297,22 +290,9 @@ write('ec2:AuthorizeSecurityGroupIngress', (c) => {
   const port = c.rng.pick([443, 8443, 5432]);
   const cidr = c.rng.pick(['10.0.0.0/16', '10.20.0.0/16']);
   return {
-    req: {
-      groupId,
-      ipPermissions: {
-        items: [
-          {
-            ipProtocol: 'tcp',
-            fromPort: port,
-            toPort: port,
-            groups: {},
-            ipRanges: { items: [{ cidrIp: cidr }] },
-            ipv6Ranges: {},
-            prefixListIds: {},
-          },
-        ],
-      },
-    },
+    // One rule given as top-level fields (the CLI's --protocol/--port/--cidr form): CloudTrail then
+    // writes an empty ipPermissions beside them.
+    req: { groupId, ipPermissions: {}, ipProtocol: 'tcp', fromPort: port, toPort: port, cidrIp: cidr },
     res: {
       requestId: c.requestId,
       _return: true,
@@ -400,6 +380,9 @@ write('s3:PutBucketPolicy', (c) => {
 });
 
 // ---- iam ----
+/** Roles and users are created under a permissions boundary, as an account with guardrails does. */
+const BOUNDARY = 'arn:aws:iam::aws:policy/PowerUserAccess';
+const OWNER_TAGS = [{ key: 'Owner', value: 'platform' }];
 read('iam:ListRoles', () => ({ req: null, res: null, target: ANY }));
 read('iam:ListUsers', () => ({ req: null, res: null, target: ANY }));
 read('iam:ListPolicies', () => ({ req: { scope: 'Local', onlyAttached: false }, res: null, target: ANY }));
@@ -431,7 +414,7 @@ write('iam:CreateRole', (c) => {
   });
   const roleId = `AROA${c.rng.upperAlnum(17)}`;
   return {
-    req: { roleName: name, assumeRolePolicyDocument: doc },
+    req: { roleName: name, assumeRolePolicyDocument: doc, permissionsBoundary: BOUNDARY },
     res: {
       role: {
         path: '/',
@@ -440,6 +423,7 @@ write('iam:CreateRole', (c) => {
         arn: roleArn(c, name),
         createDate: awsDate(c.ms),
         assumeRolePolicyDocument: encodeURIComponent(doc),
+        permissionsBoundary: { permissionsBoundaryType: 'Policy', permissionsBoundaryArn: BOUNDARY },
       },
     },
     target: roleArn(c, name),
@@ -465,7 +449,7 @@ write('iam:PutRolePolicy', (c) => {
 write('iam:CreateUser', (c) => {
   const name = 'backup-admin';
   return {
-    req: { userName: name },
+    req: { userName: name, tags: OWNER_TAGS },
     res: {
       user: {
         path: '/',
@@ -473,6 +457,7 @@ write('iam:CreateUser', (c) => {
         userId: `AIDA${c.rng.upperAlnum(17)}`,
         arn: `arn:aws:iam::${c.account}:user/${name}`,
         createDate: awsDate(c.ms, false),
+        tags: OWNER_TAGS,
       },
     },
     target: `arn:aws:iam::${c.account}:user/${name}`,
@@ -518,7 +503,11 @@ read('sts:AssumeRole', (c) => {
   return {
     req: { roleArn: arn, roleSessionName: session, durationSeconds: 3600 },
     res: {
-      credentials: { accessKeyId: `ASIA${c.rng.upperAlnum(16)}`, expiration: awsDate(c.ms + 3_600_000) },
+      credentials: {
+        accessKeyId: `ASIA${c.rng.upperAlnum(16)}`,
+        sessionToken: `IQoJb3JpZ2luX2Vj${c.rng.alnum(120)}`,
+        expiration: awsDate(c.ms + 3_600_000),
+      },
       assumedRoleUser: {
         assumedRoleId: `${roleId}:${session}`,
         arn: `arn:aws:sts::${c.account}:assumed-role/${role}/${session}`,
@@ -579,35 +568,68 @@ read(
   },
   { name: 'GetFunction20150331v2' },
 );
-function functionConfig(c: CallContext, f: string, version: string): Record<string, unknown> {
-  return {
-    functionName: f,
-    functionArn: `${fnArn(c, f)}${version === '$LATEST' ? '' : `:${version}`}`,
-    runtime: 'nodejs20.x',
-    role: roleArn(c, `${f}-role`),
-    handler: 'index.handler',
+const LAYER = 'otel-extension';
+const layerArn = (c: CallContext, version: number) =>
+  `arn:aws:lambda:${c.region}:${c.account}:layer:${LAYER}:${version}`;
+
+/**
+ * A function's configuration as Lambda answers an update: `update` (UpdateFunctionConfiguration) says the
+ * update is in progress and lists the layers; `publish` (code published as a new version) says the new
+ * version is pending.
+ */
+function functionConfig(
+  c: CallContext,
+  f: string,
+  version: string,
+  kind: 'update' | 'publish',
+  layer?: number,
+): Record<string, unknown> {
+  const config: Record<string, unknown> = {
+    architectures: ['arm64'],
+    codeSha256: Buffer.from(c.rng.hex(64), 'hex').toString('base64'),
     codeSize: 1_048_576 + c.rng.int(500_000),
     description: '',
-    timeout: 30,
-    memorySize: 512,
+    environment: {},
+    ephemeralStorage: { size: 512 },
+    functionArn: `${fnArn(c, f)}${version === '$LATEST' ? '' : `:${version}`}`,
+    functionName: f,
+    handler: 'index.handler',
     lastModified: `${iso(c.ms).slice(0, 19)}.000+0000`,
-    codeSha256: Buffer.from(c.rng.hex(64), 'hex').toString('base64'),
-    version,
-    tracingConfig: { mode: 'PassThrough' },
-    revisionId: c.rng.uuid(),
-    state: 'Active',
-    lastUpdateStatus: 'InProgress',
-    packageType: 'Zip',
-    architectures: ['arm64'],
   };
+  if (kind === 'update') {
+    config.lastUpdateStatus = 'InProgress';
+    config.lastUpdateStatusReason = 'The function is being created.';
+    config.lastUpdateStatusReasonCode = 'Creating';
+    config.layers = [{ arn: layerArn(c, layer ?? 1), codeSize: 4_211_337, uncompressedCodeSize: 12_800_512 }];
+  }
+  Object.assign(config, {
+    loggingConfig: { logFormat: 'Text', logGroup: `/aws/lambda/${f}` },
+    memorySize: 512,
+    packageType: 'Zip',
+    revisionId: c.rng.uuid(),
+    role: roleArn(c, `${f}-role`),
+    runtime: 'nodejs20.x',
+    runtimeVersionConfig: {
+      runtimeVersionArn: `arn:aws:lambda:${c.region}::runtime:${c.rng.hex(64)}`,
+    },
+    snapStart: { applyOn: 'None', optimizationStatus: 'Off' },
+    state: kind === 'publish' ? 'Pending' : 'Active',
+  });
+  if (kind === 'publish') {
+    config.stateReason = 'The function is being created.';
+    config.stateReasonCode = 'Creating';
+  }
+  Object.assign(config, { timeout: 30, tracingConfig: { mode: 'PassThrough' }, version });
+  return config;
 }
 write(
   'lambda:UpdateFunctionConfiguration',
   (c) => {
     const f = c.rng.pick(c.inv.functions);
+    const layer = c.rng.range(3, 9);
     return {
-      req: { functionName: f, memorySize: c.rng.pick([256, 512, 1024]), timeout: 30 },
-      res: functionConfig(c, f, '$LATEST'),
+      req: { environment: {}, functionName: fnArn(c, f), layers: [layerArn(c, layer)] },
+      res: functionConfig(c, f, '$LATEST', 'update', layer),
       target: fnArn(c, f),
     };
   },
@@ -617,15 +639,20 @@ write(
   'lambda:UpdateFunctionCode',
   (c) => {
     const f = c.rng.pick(c.inv.functions);
+    const version = String(c.rng.range(10, 90));
     return {
+      // The code itself is uploaded as a zip: CloudTrail leaves it out.
       req: {
-        functionName: fnArn(c, f),
-        publish: false,
         dryRun: false,
-        s3Bucket: c.inv.buckets[1],
-        s3Key: `${f}/${c.rng.hex(40)}.zip`,
+        fullyQualifiedArn: {
+          arnPrefix: { account: c.account, partition: 'aws', region: c.region },
+          functionQualifier: {},
+          relativeId: { functionName: f },
+        },
+        functionName: fnArn(c, f),
+        publish: true,
       },
-      res: functionConfig(c, f, '$LATEST'),
+      res: functionConfig(c, f, version, 'publish'),
       target: fnArn(c, f),
     };
   },
@@ -637,7 +664,7 @@ write(
     const f = c.rng.pick(c.inv.functions);
     return {
       req: { functionName: f },
-      res: functionConfig(c, f, String(c.rng.range(10, 90))),
+      res: functionConfig(c, f, String(c.rng.range(10, 90)), 'publish'),
       target: fnArn(c, f),
     };
   },
@@ -827,18 +854,27 @@ read('secretsmanager:DescribeSecret', (c) => {
   const s = c.rng.pick(c.inv.secrets);
   return { req: { secretId: s.name }, res: null, target: s.arn };
 });
-read('secretsmanager:ListSecrets', () => ({ req: { maxResults: 100 }, res: null, target: ANY }));
+read('secretsmanager:ListSecrets', () => ({
+  req: { filters: [{ key: 'tag-key', values: ['Owner'] }], maxResults: 100 },
+  res: null,
+  target: ANY,
+}));
 
 // ---- ssm ----
 read('ssm:GetParameter', (c) => {
   const p = c.rng.pick(c.inv.parameters);
   return { req: { name: p, withDecryption: c.rng.chance(0.5) }, res: null, target: paramArn(c, p) };
 });
-read('ssm:GetParameters', (c) => ({
-  req: { names: c.inv.parameters.slice(0, 2), withDecryption: true },
-  res: null,
-  target: paramArn(c, c.inv.parameters[0]),
-}));
+read('ssm:GetParameters', (c) => {
+  const names = c.inv.parameters.slice(0, 2);
+  return {
+    req: { names, withDecryption: true },
+    res: null,
+    // CloudTrail lists the parameters read, with ARN and account but no type.
+    resources: names.map((p) => ({ ARN: paramArn(c, p), accountId: c.account })),
+    target: paramArn(c, names[0]),
+  };
+});
 write('ssm:PutParameter', (c) => {
   const p = c.rng.pick(c.inv.parameters);
   return {
@@ -847,7 +883,47 @@ write('ssm:PutParameter', (c) => {
     target: paramArn(c, p),
   };
 });
-read('ssm:DescribeInstanceInformation', () => ({ req: { maxResults: 50 }, res: null, target: ANY }));
+read('ssm:DescribeInstanceInformation', (c) => ({
+  req: { filters: [{ key: 'InstanceIds', values: [c.rng.pick(c.inv.instances)] }] },
+  res: null,
+  target: ANY,
+}));
+/** A command as SendCommand answers it: every field SSM returns, most of them empty. */
+function pendingCommand(c: CallContext, instanceIds: string[]): Record<string, unknown> {
+  return {
+    alarmConfiguration: { alarms: [], ignorePollAlarmFailure: false },
+    clientName: '',
+    clientSourceId: '',
+    cloudWatchOutputConfig: { cloudWatchLogGroupName: '', cloudWatchOutputEnabled: false },
+    commandId: c.rng.uuid(),
+    comment: '',
+    completedCount: 0,
+    deliveryTimedOutCount: 0,
+    documentName: 'AWS-RunShellScript',
+    documentVersion: '$DEFAULT',
+    errorCount: 0,
+    expiresAfter: awsDate(c.ms + 2 * 3_600_000),
+    hasCancelCommandSignature: false,
+    hasSendCommandSignature: false,
+    instanceIds,
+    interactive: false,
+    maxConcurrency: '50',
+    maxErrors: '0',
+    notificationConfig: { notificationArn: '', notificationEvents: [], notificationType: '' },
+    outputS3BucketName: '',
+    outputS3KeyPrefix: '',
+    outputS3Region: c.region,
+    parameters: 'HIDDEN_DUE_TO_SECURITY_REASONS',
+    requestedDateTime: awsDate(c.ms),
+    serviceRole: '',
+    status: 'Pending',
+    statusDetails: 'Pending',
+    targetCount: instanceIds.length,
+    targets: [],
+    timeoutSeconds: 3600,
+    triggeredAlarms: [],
+  };
+}
 write('ssm:SendCommand', (c) => {
   const id = c.rng.pick(c.inv.instances);
   return {
@@ -857,14 +933,7 @@ write('ssm:SendCommand', (c) => {
       interactive: false,
       parameters: 'HIDDEN_DUE_TO_SECURITY_REASONS',
     },
-    res: {
-      command: {
-        commandId: c.rng.uuid(),
-        documentName: 'AWS-RunShellScript',
-        instanceIds: [id],
-        status: 'Pending',
-      },
-    },
+    res: { command: pendingCommand(c, [id]) },
     target: instanceArn(c, id),
   };
 });
@@ -878,7 +947,6 @@ write('ssm:StartSession', (c) => {
       tokenValue: 'Value hidden due to security reasons.',
       streamUrl: `wss://ssmmessages.${c.region}.amazonaws.com/v1/data-channel/${sessionId}?role=publish_subscribe&cell-number=AAEAA`,
     },
-    resources: [instanceRes(c, id)],
     target: instanceArn(c, id),
   };
 });
@@ -955,18 +1023,8 @@ read('cloudtrail:GetEventSelectors', (c) => ({
   res: null,
   target: trailArn(c),
 }));
-write('cloudtrail:StartLogging', (c) => ({
-  req: { name: trailArn(c) },
-  res: null,
-  resources: [{ ARN: trailArn(c), accountId: c.account, type: 'AWS::CloudTrail::Trail' }],
-  target: trailArn(c),
-}));
-write('cloudtrail:StopLogging', (c) => ({
-  req: { name: trailArn(c) },
-  res: null,
-  resources: [{ ARN: trailArn(c), accountId: c.account, type: 'AWS::CloudTrail::Trail' }],
-  target: trailArn(c),
-}));
+write('cloudtrail:StartLogging', (c) => ({ req: { name: trailArn(c) }, res: null, target: trailArn(c) }));
+write('cloudtrail:StopLogging', (c) => ({ req: { name: trailArn(c) }, res: null, target: trailArn(c) }));
 
 // ---- signin ---- (the record is completed by records.ts: sign-ins carry no request id and no access key)
 write('signin:ConsoleLogin', () => ({ req: null, res: { ConsoleLogin: 'Success' } }), {

@@ -56,19 +56,34 @@ export class LogDelivery {
   private readonly inFlight: Promise<LogFileInfo>[] = [];
   private readonly done: LogFileInfo[] = [];
 
-  /** Deliveries from a random phase after `startMs` until well after `endMs`, each a little early or late. */
-  constructor(target: DeliveryTarget, rng: Rng, startMs: number, endMs: number) {
+  /**
+   * Deliveries from a random phase after `startMs` until well after `endMs`, each a little early or late;
+   * none while the trail is stopped (`pauses`): what was pending then comes with the first delivery after.
+   */
+  constructor(
+    target: DeliveryTarget,
+    rng: Rng,
+    startMs: number,
+    endMs: number,
+    pauses: readonly { from: number; to: number }[] = [],
+  ) {
     this.target = target;
     this.rng = rng;
     this.first = startMs + rng.int(300) * 1000;
     for (let t = this.first; t < endMs + 45 * 60_000; t += DELIVERY_INTERVAL_MS) {
-      this.times.push(t + (rng.int(81) - 40) * 1000);
+      const at = t + (rng.int(81) - 40) * 1000;
+      if (!pauses.some((p) => at >= p.from && at < p.to)) this.times.push(at);
     }
   }
 
   add(record: CloudTrailRecord, eventMs: number, lagMs: number): void {
     const due = eventMs + lagMs;
-    let k = Math.max(0, Math.floor((due - this.first - 40_000) / DELIVERY_INTERVAL_MS));
+    // The first delivery at or after `due`: near where the regular schedule puts it (a pause removed some).
+    let k = Math.min(
+      Math.max(0, Math.floor((due - this.first - 40_000) / DELIVERY_INTERVAL_MS)),
+      this.times.length - 1,
+    );
+    while (k > 0 && this.times[k - 1] >= due) k--;
     while (k < this.times.length && this.times[k] < due) k++;
     if (k >= this.times.length) k = this.times.length - 1;
     let p = this.pending.get(k);

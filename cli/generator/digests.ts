@@ -43,7 +43,8 @@ export interface DigestTarget {
 /**
  * Writes the chain from `startMs` (when logging began: the first digest has no predecessor) until every
  * log file and the whole trail period are covered. Windows end at a fixed offset into the hour, drawn
- * once per chain, as real digests do.
+ * once per chain, as real digests do. A logging stop (`pauses`) closes the chain with a digest ending at
+ * the StopLogging call; no digest follows until logging restarts, and the next digest starts a new chain.
  */
 export async function writeDigestChain(
   t: DigestTarget,
@@ -51,6 +52,7 @@ export async function writeDigestChain(
   logs: LogFileInfo[],
   startMs: number,
   endMs: number,
+  pauses: readonly { from: number; to: number }[] = [],
 ): Promise<DigestInfo[]> {
   const { privateKey, fingerprint } = sampleSigningKey();
   const offsetMs = rng.range(5 * 60, 55 * 60) * 1000;
@@ -60,7 +62,9 @@ export async function writeDigestChain(
   let previous: { key: string; sha256: string; signature: string } | undefined;
   let windowStart = startMs;
   let next = 0;
-  for (let windowEnd = startMs + offsetMs; ; windowEnd += HOUR_MS) {
+  for (let regularEnd = startMs + offsetMs; ; ) {
+    const pause = pauses.find((p) => p.from >= windowStart && p.from < regularEnd);
+    const windowEnd = pause ? pause.from : regularEnd;
     const files: LogFileInfo[] = [];
     while (next < sorted.length && sorted[next].deliveredMs < windowEnd) files.push(sorted[next++]);
     const key = digestFileKey({
@@ -120,9 +124,17 @@ export async function writeDigestChain(
     });
     // Digests arrive a few minutes after the hour they close.
     out.push({ key, endMs: windowEnd, deliveredMs: windowEnd + rng.range(60, 240) * 1000, signature });
+    if (pause) {
+      // Logging restarts with a new chain, its windows at the same offset into the hour.
+      previous = undefined;
+      windowStart = pause.to;
+      while (regularEnd <= pause.to) regularEnd += HOUR_MS;
+      continue;
+    }
     previous = { key, sha256, signature };
     windowStart = windowEnd;
     if (windowEnd > lastDelivery && windowEnd >= endMs) break;
+    regularEnd += HOUR_MS;
   }
   return out;
 }

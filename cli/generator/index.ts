@@ -19,15 +19,24 @@ import {
   DeployBurst,
   type Emit,
   HOUR_MS,
+  isPaused,
   lagMs,
+  loggingStopEvents,
   MINUTE_MS,
   NormalTraffic,
+  pausesOf,
   type ScheduledEvent,
   securityEvents,
 } from './traffic.ts';
 
 export { writeLargeLogFile } from './large-file.ts';
-export { demoScenario, GeneratorError, type InjectedBurst, type TrailScenario } from './scenario.ts';
+export {
+  demoScenario,
+  GeneratorError,
+  type InjectedBurst,
+  type LoggingStop,
+  type TrailScenario,
+} from './scenario.ts';
 export { sampleSigningKey } from './signing.ts';
 
 export interface Delivery {
@@ -69,9 +78,14 @@ export async function generateTrail(
   let done = 0;
   const deliveries: Delivery[] = [];
   let lastDigestEnd = endMs;
+  const pauses = pausesOf(scenario);
 
   for (const account of scenario.accounts) {
-    const planned = [...consoleSessions(scenario, account), ...securityEvents(scenario, account)];
+    const planned = [
+      ...consoleSessions(scenario, account),
+      ...securityEvents(scenario, account),
+      ...loggingStopEvents(scenario, account),
+    ];
     for (const region of scenario.regions) {
       const factory = new RecordFactory(account, region, scenario.trailName);
       const normal = new NormalTraffic(scenario, factory);
@@ -93,8 +107,12 @@ export async function generateTrail(
         new Rng(scenario.seed, 'delivery', account, region),
         startMs,
         endMs,
+        pauses,
       );
-      const emit: Emit = (record, eventMs, lag) => delivery.add(record, eventMs, lag);
+      // While the trail is stopped nothing is recorded: the calls made then are lost for good.
+      const emit: Emit = (record, eventMs, lag) => {
+        if (!isPaused(pauses, eventMs)) delivery.add(record, eventMs, lag);
+      };
 
       let s = 0;
       for (let m = startMs; m < endMs; m += MINUTE_MS) {
@@ -136,6 +154,7 @@ export async function generateTrail(
           logs,
           startMs,
           endMs,
+          pauses,
         );
         for (const d of chain) {
           deliveries.push({

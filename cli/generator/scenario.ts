@@ -28,6 +28,20 @@ export interface InjectedBurst {
   sourceIPAddress?: string;
 }
 
+/**
+ * The trail stopped for a while: a StopLogging call by a named principal, then nothing recorded and nothing
+ * delivered (no log file, no digest) until the StartLogging call `minutes` later; the digests after it start
+ * a new chain, as CloudTrail's do after logging was off.
+ */
+export interface LoggingStop {
+  /** ISO time of the StopLogging call, minute-aligned. */
+  start: string;
+  minutes: number;
+  /** Who stopped and restarted it (default: the sample account's operations engineer, carol). */
+  principalArn?: string;
+  sourceIPAddress?: string;
+}
+
 export interface TrailScenario {
   seed: number;
   /** ISO, hour-aligned: first event hour. */
@@ -55,6 +69,8 @@ export interface TrailScenario {
   bursts: InjectedBurst[];
   /** Rare, security-relevant events sprinkled in (root console sign-in, security group change, StopLogging...), for rule demos. */
   securityEvents: boolean;
+  /** Periods the trail was stopped (the whole trail: every account and region). */
+  loggingStops?: LoggingStop[];
 }
 
 export { GeneratorError };
@@ -168,6 +184,32 @@ export function checkScenario(s: TrailScenario): void {
     throw new GeneratorError(`expected eventsPerMinute >= 0, found ${s.eventsPerMinute}`);
   }
   const end = start + s.hours * HOUR_MS;
+  const stops = [...(s.loggingStops ?? [])].sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+  stops.forEach((p, i) => {
+    const what = `loggingStops[${i}]`;
+    const t = parseIso(p.start, `${what}.start`);
+    if (t % 60_000 !== 0)
+      throw new GeneratorError(`expected ${what}.start on a whole minute, found ${p.start}`);
+    if (!Number.isInteger(p.minutes) || p.minutes < 1) {
+      throw new GeneratorError(`expected ${what}.minutes to be a positive integer, found ${p.minutes}`);
+    }
+    if (t <= start || t + p.minutes * 60_000 >= end) {
+      throw new GeneratorError(
+        `expected ${what} (${p.start}, ${p.minutes} min) strictly inside the trail ${s.start} + ${s.hours} h`,
+      );
+    }
+    const previous = stops[i - 1];
+    if (previous && Date.parse(previous.start) + previous.minutes * 60_000 >= t) {
+      throw new GeneratorError(
+        `expected logging stops not to overlap, found ${previous.start} and ${p.start}`,
+      );
+    }
+    if (p.principalArn !== undefined && !PRINCIPAL_ARN_RE.test(p.principalArn)) {
+      throw new GeneratorError(
+        `expected ${what}.principalArn to name a user, an assumed-role session or root, found ${JSON.stringify(p.principalArn)}`,
+      );
+    }
+  });
   s.bursts.forEach((b, i) => {
     const what = `bursts[${i}]`;
     const t = parseIso(b.start, `${what}.start`);

@@ -334,6 +334,52 @@ function callEvent(
   };
 }
 
+/** A period with nothing recorded: from the StopLogging call (ms) to the StartLogging call. */
+export interface Pause {
+  from: number;
+  to: number;
+}
+
+export function pausesOf(scenario: TrailScenario): Pause[] {
+  return (scenario.loggingStops ?? [])
+    .map((p) => ({ from: Date.parse(p.start), to: Date.parse(p.start) + p.minutes * MINUTE_MS }))
+    .sort((a, b) => a.from - b.from);
+}
+
+/** Whether an event at `ms` falls while the trail is stopped (the two calls themselves are recorded). */
+export function isPaused(pauses: readonly Pause[], ms: number): boolean {
+  return pauses.some((p) => ms > p.from && ms < p.to);
+}
+
+/**
+ * The StopLogging and StartLogging calls of each logging stop, in the trail's home region of the trail's
+ * account (the first), by the stop's principal.
+ */
+export function loggingStopEvents(scenario: TrailScenario, account: string): ScheduledEvent[] {
+  if (account !== scenario.accounts[0]) return [];
+  const home = scenario.regions.includes(scenario.homeRegion) ? scenario.homeRegion : scenario.regions[0];
+  const out: ScheduledEvent[] = [];
+  for (const stop of scenario.loggingStops ?? []) {
+    const from = Date.parse(stop.start);
+    const call = (apiKey: string, ms: number): ScheduledEvent => ({
+      ms,
+      region: home,
+      build: (f, rng) => {
+        const principal = stop.principalArn
+          ? principalFromArn(stop.principalArn, home)
+          : resolvePrincipal(principalDef('carol'), account, home);
+        return f.build(rng, principal, apiSpec(apiKey), ms, {
+          noRandomErrors: true,
+          ...(stop.sourceIPAddress ? { sourceIPAddress: stop.sourceIPAddress } : {}),
+        });
+      },
+    });
+    out.push(call('cloudtrail:StopLogging', from));
+    out.push(call('cloudtrail:StartLogging', from + stop.minutes * MINUTE_MS));
+  }
+  return out;
+}
+
 /** Where a global service's call lands: us-east-1, or the first region when the trail lacks it. */
 function globalRegion(scenario: TrailScenario): string {
   return scenario.regions.includes('us-east-1') ? 'us-east-1' : scenario.regions[0];
@@ -429,14 +475,10 @@ export function securityEvents(scenario: TrailScenario, account: string): Schedu
 
   out.push(
     callEvent(first, account, bob, 'ec2:AuthorizeSecurityGroupIngress', at(0.41), (r) => {
-      const req = r.requestParameters as {
-        groupId: string;
-        ipPermissions: { items: Record<string, unknown>[] };
-      };
-      const perm = req.ipPermissions.items[0];
-      perm.fromPort = 22;
-      perm.toPort = 22;
-      perm.ipRanges = { items: [{ cidrIp: '0.0.0.0/0' }] };
+      const req = r.requestParameters as Record<string, unknown>;
+      req.fromPort = 22;
+      req.toPort = 22;
+      req.cidrIp = '0.0.0.0/0';
       const rule = (r.responseElements as { securityGroupRuleSet: { items: Record<string, unknown>[] } })
         .securityGroupRuleSet.items[0];
       rule.fromPort = 22;

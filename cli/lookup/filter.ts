@@ -20,15 +20,15 @@
  *   the principal ARN (user name or session name), the session name in `principalId` (`ROLEID:session`),
  *   the role or user that issued the session (`sessionContext.sessionIssuer.userName`), `root` for the
  *   root user, and `invokedBy` for AWS services.
- * - `resourceName`: matches a `resources[]` entry when it equals any of {@link resourceNames} of the
- *   entry's `ARN` (or `ARNPrefix`): the whole ARN, its resource part (`role/admin`), the resource id after
- *   the resource type (`admin`, `my-bucket/logs/a.txt` → `logs/a.txt`), or the last path segment
- *   (`a.txt`). Only `resources[]` is consulted: CloudTrail's Event history also derives resources from
- *   request parameters for some services, which a log file does not record.
- * - `resourceType`: equality with a `resources[]` entry's `type` (e.g. `AWS::IAM::Role`). With both
- *   `resourceName` and `resourceType`, one entry must match both.
+ * - `resourceName` and `resourceType`: match the resources the record names, as Event history derives them
+ *   from each management event's request and response (`extractResources`, the service tables of
+ *   `shared/resources/`), plus the record's own `resources[]`. A name matches a resource written as that
+ *   name or ARN, or as an ARN, URL or path ending with `/name` or `:name` (`admin`, `role/admin` and the
+ *   whole ARN all find `arn:aws:iam::1:role/admin`); a part of a name does not. The type is compared
+ *   exactly (`AWS::IAM::Role`). With both, one resource must match both.
  */
 import { type CloudTrailRecord, callerName, isReadOnly, textOf } from '#shared/record.ts';
+import { namesResource } from '#shared/resources/index.ts';
 
 /** The attributes matched as text, in the order the console lists them. */
 export const TEXT_ATTRIBUTES = [
@@ -123,18 +123,6 @@ export function userNames(r: CloudTrailRecord): string[] {
   return [...names];
 }
 
-/** The ARN (or ARN prefix) of each `resources[]` entry that has one. */
-function resourceEntries(r: CloudTrailRecord): { arn?: string; type?: string }[] {
-  if (!Array.isArray(r.resources)) return [];
-  const out: { arn?: string; type?: string }[] = [];
-  for (const e of r.resources as unknown[]) {
-    if (!e || typeof e !== 'object') continue;
-    const o = e as Record<string, unknown>;
-    out.push({ arn: str(o.ARN) ?? str(o.ARNPrefix), type: str(o.type) });
-  }
-  return out;
-}
-
 /** The resource part of an ARN (`arn:partition:service:region:account:RESOURCE`); a non-ARN is its own. */
 export function arnResource(arn: string): string {
   const parts = arn.split(':');
@@ -146,20 +134,6 @@ export function resourceId(arn: string): string {
   const resource = arnResource(arn);
   const sep = resource.search(/[/:]/);
   return sep >= 0 && sep < resource.length - 1 ? resource.slice(sep + 1) : resource;
-}
-
-/** The names under which a `resourceName` filter finds one resource ARN (see the module comment). */
-export function resourceNames(arn: string): string[] {
-  const resource = arnResource(arn);
-  const last = resource.split(/[/:]/).filter(Boolean).pop();
-  return [...new Set([arn, resource, resourceId(arn), ...(last ? [last] : [])])];
-}
-
-/** ARNs (or, without one, types) of the resources a record names, in record order. */
-export function resourceLabels(r: CloudTrailRecord): string[] {
-  return resourceEntries(r)
-    .map((e) => e.arn ?? e.type)
-    .filter((v): v is string => v !== undefined);
 }
 
 function sourceMatches(actual: unknown, wanted: string): boolean {
@@ -181,15 +155,9 @@ export function matchesFilter(r: CloudTrailRecord, f: LookupFilter): boolean {
   if (f.readOnly !== undefined && isReadOnly(r) !== f.readOnly) return false;
   if (f.username !== undefined && !userNames(r).includes(f.username)) return false;
   if (f.resourceName !== undefined || f.resourceType !== undefined) {
-    const { resourceName: name, resourceType: type } = f;
-    // Both given: one entry must have both, or `--resource-type AWS::IAM::Role --resource-name x` would
+    // Both given: one resource must have both, or `--resource-type AWS::IAM::Role --resource-name x` would
     // match a record naming a role y and a bucket x.
-    const hit = resourceEntries(r).some(
-      (e) =>
-        (type === undefined || e.type === type) &&
-        (name === undefined || (e.arn !== undefined && resourceNames(e.arn).includes(name))),
-    );
-    if (!hit) return false;
+    if (!namesResource(r, { name: f.resourceName, type: f.resourceType })) return false;
   }
   return true;
 }

@@ -6,7 +6,6 @@ export {
   type LookupFilter,
   matchesFilter,
   resourceId,
-  resourceNames,
   userNames,
 } from './filter.ts';
 export { type LookupEvent, type LookupRow, ROW_FIELDS, toRow } from './row.ts';

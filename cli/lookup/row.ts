@@ -1,7 +1,8 @@
 /** One looked-up event as a flat row: who did what, when, on which resource, from where. */
 import type { TrailKey } from '#shared/keys.ts';
 import { type CloudTrailRecord, isReadOnly } from '#shared/record.ts';
-import { resourceLabels, safeCallerName } from './filter.ts';
+import { extractResources, type ResourceRef } from '#shared/resources/index.ts';
+import { safeCallerName } from './filter.ts';
 
 export interface LookupEvent {
   record: CloudTrailRecord;
@@ -18,11 +19,17 @@ export interface LookupRow {
   /** The caller as a person names it: user name, role session, service ({@link safeCallerName}). */
   username: string | null;
   principalArn: string | null;
+  /** `userIdentity.type`: IAMUser, AssumedRole, Root, AWSService, FederatedUser... */
+  principalType: string | null;
+  /** For temporary credentials: the role or user that issued them (`sessionContext.sessionIssuer.arn`). */
+  sessionIssuer: string | null;
+  /** Whether the session was signed in with MFA (`sessionContext.attributes.mfaAuthenticated`, or a console sign-in's `MFAUsed`); null when the record does not say. */
+  mfaAuthenticated: boolean | null;
   accessKeyId: string | null;
   sourceIPAddress: string | null;
   userAgent: string | null;
-  /** ARNs of `resources[]` (the type where an entry has no ARN). */
-  resources: string[];
+  /** The resources the event names, as Event history lists them (`extractResources`). */
+  resources: ResourceRef[];
   readOnly: boolean;
   errorCode: string | null;
   eventID: string | null;
@@ -37,6 +44,9 @@ export const ROW_FIELDS = [
   'eventName',
   'username',
   'principalArn',
+  'principalType',
+  'sessionIssuer',
+  'mfaAuthenticated',
   'accessKeyId',
   'sourceIPAddress',
   'userAgent',
@@ -58,12 +68,25 @@ export function toRow({ record: r, file }: LookupEvent): LookupRow {
     eventName: str(r.eventName),
     username: safeCallerName(r) ?? null,
     principalArn: str(u?.arn) ?? str(u?.sessionContext?.sessionIssuer?.arn),
+    principalType: str(u?.type),
+    sessionIssuer: str(u?.sessionContext?.sessionIssuer?.arn),
+    mfaAuthenticated: mfaOf(r),
     accessKeyId: str(u?.accessKeyId),
     sourceIPAddress: str(r.sourceIPAddress),
     userAgent: str(r.userAgent),
-    resources: resourceLabels(r),
+    resources: extractResources(r),
     readOnly: isReadOnly(r),
     errorCode: str(r.errorCode),
     eventID: str(r.eventID),
   };
+}
+
+const YES_NO: Record<string, boolean> = { true: true, false: false, Yes: true, No: false };
+
+/** The session's MFA flag, or for a console sign-in whether MFA was used. */
+function mfaOf(r: CloudTrailRecord): boolean | null {
+  const session = r.userIdentity?.sessionContext?.attributes?.mfaAuthenticated;
+  const signIn = r.additionalEventData?.MFAUsed;
+  for (const v of [session, signIn]) if (typeof v === 'string' && Object.hasOwn(YES_NO, v)) return YES_NO[v];
+  return null;
 }

@@ -46,6 +46,8 @@ export interface LookupOptions extends Omit<SelectOptions, 'startTime' | 'endTim
   onUnreadable?: (key: string, reason: string) => void;
   /** Called after each file, for progress displays. */
   onFile?: (stats: LookupStats) => void;
+  /** Sees every record read, matching or not (what else a caller wants from the same pass). */
+  onRecord?: (record: CloudTrailRecord, file: TrailKey) => void;
 }
 
 export interface LookupStats extends SelectStats {
@@ -203,6 +205,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
           break;
         }
         for (const record of next.value as CloudTrailRecord[]) {
+          options.onRecord?.(record, file);
           if (!matchesFilter(record, filter)) {
             records++;
             continue;

@@ -17,7 +17,8 @@ import { failuresOf } from '#shared/digest/tamper-alerts.ts';
 import { type InsightEvent, readWarmUps, type WarmUp } from '#shared/insights/index.ts';
 import { classifyKey } from '#shared/keys.ts';
 import { BadKeyError, type Notification, type ObjectStore } from '#shared/ports.ts';
-import { defaultRules } from '#shared/rules/load.ts';
+import type { ExceptionSet } from '#shared/rules/exceptions.ts';
+import { defaultExceptions, defaultRules } from '#shared/rules/load.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 
 export interface ReplayOptions {
@@ -30,6 +31,8 @@ export interface ReplayOptions {
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   /** Rules to evaluate (default: the catalog plus the bundled custom rules). */
   rules?: readonly Rule[];
+  /** Exceptions to apply (default: the bundled shared/rules/exceptions.json). */
+  exceptions?: ExceptionSet;
   /** Where digest signatures are checked against; without it digests are counted, not verified. */
   keys?: PublicKeySource;
   onProgress?: (done: number, total: number, key: string) => void;
@@ -141,6 +144,7 @@ export function localPipeline(opts: ReplayOptions): LocalPipeline {
       ALERT_TOPIC_ARN: 'arn:aws:sns:local:000000000000:trailwatch-alerts',
     }),
     rules: opts.rules ?? defaultRules(),
+    exceptions: opts.exceptions ?? defaultExceptions(),
     // Detection runs at the simulated time of the delivery being processed.
     now: () => clock.now,
     sourceStore: () => opts.source,

@@ -395,7 +395,7 @@ export function warmUpNote(data: ReportData): string | undefined {
 // ---------------------------------------------------------------------------------------------------
 // Rendering
 
-function esc(text: string): string {
+export function esc(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

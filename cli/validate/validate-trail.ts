@@ -8,7 +8,9 @@
  *   (a trail stopped months ago would otherwise read as thousands of missing files), explained by the
  *   trail's status when CloudTrail can be asked (trail-status.ts);
  * - a digest listed but never reached along the chain (a copy under another key) is checked on its own;
- * - key validity windows and bytes after a gzip stream (in verify.ts).
+ * - key validity windows and bytes after a gzip stream (in verify.ts);
+ * - a log file in the range that no digest lists (planted, or delivered while validation was off) is
+ *   INVALID `unlisted` ({@link unlistedLogFiles}); `trailwatch audit` reads the same verdicts.
  *
  * Verdicts come out as an async iterator, in walk order, while log files are fetched and hashed
  * concurrently (bounded) behind it.
@@ -29,7 +31,7 @@ import {
   fetchDigest,
   storeResolver,
 } from '#shared/digest/verify-digest.ts';
-import { classifyKey, digestFileKey } from '#shared/keys.ts';
+import { classifyKey, dayFolder, dayPath, digestFileKey } from '#shared/keys.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import { explainGap, type GapCause, type TrailStatusSource } from './trail-status.ts';
 
@@ -170,6 +172,66 @@ interface Ctx {
   emit: (event: ValidationEvent | Promise<ValidationEvent>) => Promise<void>;
   stopped: () => boolean;
   explain: (from: Date, to: Date) => Promise<GapCause>;
+  /** Per source region, what the digests walked say about log files (see {@link unlistedLogFiles}). */
+  coverage: Map<string, RegionCoverage>;
+}
+
+/** What the digests of one source region vouch for, gathered during the walk. */
+interface RegionCoverage {
+  /** Keys of the log files valid digests list. */
+  listed: Set<string>;
+  /** Delivery-time windows [from, to] (ms) of digests missing or INVALID: their files are reported by them. */
+  excused: [number, number][];
+  /** The end time of the newest digest found in place (ms). */
+  newestEnd?: number;
+}
+
+/** A log file's name carries its delivery time to the minute; digest windows are cut to the second. */
+const EDGE_MS = 2 * MINUTE_MS;
+
+function coverageOf(ctx: Pick<Ctx, 'coverage'>, region: string): RegionCoverage {
+  let c = ctx.coverage.get(region);
+  if (!c) {
+    c = { listed: new Set(), excused: [] };
+    ctx.coverage.set(region, c);
+  }
+  return c;
+}
+
+/** Notes a digest verdict: a missing or INVALID digest answers for the log files of its hour. */
+function noteDigestVerdict(ctx: Pick<Ctx, 'coverage'>, v: FileVerdict): void {
+  if (v.type !== 'digest' || v.status === 'valid' || v.code === 'moved') return;
+  const c = classifyKey(v.key);
+  if (c.kind !== 'digest') return;
+  const t = c.time.getTime();
+  coverageOf(ctx, c.region).excused.push([t - HOUR_MS - EDGE_MS, t + EDGE_MS]);
+}
+
+/**
+ * Log files of one source region delivered in the range (up to the newest digest found, whose successor
+ * may still be due) that no digest walked lists and that lie in no hour whose own digest is missing or
+ * INVALID (that digest's verdict already reports them). Nothing vouches for such a file: it was written
+ * by someone other than CloudTrail, or delivered while validation was off. One verdict each, key order.
+ */
+async function unlistedLogFiles(ctx: Ctx, region: string): Promise<FileVerdict[]> {
+  const c = ctx.coverage.get(region);
+  if (c?.newestEnd === undefined) return [];
+  const last = Math.min(ctx.end, c.newestEnd - EDGE_MS);
+  const out: FileVerdict[] = [];
+  const place = { prefix: ctx.prefix, orgId: ctx.orgId, account: ctx.account, region };
+  const lastDay = dayPath(new Date(last));
+  for (let day = new Date(ctx.start); dayPath(day) <= lastDay; day = new Date(day.getTime() + 86_400_000)) {
+    if (ctx.stopped()) return out;
+    for await (const o of ctx.store.list(dayFolder({ ...place, folder: 'CloudTrail', day }))) {
+      const k = classifyKey(o.key);
+      if (k.kind !== 'log' || k.account !== ctx.account || k.region !== region) continue;
+      const t = k.time.getTime();
+      if (t < ctx.start || t > last || c.listed.has(o.key)) continue;
+      if (c.excused.some(([from, to]) => t >= from && t <= to)) continue;
+      out.push(invalid('log', ctx.bucket, o.key, 'unlisted', REASONS.unlisted));
+    }
+  }
+  return out;
 }
 
 function normalizePrefix(p: string | undefined): string {
@@ -306,9 +368,15 @@ async function walkChain(ctx: Ctx, region: string, initial: Listed[], backfill: 
     if (backfill || !Number.isFinite(older) || !Number.isFinite(newer)) return;
     for (const t of hoursBetween(older, newer).reverse()) await missing(t);
   };
+  const coverage = coverageOf(ctx, region);
   const emitDigest = async (verdict: FileVerdict, digest: DigestFile | undefined) => {
     await ctx.emit(verdict);
     if (verdict.status !== 'valid' || !digest) return;
+    const end = Date.parse(digest.digestEndTime);
+    if (!backfill && !(end <= (coverage.newestEnd ?? Number.NEGATIVE_INFINITY))) coverage.newestEnd = end;
+    for (const entry of digest.logFiles) {
+      if (entry.s3Bucket === ctx.bucket) coverage.listed.add(entry.s3Object);
+    }
     for (const entry of digest.logFiles) {
       if (ctx.stopped()) return;
       await ctx.emit(ctx.pool.run(() => checkLogFile(ctx.storeFor(entry.s3Bucket), entry)));
@@ -477,10 +545,12 @@ export async function* validateTrail(
     // Log verdicts arrive as promises; digests are counted up front from the listing.
     emit: (event) => {
       if (event instanceof Promise) total++;
+      else if (event.type === 'digest') noteDigestVerdict(ctx, event);
       return channel.push(Promise.resolve(event));
     },
     stopped: () => stopped,
     explain: (from, to) => explainGap(trailStatus, options.trailArn, { from, to }, options.now),
+    coverage: new Map(),
   };
   let regions: string[];
   if (options.regions === 'all') {
@@ -512,6 +582,7 @@ export async function* validateTrail(
       total += standard.length + backfill.length;
       await walkChain(ctx, region, standard, false);
       await walkChain(ctx, region, backfill, true);
+      for (const v of await unlistedLogFiles(ctx, region)) await ctx.emit(v);
     }
   })();
   producer.then(

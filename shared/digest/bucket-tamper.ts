@@ -2,9 +2,10 @@
  * Alerts about the trail bucket itself rather than what a file says: a CloudTrail object rewritten, deleted
  * or planted empty, a log file that no digest ever listed, objects planted to look like deliveries. CloudTrail
  * writes each object once and never deletes one, so each of these is someone else writing to the bucket.
+ * All are `tamper` alerts of the alert contract (shared/notify/alert-kinds.ts), one subtype each.
  */
 import { classifyKey } from '#shared/keys.ts';
-import { buildAlert } from '#shared/notify/alert-message.ts';
+import { type TamperObjectSubtype, tamperObjectAlert } from '#shared/notify/alert-kinds.ts';
 import type { Notification } from '#shared/ports.ts';
 
 export type ObjectTamper =
@@ -23,55 +24,55 @@ export interface ObjectTamperInput {
   key: string;
   /** What the event said (S3 event name, version, ETag) and what was read before, for the record. */
   details?: Record<string, unknown>;
+  /** When it happened: the S3 event's time, else when it was found. */
+  at?: string;
 }
 
-const TITLES: Record<ObjectTamper, string> = {
-  overwritten: 'CloudTrail file overwritten',
-  'replaced-before-read': 'CloudTrail file replaced before it was read',
-  removed: 'CloudTrail file deleted',
-  empty: 'Empty object with a CloudTrail file name',
-};
+/** The contract's subtype of a tampered object: what happened, and to a log file or a digest. */
+export function objectTamperSubtype(tamper: ObjectTamper, key: string): TamperObjectSubtype {
+  const digest = classifyKey(key).kind === 'digest';
+  switch (tamper) {
+    case 'empty':
+      return 'empty-object';
+    case 'removed':
+      return digest ? 'digest-deleted' : 'log-deleted';
+    default:
+      return digest ? 'digest-overwritten' : 'log-overwritten';
+  }
+}
 
-const EXPLANATIONS: Record<ObjectTamper, string> = {
-  overwritten:
-    'CloudTrail writes each file once. A second write with other content is someone rewriting the record (for instance to remove events, then putting the original back).',
-  'replaced-before-read':
-    'The object the S3 event announced was already replaced when trailwatch read it. The bucket does not keep versions, so the content CloudTrail wrote cannot be read back.',
-  removed: 'CloudTrail never deletes its files. A deleted log file or digest removes evidence.',
-  empty:
-    'CloudTrail never writes an empty file. An empty object named like a delivery can hide that deliveries stopped from anything that only looks at names.',
-};
-
-function fileKind(key: string): string {
+function placeOf(key: string): { account: string; region: string } {
   const k = classifyKey(key);
-  return k.kind === 'digest' ? 'digest' : k.kind === 'log' ? 'log file' : 'object';
+  return k.kind === 'other' ? { account: 'unknown', region: 'unknown' } : k;
 }
 
+function describe(details: Record<string, unknown>): string {
+  return Object.entries(details)
+    .map(([name, v]) => `${name}: ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join('; ');
+}
+
+/** CRITICAL: CloudTrail never rewrites, deletes or writes empty a file of its own. */
 export function objectTamperAlert(topic: string, t: ObjectTamperInput): Notification {
-  const k = classifyKey(t.key);
-  const where = k.kind === 'other' ? {} : { account: k.account, region: k.region };
-  const text = [
-    `[CRITICAL] ${TITLES[t.tamper]}: s3://${t.bucket}/${t.key} (${fileKind(t.key)})`,
-    '',
-    EXPLANATIONS[t.tamper],
-    '',
-    ...Object.entries(t.details ?? {}).map(
-      ([name, v]) => `${name}: ${typeof v === 'string' ? v : JSON.stringify(v)}`,
-    ),
-    '',
-    'Check: the bucket policy and who can write to it (CloudTrail data events on the bucket, S3 server access logs);',
-    `list the versions of the key: aws s3api list-object-versions --bucket ${t.bucket} --prefix ${t.key}`,
-    'Recommended: versioning and Object Lock on the trail bucket (README: Log file integrity).',
-  ].join('\n');
-  return buildAlert({
+  const { account, region } = placeOf(t.key);
+  const details =
+    t.tamper === 'replaced-before-read'
+      ? {
+          note: 'replaced before trailwatch could read it; without versioning the original cannot be read back',
+          ...t.details,
+        }
+      : (t.details ?? {});
+  const detail = describe(details);
+  return tamperObjectAlert({
     topic,
+    subtype: objectTamperSubtype(t.tamper, t.key),
+    bucket: t.bucket,
+    key: t.key,
+    account,
+    region,
     severity: 'CRITICAL',
-    title: TITLES[t.tamper],
-    ...where,
-    kind: 'tamper',
-    text,
-    data: { tamper: t.tamper, bucket: t.bucket, key: t.key, ...(t.details ? { details: t.details } : {}) },
-    attributes: { tamper: t.tamper },
+    ...(t.at ? { at: t.at } : {}),
+    ...(detail ? { detail } : {}),
   });
 }
 
@@ -83,29 +84,25 @@ export interface UnlistedFile {
   deliveredAt: string;
 }
 
-/** Log files no valid digest listed within two digest periods: one HIGH alert per account and region. */
-export function unlistedAlert(topic: string, files: UnlistedFile[]): Notification {
-  const k = classifyKey(files[0].key);
-  const where = k.kind === 'other' ? {} : { account: k.account, region: k.region };
-  const text = [
-    `[HIGH] ${files.length === 1 ? 'Unlisted log file' : `${files.length} unlisted log files`}: no valid digest lists ${files.length === 1 ? 'it' : 'them'}`,
-    '',
-    'CloudTrail lists every log file it delivers in the next hourly digest. A log file that no valid digest lists two hours after its delivery was not written by CloudTrail (or its digest was deleted): its events are kept out of the anomaly baselines.',
-    '',
-    ...files.map(
-      (f) =>
-        `  s3://${f.bucket}/${f.key} (delivered ${f.deliveredAt}${f.sha256 ? `, SHA-256 ${f.sha256}` : ''})`,
-    ),
-  ].join('\n');
-  return buildAlert({
+const unlistedDetail = (f: UnlistedFile) =>
+  `delivered ${f.deliveredAt}${f.sha256 ? `, SHA-256 ${f.sha256}` : ''}`;
+
+/**
+ * HIGH: log files of one account and region that no valid digest listed within two digest periods, in one
+ * message (an attacker planting many files gets one message per place, not one per file).
+ */
+export function unlistedAlert(topic: string, files: UnlistedFile[], at?: string): Notification {
+  const [first, ...rest] = files;
+  return tamperObjectAlert({
     topic,
+    subtype: 'unlisted-log-file',
+    bucket: first.bucket,
+    key: first.key,
+    ...placeOf(first.key),
     severity: 'HIGH',
-    title: files.length === 1 ? 'Unlisted log file' : `${files.length} unlisted log files`,
-    ...where,
-    kind: 'tamper',
-    text,
-    data: { tamper: 'unlisted', files },
-    attributes: { tamper: 'unlisted' },
+    ...(at ? { at } : {}),
+    detail: `${unlistedDetail(first)}; no valid digest lists it two digest periods after delivery, so its events are kept out of the anomaly baselines`,
+    ...(rest.length > 0 ? { others: rest.map((f) => ({ key: f.key, detail: unlistedDetail(f) })) } : {}),
   });
 }
 
@@ -115,25 +112,25 @@ export interface PlantedObject {
   reason: string;
 }
 
-/** Objects named like deliveries that cannot be deliveries: reported, and never counted as one. */
-export function plantedAlert(topic: string, bucket: string, objects: PlantedObject[]): Notification {
-  const k = classifyKey(objects[0].key);
-  const where = k.kind === 'other' ? {} : { account: k.account, region: k.region };
-  const text = [
-    `[HIGH] ${objects.length} object${objects.length === 1 ? '' : 's'} named like CloudTrail deliveries that cannot be`,
-    '',
-    'The watchdog did not count these as deliveries: someone may be planting files to hide that deliveries stopped.',
-    '',
-    ...objects.map((o) => `  s3://${bucket}/${o.key} (${o.size} bytes): ${o.reason}`),
-  ].join('\n');
-  return buildAlert({
+/** HIGH: objects named like deliveries that cannot be deliveries: reported, and never counted as one. */
+export function plantedAlert(
+  topic: string,
+  bucket: string,
+  objects: PlantedObject[],
+  at?: string,
+): Notification {
+  const [first, ...rest] = objects;
+  return tamperObjectAlert({
     topic,
+    subtype: 'planted-object',
+    bucket,
+    key: first.key,
+    ...placeOf(first.key),
     severity: 'HIGH',
-    title: 'Objects planted among CloudTrail deliveries',
-    ...where,
-    kind: 'tamper',
-    text,
-    data: { tamper: 'planted', bucket, objects },
-    attributes: { tamper: 'planted' },
+    ...(at ? { at } : {}),
+    detail: `${first.size} bytes: ${first.reason}; not counted as a delivery`,
+    ...(rest.length > 0
+      ? { others: rest.map((o) => ({ key: o.key, detail: `${o.size} bytes: ${o.reason}` })) }
+      : {}),
   });
 }

@@ -5,7 +5,9 @@
  */
 
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
+import { TAMPER_MEANING, type TamperSubtype } from '#shared/notify/alert-kinds.ts';
 import { buildAlert } from '#shared/notify/alert-message.ts';
+import { chainIncidentKey, objectIncidentKey } from '#shared/notify/incident.ts';
 import type { Notification } from '#shared/ports.ts';
 import type { FileVerdict } from './verdict.ts';
 import type { DigestReport } from './verify-digest.ts';
@@ -88,25 +90,77 @@ function checkLines(
   return [`Check: trailwatch validate ${args}`, `   or: aws cloudtrail validate-logs ${args}`];
 }
 
+const CHAIN_CODES = new Set(['chain-hash-mismatch', 'chain-signature-mismatch']);
+
+/** The worst thing a digest's report says, as a tamper subtype; undefined when everything checks out. */
+export function tamperSubtypeOf(report: DigestReport & { gaps?: FileVerdict[] }): TamperSubtype | undefined {
+  if (failuresOf(report).length === 0) return undefined;
+  const { digest, previous } = report;
+  if (digest.status === 'invalid') return CHAIN_CODES.has(digest.code) ? 'chain-broken' : 'digest-invalid';
+  if (previous?.status === 'invalid')
+    return previous.code === 'not-found' ? 'digest-missing' : 'chain-broken';
+  if ((report.gaps ?? []).some((g) => g.status === 'invalid')) return 'digest-missing';
+  return report.logs.some((l) => l.status === 'invalid' && l.code === 'not-found')
+    ? 'log-deleted'
+    : 'log-overwritten';
+}
+
+/** Subtypes that break the digest chain: one incident until a later digest links again. */
+export function breaksChain(subtype: TamperSubtype | undefined): boolean {
+  return subtype === 'chain-broken' || subtype === 'digest-missing';
+}
+
+/** Where the open chain incident of a trail's account and region is kept (state bucket). */
+export function chainIncidentStateKey(key: TrailKey): string {
+  return `chain-incidents/${key.account}/${key.region}/${key.trailName ?? 'unknown'}.json`;
+}
+
+/** The incident a digest's failure belongs to: the chain's open one, a new chain break, or the digest's own. */
+export function digestIncidentKey(
+  key: TrailKey,
+  bucket: string,
+  subtype: TamperSubtype,
+  openChainIncident?: string,
+): string {
+  if (breaksChain(subtype)) {
+    return (
+      openChainIncident ??
+      chainIncidentKey({
+        account: key.account,
+        region: key.region,
+        trailName: key.trailName ?? 'unknown',
+        since: key.time.toISOString(),
+      })
+    );
+  }
+  return objectIncidentKey({ subtype, bucket, key: key.key });
+}
+
 export function digestAlert(
   topic: string,
   key: TrailKey,
   report: DigestReport & { gaps?: FileVerdict[] },
+  openChainIncident?: string,
 ): Notification | undefined {
   const failures = failuresOf(report);
-  if (failures.length === 0) return undefined;
+  const subtype = tamperSubtypeOf(report);
+  if (failures.length === 0 || !subtype) return undefined;
   const digestBad = report.digest.status === 'invalid';
   const start = report.file?.digestStartTime ?? report.digest.startTime;
   const end = report.file?.digestEndTime ?? report.digest.endTime ?? key.time.toISOString();
   const window = start ? `${start} to ${end}` : `the hour ending ${end}`;
   const title = digestBad
     ? `CloudTrail digest failed validation: ${report.digest.reason}`
-    : `CloudTrail log files failed validation (${failures.length})`;
+    : subtype === 'digest-missing'
+      ? `CloudTrail digest chain broken: digest missing (${failures.length})`
+      : subtype === 'chain-broken'
+        ? 'CloudTrail digest chain broken'
+        : `CloudTrail log files failed validation (${failures.length})`;
   const lines = [
     `trailwatch could not confirm the integrity of CloudTrail logs for ${key.account} in ${key.region}, ${window}.`,
     digestBad
-      ? 'The digest itself is invalid, so none of the log files it covers can be trusted until this is explained.'
-      : 'The digest is authentic; the files below differ from what CloudTrail recorded or are missing.',
+      ? TAMPER_MEANING[subtype]
+      : `The digest is authentic; the files below differ from what CloudTrail recorded or are missing. ${TAMPER_MEANING[subtype]}`,
     '',
     ...failures
       .slice(0, 50)
@@ -118,15 +172,27 @@ export function digestAlert(
     '',
     ...checkLines(key, report.digest.bucket, { ...(start ? { start } : {}), end }, failures),
   ];
+  const check = checkLines(key, report.digest.bucket, { ...(start ? { start } : {}), end }, failures)[0];
   return buildAlert({
     topic,
     severity: 'HIGH',
     title,
     account: key.account,
     region: key.region,
-    kind: 'digest',
+    kind: 'tamper',
     text: lines.join('\n'),
+    incidentKey: digestIncidentKey(key, report.digest.bucket, subtype, openChainIncident),
+    decision: `Act now: treat the logs of ${window} as untrusted until the failure is explained.`,
+    chat: {
+      nextSteps: [
+        `Check again: \`${check.replace(/^Check: /, '')}\``,
+        'Find who can write to the trail bucket',
+      ],
+      keywords: [subtype],
+      relatedResources: failures.slice(0, 8).map((v) => `s3://${v.bucket}/${v.key}`),
+    },
     data: {
+      tamper: { subtype },
       digest: {
         bucket: report.digest.bucket,
         key: report.digest.key,

@@ -18,7 +18,8 @@ export type VerdictCode =
   | 'hash-mismatch'
   | 'unsupported-algorithm'
   | 'chain-hash-mismatch'
-  | 'chain-signature-mismatch';
+  | 'chain-signature-mismatch'
+  | 'unlisted';
 
 export interface FileVerdict {
   type: 'digest' | 'log';
@@ -59,6 +60,8 @@ export const REASONS = {
   unsupportedAlgorithm: (algorithm: string) => `unsupported hash algorithm ${algorithm}`,
   chainHashMismatch: "hash value doesn't match the next digest's previousDigestHashValue",
   chainSignatureMismatch: "signature doesn't match the next digest's previousDigestSignature",
+  /** A log file in the trail's folders that no digest lists: nothing vouches for it (trailwatch's own check). */
+  unlisted: 'unlisted: no digest lists this log file',
 } as const;
 
 export function valid(type: FileVerdict['type'], bucket: string, key: string): FileVerdict {

@@ -13,7 +13,7 @@ import type { InsightEvent } from './insight-types.ts';
 export async function detectAndNotify(
   deps: { state: ObjectStore; notifier: Notifier; metrics: MetricsSink; topic: string },
   params: DetectParams,
-): Promise<{ events: InsightEvent[]; open: number }> {
+): Promise<{ events: InsightEvent[]; open: number; duplicates: string[] }> {
   const found = await detect(deps.state, {
     ...params,
     messages: (events) =>
@@ -41,5 +41,5 @@ export async function detectAndNotify(
       cause: failure,
     });
   }
-  return { events: found.events, open: found.open };
+  return { events: found.events, open: found.open, duplicates: found.duplicates ?? [] };
 }

@@ -202,6 +202,22 @@ function startOf(
   return trig.t;
 }
 
+/**
+ * Read series are the most numerous and the noisiest (dashboards, SDK retries, pagination), so their count
+ * floors are `readFloorFactor` times those of writes and errors; an enumeration burst (tens of List calls a
+ * minute on an API that usually sees a few an hour) still clears them at once.
+ */
+export function readSeriesOptions(o: InsightsOptions): InsightsOptions {
+  const f = o.readFloorFactor;
+  if (f === 1) return o;
+  return {
+    ...o,
+    minCount: o.minCount * f,
+    continueMinCount: o.continueMinCount * f,
+    windows: o.windows.map((w) => ({ ...w, minCount: w.minCount * f })),
+  };
+}
+
 /** Folds, then evaluates the watched series. Changes `state` (open insights, history); returns new records. */
 export function detectInState(state: InsightsState, nowMinute: number, o: InsightsOptions): DetectOutput {
   foldState(state, nowMinute, o);
@@ -216,14 +232,15 @@ export function detectInState(state: InsightsState, nowMinute: number, o: Insigh
     const dirty = series.d;
     delete series.d;
     if (!watched.has(TYPE_NAMES[series.t])) continue;
+    const so = series.t === 'R' ? readSeriesOptions(o) : o;
     let open = state.open[key];
     if (!open && dirty === undefined) continue;
-    const model = modelsFor(state, series, o);
+    const model = modelsFor(state, series, so);
     if (!open && dirty !== undefined) {
       const lowest = Math.max(series.after ?? Number.NEGATIVE_INFINITY, warm);
-      const trig = findTrigger(series, Math.max(dirty, lowest), lowest, nowMinute, model, o);
+      const trig = findTrigger(series, Math.max(dirty, lowest), lowest, nowMinute, model, so);
       if (trig) {
-        const start = startOf(series, trig, lowest, model, o);
+        const start = startOf(series, trig, lowest, model, so);
         const m = model(hourOf(start));
         open = {
           sharedEventID: stableUuid(state.account, state.region, key, String(start)),
@@ -238,7 +255,7 @@ export function detectInState(state: InsightsState, nowMinute: number, o: Insigh
           emitted: nowMinute,
         };
         state.open[key] = open;
-        emit(state, series, open, 'Start', nowMinute, o, out);
+        emit(state, series, open, 'Start', nowMinute, so, out);
       }
     }
     if (!open) continue;
@@ -248,7 +265,7 @@ export function detectInState(state: InsightsState, nowMinute: number, o: Insigh
     }
     const quietUntil = open.last + o.endAfterQuietMinutes;
     if (quietUntil < settled || nowMinute - open.start >= o.maxInsightMinutes) {
-      emit(state, series, open, 'End', nowMinute, o, out);
+      emit(state, series, open, 'End', nowMinute, so, out);
       const end = open.last + 1;
       series.after = end;
       const closed: ClosedInsight = {

@@ -125,9 +125,12 @@ export async function detect(stateStore: ObjectStore, p: DetectParams): Promise<
   const step = await updateState(stateStore, p.account, p.region, o, (state) => {
     const before = `${state.folded}/${state.horizon}/${state.slotsFolded}/${JSON.stringify(state.open)}`;
     let applied = 0;
+    const duplicates: string[] = [];
     for (const s of p.summaries ?? []) {
       if (s.orgId && !state.orgId) state.orgId = s.orgId;
-      if (applySummaryToState(state, s, o) === 'applied') applied++;
+      const outcome = applySummaryToState(state, s, o);
+      if (outcome === 'applied') applied++;
+      else if (outcome === 'duplicate') duplicates.push(s.source.key);
     }
     const out = detectInState(state, nowMinute, o);
     if (p.insightStore && out.records.length > 0)
@@ -144,7 +147,14 @@ export async function detect(stateStore: ObjectStore, p: DetectParams): Promise<
         before !== `${state.folded}/${state.horizon}/${state.slotsFolded}/${JSON.stringify(state.open)}`);
     return {
       write: changed,
-      result: { ...out, pending, messages, orgId: state.orgId, open: Object.keys(state.open).length },
+      result: {
+        ...out,
+        pending,
+        messages,
+        duplicates,
+        orgId: state.orgId,
+        open: Object.keys(state.open).length,
+      },
     };
   });
   const written: string[] = [];
@@ -169,7 +179,14 @@ export async function detect(stateStore: ObjectStore, p: DetectParams): Promise<
       return { write: state.outbox.length !== before, result: undefined };
     });
   }
-  return { records: step.records, events: step.events, written, open: step.open, messages: step.messages };
+  return {
+    records: step.records,
+    events: step.events,
+    written,
+    open: step.open,
+    messages: step.messages,
+    duplicates: step.duplicates,
+  };
 }
 
 /** Removes published messages from the state (after {@link detect} committed them). */

@@ -4,6 +4,7 @@
  */
 import type { AttributionValue, InsightEvent } from '#shared/insights/insight-types.ts';
 import { buildAlert } from '#shared/notify/alert-message.ts';
+import { insightIncidentKey } from '#shared/notify/incident.ts';
 import type { Notification } from '#shared/ports.ts';
 
 const AUTH_ERRORS =
@@ -67,6 +68,8 @@ export function insightNotifications(events: InsightEvent[], topic: string): Not
     const kind = TYPE_TEXT[e.insightType] ?? e.insightType;
     const api = `${e.eventSource.replace(/\.amazonaws\.com$/, '')}:${e.eventName}`;
     const { record, ...event } = e;
+    // Start and End share CloudTrail's sharedEventID: one incident, one chat thread; the End closes it.
+    const incidentKey = insightIncidentKey(e.sharedEventID);
     return buildAlert({
       topic,
       severity: insightSeverity(e),
@@ -79,6 +82,19 @@ export function insightNotifications(events: InsightEvent[], topic: string): Not
       region: e.region,
       kind: 'insight',
       text: insightText(e),
+      incidentKey,
+      ...(e.kind === 'end' ? { resolves: incidentKey } : {}),
+      chat: {
+        nextSteps:
+          e.kind === 'start'
+            ? [
+                `Ask the top principal (${e.topPrincipals[0]?.value ?? 'none recorded'}) whether this rate is expected`,
+                'See the rate against its baseline: `npx trailwatch insights report --source <state> --out report.html`',
+              ]
+            : ['Nothing to do unless the Start was never explained'],
+        keywords: [e.insightType, `${api}`],
+        relatedResources: e.topPrincipals.map((p) => p.value).filter((v) => v.startsWith('arn:')),
+      },
       data: { insight: event, record },
       attributes: { insightType: e.insightType, state: e.kind === 'start' ? 'Start' : 'End' },
     });

@@ -3,7 +3,7 @@
  * the README section "Anomaly detection: the model"; every default here is discussed there.
  */
 
-/** CloudTrail's two types, plus one of ours (read calls per minute), off by default. */
+/** CloudTrail's two types, plus one of ours: read calls per minute (enumeration bursts). */
 export type InsightType = 'ApiCallRateInsight' | 'ApiErrorRateInsight' | 'ApiReadRateInsight';
 
 export const INSIGHT_TYPES: readonly InsightType[] = [
@@ -13,8 +13,10 @@ export const INSIGHT_TYPES: readonly InsightType[] = [
 ];
 
 export interface InsightsOptions {
-  /** Which series to keep and watch. Default: CloudTrail's two types. */
+  /** Which series to keep and watch. Default: all three. */
   types: InsightType[];
+  /** Read series' count floors (`windows`, `minCount`, `continueMinCount`) are this many times the others'. */
+  readFloorFactor: number;
   /** Length of the baseline, in days (CloudTrail: 7). */
   baselineDays: number;
   /** No Start before this much history exists for the account and region (only matters on a brand-new trail). */
@@ -60,7 +62,8 @@ export interface InsightsOptions {
 }
 
 export const DEFAULT_OPTIONS: InsightsOptions = {
-  types: ['ApiCallRateInsight', 'ApiErrorRateInsight'],
+  types: ['ApiCallRateInsight', 'ApiErrorRateInsight', 'ApiReadRateInsight'],
+  readFloorFactor: 4,
   baselineDays: 7,
   minHistoryMinutes: 1440,
   windows: [
@@ -94,7 +97,13 @@ export function resolveOptions(partial?: Partial<InsightsOptions>): InsightsOpti
     if (!INSIGHT_TYPES.includes(t))
       throw new InsightsError(`expected insight types among ${INSIGHT_TYPES.join(', ')}, found ${t}`);
   }
-  const positive: (keyof InsightsOptions)[] = ['baselineDays', 'minCount', 'minRatio', 'maxAttempts'];
+  const positive: (keyof InsightsOptions)[] = [
+    'baselineDays',
+    'minCount',
+    'minRatio',
+    'maxAttempts',
+    'readFloorFactor',
+  ];
   for (const k of positive) {
     if (!(typeof o[k] === 'number' && (o[k] as number) > 0)) {
       throw new InsightsError(`expected option ${k} to be a positive number, found ${String(o[k])}`);
@@ -217,6 +226,8 @@ export interface DetectResult {
   open: number;
   /** Messages committed with the state and not yet published (this call's and any an earlier one left). */
   messages: { id: string; notification: unknown }[];
+  /** Source keys of the summaries given that the state had already applied (re-deliveries). */
+  duplicates?: string[];
 }
 
 export interface ApplyResult {

@@ -34,6 +34,19 @@ export const TYPE_NAMES: Record<TypeCode, InsightType> = {
   R: 'ApiReadRateInsight',
 };
 
+/**
+ * Reads that went through in a minute row: a refused read is the error-rate series' business, and counting it
+ * here too would raise two insights for one burst of AccessDenied. Rows count errors per code for reads and
+ * writes together; an API is nearly always one or the other, and when both appear, errors are taken from
+ * the writes first (so reads are never under-counted by more than the writes' errors).
+ */
+export function succeededReads(reads: number, writes: number, errors?: Record<string, number>): number {
+  if (!errors) return reads;
+  let failed = 0;
+  for (const n of Object.values(errors)) failed += n;
+  return Math.max(0, reads - Math.max(0, failed - writes));
+}
+
 export interface SeriesState {
   t: TypeCode;
   s: string;
@@ -385,7 +398,7 @@ export function applySummaryToState(
       }
     };
     if (watchCalls) add('C', row.w);
-    if (watchReads) add('R', row.r);
+    if (watchReads) add('R', succeededReads(row.r, row.w, row.e));
     if (watchErrors && row.e) for (const [code, count] of Object.entries(row.e)) add('E', count, code);
     const apiKey = `${row.s}|${row.n}`;
     let slots = slotsByApi.get(apiKey);

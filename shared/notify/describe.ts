@@ -4,6 +4,7 @@
  * which resources. Size-bounded and total: unexpected shapes are skipped, never thrown on.
  */
 import { objectOf, principalOf, recordAccount } from '#shared/record.ts';
+import { extractResources, nameMatches } from '#shared/resources/index.ts';
 
 export interface PrincipalSummary {
   /** Stable grouping key: the ARN, or type and id. */
@@ -171,15 +172,25 @@ export function summarizeEvent(record: unknown): EventSummary {
       requestParameters[k] = scalarText(params[k]) ?? compactJson(params[k]);
     }
   }
+  // The resource tables first (what Event history would list), then any other id the request names.
   const resources = new Set<string>();
-  if (Array.isArray(r.resources)) {
-    for (const res of r.resources.slice(0, MAX_RESOURCES)) {
-      const arn = str(obj(res)?.ARN);
-      if (arn) resources.add(arn);
-    }
+  const named: string[] = [];
+  for (const res of extractResources(record).slice(0, MAX_RESOURCES)) {
+    resources.add(
+      res.name.startsWith('arn:')
+        ? clip(res.name, MAX_VALUE_CHARS)
+        : `${res.type} ${clip(res.name, MAX_VALUE_CHARS)}`,
+    );
+    named.push(res.name);
   }
-  collectResources(params, resources, 0);
-  collectResources(r.responseElements, resources, 0);
+  const others = new Set<string>();
+  collectResources(params, others, 0);
+  collectResources(r.responseElements, others, 0);
+  for (const o of others) {
+    if (resources.size >= MAX_RESOURCES) break;
+    const value = o.startsWith('arn:') ? o : o.slice(o.indexOf('=') + 1);
+    if (!named.some((n) => nameMatches(n, value))) resources.add(o);
+  }
   const response = obj(r.responseElements);
   return {
     eventID: str(r.eventID),

@@ -11,6 +11,8 @@ import {
   summarizeEvent,
   summarizePrincipal,
 } from '#shared/notify/describe.ts';
+import { ruleIncidentKey } from '#shared/notify/incident.ts';
+import { DEFAULT_THROTTLE, type ThrottlePolicy, throttleMinutes } from '#shared/notify/throttle.ts';
 import type { Notification } from '#shared/ports.ts';
 import { principalOf } from '#shared/record.ts';
 import type { RuleMatches } from '#shared/rules/evaluate.ts';
@@ -29,6 +31,47 @@ export interface RuleNotificationContext {
   metricNamespace?: string;
   /** Example events written out in full when a rule matched many times (default 3). */
   stormExamples?: number;
+  /** The runbook URL template (`{ruleId}`, `{severity}`, `{account}`, `{region}`), from RUNBOOK_URL. */
+  runbookUrl?: string;
+  /** When the log file was delivered: the incident is the rule's throttle window this falls in. */
+  at?: Date;
+  /** The throttle policy whose windows group matches into incidents (default {@link DEFAULT_THROTTLE}). */
+  throttle?: ThrottlePolicy;
+}
+
+/**
+ * What a rule from a Sigma conversion or a count (threshold) rule adds to a match. Both are optional, so
+ * such rules plug in without changing this builder: the fields appear in the alert when present.
+ */
+export interface RuleExtras {
+  /** The rule's author (Sigma rules carry one). */
+  author?: string;
+}
+
+export interface CountRuleMatch {
+  /** Matches within the window that make the rule fire. */
+  threshold: number;
+  windowMinutes: number;
+  /** The field matches are grouped by (e.g. `userIdentity.arn`), and this group's value. */
+  groupBy?: string;
+  groupValue?: string;
+  /** Matches counted in the window for this group. */
+  count: number;
+}
+
+export type AlertableMatches = RuleMatches & {
+  rule: RuleMatches['rule'] & RuleExtras;
+  countRule?: CountRuleMatch;
+};
+
+/** The runbook link of a rule: the template with its placeholders filled (URL-encoded). */
+export function runbookLink(
+  template: string,
+  values: { ruleId: string; severity: string; account: string; region: string },
+): string {
+  return template.replace(/\{(ruleId|severity|account|region)\}/g, (_, k: keyof typeof values) =>
+    encodeURIComponent(values[k]),
+  );
 }
 
 const SEVERITY_ORDER: Record<Severity, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3 };
@@ -87,7 +130,7 @@ function byEventTime(a: EventSummary, b: EventSummary): number {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationContext): Notification {
+export function buildRuleNotification(m: AlertableMatches, ctx: RuleNotificationContext): Notification {
   const { rule } = m;
   const account = ctx.account ?? leading(m.accounts);
   const region = ctx.region ?? leading(m.regions);
@@ -103,8 +146,22 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
       ? `between ${m.firstEventTime} and ${m.lastEventTime}`
       : `at ${m.firstEventTime ?? 'an unrecorded time'}`;
 
+  const runbookUrl = ctx.runbookUrl
+    ? runbookLink(ctx.runbookUrl, {
+        ruleId: rule.id,
+        severity: rule.severity,
+        account: account ?? 'unknown',
+        region: region ?? 'unknown',
+      })
+    : undefined;
+  const count = m.countRule;
   const text: string[] = [
-    `[${rule.severity}] ${title}`,
+    ...(runbookUrl ? [`Runbook: ${runbookUrl}`] : []),
+    ...(count
+      ? [
+          `Count rule: ${fmt(count.count)} matches in ${count.windowMinutes} min (threshold ${fmt(count.threshold)})${count.groupBy ? ` for ${count.groupBy}=${count.groupValue ?? 'unknown'}` : ''}.`,
+        ]
+      : []),
     `${fmt(m.count)} matching event${m.count === 1 ? '' : 's'} from ${m.principals.some((p) => p.value === OTHER) ? 'more than ' : ''}${fmt(m.distinctPrincipals)} principal${m.distinctPrincipals === 1 ? '' : 's'} in account ${account ?? 'unknown'}, region ${region ?? 'unknown'}, ${when}.`,
     '',
     ...(title !== rule.title
@@ -136,12 +193,23 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
   text.push(
     `Event IDs${storm ? ` (${ids.length} examples of ${fmt(m.count)})` : ''}: ${ids.join(', ') || 'none recorded'}`,
     `Log file: ${file ?? 'unknown'}`,
-    `Rule: ${rule.id} - ${rule.source}`,
+    `Rule: ${rule.id} - ${rule.source}${rule.author ? ` (author: ${rule.author})` : ''}`,
     `Pattern: ${rule.pattern}`,
+    ...(rule.fieldsDiffer ?? []).map(([a, b]) => `And: ${a} differs from ${b}`),
     `Metric: ${namespace}/${rule.metricName}`,
   );
 
   const caller = soleCaller(m);
+  const leadPrincipal = m.principals[0]?.value ?? 'unknown';
+  const incidentKey = ruleIncidentKey({
+    ruleId: rule.id,
+    account: account ?? 'unknown',
+    region: region ?? 'unknown',
+    principal: count?.groupValue ?? leadPrincipal,
+    at: ctx.at ?? new Date(Date.parse(m.firstEventTime ?? '') || 0),
+    windowMinutes: count?.windowMinutes ?? throttleMinutes(rule, ctx.throttle ?? DEFAULT_THROTTLE),
+  });
+  const principalArns = events.map((e) => e.principal.arn).filter((x): x is string => !!x);
   return buildAlert({
     topic: ctx.topic,
     severity: rule.severity,
@@ -151,7 +219,21 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
     region,
     kind: 'rule',
     text: text.join('\n'),
+    incidentKey,
     attributes: { rule: rule.id },
+    chat: {
+      nextSteps: [
+        ...(runbookUrl ? [`Follow the runbook: <${runbookUrl}|${rule.id}>`] : []),
+        `Confirm with ${caller ?? 'the principals named'} that ${m.count === 1 ? 'this call was' : 'these calls were'} intended`,
+        ...(file ? [`Read the log file: \`${file}\``] : []),
+      ],
+      keywords: [rule.id],
+      relatedResources: [
+        ...(file ? [file] : []),
+        ...principalArns,
+        ...events.flatMap((e) => e.resources.filter((r) => r.startsWith('arn:'))),
+      ],
+    },
     data: {
       rule: {
         id: rule.id,
@@ -160,7 +242,20 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
         pattern: rule.pattern,
         metricName: rule.metricName,
         source: rule.source,
+        ...(rule.author ? { author: rule.author } : {}),
       },
+      ...(runbookUrl ? { runbookUrl } : {}),
+      ...(count
+        ? {
+            countRule: {
+              threshold: count.threshold,
+              windowMinutes: count.windowMinutes,
+              ...(count.groupBy ? { groupBy: count.groupBy } : {}),
+              ...(count.groupValue !== undefined ? { groupValue: count.groupValue } : {}),
+              count: count.count,
+            },
+          }
+        : {}),
       count: m.count,
       distinctPrincipals: m.distinctPrincipals,
       firstEventTime: m.firstEventTime,
@@ -179,7 +274,10 @@ export function buildRuleNotification(m: RuleMatches, ctx: RuleNotificationConte
 }
 
 /** One notification per matched rule, most severe first. */
-export function buildRuleNotifications(results: RuleMatches[], ctx: RuleNotificationContext): Notification[] {
+export function buildRuleNotifications(
+  results: AlertableMatches[],
+  ctx: RuleNotificationContext,
+): Notification[] {
   return results
     .filter((m) => m.count > 0)
     .sort(

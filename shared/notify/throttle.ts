@@ -46,7 +46,14 @@ export function parseThrottlePolicy(
   return policy;
 }
 
-export interface AlertWindow {
+/** Where the claim of one rule's window for an account and region lives. */
+export function claimKey(args: ClaimArgs): string {
+  const windowMs = args.minutes * 60_000;
+  const windowStart = new Date(Math.floor(args.at.getTime() / windowMs) * windowMs).toISOString();
+  return `alert-windows/${args.ruleId}/${args.account}/${args.region}/${args.minutes}m/${windowStart}.json`;
+}
+
+export interface ClaimArgs {
   ruleId: string;
   account: string;
   region: string;
@@ -54,6 +61,9 @@ export interface AlertWindow {
   at: Date;
   sourceKey: string;
 }
+
+/** One rule's throttle window for an account and region, as a file claims it. */
+export type AlertWindow = ClaimArgs;
 
 interface Claim {
   source?: string;
@@ -63,13 +73,10 @@ interface Claim {
   sent?: boolean;
 }
 
-function windowKey(args: AlertWindow): { key: string; windowStart: string } {
-  const windowMs = args.minutes * 60_000;
-  const windowStart = new Date(Math.floor(args.at.getTime() / windowMs) * windowMs).toISOString();
-  return {
-    key: `alert-windows/${args.ruleId}/${args.account}/${args.region}/${args.minutes}m/${windowStart}.json`,
-    windowStart,
-  };
+function claimBody(args: ClaimArgs, sent: boolean): string {
+  const key = claimKey(args);
+  const windowStart = key.slice(key.lastIndexOf('/') + 1, -'.json'.length);
+  return JSON.stringify({ source: args.sourceKey, windowStart, minutes: args.minutes, sent });
 }
 
 async function readClaim(
@@ -92,46 +99,46 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function claimAlert(
   state: ObjectStore,
-  args: AlertWindow,
+  args: ClaimArgs,
   options: { waitMs?: number } = {},
 ): Promise<boolean> {
   if (args.minutes <= 0) return true;
-  const { key, windowStart } = windowKey(args);
+  return (await claimOwner(state, args, options)) === args.sourceKey;
+}
+
+/**
+ * The file that may send in the window: this one if the window was free, claimed by this same file, or
+ * claimed by another whose message stayed unsent past the wait; else the one that claimed and sent first.
+ */
+export async function claimOwner(
+  state: ObjectStore,
+  args: ClaimArgs,
+  options: { waitMs?: number } = {},
+): Promise<string | undefined> {
+  const key = claimKey(args);
   try {
-    await state.put(
-      key,
-      JSON.stringify({ source: args.sourceKey, windowStart, minutes: args.minutes, sent: false }),
-      { ifNoneMatch: '*', contentType: 'application/json' },
-    );
-    return true;
+    await state.put(key, claimBody(args, false), { ifNoneMatch: '*', contentType: 'application/json' });
+    return args.sourceKey;
   } catch (err) {
     if (!(err instanceof PreconditionFailedError)) throw err;
   }
   const deadline = Date.now() + (options.waitMs ?? 10_000);
   for (let attempt = 0; ; attempt++) {
     const found = await readClaim(state, key);
-    if (!found || found.claim.source === args.sourceKey) return true;
+    if (!found || found.claim.source === args.sourceKey) return args.sourceKey;
     // A claim without `sent` predates the two halves: its file sent or is retrying; treat it as spent.
-    if (found.claim.sent !== false) return false;
-    if (Date.now() >= deadline) return true;
+    if (found.claim.sent !== false) return found.claim.source;
+    if (Date.now() >= deadline) return args.sourceKey;
     await sleep(Math.min(1000, 50 * 2 ** attempt));
   }
 }
 
-/** The second half: the message went out, the window is spent. Idempotent; a failure here only risks a repeat. */
-export async function markAlertSent(state: ObjectStore, args: AlertWindow): Promise<void> {
+/**
+ * The second half: the message went out, the window is spent. One unconditional write: whoever else holds
+ * the claim, a message was sent in the window, so marking it spent is right; a failure here only risks a
+ * repeat.
+ */
+export async function markAlertSent(state: ObjectStore, args: ClaimArgs): Promise<void> {
   if (args.minutes <= 0) return;
-  const { key, windowStart } = windowKey(args);
-  const body = JSON.stringify({ source: args.sourceKey, windowStart, minutes: args.minutes, sent: true });
-  const found = await readClaim(state, key);
-  if (found?.claim.sent === true) return;
-  try {
-    await state.put(key, body, {
-      ...(found?.etag ? { ifMatch: found.etag } : { ifNoneMatch: '*' as const }),
-      contentType: 'application/json',
-    });
-  } catch (err) {
-    // Someone else marked or claimed it meanwhile: the window is spent or about to be.
-    if (!(err instanceof PreconditionFailedError)) throw err;
-  }
+  await state.put(claimKey(args), claimBody(args, true), { contentType: 'application/json' });
 }

@@ -12,7 +12,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { IngestConfig } from '#shared/config.ts';
-import { type ObjectTamperInput, objectTamperAlert } from '#shared/digest/bucket-tamper.ts';
+import {
+  type ObjectTamper,
+  type ObjectTamperInput,
+  objectTamperAlert,
+} from '#shared/digest/bucket-tamper.ts';
 import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
 import type { TrailKey } from '#shared/keys.ts';
@@ -23,6 +27,7 @@ import { buildRuleNotification } from '#shared/notify/rule-alerts.ts';
 import { type AlertWindow, claimAlert, markAlertSent, throttleMinutes } from '#shared/notify/throttle.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import {
+  addDimensionedMetric,
   type Log,
   type MetricsSink,
   type Notifier,
@@ -32,7 +37,8 @@ import {
   readAll,
   StoreError,
 } from '#shared/ports.ts';
-import { RuleEvaluator, type RuleMatches } from '#shared/rules/evaluate.ts';
+import { RuleEvaluator, type RuleMatches, type RuleSuppressions } from '#shared/rules/evaluate.ts';
+import { type ActiveExceptions, type ExceptionSet, expiredMessage } from '#shared/rules/exceptions.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import { type LogFileSummary, SummaryBuilder } from '#shared/summary.ts';
 
@@ -40,6 +46,8 @@ export interface IngestPorts {
   config: IngestConfig;
   /** Evaluated on every record; validated at start-up (a bad pattern stops the function at load). */
   rules: readonly Rule[];
+  /** Known-good activity the rules must not alert on (validated at start-up like the rules). */
+  exceptions?: ExceptionSet;
   sourceStore(bucket: string): ObjectStore;
   state: ObjectStore;
   notifier: Notifier;
@@ -68,6 +76,8 @@ export interface LogFileRef {
 export interface EvaluatedLogFile {
   summary: LogFileSummary;
   matches: RuleMatches[];
+  /** Matches exceptions silenced, per rule (absent: none). */
+  suppressed?: RuleSuppressions[];
   /** SHA-256 (hex) of the file's uncompressed bytes: the hash CloudTrail's digest lists for it. */
   hash: string;
 }
@@ -215,7 +225,7 @@ export async function ingestLogFile(
   file: LogFileRef,
   insights: InsightEvent[] = [],
 ): Promise<IngestOutcome> {
-  const { state, metrics, config, logger } = ports;
+  const { state, metrics, logger } = ports;
   if (file.size === 0) return skipped(metrics);
   const summaryKey = summaryKeyFor(file.bucket, file.key.key);
   let stateFailure: unknown;
@@ -228,41 +238,8 @@ export async function ingestLogFile(
   }
   if (existing) return duplicateOrOverwrite(ports, file, summaryKey);
 
-  let read: ReadResult;
-  try {
-    read = await readAndEvaluate(ports.sourceStore(file.bucket), file, ports.rules, {
-      maxRecordBytes: config.maxRecordBytes,
-      maxFileBytes: config.maxFileBytes,
-      eventTimes: eventTimeRange(ports.now(), config.trailStart),
-    });
-  } catch (err) {
-    const tamper =
-      err instanceof PreconditionFailedError
-        ? ('replaced-before-read' as const)
-        : err instanceof ObjectNotFoundError
-          ? ('removed' as const)
-          : undefined;
-    if (!tamper || !(err instanceof StoreError)) throw err;
-    await reportTamper(ports, {
-      tamper,
-      bucket: file.bucket,
-      key: file.key.key,
-      details: {
-        expected: file.versionId ? `version ${file.versionId}` : `ETag ${file.etag ?? 'any'}`,
-        found: err.message,
-      },
-    });
-    return { status: 'tampered', tamper };
-  }
-  if (read.status === 'empty') {
-    await reportTamper(ports, {
-      tamper: 'empty',
-      bucket: file.bucket,
-      key: file.key.key,
-      details: { size: 0 },
-    });
-    return { status: 'tampered', tamper: 'empty' };
-  }
+  const read = await readDeliveredLogFile(ports, file);
+  if (read.status === 'tampered') return read;
   if (read.status === 'unreadable') {
     if (stateFailure) throw stateFailure;
     return recordRejection(state, metrics, file, read);
@@ -318,6 +295,62 @@ async function duplicateOrOverwrite(
   return { status: 'tampered', tamper: 'overwritten' };
 }
 
+/**
+ * Step 1 as ingest runs it: the version the event named, with the exceptions in force and the event-time
+ * range. The object replaced before it was read, deleted, or empty is tampering, alerted at once (no state).
+ */
+export async function readDeliveredLogFile(
+  ports: IngestPorts,
+  file: LogFileRef,
+): Promise<Exclude<ReadResult, { status: 'empty' }> | { status: 'tampered'; tamper: ObjectTamper }> {
+  const { config } = ports;
+  const exceptions = ports.exceptions?.at(ports.now(), (e) =>
+    ports.logger.warn(expiredMessage(e), { exception: e.id, expires: e.expires, file: e.origin }),
+  );
+  let read: ReadResult;
+  try {
+    read = await readAndEvaluate(
+      ports.sourceStore(file.bucket),
+      file,
+      ports.rules,
+      {
+        maxRecordBytes: config.maxRecordBytes,
+        maxFileBytes: config.maxFileBytes,
+        eventTimes: eventTimeRange(ports.now(), config.trailStart),
+      },
+      exceptions,
+    );
+  } catch (err) {
+    const tamper =
+      err instanceof PreconditionFailedError
+        ? ('replaced-before-read' as const)
+        : err instanceof ObjectNotFoundError
+          ? ('removed' as const)
+          : undefined;
+    if (!tamper || !(err instanceof StoreError)) throw err;
+    await reportTamper(ports, {
+      tamper,
+      bucket: file.bucket,
+      key: file.key.key,
+      details: {
+        expected: file.versionId ? `version ${file.versionId}` : `ETag ${file.etag ?? 'any'}`,
+        found: err.message,
+      },
+    });
+    return { status: 'tampered', tamper };
+  }
+  if (read.status === 'empty') {
+    await reportTamper(ports, {
+      tamper: 'empty',
+      bucket: file.bucket,
+      key: file.key.key,
+      details: { size: 0 },
+    });
+    return { status: 'tampered', tamper: 'empty' };
+  }
+  return read;
+}
+
 export type ReadResult =
   | ({ status: 'read' } & EvaluatedLogFile)
   | { status: 'empty' }
@@ -332,6 +365,7 @@ export async function readAndEvaluate(
   file: LogFileRef,
   rules: readonly Rule[],
   limits: Partial<ScanLimits> & { eventTimes?: { from: number; to: number } } = {},
+  exceptions?: ActiveExceptions,
 ): Promise<ReadResult> {
   // The version the event named, or the object only while it still has the ETag the event named: a copy
   // written over it in between is never read in its place.
@@ -342,7 +376,7 @@ export async function readAndEvaluate(
   if (object.size === 0) return { status: 'empty' };
   const hash = createHash('sha256');
   const builder = new SummaryBuilder(file.key.time, limits.eventTimes);
-  const evaluator = new RuleEvaluator(rules);
+  const evaluator = new RuleEvaluator(rules, exceptions ? { exceptions } : {});
   const records = readLogRecords(object.body, {
     hash,
     // CloudTrail delivers gzip; `.json` copies of its files are plain JSON. Bytes that are neither are
@@ -392,7 +426,14 @@ export async function readAndEvaluate(
     bytes: stats.bytes,
     badRecords: { invalid: stats.invalidRecords, oversized: stats.oversizedRecords.length },
   });
-  return { status: 'read', summary, matches: evaluator.results(), hash: sha256 };
+  const suppressed = evaluator.suppressions();
+  return {
+    status: 'read',
+    summary,
+    matches: evaluator.results(),
+    ...(suppressed.length > 0 ? { suppressed } : {}),
+    hash: sha256,
+  };
 }
 
 /**
@@ -410,14 +451,70 @@ export async function publishFindings(
   stateFailure?: unknown,
 ): Promise<void> {
   const { metrics, config, state } = ports;
+  const { summary } = found;
+  await publishRuleFindings(ports, file, found, { stateFailure });
+  const detected = await detectAndNotify(
+    { state, notifier: ports.notifier, metrics, topic: config.alertTopicArn },
+    {
+      account: summary.account,
+      region: summary.region,
+      now: ports.now(),
+      summaries: [summary],
+      insightStore: ports.insightStore ?? state,
+      prefix: '',
+    },
+  );
+  insights.push(...detected.events);
+}
+
+/** How rule alerts consult their throttle windows (batched ingest remembers the answers of one batch). */
+export interface RuleThrottle {
+  claim?: typeof claimAlert;
+  markSent?: typeof markAlertSent;
+  /** A claimed window whose publish failed: it is not spent, the next file asks again. */
+  unsent?: (window: AlertWindow) => void;
+  /** The state store already failed for this file: urgent alerts go out without it, the rest wait. */
+  stateFailure?: unknown;
+}
+
+/**
+ * Rule metrics and rule alerts of one evaluated file (each rule throttled per account and region). Alerts
+ * that are never throttled need no state and go out first; a throttled one claims its window, publishes,
+ * and only then marks the window spent. When the state fails, CRITICAL and HIGH alerts are sent anyway and
+ * the failure is raised at the end, so the file is retried (alerts may repeat, never vanish).
+ */
+export async function publishRuleFindings(
+  ports: IngestPorts,
+  file: LogFileRef,
+  found: EvaluatedLogFile,
+  throttle: RuleThrottle = {},
+): Promise<void> {
+  const { metrics, config, state } = ports;
+  const { claim = claimAlert, markSent = markAlertSent, stateFailure } = throttle;
   const { summary, matches } = found;
   const hits = matches.filter((m) => m.count > 0);
   for (const m of hits) metrics.addMetric(m.rule.metricName, 'Count', m.count);
+  for (const s of found.suppressed ?? []) {
+    addDimensionedMetric(metrics, METRIC.RuleMatchesSuppressed, 'Count', s.count, { rule: s.rule.id });
+    ports.logger.info('rule matches suppressed by exceptions', {
+      rule: s.rule.id,
+      file: file.key.key,
+      suppressed: s.byException.map((b) => ({
+        exception: b.exception.id,
+        reason: b.exception.reason,
+        count: b.count,
+        eventIds: b.eventIds,
+      })),
+    });
+  }
   const ctx = {
     topic: config.alertTopicArn,
     source: summary.source,
     account: summary.account,
     region: summary.region,
+    at: file.key.time,
+    throttle: config.alertThrottle,
+    ...(config.runbookUrl ? { runbookUrl: config.runbookUrl } : {}),
   };
   const windows = new Map(
     hits.map((m): [RuleMatches, AlertWindow] => [
@@ -447,7 +544,7 @@ export async function publishFindings(
     if (!claimed) {
       try {
         if (stateFailure) throw stateFailure;
-        claimed = await claimAlert(state, window);
+        claimed = await claim(state, window);
       } catch (err) {
         failure ??= err;
         // An urgent alert that cannot consult its window is sent: repeated rather than lost.
@@ -459,11 +556,16 @@ export async function publishFindings(
       metrics.addMetric(METRIC.RuleAlertsThrottled, 'Count', 1);
       continue;
     }
-    await ports.notifier.publish(buildRuleNotification(m, ctx));
+    try {
+      await ports.notifier.publish(buildRuleNotification(m, ctx));
+    } catch (err) {
+      if (window.minutes > 0) throttle.unsent?.(window);
+      throw err;
+    }
     sent++;
     if (window.minutes > 0 && !stateFailure) {
       try {
-        await markAlertSent(state, window);
+        await markSent(state, window);
       } catch (err) {
         failure ??= err;
       }
@@ -471,19 +573,6 @@ export async function publishFindings(
   }
   if (sent > 0) metrics.addMetric(METRIC.RuleAlerts, 'Count', sent);
   if (failure) throw failure;
-
-  const detected = await detectAndNotify(
-    { state, notifier: ports.notifier, metrics, topic: config.alertTopicArn },
-    {
-      account: summary.account,
-      region: summary.region,
-      now: ports.now(),
-      summaries: [summary],
-      insightStore: ports.insightStore ?? state,
-      prefix: '',
-    },
-  );
-  insights.push(...detected.events);
 }
 
 const SEVERITY_ORDER: Record<string, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3 };
@@ -505,6 +594,12 @@ export async function commitSummary(
     metrics.addMetric(METRIC.DuplicateDeliveries, 'Count', 1);
     return { status: 'duplicate', summaryKey };
   }
+  countIngested(metrics, summary);
+  return { status: 'committed', summaryKey };
+}
+
+/** The metrics of a file counted once, by whichever path committed it. */
+export function countIngested(metrics: MetricsSink, summary: LogFileSummary): void {
   metrics.addMetric(METRIC.FilesIngested, 'Count', 1);
   metrics.addMetric(METRIC.Records, 'Count', summary.records);
   metrics.addMetric(METRIC.UncompressedBytes, 'Bytes', summary.bytes);
@@ -516,7 +611,6 @@ export async function commitSummary(
     metrics.addMetric(METRIC.EventTimesOutOfRange, 'Count', summary.badRecords.outOfRange);
   if (summary.lagSeconds)
     metrics.addMetric(METRIC.DeliveryLagSeconds, 'Seconds', Math.max(0, summary.lagSeconds.max));
-  return { status: 'committed', summaryKey };
 }
 
 /** A file that cannot be used: its verdict is written where an operator finds it, and counted. */

@@ -8,12 +8,20 @@
 import { type ObjectTamperInput, objectTamperAlert } from '#shared/digest/bucket-tamper.ts';
 import { missingBefore } from '#shared/digest/gaps.ts';
 import type { KeyRing } from '#shared/digest/public-keys.ts';
-import { digestAlert, failuresOf } from '#shared/digest/tamper-alerts.ts';
+import {
+  breaksChain,
+  chainIncidentStateKey,
+  digestAlert,
+  digestIncidentKey,
+  failuresOf,
+  tamperSubtypeOf,
+} from '#shared/digest/tamper-alerts.ts';
 import type { FileVerdict } from '#shared/digest/verdict.ts';
 import { type DigestReport, verifyDigest } from '#shared/digest/verify-digest.ts';
 import { confirmVerified } from '#shared/insights/index.ts';
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
+import { chainRecoveredAlert } from '#shared/notify/alert-kinds.ts';
 import { summaryKeyFor, verifiedKeyFor } from '#shared/pipeline/ingest-log-files.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import {
@@ -150,8 +158,7 @@ export async function verifyOneDigest(
     report.gaps = await missingBefore(source, bucket, digest, report.previous.key);
   }
 
-  const alert = digestAlert(ports.config.alertTopicArn, digest, report);
-  if (alert) await ports.notifier.publish(alert);
+  const alert = await alertChain(ports, bucket, digest, report);
   const verified = await markListedFiles(ports, report);
 
   try {
@@ -168,7 +175,72 @@ export async function verifyOneDigest(
   const failures = failuresOf(report);
   if (failures.length > 0) logger.error('digest validation failed', { bucket, key, failures });
   else logger.info('digest valid', { bucket, key, logFiles: report.logs.length });
-  return { key, status: 'verified', report, verdictKey, alerted: alert !== undefined };
+  return { key, status: 'verified', report, verdictKey, alerted: alert };
+}
+
+interface ChainIncident {
+  incidentKey: string;
+  since: string;
+}
+
+/**
+ * Publishes the digest's tamper alert, if any, keeping the chain's incident: a break opens one (remembered in
+ * the state bucket) and every later break of the same chain joins it; the first digest that links again
+ * closes it with a recovery naming the incident. State is written before the alert and removed after the
+ * recovery, so a crash in between repeats a message rather than losing one.
+ */
+async function alertChain(
+  ports: VerifyPorts,
+  bucket: string,
+  digest: TrailKey,
+  report: VerifiedReport,
+): Promise<boolean> {
+  const { state, notifier } = ports;
+  const topic = ports.config.alertTopicArn;
+  const stateKey = chainIncidentStateKey(digest);
+  const subtype = tamperSubtypeOf(report);
+  const open = (await state.head(stateKey))
+    ? (JSON.parse((await readAll(state, stateKey)).toString('utf8')) as ChainIncident)
+    : undefined;
+  if (subtype && breaksChain(subtype)) {
+    let incident: ChainIncident = open ?? {
+      incidentKey: digestIncidentKey(digest, bucket, subtype),
+      since: digest.time.toISOString(),
+    };
+    if (!open) {
+      try {
+        await state.put(stateKey, JSON.stringify(incident), {
+          ifNoneMatch: '*',
+          contentType: 'application/json',
+        });
+      } catch (err) {
+        // Another digest of the same chain opened the incident first: this break joins it.
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        incident = JSON.parse((await readAll(state, stateKey)).toString('utf8')) as ChainIncident;
+      }
+    }
+    const alert = digestAlert(topic, digest, report, incident.incidentKey);
+    if (alert) await notifier.publish(alert);
+    return alert !== undefined;
+  }
+  const alert = digestAlert(topic, digest, report);
+  if (alert) await notifier.publish(alert);
+  const linked = report.digest.status === 'valid' && report.previous?.status === 'valid';
+  if (open && linked) {
+    await notifier.publish(
+      chainRecoveredAlert({
+        topic,
+        incidentKey: open.incidentKey,
+        account: digest.account,
+        region: digest.region,
+        bucket,
+        digestKey: digest.key,
+        since: open.since,
+      }),
+    );
+    await state.delete(stateKey);
+  }
+  return alert !== undefined;
 }
 
 /**
@@ -220,7 +292,9 @@ async function markListedFiles(ports: VerifyPorts, report: VerifiedReport): Prom
     );
     n++;
     const k = classifyKey(log.key);
-    if (k.kind !== 'log' || !summary) continue;
+    // Without a summary of its own the file may have come through batched ingest (its summary is in its
+    // batch's object): the state knows whether it was applied unverified, so it is asked either way.
+    if (k.kind !== 'log') continue;
     const id = `${k.account}/${k.region}`;
     const place = byPlace.get(id) ?? { account: k.account, region: k.region, sources: [] };
     place.sources.push({ bucket: log.bucket, key: log.key });

@@ -5,11 +5,20 @@
  * only after its message was published.
  */
 
-import { plantedAlert, unlistedAlert } from '#shared/digest/bucket-tamper.ts';
+import { plantedAlert, type UnlistedFile, unlistedAlert } from '#shared/digest/bucket-tamper.ts';
+import { classifyKey } from '#shared/keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
-import type { BucketProtection, Log, MetricsSink, Notifier, ObjectStore } from '#shared/ports.ts';
+import type {
+  BucketProtection,
+  Log,
+  MetricsSink,
+  Notification,
+  Notifier,
+  ObjectStore,
+} from '#shared/ports.ts';
 import {
   discoverPlaces,
+  type Place,
   runWatchdog,
   type WatchdogOptions,
   type WatchdogResult,
@@ -36,11 +45,84 @@ export interface WatchdogRun extends WatchdogResult {
   protection?: BucketProtection;
 }
 
+/** The trail bucket's name: configured, else read from the store's location. */
+export function trailBucketOf(ports: Pick<WatchdogPorts, 'config' | 'trail'>): string {
+  return (
+    ports.config.trailBucket ?? /^s3:\/\/([^/]+)/.exec(ports.trail.location)?.[1] ?? ports.trail.location
+  );
+}
+
+/** The account and region of a key, with its prefix: one message per place (logs and digests together). */
+function placeFolder(key: string): string {
+  const k = classifyKey(key);
+  if (k.kind === 'other') return key;
+  return `${key.slice(0, Math.max(0, key.indexOf(`/${k.account}/`)))}|${k.account}|${k.region}`;
+}
+
+function byPlace<T extends { key: string }>(items: T[]): T[][] {
+  const out = new Map<string, T[]>();
+  for (const i of items) out.set(placeFolder(i.key), [...(out.get(placeFolder(i.key)) ?? []), i]);
+  return [...out.values()];
+}
+
+/**
+ * The messages of one watchdog pass, for the plain and the sharded watchdog alike: each gap opened or
+ * closed, and the objects planted among deliveries (one message per account and region).
+ */
+export function watchdogMessages(
+  topic: string,
+  bucket: string,
+  r: WatchdogResult,
+  now: Date,
+): Notification[] {
+  return [
+    ...watchdogAlerts(topic, r),
+    ...byPlace(r.planted).map((p) => plantedAlert(topic, bucket, p, now.toISOString())),
+  ];
+}
+
+/**
+ * Log files of these places that no valid digest listed two digest periods after their delivery: one HIGH
+ * message per place, and each file recorded as reported only once its message was published.
+ */
+export async function reportUnlisted(
+  ports: Pick<WatchdogPorts, 'config' | 'trail' | 'state' | 'notifier'>,
+  places: Place[],
+  now: Date,
+): Promise<UnlistedFile[]> {
+  const bucket = trailBucketOf(ports);
+  const unlisted = await findUnlisted(ports.state, ports.trail, bucket, places, now);
+  for (const files of byPlace(unlisted)) {
+    await ports.notifier.publish(unlistedAlert(ports.config.alertTopicArn, files, now.toISOString()));
+    await markUnlistedReported(ports.state, files, now);
+  }
+  return unlisted;
+}
+
+/** Whether the trail bucket keeps what CloudTrail wrote: gauges, and a warning when it does not. */
+export async function checkTrailProtection(
+  ports: Pick<WatchdogPorts, 'trailProtection' | 'metrics' | 'logger'>,
+  bucket: string,
+): Promise<BucketProtection | undefined> {
+  if (!ports.trailProtection) return undefined;
+  const { metrics, logger } = ports;
+  try {
+    const protection = await ports.trailProtection();
+    metrics.addMetric(METRIC.TrailBucketUnversioned, 'Count', protection.versioning === 'Enabled' ? 0 : 1);
+    metrics.addMetric(METRIC.TrailBucketWithoutObjectLock, 'Count', protection.objectLock ? 0 : 1);
+    if (protection.versioning !== 'Enabled' || !protection.objectLock)
+      logger.warn('trail bucket does not keep what CloudTrail wrote', { bucket, ...protection });
+    return protection;
+  } catch (error) {
+    logger.warn('could not read the trail bucket versioning and Object Lock settings', { bucket, error });
+    return undefined;
+  }
+}
+
 export async function watchDeliveries(ports: WatchdogPorts): Promise<WatchdogRun> {
   const { config, metrics, logger } = ports;
   const topic = config.alertTopicArn;
-  const bucket =
-    config.trailBucket ?? /^s3:\/\/([^/]+)/.exec(ports.trail.location)?.[1] ?? ports.trail.location;
+  const bucket = trailBucketOf(ports);
   const now = ports.now();
   const result = await runWatchdog(
     ports.trail,
@@ -49,36 +131,13 @@ export async function watchDeliveries(ports: WatchdogPorts): Promise<WatchdogRun
     config.trailPrefixes,
     config.options,
     async (r) => {
-      for (const n of watchdogAlerts(topic, r)) await ports.notifier.publish(n);
-      if (r.planted.length > 0) await ports.notifier.publish(plantedAlert(topic, bucket, r.planted));
+      for (const n of watchdogMessages(topic, bucket, r, now)) await ports.notifier.publish(n);
     },
   );
 
   const places = await discoverPlaces(ports.trail, 'CloudTrail', config.trailPrefixes);
-  const unlisted = await findUnlisted(ports.state, bucket, places, now);
-  const byPlace = new Map<string, typeof unlisted>();
-  for (const f of unlisted) {
-    // One message per account and region folder: the key up to the region.
-    const place = f.key.split('/').slice(0, -4).join('/');
-    byPlace.set(place, [...(byPlace.get(place) ?? []), f]);
-  }
-  for (const files of byPlace.values()) {
-    await ports.notifier.publish(unlistedAlert(topic, files));
-    await markUnlistedReported(ports.state, files, now);
-  }
-
-  let protection: BucketProtection | undefined;
-  if (ports.trailProtection) {
-    try {
-      protection = await ports.trailProtection();
-      metrics.addMetric(METRIC.TrailBucketUnversioned, 'Count', protection.versioning === 'Enabled' ? 0 : 1);
-      metrics.addMetric(METRIC.TrailBucketWithoutObjectLock, 'Count', protection.objectLock ? 0 : 1);
-      if (protection.versioning !== 'Enabled' || !protection.objectLock)
-        logger.warn('trail bucket does not keep what CloudTrail wrote', { bucket, ...protection });
-    } catch (error) {
-      logger.warn('could not read the trail bucket versioning and Object Lock settings', { bucket, error });
-    }
-  }
+  const unlisted = await reportUnlisted(ports, places, now);
+  const protection = await checkTrailProtection(ports, bucket);
 
   const missing = result.current.filter((f) => f.kind === 'digest-missing').length;
   metrics.addMetric(METRIC.DigestsOverdue, 'Count', missing);
@@ -87,10 +146,18 @@ export async function watchDeliveries(ports: WatchdogPorts): Promise<WatchdogRun
   metrics.addMetric(METRIC.PlacesWatched, 'Count', result.placesWatched);
   metrics.addMetric(METRIC.PlantedObjects, 'Count', result.planted.length);
   metrics.addMetric(METRIC.UnlistedLogFiles, 'Count', unlisted.length);
+  logFindings(logger, result, unlisted);
+  return { ...result, unlisted, ...(protection ? { protection } : {}) };
+}
+
+export function logFindings(
+  logger: Log,
+  result: Pick<WatchdogResult, 'opened' | 'closed' | 'planted'>,
+  unlisted: { key: string }[],
+): void {
   if (result.opened.length > 0) logger.error('deliveries stopped', { gaps: result.opened });
   if (result.closed.length > 0) logger.info('deliveries resumed', { closed: result.closed });
   if (result.planted.length > 0)
     logger.error('objects planted among deliveries', { planted: result.planted });
   if (unlisted.length > 0) logger.error('log files no digest lists', { unlisted });
-  return { ...result, unlisted, ...(protection ? { protection } : {}) };
 }

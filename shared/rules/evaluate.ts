@@ -10,7 +10,9 @@
  */
 
 import { type CloudTrailRecord, objectOf, principalOf, recordAccount, textOf } from '#shared/record.ts';
-import { compilePattern, type Matcher } from '#shared/rules/pattern/index.ts';
+import type { ActiveExceptions, RuleException } from '#shared/rules/exceptions.ts';
+import type { Matcher } from '#shared/rules/pattern/index.ts';
+import { ruleMatcher } from '#shared/rules/rule-matcher.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import { type Ranked, topOf } from '#shared/summary.ts';
 
@@ -21,7 +23,19 @@ export interface EvaluatorOptions {
   maxDistinct?: number;
   /** Entries in each ranked list of the results (default 10). */
   topN?: number;
+  /** Exceptions in force: a match one of them names is counted as suppressed, not as a match. */
+  exceptions?: ActiveExceptions;
 }
+
+/** Matches of one rule that exceptions silenced, by exception. */
+export interface RuleSuppressions {
+  rule: Rule;
+  count: number;
+  byException: { exception: RuleException; count: number; eventIds: string[] }[];
+}
+
+/** Event ids kept per exception and rule, to show what was silenced. */
+const SUPPRESSED_IDS_KEPT = 20;
 
 export interface RuleMatches {
   rule: Rule;
@@ -82,10 +96,12 @@ class RuleState {
   readonly regions: CappedCounter;
   first: string | null = null;
   last: string | null = null;
+  suppressedCount = 0;
+  readonly suppressed = new Map<string, { exception: RuleException; count: number; eventIds: string[] }>();
 
   constructor(rule: Rule, max: number) {
     this.rule = rule;
-    this.test = compilePattern(rule.pattern).test;
+    this.test = ruleMatcher(rule);
     this.principals = new CappedCounter(max);
     this.apis = new CappedCounter(max);
     this.errorCodes = new CappedCounter(max);
@@ -114,6 +130,18 @@ class RuleState {
       if (this.last === null || time > this.last) this.last = time;
     }
     this.sample(record, principal, sampleSize);
+  }
+
+  suppress(record: CloudTrailRecord, exception: RuleException): void {
+    this.suppressedCount++;
+    let s = this.suppressed.get(exception.id);
+    if (!s) {
+      s = { exception, count: 0, eventIds: [] };
+      this.suppressed.set(exception.id, s);
+    }
+    s.count++;
+    const id = textOf(objectOf(record)?.eventID);
+    if (id && s.eventIds.length < SUPPRESSED_IDS_KEPT) s.eventIds.push(id);
   }
 
   /** Keeps the first records, then lets a new principal replace a sample of an over-represented one. */
@@ -155,6 +183,7 @@ export class RuleEvaluator {
   private readonly states: RuleState[];
   private readonly sampleSize: number;
   private readonly topN: number;
+  private readonly exceptions: ActiveExceptions | undefined;
   private seen = 0;
 
   constructor(rules: readonly Rule[], options: EvaluatorOptions = {}) {
@@ -162,6 +191,7 @@ export class RuleEvaluator {
     this.sampleSize = Math.max(1, options.sampleSize ?? 5);
     this.topN = Math.max(1, options.topN ?? 10);
     this.states = rules.map((r) => new RuleState(r, max));
+    this.exceptions = options.exceptions && options.exceptions.size > 0 ? options.exceptions : undefined;
   }
 
   /** Records evaluated so far. */
@@ -171,7 +201,20 @@ export class RuleEvaluator {
 
   onRecord(record: CloudTrailRecord): void {
     this.seen++;
-    for (const s of this.states) if (s.test(record)) s.add(record, this.sampleSize);
+    const exceptions = this.exceptions;
+    for (const s of this.states) {
+      if (!s.test(record)) continue;
+      const exception = exceptions?.suppressing(s.rule.id, record);
+      if (exception) s.suppress(record, exception);
+      else s.add(record, this.sampleSize);
+    }
+  }
+
+  /** Per rule with silenced matches: how many, and which exception silenced them. */
+  suppressions(): RuleSuppressions[] {
+    return this.states
+      .filter((s) => s.suppressedCount > 0)
+      .map((s) => ({ rule: s.rule, count: s.suppressedCount, byException: [...s.suppressed.values()] }));
   }
 
   /** One entry per rule that matched (every rule, zero counts included, with `includeUnmatched`). */

@@ -7,10 +7,15 @@ import { readFile } from 'node:fs/promises';
 import { alarmLogicalId, defaultMetricName } from '#shared/metric-names.cjs';
 import catalogJson from '#shared/rules/catalog.json' with { type: 'json' };
 import bundledCustomJson from '#shared/rules/custom-rules.json' with { type: 'json' };
+import bundledExceptionsJson from '#shared/rules/exceptions.json' with { type: 'json' };
+import { ExceptionError, ExceptionSet, validateExceptions } from '#shared/rules/exceptions.ts';
+import packJson from '#shared/rules/pack.json' with { type: 'json' };
 import { compilePattern, PatternError } from '#shared/rules/pattern/index.ts';
+import { ruleMatcher, selectorPath } from '#shared/rules/rule-matcher.ts';
 import { type Rule, type RuleExamples, SEVERITIES, type Severity } from '#shared/rules/rule-types.ts';
 
 export const CATALOG_FILE = 'shared/rules/catalog.json';
+export const PACK_FILE = 'shared/rules/pack.json';
 export const DEFAULT_CUSTOM_RULES_FILE = 'shared/rules/custom-rules.json';
 
 export class RuleError extends Error {
@@ -34,6 +39,7 @@ const KEYS = new Set([
   'severity',
   'description',
   'pattern',
+  'fieldsDiffer',
   'metricName',
   'source',
   'examples',
@@ -53,7 +59,7 @@ function checkExamples(rule: Rule, examples: unknown, fail: (msg: string) => nev
       `"examples" must be an object {"positive": [...], "negative": [...]}, found ${describeValue(examples)}`,
     );
   }
-  const test = compilePattern(rule.pattern).test;
+  const test = ruleMatcher(rule);
   for (const side of ['positive', 'negative'] as const) {
     const list = (examples as Partial<RuleExamples>)[side] ?? [];
     if (!Array.isArray(list)) fail(`"examples.${side}" must be an array, found ${describeValue(list)}`);
@@ -69,6 +75,33 @@ function checkExamples(rule: Rule, examples: unknown, fail: (msg: string) => nev
         fail(`negative example "${name}" should not match the pattern but does`);
     });
   }
+}
+
+function checkFieldsDiffer(
+  raw: unknown,
+  fail: (msg: string, cause?: unknown) => never,
+): [string, string][] | undefined {
+  if (raw === undefined) return undefined;
+  const shape = '"fieldsDiffer" must be a non-empty array of selector pairs such as [["$.a", "$.b"]]';
+  if (!Array.isArray(raw) || raw.length === 0) fail(`${shape}, found ${describeValue(raw)}`);
+  return raw.map((pair: unknown, i) => {
+    if (!Array.isArray(pair) || pair.length !== 2 || !pair.every((x) => typeof x === 'string')) {
+      fail(`${shape}, found ${describeValue(pair)} at #${i + 1}`);
+    }
+    for (const selector of pair as string[]) {
+      try {
+        selectorPath(selector);
+      } catch (err) {
+        const why =
+          err instanceof PatternError ? `${err.expected}, found ${err.found}` : (err as Error).message;
+        fail(
+          `"fieldsDiffer" #${i + 1}: ${JSON.stringify(selector)} is not a selector such as $.a.b[0] (${why})`,
+          err,
+        );
+      }
+    }
+    return [pair[0], pair[1]] as [string, string];
+  });
 }
 
 /** Validates the rules of one file (an array of rule objects). */
@@ -120,12 +153,14 @@ export function validateRuleFile(input: unknown, file: string, origin = file): R
     }
     if (r.source !== undefined && typeof r.source !== 'string')
       fail(`"source" must be a string, found ${describeValue(r.source)}`);
+    const fieldsDiffer = checkFieldsDiffer(r.fieldsDiffer, fail);
     const rule: Rule = {
       id,
       title: r.title,
       severity: r.severity as Severity,
       description: r.description,
       pattern: r.pattern,
+      ...(fieldsDiffer ? { fieldsDiffer } : {}),
       metricName,
       source: (r.source as string | undefined) ?? `custom rules file ${file}`,
       origin,
@@ -141,7 +176,8 @@ export function mergeRules(sets: Rule[][]): Rule[] {
   const byMetric = new Map<string, Rule>();
   const byAlarm = new Map<string, Rule>();
   const all: Rule[] = [];
-  const where = (r: Rule) => (r.origin === 'catalog' ? CATALOG_FILE : r.origin);
+  const where = (r: Rule) =>
+    r.origin === 'catalog' ? CATALOG_FILE : r.origin === 'pack' ? PACK_FILE : r.origin;
   for (const rule of sets.flat()) {
     const dupId = byId.get(rule.id);
     if (dupId) {
@@ -172,16 +208,25 @@ export function catalogRules(): Rule[] {
   return validateRuleFile(catalogJson, CATALOG_FILE, 'catalog');
 }
 
+/** The trailwatch pack: what CIS does not look for, each rule with real example records. */
+export function packRules(): Rule[] {
+  return validateRuleFile(packJson, PACK_FILE, 'pack');
+}
+
 let defaults: Rule[] | undefined;
 
-/** Catalog plus the bundled custom-rules.json: what a deployment evaluates. Validated once per process. */
+/** Catalog, pack and the bundled custom-rules.json: what a deployment evaluates. Validated once per process. */
 export function defaultRules(): Rule[] {
-  defaults ??= mergeRules([catalogRules(), validateRuleFile(bundledCustomJson, DEFAULT_CUSTOM_RULES_FILE)]);
+  defaults ??= mergeRules([
+    catalogRules(),
+    packRules(),
+    validateRuleFile(bundledCustomJson, DEFAULT_CUSTOM_RULES_FILE),
+  ]);
   return defaults;
 }
 
 /**
- * Catalog plus the custom rules in `rulesFile` (instead of the bundled custom-rules.json when given).
+ * Catalog, pack and the custom rules in `rulesFile` (instead of the bundled custom-rules.json when given).
  * Throws {@link RuleError} naming the file, the rule and, for patterns, the column.
  */
 export async function loadRules(options: { rulesFile?: string } = {}): Promise<Rule[]> {
@@ -203,5 +248,44 @@ export async function loadRules(options: { rulesFile?: string } = {}): Promise<R
       cause: err,
     });
   }
-  return mergeRules([catalogRules(), validateRuleFile(json, file)]);
+  return mergeRules([catalogRules(), packRules(), validateRuleFile(json, file)]);
+}
+
+export const DEFAULT_EXCEPTIONS_FILE = 'shared/rules/exceptions.json';
+
+/**
+ * The exceptions a deployment applies: the bundled shared/rules/exceptions.json, or `exceptionsFile`.
+ * Checked against `rules` (an exception naming no loaded rule is refused). Throws {@link ExceptionError}
+ * naming the file and the entry.
+ */
+export async function loadExceptions(
+  rules: readonly Rule[],
+  options: { exceptionsFile?: string } = {},
+): Promise<ExceptionSet> {
+  const ids = new Set(rules.map((r) => r.id));
+  const file = options.exceptionsFile;
+  if (file === undefined)
+    return new ExceptionSet(validateExceptions(bundledExceptionsJson, DEFAULT_EXCEPTIONS_FILE, ids));
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    const what = err instanceof SyntaxError ? 'not valid JSON' : 'cannot read the exceptions file';
+    throw new ExceptionError(`${file}: ${what}: ${(err as Error).message}`, file, undefined, { cause: err });
+  }
+  return new ExceptionSet(validateExceptions(json, file, ids));
+}
+
+let bundledExceptions: ExceptionSet | undefined;
+
+/** The bundled exceptions, checked against the default rules once per process. */
+export function defaultExceptions(): ExceptionSet {
+  bundledExceptions ??= new ExceptionSet(
+    validateExceptions(
+      bundledExceptionsJson,
+      DEFAULT_EXCEPTIONS_FILE,
+      new Set(defaultRules().map((r) => r.id)),
+    ),
+  );
+  return bundledExceptions;
 }

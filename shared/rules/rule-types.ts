@@ -13,11 +13,18 @@ export interface Rule {
   description: string;
   /** CloudWatch Logs JSON filter pattern. */
   pattern: string;
+  /**
+   * Field comparisons a filter pattern cannot express, all required besides the pattern: each pair
+   * `[a, b]` of selectors holds when `a` points at a string or number and `b` does not point at the same
+   * value (an absent `b` differs). E.g. `["$.requestParameters.userName", "$.userIdentity.userName"]`:
+   * the call names a user other than the caller.
+   */
+  fieldsDiffer?: [string, string][];
   /** CloudWatch metric the match count is published under (and the alarm watches). */
   metricName: string;
   /** Where the rule comes from (benchmark and control, or the custom rules file). */
   source: string;
-  /** `catalog`, or the path of the custom rules file that defined it. */
+  /** `catalog`, `pack`, or the path of the custom rules file that defined it. */
   origin: string;
 }
 

@@ -2,6 +2,7 @@
 import { trailArnOf } from '#shared/digest/tamper-alerts.ts';
 import { classifyKey } from '#shared/keys.ts';
 import { buildAlert } from '#shared/notify/alert-message.ts';
+import { gapIncidentKey } from '#shared/notify/incident.ts';
 import type { Notification } from '#shared/ports.ts';
 import type { Finding, WatchdogResult } from './delivery-gaps.ts';
 
@@ -9,11 +10,16 @@ function hours(minutes: number): string {
   return minutes >= 120 ? `${Math.floor(minutes / 60)} h` : `${minutes} min`;
 }
 
-export function watchdogAlerts(topic: string, result: WatchdogResult): Notification[] {
+export function watchdogAlerts(
+  topic: string,
+  result: Pick<WatchdogResult, 'opened' | 'closed'>,
+): Notification[] {
   const out: Notification[] = [];
   for (const f of result.opened) out.push(gapAlert(topic, f));
   for (const c of result.closed) {
     const what = c.kind === 'digest-missing' ? 'CloudTrail digests' : 'CloudTrail log files';
+    // The gap's own key: the watchdog's state remembers the `since` it was reported with.
+    const incidentKey = gapIncidentKey({ check: c.kind, ...c.place, since: c.since });
     out.push(
       buildAlert({
         topic,
@@ -23,6 +29,12 @@ export function watchdogAlerts(topic: string, result: WatchdogResult): Notificat
         region: c.place.region,
         kind: 'watchdog',
         text: `${what} for ${c.place.account} in ${c.place.region} are arriving again (gap reported since ${c.since}). Validate the gap's hours with trailwatch validate.`,
+        incidentKey,
+        resolves: incidentKey,
+        decision: "Resolved: validate the gap's hours with trailwatch validate, then close the incident.",
+        chat: {
+          nextSteps: ["Validate the gap's hours: `npx trailwatch validate --s3-bucket <trail bucket> ...`"],
+        },
         data: { state: 'recovered', check: c.kind, place: c.place, since: c.since },
         attributes: { check: c.kind, state: 'recovered' },
       }),
@@ -79,6 +91,11 @@ function gapAlert(topic: string, f: Finding): Notification {
     region: f.place.region,
     kind: 'watchdog',
     text,
+    incidentKey: gapIncidentKey({ check: f.kind, ...f.place, since: f.newestTime ?? 'unknown' }),
+    chat: {
+      nextSteps: [`${checkLine(f).replace(/^Check: /, 'Ask CloudTrail why: `')}\``],
+      ...(f.newestKey ? { relatedResources: [f.newestKey] } : {}),
+    },
     data: {
       state: 'open',
       check: f.kind,

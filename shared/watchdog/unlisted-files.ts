@@ -5,8 +5,10 @@
  * its digest is gone): it is reported once, naming it. Its counts never reached the baselines (see
  * SeriesState.u in shared/insights/state.ts).
  *
- * Only the last few days are looked at: summaries, verified marks and reported marks of one day folder are
- * listed (three LIST calls per account, region and day), never read.
+ * The trail bucket's own listing says which log files there are, so a file is found whichever way ingest
+ * read it (one file per event, or in a queued batch whose summaries share one object), and even one ingest
+ * never read. Only the last few days are looked at: the log files, verified marks and reported marks of one
+ * day folder are listed (at most three LIST calls per account, region and day), never read.
  */
 import type { UnlistedFile } from '#shared/digest/bucket-tamper.ts';
 import { classifyKey, dayFolder } from '#shared/keys.ts';
@@ -24,16 +26,6 @@ export function unlistedReportKeyFor(bucket: string, key: string): string {
   return `unlisted/${bucket}/${key.replace(/\.json(\.gz)?$/, '')}.json`;
 }
 
-/** The log file a summary key stands for (shared/pipeline/ingest-log-files.ts summaryKeyFor, reversed). */
-function logKeyOfSummary(bucket: string, summaryKey: string): string | undefined {
-  const head = `summaries/${bucket}/`;
-  if (!summaryKey.startsWith(head) || !summaryKey.endsWith('.summary.json')) return undefined;
-  const stem = summaryKey.slice(head.length, -'.summary.json'.length);
-  return stem.endsWith('.uncompressed')
-    ? `${stem.slice(0, -'.uncompressed'.length)}.json`
-    : `${stem}.json.gz`;
-}
-
 async function keysUnder(store: ObjectStore, prefix: string): Promise<Set<string>> {
   const out = new Set<string>();
   for await (const o of store.list(prefix)) out.add(o.key);
@@ -43,6 +35,7 @@ async function keysUnder(store: ObjectStore, prefix: string): Promise<Set<string
 /** Log files of these places delivered more than two digest periods ago, unverified and not yet reported. */
 export async function findUnlisted(
   state: ObjectStore,
+  trail: ObjectStore,
   bucket: string,
   places: Place[],
   now: Date,
@@ -51,15 +44,19 @@ export async function findUnlisted(
   for (const place of places) {
     for (let d = 0; d <= LOOKBACK_DAYS; d++) {
       const folder = dayFolder({ ...place, folder: 'CloudTrail', day: new Date(now.getTime() - d * DAY_MS) });
-      const summaries = await keysUnder(state, `summaries/${bucket}/${folder}`);
-      if (summaries.size === 0) continue;
+      const logs: string[] = [];
+      for await (const o of trail.list(folder)) {
+        const k = classifyKey(o.key);
+        // Empty objects are tampering of their own (ingest alerts them), not log files.
+        if (k.kind !== 'log' || o.size === 0) continue;
+        if (now.getTime() - k.time.getTime() >= UNLISTED_AFTER_MS) logs.push(o.key);
+      }
+      if (logs.length === 0) continue;
       const verified = await keysUnder(state, `verified/${bucket}/${folder}`);
       const reported = await keysUnder(state, `unlisted/${bucket}/${folder}`);
-      for (const s of summaries) {
-        const key = logKeyOfSummary(bucket, s);
-        const k = key ? classifyKey(key) : undefined;
-        if (!key || k?.kind !== 'log') continue;
-        if (now.getTime() - k.time.getTime() < UNLISTED_AFTER_MS) continue;
+      for (const key of logs) {
+        const k = classifyKey(key);
+        if (k.kind !== 'log') continue;
         if (verified.has(verifiedKeyFor(bucket, key)) || reported.has(unlistedReportKeyFor(bucket, key)))
           continue;
         out.push({ bucket, key, deliveredAt: k.time.toISOString() });

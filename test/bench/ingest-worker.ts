@@ -1,8 +1,8 @@
 /**
  * One benchmark method on one file, in its own process so that its peak RSS is its own.
  * Prints one JSON line: {method, seconds, cpuSeconds, maxRssMB, records, uncompressedBytes, error?}.
- * Methods: trailwatch (the real ingest's read step: streaming reader + summary + SHA-256), trailwatch-rules (the same plus every
- * catalog rule), json-parse (gunzip the whole file, JSON.parse it, then the same summary), gunzip (streaming
+ * Methods: trailwatch (the real ingest's read step: streaming reader + summary + SHA-256), trailwatch-cis (the same plus
+ * the CIS catalog's rules), trailwatch-rules (the same plus every default rule: catalog and pack), json-parse (gunzip the whole file, JSON.parse it, then the same summary), gunzip (streaming
  * gunzip alone, the floor).
  */
 import { createReadStream, readFileSync } from 'node:fs';
@@ -23,9 +23,20 @@ let error: string | undefined;
 let oversized: number | undefined;
 
 try {
-  if (method === 'trailwatch' || method === 'trailwatch-rules' || method === 'trailwatch-outcome') {
+  if (
+    method === 'trailwatch' ||
+    method === 'trailwatch-cis' ||
+    method === 'trailwatch-rules' ||
+    method === 'trailwatch-outcome'
+  ) {
     const trailKey = classifyKey(key) as TrailKey;
-    const rules = method === 'trailwatch-rules' ? (await import('#shared/rules/load.ts')).defaultRules() : [];
+    const load = await import('#shared/rules/load.ts');
+    const rules =
+      method === 'trailwatch-rules'
+        ? load.defaultRules()
+        : method === 'trailwatch-cis'
+          ? load.catalogRules()
+          : [];
     const source = {
       ...new FsObjectStore(dirname(file)),
       get: async () => ({ key, size: 1, body: createReadStream(file, { highWaterMark: 1 << 20 }) }),

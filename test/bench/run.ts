@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { writeLargeLogFile } from '#cli/generator/index.ts';
 import { logFileKey } from '#shared/keys.ts';
+import { defaultRules } from '#shared/rules/load.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const cacheDir = join(root, '.trailwatch', 'bench');
@@ -84,7 +85,14 @@ async function benchIngest(): Promise<void> {
   console.log(`\n## Ingest throughput and peak memory (${machine()})\n`);
   for (const mb of sizes) {
     const { file, key } = await ensureFile(mb);
-    const methods = ['gunzip', 'trailwatch', 'trailwatch-rules', 'json-parse', 'json-parse-only'];
+    const methods = [
+      'gunzip',
+      'trailwatch',
+      'trailwatch-cis',
+      'trailwatch-rules',
+      'json-parse',
+      'json-parse-only',
+    ];
     const results = methods.map((m) => runWorker(m, file, key));
     const byMethod = Object.fromEntries(results.map((r) => [r.method, r]));
     console.log(
@@ -105,6 +113,7 @@ async function benchIngest(): Promise<void> {
     const jp = byMethod['json-parse'];
     const jpo = byMethod['json-parse-only'];
     const rules = byMethod['trailwatch-rules'];
+    const cis = byMethod['trailwatch-cis'];
     if (tw && !tw.error) {
       if (jp && !jp.error) {
         console.log(
@@ -116,6 +125,10 @@ async function benchIngest(): Promise<void> {
       if (rules && !rules.error)
         console.log(
           `  rules cost: ingest with all rules runs at ${fmt(mbps(rules) / mbps(tw), 2)}x the rate without`,
+        );
+      if (rules && !rules.error && cis && !cis.error)
+        console.log(
+          `  all ${defaultRules().length} rules against the CIS catalog alone: ${fmt(mbps(rules) / mbps(cis), 2)}x its throughput`,
         );
     }
     console.log('');
@@ -141,3 +154,4 @@ if (!only || only === 'ingest') await benchIngest();
 if (!only || only === 'validate') await benchScript('Digest validation', 'validate.ts');
 if (!only || only === 'insights') await benchScript('Insights cost', 'insights.ts');
 if (!only || only === 'cli') await benchScript('CLI start-up', 'cli.ts');
+if (!only || only === 'org') await benchScript('Organization scale', 'org.ts');

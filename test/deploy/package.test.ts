@@ -11,6 +11,7 @@ import {
 
 /** Not the default: proves the parameter, not a constant, decides where metrics and alarms meet. */
 const NAMESPACE = 'Acme/TrailwatchProd';
+const RUNBOOK = 'https://wiki.example.com/trailwatch/{ruleId}';
 let template: Template;
 let dir: string;
 
@@ -22,10 +23,17 @@ beforeAll(async () => {
     trailPrefix: 'org/',
     alertEmail: 'oncall@example.com',
     metricsNamespace: NAMESPACE,
+    chatNotifications: 'true',
+    runbookUrl: RUNBOOK,
   }));
 }, 180_000);
 
 describe('osls package: the CloudFormation template', () => {
+  it('creates no Athena table unless the athenaTable parameter asks for it', () => {
+    expect(resourcesOfType(template, 'AWS::Glue::Table')).toEqual([]);
+    expect(resourcesOfType(template, 'AWS::Glue::Database')).toEqual([]);
+  });
+
   it('has the ingest function on Node 22, triggered by ObjectCreated and ObjectRemoved on the existing trail bucket and prefix', () => {
     const fn = template.Resources.IngestLambdaFunction;
     expect(fn.Properties.Runtime).toBe('nodejs22.x');
@@ -81,9 +89,13 @@ describe('osls package: the CloudFormation template', () => {
     expect(template.Resources.AlertEmailSubscription.Properties.Endpoint).toBe('oncall@example.com');
   });
 
-  it('has one alarm per catalog rule on its metric, CIS recipe, wired to the alerts topic', () => {
+  it('has one alarm per catalog rule and HIGH or CRITICAL pack rule on its metric, CIS recipe, wired to the alerts topic', () => {
     const alarms = resourcesOfType(template, 'AWS::CloudWatch::Alarm').map(([, r]) => r.Properties);
-    for (const rule of defaultRules()) {
+    const alarmed = defaultRules().filter(
+      (r) => r.origin !== 'pack' || r.severity === 'HIGH' || r.severity === 'CRITICAL',
+    );
+    expect(alarmed.some((r) => r.origin === 'pack')).toBe(true);
+    for (const rule of alarmed) {
       const alarm = alarms.find((a) => a.MetricName === rule.metricName);
       expect(alarm, rule.id).toMatchObject({
         Namespace: NAMESPACE,
@@ -113,7 +125,10 @@ describe('osls package: the CloudFormation template', () => {
     const ours = resourcesOfType(template, 'AWS::CloudWatch::Alarm')
       .map(([id, r]) => [id, r.Properties.Namespace] as const)
       .filter(([, ns]) => !String(ns).startsWith('AWS/'));
-    expect(ours.length).toBeGreaterThan(defaultRules().length);
+    const alarmedRules = defaultRules().filter(
+      (r) => r.origin !== 'pack' || r.severity === 'HIGH' || r.severity === 'CRITICAL',
+    );
+    expect(ours.length).toBeGreaterThan(alarmedRules.length);
     for (const [id, ns] of ours) expect(ns, id).toBe(NAMESPACE);
     const body = JSON.parse(template.Resources.Dashboard.Properties.DashboardBody['Fn::Sub']);
     const namespaces = new Set<string>(
@@ -247,5 +262,46 @@ describe('osls package: the CloudFormation template', () => {
       BlockPublicAcls: true,
       RestrictPublicBuckets: true,
     });
+  });
+
+  it('creates the chat topic when asked, and every function publishes to it and to the alerts topic', () => {
+    // The created topic, encrypted with the alerts key, only when no chatTopicArn is given
+    expect(template.Resources.ChatTopic).toMatchObject({
+      Type: 'AWS::SNS::Topic',
+      Condition: 'CreateChatTopic',
+      Properties: { KmsMasterKeyId: { Ref: 'AlertTopicKey' } },
+    });
+    const chatRef = {
+      'Fn::If': ['HasChatTopicParam', '', { 'Fn::If': ['CreateChatTopic', { Ref: 'ChatTopic' }, ''] }],
+    };
+    for (const fn of ['Ingest', 'Verify', 'Watchdog', 'Detect']) {
+      const vars = template.Resources[`${fn}LambdaFunction`].Properties.Environment.Variables;
+      expect(vars.CHAT_TOPIC_ARN).toEqual(chatRef);
+      const publish = statementsOf(template.Resources[`${fn}IamRoleLambdaExecution`]).filter((st) =>
+        asList(st.Action).includes('sns:Publish'),
+      );
+      expect(publish).toHaveLength(1);
+      expect(publish[0].Resource).toEqual([
+        { Ref: 'AlertTopic' },
+        {
+          'Fn::If': [
+            'HasChatTopicParam',
+            '',
+            { 'Fn::If': ['CreateChatTopic', { Ref: 'ChatTopic' }, { Ref: 'AlertTopic' }] },
+          ],
+        },
+      ]);
+    }
+    expect(template.Resources.IngestLambdaFunction.Properties.Environment.Variables.RUNBOOK_URL).toBe(
+      RUNBOOK,
+    );
+  });
+
+  it('lets verify delete only the open chain incidents in the state bucket', () => {
+    const deletes = statementsOf(template.Resources.VerifyIamRoleLambdaExecution).filter((st) =>
+      asList(st.Action).includes('s3:DeleteObject'),
+    );
+    expect(deletes).toHaveLength(1);
+    expect(JSON.stringify(deletes[0].Resource)).toContain('/chain-incidents/*');
   });
 });

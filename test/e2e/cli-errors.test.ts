@@ -300,6 +300,62 @@ const cases: Case[] = [
         `--source ${esc(trail)}: no log file delivered in the 7 days before 2026-03-01T23:59:59\\.999Z; give --now \\(the end of the trail\\) or more --days$`,
       ),
   },
+  // audit and changes: their --region narrows the query, the bucket's region comes from the environment
+  ...(
+    [
+      ['audit', (...a: string[]) => ['audit', '--start-time', '2024-07-31', ...a]],
+      ['changes', (...a: string[]) => ['changes', '--at', '2024-07-31T13:00:00Z', ...a]],
+    ] as const
+  ).flatMap(([command, run]): Case[] => [
+    { command, what: 'a missing folder', args: () => run('--source', missing), says: notFolder },
+    {
+      command,
+      what: 'an empty folder',
+      args: () => run('--source', empty),
+      says: () => new RegExp(`--source ${esc(empty)}: the folder is empty; expected CloudTrail`),
+    },
+    {
+      command,
+      what: 'an unreachable S3 endpoint',
+      args: () => run('--source', BUCKET),
+      env: unreachable,
+      says: cannotReach('AWS_REGION'),
+    },
+    {
+      command,
+      what: 'no region',
+      args: () => run('--source', BUCKET),
+      env: () => noRegion,
+      says: regionMissing('AWS_REGION'),
+    },
+  ]),
+  {
+    command: 'audit',
+    what: 'a folder of other files',
+    args: () => ['audit', '--start-time', '2024-07-31', '--source', junk],
+    says: notTrail,
+  },
+  {
+    command: 'audit',
+    what: 'a bad time',
+    args: () => ['audit', '--source', trail, '--start-time', 'yesterday'],
+    says: badTime('--start-time'),
+  },
+  {
+    command: 'changes',
+    what: 'a folder of other files',
+    args: () => ['changes', '--at', '2024-07-31T13:00:00Z', '--source', junk],
+    says: () =>
+      new RegExp(
+        `--source ${esc(junk)}: its only \\.json file holds no CloudTrail records \\(exports/inventory\\.json: not CloudTrail records`,
+      ),
+  },
+  {
+    command: 'changes',
+    what: 'a bad time',
+    args: () => ['changes', '--source', trail, '--at', 'yesterday'],
+    says: badTime('--at'),
+  },
   // generate and demo write rather than read: their inputs are a time, a bursts file and a folder
   {
     command: 'generate',

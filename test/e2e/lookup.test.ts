@@ -130,19 +130,137 @@ describe('trailwatch lookup on a trail folder', () => {
     expect(bySession.length).toBeGreaterThan(0);
   });
 
-  it('finds the events naming a resource, by name and by type', async () => {
-    // Prepare
-    const name = 'stratus-red-team-ec2-get-password-data-role';
-    const byName = expectedIds((r) => r.resources?.some((e) => e.ARN?.endsWith(`:role/${name}`)) === true);
-    const byType = expectedIds((r) => r.resources?.some((e) => e.type === 'AWS::IAM::Role') === true);
+  /**
+   * One resource per service of the detonation logs, found by name (and type), against a plain text search
+   * of the request, response and resources[] of the raw records; `seen` is one event that must be among them.
+   * Organizations and sign-in records name no resource (a denied LeaveOrganization, a ConsoleLogin).
+   */
+  const RESOURCE_CASES: { service: string; name: string; type: string; seen: string }[] = [
+    {
+      service: 'ec2',
+      name: 'i-DDd6c7B0e18F0E35f',
+      type: 'AWS::EC2::Instance',
+      seen: 'd373b5dd-6a82-439d-bdcf-4e6c7c7a9292',
+    },
+    {
+      service: 'ec2-instance-connect',
+      name: 'i-fDb357cB7e99ad973',
+      type: 'AWS::EC2::Instance',
+      seen: '0968cbec-f8df-43f3-94ba-b451aad083ed',
+    },
+    {
+      service: 'iam',
+      name: 'malicious-iam-user',
+      type: 'AWS::IAM::User',
+      seen: '083dc4ad-e264-46bc-a407-d0dd31b58bdc',
+    },
+    {
+      service: 'sts',
+      name: 'stratus-red-team-ec2-get-password-data-role',
+      type: 'AWS::IAM::Role',
+      seen: 'd769ddfd-2cda-4cfa-b33f-05d3b886921d',
+    },
+    {
+      service: 'cloudtrail',
+      name: 'stratus-red-team-ct-stop-trail-buykxbqejv',
+      type: 'AWS::CloudTrail::Trail',
+      seen: '10163ed2-2253-469d-a5ee-cbc6651f8934',
+    },
+    {
+      service: 'lambda',
+      name: 'stratus-red-team-backdoor-f-func',
+      type: 'AWS::Lambda::Function',
+      seen: 'b67a9bba-d9da-4980-bf74-baed881b117d',
+    },
+    {
+      service: 'rds',
+      name: 'exfiltration',
+      type: 'AWS::RDS::DBSnapshot',
+      seen: 'fef2bf02-bbea-4d0f-a91c-e6ccfe3fba46',
+    },
+    {
+      service: 'rolesanywhere',
+      name: 'malicious-rolesanywhere-trust-anchor',
+      type: 'AWS::RolesAnywhere::TrustAnchor',
+      seen: '66e5f252-e092-4ad0-9a33-a03595e05aca',
+    },
+    {
+      service: 'secretsmanager',
+      name: 'stratus-red-team-retrieve-secret-18-4Rzn83',
+      type: 'AWS::SecretsManager::Secret',
+      seen: 'b9c3d881-1e77-426c-abd3-5ca20d903380',
+    },
+    {
+      service: 'ssm',
+      name: '/credentials/stratus-red-team/credentials-15',
+      type: 'AWS::SSM::Parameter',
+      seen: 'a4663305-e887-42ac-94e6-d04685e59899',
+    },
+    {
+      service: 'route53resolver',
+      name: 'rqlc-4473f20ca554c07',
+      type: 'AWS::Route53Resolver::ResolverQueryLoggingConfig',
+      seen: 'ba4609ca-b420-4cb6-bdff-307729b3b7db',
+    },
+    {
+      service: 'bedrock',
+      name: 'anthropic.claude-3-sonnet-20240229-v1:0',
+      type: 'AWS::Bedrock::FoundationModel',
+      seen: '51d580ea-04f5-421c-b733-b5e4ec485a6e',
+    },
+  ];
+
+  it.each(RESOURCE_CASES)(
+    'finds the events naming a resource of $service, by name and by name and type',
+    async (c) => {
+      // Prepare: the records whose request, response or resources[] hold the name as a whole value
+      const quoted = new RegExp(`"([^"]*[/:])?${c.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}"`);
+      const expected = expectedIds((r) =>
+        quoted.test(
+          JSON.stringify([r.requestParameters ?? null, r.responseElements ?? null, r.resources ?? null]),
+        ),
+      );
+      // Act
+      const byName = await inProcess({ resourceName: c.name });
+      const byBoth = await inProcess({ resourceName: c.name, resourceType: c.type });
+      const wrongType = await inProcess({ resourceName: c.name, resourceType: 'AWS::S3::Bucket' });
+      // Assess
+      expect(expected).toContain(c.seen);
+      expect(jsonIds(byName)).toEqual(expected);
+      expect(jsonIds(byBoth)).toEqual(expected);
+      expect(jsonIds(wrongType)).toEqual([]);
+      for (const line of byName.stdout.split('\n').filter(Boolean)) {
+        const { resources } = JSON.parse(line) as { resources: { type: string; name: string }[] };
+        expect(
+          resources.some((x) => x.type === c.type && (x.name === c.name || x.name.endsWith(c.name))),
+        ).toBe(true);
+      }
+    },
+  );
+
+  it('finds every event naming a resource type, where CloudTrail listed none', async () => {
+    // Prepare: the trail calls name their trail in `name` or `trailName`; CloudTrail writes no resources[]
+    const trails = expectedIds(
+      (r) =>
+        r.eventSource === 'cloudtrail.amazonaws.com' &&
+        typeof (r.requestParameters?.name ?? r.requestParameters?.trailName) === 'string',
+    );
+    const roles = expectedIds(
+      (r) =>
+        r.resources?.some((e) => e.type === 'AWS::IAM::Role') === true ||
+        ['roleName', 'roleArn', 'roleArns'].some((k) => r.requestParameters?.[k] !== undefined),
+    );
     // Act
-    const nameRun = await inProcess({ resourceName: name });
-    const typeRun = await inProcess({ resourceType: 'AWS::IAM::Role' });
+    const trailRun = await inProcess({ resourceType: 'AWS::CloudTrail::Trail' });
+    const roleRun = await inProcess({ resourceType: 'AWS::IAM::Role' });
     // Assess
-    expect(byName.length).toBeGreaterThan(0);
-    expect(jsonIds(nameRun)).toEqual(byName);
-    expect(jsonIds(typeRun)).toEqual(byType);
-    expect(byType.length).toBeGreaterThan(byName.length);
+    expect(trails).toHaveLength(3);
+    expect(records.filter((r) => r.eventSource === 'cloudtrail.amazonaws.com' && r.resources)).toEqual([]);
+    expect(jsonIds(trailRun)).toEqual(trails);
+    expect(jsonIds(roleRun)).toEqual(roles);
+    expect(roles.length).toBeGreaterThan(
+      records.filter((r) => r.resources?.some((e) => e.type === 'AWS::IAM::Role')).length,
+    );
   });
 
   it('finds the events of a time range, and write events only, alone and combined', async () => {
@@ -193,8 +311,12 @@ describe('trailwatch lookup on a trail folder', () => {
     expect(ua).toEqual(writes.map((r) => r.userAgent));
     const lines = tableRun.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^TIME\s+.*USER\s+EVENT\s+.*SOURCE IP/);
-    // An empty column takes no room: RESOURCES only shows when some event names a resource.
-    expect(lines[0].includes('RESOURCES')).toBe(writes.some((r) => (r.resources ?? []).length > 0));
+    // Write calls name their resources (the instance stopped, the trail deleted...): RESOURCES shows.
+    expect(lines[0]).toContain('RESOURCES');
+    const resources = rows.slice(1).map((row) => row[ROW_FIELDS.indexOf('resources')]);
+    expect(resources[writes.findIndex((r) => r.eventName === 'StopLogging')]).toBe(
+      'AWS::CloudTrail::Trail stratus-red-team-ct-stop-trail-buykxbqejv',
+    );
     expect(lines).toHaveLength(writes.length + 1);
     for (const line of lines) expect([...line].length).toBeLessThanOrEqual(100);
     expect(lines[1].startsWith(writes[0].eventTime!)).toBe(true);

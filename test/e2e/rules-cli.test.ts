@@ -112,9 +112,25 @@ beforeAll(() => {
       'rules',
       'test',
       '--pattern',
-      '{ $.eventName = StopLogging && $.x[*] = 1 }',
+      '{ $.eventName = StopLogging && $.x[y] = 1 }',
       '--source',
       bucket,
+    ],
+    listBadExceptions: [
+      'rules',
+      'list',
+      '--exceptions',
+      resolve(repoRoot, 'test/fixtures/exceptions/no-reason.json'),
+    ],
+    testSuppressed: [
+      'rules',
+      'test',
+      '--rule',
+      'TW.3',
+      '--exceptions',
+      resolve(repoRoot, 'test/fixtures/exceptions/example.json'),
+      '--source',
+      stratusDir,
     ],
   };
   for (const [name, args] of Object.entries(cmds)) runs[name] = trailwatch(...args);
@@ -126,14 +142,15 @@ afterAll(async () => {
 });
 
 describe('trailwatch rules', () => {
-  it('list --json prints the catalog with metric names', async () => {
+  it('list --json prints the catalog and the pack with metric names', async () => {
     // Act
     const r = await started('list');
 
     // Assess
     expect(r.code).toBe(0);
     const rules = JSON.parse(r.stdout) as { id: string; metricName: string; severity: string }[];
-    expect(rules).toHaveLength(16);
+    expect(rules.filter((x) => x.id.startsWith('TW.')).length).toBeGreaterThanOrEqual(15);
+    expect(rules.filter((x) => !x.id.startsWith('TW.'))).toHaveLength(16);
     expect(rules[2]).toMatchObject({
       id: 'CloudWatch.3',
       metricName: 'ConsoleSignInWithoutMfa',
@@ -228,8 +245,37 @@ describe('trailwatch rules', () => {
     expect(lines).toHaveLength(1);
     // The wording after the reason, and the program's prefix before it, are the CLI's to choose.
     expect(lines[0]).toContain(
-      "invalid filter pattern at column 36: expected an array index (digits) after '['",
+      "invalid filter pattern at column 36: expected an array index (digits) or '*' after '['",
     );
-    expect(lines[0]).toContain("'{ $.eventName = StopLogging && $.x[*] = 1 }'");
+    expect(lines[0]).toContain("'{ $.eventName = StopLogging && $.x[y] = 1 }'");
+  });
+
+  it('rules list (what npm run deploy runs first) refuses a bad exceptions file in one line naming it and the entry', async () => {
+    // Act
+    const r = await started('listBadExceptions');
+
+    // Assess
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/no-reason\.json: exception "break-glass": "reason" is required/);
+  });
+
+  it('rules test --rule with --exceptions lists what an exception silenced, naming it and its reason', async () => {
+    // Act
+    const r = await started('testSuppressed');
+
+    // Assess: both CreateAccessKey records for other users match TW.3; the example's ci-iam silences them.
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('0 of ');
+    expect(r.stdout).toContain('2 more matched but were suppressed by exceptions (no alert):');
+    const ids = [
+      ...stratusRecords('aws.persistence.iam-backdoor-user'),
+      ...stratusRecords('aws.persistence.iam-create-admin-user'),
+    ]
+      .filter((x) => x.eventName === 'CreateAccessKey')
+      .map((x) => x.eventID as string);
+    for (const id of ids)
+      expect(r.stdout).toMatch(new RegExp(`${id}\\s+ci-iam\\s+the red-team account provisions`));
   });
 });

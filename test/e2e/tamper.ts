@@ -13,6 +13,7 @@ import {
   sha256Hex,
   stringToSign,
 } from '#shared/digest/digest-format.ts';
+import { classifyKey, logFileKey } from '#shared/keys.ts';
 import { type ObjectStore, readAll } from '#shared/ports.ts';
 
 async function metadataOf(store: ObjectStore, key: string): Promise<Record<string, string>> {
@@ -38,6 +39,33 @@ export async function appendGzipMember(store: ObjectStore, key: string): Promise
     JSON.stringify({ Records: [{ eventName: 'ConsoleLogin', sourceIPAddress: '203.0.113.66' }] }),
   );
   await store.put(key, Buffer.concat([original, forged]));
+}
+
+/**
+ * Writes a log file CloudTrail never delivered, named and laid out like one, a minute after `beside` (a
+ * real log file) in its folder, holding `records` (default: one forged console sign-in). No digest lists it.
+ * Returns its key.
+ */
+export async function addUnlistedLogFile(
+  store: ObjectStore,
+  beside: string,
+  records: Record<string, unknown>[] = [
+    {
+      eventVersion: '1.09',
+      eventTime: '',
+      eventSource: 'signin.amazonaws.com',
+      eventName: 'ConsoleLogin',
+      sourceIPAddress: '203.0.113.66',
+    },
+  ],
+): Promise<string> {
+  const near = classifyKey(beside);
+  if (near.kind !== 'log') throw new Error(`expected a log file key to plant beside, found ${beside}`);
+  const time = new Date(near.time.getTime() + 60_000);
+  const key = logFileKey({ ...near, time, unique: 'Pl4nt3dF1l3x0001' });
+  const body = records.map((r) => (r.eventTime === '' ? { ...r, eventTime: time.toISOString() } : r));
+  await store.put(key, gzipSync(JSON.stringify({ Records: body })));
+  return key;
 }
 
 export async function deleteObject(store: ObjectStore, key: string): Promise<void> {

@@ -16,6 +16,7 @@ import { displayDate } from '#shared/digest/verdict.ts';
 import { classifyKey, digestFileKey } from '#shared/keys.ts';
 import { validateCaptured } from '#test/support/validate.ts';
 import {
+  addUnlistedLogFile,
   appendGzipMember,
   attackerKey,
   copyObject,
@@ -360,6 +361,38 @@ describe('trailwatch validate reports each tampering against the file touched', 
     // Assess
     expect(r.code).toBe(1);
     expect(r.invalidLines).toEqual([digestLine(copy, 'has been moved from its original location')]);
+  });
+
+  it('a log file added that no digest lists: INVALID unlisted, in text and --json', async () => {
+    // Prepare
+    const { dir, store } = await copyOfTrail();
+    const planted = await addUnlistedLogFile(store, (await logsOf(digests[18]))[0]);
+
+    // Act
+    const r = await validate(dir);
+    const json = await validate(dir, { json: true });
+
+    // Assess
+    expect(r.code).toBe(1);
+    expect(r.invalidLines).toEqual([logLine(planted, 'unlisted: no digest lists this log file')]);
+    expect(r.stdout).toContain(
+      `${logs.length}/${logs.length + 1} log files valid, 1/${logs.length + 1} log files INVALID`,
+    );
+    const invalid = json.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((o) => o.status === 'invalid');
+    expect(json.code).toBe(1);
+    expect(invalid).toEqual([
+      {
+        type: 'log',
+        bucket: BUCKET,
+        key: planted,
+        status: 'invalid',
+        reason: 'unlisted: no digest lists this log file',
+      },
+    ]);
   });
 
   it('reports the tampered file in --json output too', async () => {

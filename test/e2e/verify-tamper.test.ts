@@ -72,6 +72,8 @@ interface Replayed {
   out: FsObjectStore;
   /** Digest alerts from `notifications.jsonl`, with their structured JSON. */
   alerts: { notification: Notification; data: AlertData }[];
+  /** Every line of `notifications.jsonl`. */
+  all: Notification[];
 }
 
 interface AlertData {
@@ -335,9 +337,10 @@ async function replayed(source: string, outDir: string): Promise<Replayed> {
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Notification);
   const alerts = lines
-    .filter((n) => n.attributes.kind === 'digest')
+    // Tamper alerts, not the recoveries that close a chain's incident
+    .filter((n) => n.attributes.kind === 'tamper' && !n.attributes.resolves)
     .map((notification) => ({ notification, data: alertData(notification.message) as unknown as AlertData }));
-  return { report, out: new FsObjectStore(outDir), alerts };
+  return { report, out: new FsObjectStore(outDir), alerts, all: lines };
 }
 
 async function verdictOf(r: Replayed, digestKey: string): Promise<Verdict | undefined> {
@@ -407,7 +410,7 @@ describe('verify on an untouched trail', () => {
       logFilesChecked: logs.length,
       failures: [],
     });
-    expect(report.notifications.filter((n) => n.attributes.kind === 'digest')).toEqual([]);
+    expect(report.notifications.filter((n) => n.attributes.kind === 'tamper')).toEqual([]);
     expect(clean.alerts).toEqual([]);
   });
 
@@ -461,13 +464,13 @@ describe('verify reports each tampering against the file touched', () => {
         const [{ notification, data }] = alerts;
         expect(notification.topic).toBe(REPLAY_TOPIC);
         expect(notification.attributes).toMatchObject({
-          kind: 'digest',
+          kind: 'tamper',
           severity: 'HIGH',
           account: ACCOUNT,
           region: REGION,
         });
         expect(data).toMatchObject({
-          kind: 'digest',
+          kind: 'tamper',
           account: ACCOUNT,
           region: REGION,
           digest: { bucket: BUCKET, key: want.by },
@@ -508,6 +511,30 @@ describe('verify reports each tampering against the file touched', () => {
         .sort(),
     );
     expect(tampered.report.digestVerdicts.invalid).toBe(reporters.length);
+  });
+
+  it('closes every chain break with a recovery naming its incident, once the chain links again', () => {
+    // Prepare
+    const docs = tampered.all
+      .filter((n) => n.attributes.kind === 'tamper')
+      .map(
+        (n) =>
+          alertData(n.message) as { incidentKey: string; resolves?: string; tamper: { subtype: string } },
+      );
+    const breaks = docs.filter(
+      (d) => !d.resolves && /^(chain-broken|digest-missing)$/.test(d.tamper.subtype),
+    );
+    const recoveries = docs.filter((d) => d.resolves);
+
+    // Assess
+    expect(breaks.length).toBeGreaterThan(0);
+    expect(recoveries.length).toBeGreaterThan(0);
+    for (const r of recoveries) {
+      expect(r.incidentKey).toBe(r.resolves);
+      expect(breaks.map((b) => b.incidentKey)).toContain(r.resolves);
+    }
+    // A break opened after the last recovery may still be open; none is closed twice.
+    expect(new Set(recoveries.map((r) => r.resolves)).size).toBe(recoveries.length);
   });
 
   it('writes a verdict for every delivered digest, none for a deleted one', async () => {

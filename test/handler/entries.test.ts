@@ -38,4 +38,25 @@ describe('Lambda entries', () => {
       /ALERT_THROTTLE: alert throttle for MEDIUM must be a whole number/,
     );
   });
+
+  it('stops at load when the runbook URL template is not an http(s) URL with known placeholders', async () => {
+    for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+    vi.stubEnv('RUNBOOK_URL', 'https://wiki.example.com/{rule}');
+    await expect(import('../../functions/ingest.ts')).rejects.toThrow(
+      /RUNBOOK_URL must be an http\(s\) URL template using \{ruleId\}, \{severity\}, \{account\}, \{region\}, found "https:\/\/wiki.example.com\/\{rule\}"/,
+    );
+  });
+
+  it('reads the chat topic and the runbook template once, for every function that alerts', async () => {
+    const { ingestConfig, verifyConfig, watchdogConfig } = await import('#shared/config.ts');
+    const chat = 'arn:aws:sns:us-east-1:111122223333:alerts-chat';
+    const all = { ...env, CHAT_TOPIC_ARN: chat, RUNBOOK_URL: 'https://wiki.example.com/{ruleId}' };
+    expect(ingestConfig(all)).toMatchObject({
+      chatTopicArn: chat,
+      runbookUrl: 'https://wiki.example.com/{ruleId}',
+    });
+    expect(verifyConfig(all).chatTopicArn).toBe(chat);
+    expect(watchdogConfig(all).chatTopicArn).toBe(chat);
+    expect(ingestConfig({ ...env, CHAT_TOPIC_ARN: '' })).not.toHaveProperty('chatTopicArn');
+  });
 });

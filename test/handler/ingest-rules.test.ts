@@ -30,6 +30,28 @@ describe('ingest handler: rules', () => {
     expect(metricTotal(p.emf, 'CloudTrailChanges')).toBe(1);
   });
 
+  it('links every rule alert to the runbook template of RUNBOOK_URL, and keys one incident per rule, principal and window', async () => {
+    // Prepare
+    const p = testPipeline({ RUNBOOK_URL: 'https://wiki.example.com/trailwatch/{ruleId}?region={region}' });
+    const handler = ingestHandler(p.deps);
+    const records = stratusRecords('aws.defense-evasion.cloudtrail-stop');
+    const first = keyAt('2024-07-31T13:10:00Z', 'StopLog000000011');
+    const second = keyAt('2024-07-31T13:40:00Z', 'StopLog000000012');
+    await p.source.put(first, logFile(records));
+    await p.source.put(second, logFile(records));
+    // Act
+    await handler(s3Event('trail', first, 100, new Date()), context);
+    await handler(s3Event('trail', second, 100, new Date()), context);
+    // Assess
+    const alerts = p.notifier.sent.filter((n) => n.attributes.rule === 'CloudWatch.5');
+    expect(alerts).toHaveLength(2);
+    const docs = alerts.map((a) => alertData(a.message) as { runbookUrl: string; incidentKey: string });
+    expect(docs[0].runbookUrl).toBe('https://wiki.example.com/trailwatch/CloudWatch.5?region=us-east-1');
+    expect(JSON.parse(alerts[0].message).email).toContain(`Runbook: ${docs[0].runbookUrl}`);
+    expect(docs[1].incidentKey).toBe(docs[0].incidentKey);
+    expect(JSON.parse(alerts[0].chat!).content.nextSteps[0]).toContain(docs[0].runbookUrl);
+  });
+
   it('counts every denied call but pages once a day per rule, account and region; a retry of the paging file pages again', async () => {
     // Prepare
     const p = testPipeline();

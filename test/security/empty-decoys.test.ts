@@ -89,7 +89,7 @@ describe('attack: empty objects named like the newest digest and log file', () =
     const subjects = p.notifier.sent.map((n) => n.subject);
     expect(subjects.some((s) => s.startsWith('[HIGH] No CloudTrail digest'))).toBe(true);
     expect(subjects.some((s) => s.startsWith('[MEDIUM] No CloudTrail log file'))).toBe(true);
-    const planted = tamperAlerts(p.notifier.sent, 'planted');
+    const planted = tamperAlerts(p.notifier.sent, 'planted-object');
     expect(planted).toHaveLength(1);
     expect(planted[0].message).toContain(plantedDigest);
     expect(metricTotal(p.emf, 'PlantedObjects')).toBe(2);
@@ -122,7 +122,7 @@ describe('attack: empty objects named like the newest digest and log file', () =
     // Assess
     expect(logResult.outcomes[0]).toMatchObject({ status: 'tampered', tamper: 'empty' });
     expect(digestResult.outcomes[0]).toMatchObject({ status: 'tampered', tamper: 'empty' });
-    const empty = tamperAlerts(p.notifier.sent, 'empty');
+    const empty = tamperAlerts(p.notifier.sent, 'empty-object');
     expect(empty.map((n) => n.subject.slice(0, 12))).toEqual(['[CRITICAL] E', '[CRITICAL] E']);
     expect(p.dispatched).toEqual([]);
   });
@@ -145,12 +145,15 @@ describe('attack: empty objects named like the newest digest and log file', () =
     );
     // Assess
     expect(result.outcomes.map((o) => o.status)).toEqual(['tampered', 'tampered']);
-    const removed = tamperAlerts(p.notifier.sent, 'removed');
+    const removed = tamperAlerts(p.notifier.sent, /^(log|digest)-deleted$/);
     expect(removed.map((n) => n.message.includes(newest.key) || n.message.includes(digest.key))).toEqual([
       true,
       true,
     ]);
-    expect(removed.every((n) => n.subject.startsWith('[CRITICAL] CloudTrail file deleted'))).toBe(true);
+    expect(removed.map((n) => n.attributes.check).sort()).toEqual(['digest-deleted', 'log-deleted']);
+    expect(removed.every((n) => /^\[CRITICAL\] CloudTrail (log file|digest) deleted/.test(n.subject))).toBe(
+      true,
+    );
     expect(metricTotal(p.emf, 'TamperAlerts')).toBe(2);
   });
 });

@@ -198,7 +198,7 @@ describe('a single injected fault at every step of every alert path loses no ale
     const r = await everyFault(rulePath);
     expect(r.expected.some((e) => /rule=CloudWatch\.1( |$)/.test(e))).toBe(true);
     expect(r.expected.some((e) => /rule=CloudWatch\.10( |$)/.test(e))).toBe(true);
-    expect(r.expected.some((e) => e.includes('tamper=empty'))).toBe(true);
+    expect(r.expected.some((e) => e.includes('check=empty-object'))).toBe(true);
     expect(r.runs).toBeGreaterThan(10);
     expect(r.lost).toEqual([]);
   });
@@ -212,8 +212,8 @@ describe('a single injected fault at every step of every alert path loses no ale
   it('watchdog gap, planted object and unlisted log file, through the scheduled watchdog', async () => {
     const r = await everyFault(watchdogPath);
     expect(r.expected.some((e) => e.includes('check=digest-missing'))).toBe(true);
-    expect(r.expected.some((e) => e.includes('tamper=planted'))).toBe(true);
-    expect(r.expected.some((e) => e.includes('tamper=unlisted'))).toBe(true);
+    expect(r.expected.some((e) => e.includes('check=planted-object'))).toBe(true);
+    expect(r.expected.some((e) => e.includes('check=unlisted-log-file'))).toBe(true);
     expect(r.lost).toEqual([]);
   });
 });

@@ -115,14 +115,14 @@ describe('attack: a forged, backdated log file that no digest lists', () => {
       })({}, context);
     // Act
     await watchdog(new Date(at.getTime() + 110 * MINUTE));
-    const early = tamperAlerts(p.notifier.sent, 'unlisted').length;
+    const early = tamperAlerts(p.notifier.sent, 'unlisted-log-file').length;
     await watchdog(new Date(at.getTime() + 125 * MINUTE));
     await watchdog(new Date(at.getTime() + 140 * MINUTE));
     // Assess: not before two digest periods, then once
     expect(early).toBe(0);
-    const unlisted = tamperAlerts(p.notifier.sent, 'unlisted');
+    const unlisted = tamperAlerts(p.notifier.sent, 'unlisted-log-file');
     expect(unlisted).toHaveLength(1);
-    expect(unlisted[0].subject).toMatch(/^\[HIGH\] Unlisted log file/);
+    expect(unlisted[0].subject).toMatch(/^\[HIGH\] Log file no digest lists/);
     expect(unlisted[0].message).toContain(key);
   });
 
@@ -152,6 +152,6 @@ describe('attack: a forged, backdated log file that no digest lists', () => {
       metrics: p.deps.metrics,
     })({}, context);
     // Assess
-    expect(tamperAlerts(p.notifier.sent, 'unlisted')).toEqual([]);
+    expect(tamperAlerts(p.notifier.sent, 'unlisted-log-file')).toEqual([]);
   });
 });

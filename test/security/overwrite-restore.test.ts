@@ -58,9 +58,9 @@ describe('attack: overwrite a log file, then restore it', () => {
     expect(first.outcomes[0].status).toBe('ingested');
     expect(ruleAlerts(p.notifier.sent, 'CloudWatch.1')).toHaveLength(1);
     expect(second.outcomes[0]).toMatchObject({ status: 'tampered', tamper: 'overwritten' });
-    const rewrite = tamperAlerts(p.notifier.sent, 'overwritten');
+    const rewrite = tamperAlerts(p.notifier.sent, 'log-overwritten');
     expect(rewrite).toHaveLength(1);
-    expect(rewrite[0].subject).toMatch(/^\[CRITICAL\] CloudTrail file overwritten/);
+    expect(rewrite[0].subject).toMatch(/^\[CRITICAL\] CloudTrail log file overwritten/);
     expect(rewrite[0].message).toContain(key);
     // the restore has the content ingest already read: a duplicate, not a second alert
     expect(third.outcomes[0].status).toBe('duplicate');
@@ -76,7 +76,9 @@ describe('attack: overwrite a log file, then restore it', () => {
     const result = await ingestHandler(p.deps)(createdEvent(bucket, key, genuine, at), context);
     // Assess: nothing of the altered copy was taken for CloudTrail's file
     expect(result.outcomes[0]).toMatchObject({ status: 'tampered', tamper: 'replaced-before-read' });
-    expect(tamperAlerts(p.notifier.sent, 'replaced-before-read')).toHaveLength(1);
+    const replaced = tamperAlerts(p.notifier.sent, 'log-overwritten');
+    expect(replaced).toHaveLength(1);
+    expect(replaced[0].message).toContain('replaced before trailwatch could read it');
     expect(p.notifier.sent[0].subject).toMatch(/^\[CRITICAL\]/);
     expect([...p.state.objects.keys()].filter((k) => k.startsWith('summaries/'))).toEqual([]);
   });

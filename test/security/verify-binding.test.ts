@@ -72,7 +72,7 @@ describe('every log file bound to a digest', () => {
     expect(Object.keys(before?.unverified ?? {}).length).toBeGreaterThan(0);
     const after = await readState(p.state, k.account, k.region);
     expect(after?.unverified).toBeUndefined();
-    expect(tamperAlerts(p.notifier.sent, 'overwritten')).toEqual([]);
+    expect(tamperAlerts(p.notifier.sent, 'log-overwritten')).toEqual([]);
   });
 
   it('a log file rewritten, ingested, and put back before verify is CRITICAL, and is not marked verified', async () => {
@@ -87,7 +87,7 @@ describe('every log file bound to a digest', () => {
     // Act
     await verify(await eventOf(digest.key), context);
     // Assess
-    const alerts = tamperAlerts(p.notifier.sent, 'overwritten');
+    const alerts = tamperAlerts(p.notifier.sent, 'log-overwritten');
     expect(alerts).toHaveLength(1);
     expect(alerts[0].subject).toMatch(/^\[CRITICAL\]/);
     expect(alerts[0].message).toContain(victim);
@@ -104,6 +104,6 @@ describe('every log file bound to a digest', () => {
     const again = await verify(await eventOf(digest.key), context);
     // Assess
     expect(again.outcomes[0]).toMatchObject({ status: 'tampered', tamper: 'overwritten' });
-    expect(tamperAlerts(p.notifier.sent, 'overwritten')).toHaveLength(1);
+    expect(tamperAlerts(p.notifier.sent, 'digest-overwritten')).toHaveLength(1);
   });
 });

@@ -58,8 +58,13 @@ export function alerts(sent: Notification[]): Record<string, unknown>[] {
   return sent.map((n) => alertData(n.message) ?? {});
 }
 
-export function tamperAlerts(sent: Notification[], tamper: string): Notification[] {
-  return sent.filter((n) => n.attributes.tamper === tamper);
+/** Tamper alerts of one subtype of the alert contract (`log-overwritten`, `planted-object`...), or matching one. */
+export function tamperAlerts(sent: Notification[], subtype: string | RegExp): Notification[] {
+  return sent.filter(
+    (n) =>
+      n.attributes.kind === 'tamper' &&
+      (typeof subtype === 'string' ? n.attributes.check === subtype : subtype.test(n.attributes.check ?? '')),
+  );
 }
 
 export function ruleAlerts(sent: Notification[], rule: string): Notification[] {

@@ -2,11 +2,12 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { S3ServiceException } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CliError } from '#cli/errors.ts';
 import { cliErrorIn, openSource, SourceError, s3Failure } from '#cli/source.ts';
-import { logFileKey } from '#shared/keys.ts';
+import { digestFileKey, logFileKey } from '#shared/keys.ts';
 import { RetryableIngestError } from '#shared/pipeline/ingest-log-files.ts';
 import { StoreError } from '#shared/ports.ts';
 
@@ -96,6 +97,40 @@ describe('local sources', () => {
     const source = await openSource(dir, { bucket: 'acme-trail' });
     // Assess
     expect(source).toMatchObject({ bucket: 'acme-trail', prefix: '', description: dir, s3: false });
+  });
+
+  it('names a copied folder by the trail bucket its digests record, not by the folder', async () => {
+    // Prepare: a copy of a trail bucket, without a generator manifest, in a folder named otherwise
+    const dir = join(root, 'downloaded-logs');
+    const at = new Date('2026-03-05T10:00:00Z');
+    const log = logFileKey({
+      account: '111122223333',
+      region: 'eu-west-1',
+      time: at,
+      unique: 'AbCdEfGh12345678',
+    });
+    const digest = digestFileKey({
+      account: '111122223333',
+      region: 'eu-west-1',
+      trailName: 'org-trail',
+      homeRegion: 'us-east-1',
+      endTime: new Date('2026-03-05T11:23:45Z'),
+    });
+    for (const [key, body] of [
+      [log, gzipSync('{"Records":[]}')],
+      [digest, gzipSync(JSON.stringify({ digestS3Bucket: 'acme-cloudtrail-logs', digestS3Object: digest }))],
+    ] as const) {
+      mkdirSync(join(dir, key, '..'), { recursive: true });
+      writeFileSync(join(dir, key), body);
+    }
+
+    // Act
+    const source = await openSource(dir);
+    const given = await openSource(dir, { bucket: 'chosen' });
+
+    // Assess
+    expect(source.bucket).toBe('acme-cloudtrail-logs');
+    expect(given.bucket).toBe('chosen');
   });
 
   it('refuses a file given as a folder, and a folder of one other file, naming them', async () => {

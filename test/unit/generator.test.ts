@@ -21,6 +21,7 @@ import { type DigestFile, digestTime, sha256Hex, stringToSign } from '#shared/di
 import { classifyKey } from '#shared/keys.ts';
 import { readAll } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
+import { extractResources } from '#shared/resources/index.ts';
 
 /** A few hours on a Thursday, two regions, everything switched on: quick to generate. */
 const small: TrailScenario = {
@@ -220,7 +221,9 @@ describe('generated trail layout', () => {
     const items = (stop!.requestParameters as { instancesSet: { items: { instanceId: string }[] } })
       .instancesSet.items;
     expect(items[0].instanceId).toMatch(/^i-0[0-9a-f]{16}$/);
-    expect(stop!.resources?.[0].ARN).toContain(items[0].instanceId);
+    // Like a real StopInstances: no resources[]; the instance is named by the request and the response.
+    expect(stop!.resources).toBeUndefined();
+    expect(extractResources(stop)).toEqual([{ type: 'AWS::EC2::Instance', name: items[0].instanceId }]);
     expect(JSON.stringify(stop!.responseElements)).toContain(items[0].instanceId);
   });
 

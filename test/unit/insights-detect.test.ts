@@ -245,14 +245,14 @@ describe('detect', () => {
     expect(r.events[0].thresholdPerMinute).toBeGreaterThan(8);
   });
 
-  it('watches read calls per minute only when ApiReadRateInsight is on', async () => {
+  it('watches read calls per minute unless ApiReadRateInsight is switched off', async () => {
     // Prepare
     const types = {
-      types: ['ApiCallRateInsight', 'ApiErrorRateInsight', 'ApiReadRateInsight'] as InsightType[],
+      types: ['ApiCallRateInsight', 'ApiErrorRateInsight'] as InsightType[],
     };
-    const off = await seeded();
-    const on = new MemoryObjectStore('on');
-    await seedBaselines(on, background(START, 8, 1), { now: new Date(START + 8 * DAY), ...types });
+    const on = await seeded();
+    const off = new MemoryObjectStore('off');
+    await seedBaselines(off, background(START, 8, 1), { now: new Date(START + 8 * DAY), ...types });
     const reads = at(0, {
       source: 'ec2.amazonaws.com',
       name: 'DescribeInstances',
@@ -260,8 +260,8 @@ describe('detect', () => {
       count: 40,
     });
     // Act
-    const a = await run(off, 8, reads);
-    const b = await run(on, 8, reads, types);
+    const a = await run(off, 8, reads, types);
+    const b = await run(on, 8, reads);
     // Assess
     expect(a.records).toEqual([]);
     expect(b.records.map((r) => r.insightDetails.insightType)).toEqual(['ApiReadRateInsight']);

@@ -65,7 +65,7 @@ function files() {
 }
 
 describe('applySummaryToState', () => {
-  it('adds a minute spread over several files, errors by code, and leaves data events and reads out by default', () => {
+  it('adds a minute spread over several files, errors by code and reads, and leaves data events out', () => {
     // Prepare
     const state = emptyState(ACCOUNT, REGION);
     // Act
@@ -80,21 +80,21 @@ describe('applySummaryToState', () => {
       m0,
       2,
     ]);
-    expect(Object.keys(state.series).some((k) => k.startsWith('R|'))).toBe(false);
+    // 11 DescribeInstances, 2 of them refused: the read series counts the 9 that went through.
+    expect(state.series['R|ec2.amazonaws.com|DescribeInstances'].m).toEqual([m0, 9]);
     expect(Object.keys(state.series).some((k) => k.includes('PutObject'))).toBe(false);
     expect(state.coverage).toEqual([m0, m0 + 1]);
   });
 
-  it('keeps read calls per minute when ApiReadRateInsight is switched on', () => {
+  it('keeps no read series when ApiReadRateInsight is switched off', () => {
     // Prepare
     const state = emptyState(ACCOUNT, REGION);
-    const withReads = resolveOptions({
-      types: ['ApiCallRateInsight', 'ApiErrorRateInsight', 'ApiReadRateInsight'],
-    });
+    const withoutReads = resolveOptions({ types: ['ApiCallRateInsight', 'ApiErrorRateInsight'] });
     // Act
-    for (const s of files()) applySummaryToState(state, s, withReads);
+    for (const s of files()) applySummaryToState(state, s, withoutReads);
     // Assess
-    expect(state.series['R|ec2.amazonaws.com|DescribeInstances'].m).toEqual([m0, 11]);
+    expect(Object.keys(state.series).some((k) => k.startsWith('R|'))).toBe(false);
+    expect(state.series['C|ec2.amazonaws.com|RunInstances'].m).toEqual([m0, 8, m0 + 1, 2]);
   });
 
   it('never counts a re-delivered summary twice', () => {

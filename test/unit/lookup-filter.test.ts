@@ -5,7 +5,6 @@ import {
   type LookupFilter,
   matchesFilter,
   resourceId,
-  resourceNames,
   userNames,
 } from '#cli/lookup/filter.ts';
 import { toRow } from '#cli/lookup/row.ts';
@@ -70,20 +69,10 @@ describe('username', () => {
 });
 
 describe('resources', () => {
-  it('names an ARN by the whole ARN, its resource part, its id and its last segment', () => {
-    expect(resourceNames('arn:aws:iam::111122223333:role/admin')).toEqual([
-      'arn:aws:iam::111122223333:role/admin',
-      'role/admin',
-      'admin',
-    ]);
-    expect(resourceNames('arn:aws:s3:::my-bucket/logs/a.txt')).toEqual([
-      'arn:aws:s3:::my-bucket/logs/a.txt',
-      'my-bucket/logs/a.txt',
-      'logs/a.txt',
-      'a.txt',
-    ]);
-    expect(resourceNames('arn:aws:lambda:us-east-1:111122223333:function:f1')).toContain('f1');
+  it('shows an ARN by the id after its resource type', () => {
     expect(resourceId('arn:aws:s3:::my-bucket')).toBe('my-bucket');
+    expect(resourceId('arn:aws:iam::111122223333:role/admin')).toBe('admin');
+    expect(resourceId('arn:aws:lambda:us-east-1:111122223333:function:f1')).toBe('f1');
   });
 
   it('finds the one GetParameters call that read a given parameter, by name or by ARN', () => {
@@ -95,12 +84,30 @@ describe('resources', () => {
     const byArn = matching(ssmParameters, { resourceName: arn });
     const byPath = matching(ssmParameters, { resourceName: 'credentials/stratus-red-team/credentials-15' });
     const byPartOfName = matching(ssmParameters, { resourceName: 'credentials-' });
+    const byParameterName = matching(ssmParameters, {
+      resourceName: '/credentials/stratus-red-team/credentials-15',
+    });
     // Assess
     expect(expected).toHaveLength(1);
     expect(byName).toEqual(expected);
     expect(byArn).toEqual(expected);
     expect(byPath).toEqual(expected);
     expect(byPartOfName).toEqual([]);
+    expect(byParameterName).toEqual(expected);
+  });
+
+  it('finds resources CloudTrail does not list, from the request and the response', () => {
+    // Prepare: real records without resources[]
+    const stop = stratusRecords('aws.defense-evasion.cloudtrail-stop').find(
+      (r) => r.eventName === 'StopLogging',
+    )!;
+    // Act / Assess
+    expect(stop.resources).toBeUndefined();
+    expect(matchesFilter(stop, { resourceName: 'stratus-red-team-ct-stop-trail-buykxbqejv' })).toBe(true);
+    expect(matchesFilter(stop, { resourceType: 'AWS::CloudTrail::Trail' })).toBe(true);
+    expect(matchesFilter(stop, { resourceType: 'AWS::CloudTrail::Trail', resourceName: 'other-trail' })).toBe(
+      false,
+    );
   });
 
   it('matches the resource type of an entry, and name and type on the same entry', () => {
@@ -226,6 +233,7 @@ describe('row', () => {
       errorCode: null,
       eventID: r.eventID,
     });
-    expect(row.resources).toEqual(r.resources!.map((e) => e.ARN));
+    expect(row.resources.map((x) => x.name)).toEqual(r.resources!.map((e) => e.ARN));
+    expect(row.resources.every((x) => x.type === 'AWS::SSM::Parameter')).toBe(true);
   });
 });

@@ -148,9 +148,11 @@ describe('the lookup table', () => {
   } as TrailKey;
   const role = 'AWSReservedSSO_AdministratorAccess_0123456789abcdef';
   const email = 'alice.wonderland-longname@example.com';
+  // Calls that name no resource: these tests are about the USER column's room.
   const sso: LookupRow = toRow({
     file,
     record: record({
+      requestParameters: null,
       userIdentity: {
         type: 'AssumedRole',
         principalId: `AROAEXAMPLE:${email}`,
@@ -166,7 +168,7 @@ describe('the lookup table', () => {
       },
     }),
   });
-  const user = toRow({ file, record: record() });
+  const user = toRow({ file, record: record({ requestParameters: null }) });
   const userColumn = (lines: string[]) => {
     const at = lines[0].indexOf('USER');
     const next = lines[0].indexOf('EVENT');

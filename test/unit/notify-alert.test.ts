@@ -4,6 +4,7 @@ import {
   ALERT_SCHEMA,
   alertData,
   buildAlert,
+  decisionFor,
   formatSubject,
   JSON_BEGIN,
   JSON_END,
@@ -30,8 +31,9 @@ describe('buildAlert: the shared envelope', () => {
       title: 'Digest file missing',
       account: '111122223333',
       region: 'eu-west-1',
-      kind: 'digest',
+      kind: 'tamper' as const,
       text: 'The digest for 10:00-11:00 is missing.\nLast valid digest: s3://b/k',
+      incidentKey: 'chain:111122223333:eu-west-1:abcd:2024-08-01T11:00:00.000Z',
       data: { digest: 's3://b/k', hour: '2024-08-01T10:00:00Z' },
     };
 
@@ -45,24 +47,40 @@ describe('buildAlert: the shared envelope', () => {
     expect(n.subject).toBe('[CRITICAL] Digest file missing (111122223333, eu-west-1)');
     expect(n.attributes).toEqual({
       severity: 'CRITICAL',
-      kind: 'digest',
+      kind: 'tamper',
       account: '111122223333',
       region: 'eu-west-1',
+      incident: input.incidentKey,
     });
-    expect(Object.keys(variants).sort()).toEqual(['default', 'email', 'lambda', 'sqs']);
-    expect(variants.email).toBe(input.text);
+    expect(Object.keys(variants).sort()).toEqual([
+      'default',
+      'email',
+      'email-json',
+      'firehose',
+      'http',
+      'https',
+      'lambda',
+      'sms',
+      'sqs',
+    ]);
+    const email = `${n.subject}\n${decisionFor('CRITICAL')}\n\n${input.text}`;
+    expect(variants.email).toBe(email);
     const expectedData = {
       schema: ALERT_SCHEMA,
-      kind: 'digest',
+      kind: 'tamper',
       severity: 'CRITICAL',
       title: 'Digest file missing',
       account: '111122223333',
       region: 'eu-west-1',
+      incidentKey: input.incidentKey,
+      decision: decisionFor('CRITICAL'),
       ...input.data,
     };
     expect(JSON.parse(variants.sqs)).toEqual(expectedData);
-    expect(variants.lambda).toBe(variants.sqs);
-    expect(variants.default).toBe(`${input.text}\n\n${JSON_BEGIN}\n${variants.sqs}\n${JSON_END}\n`);
+    for (const p of ['lambda', 'email-json', 'http', 'https', 'firehose'])
+      expect(variants[p]).toBe(variants.sqs);
+    expect(variants.sms).toBe(`trailwatch ${n.subject} - Act now`);
+    expect(variants.default).toBe(`${email}\n\n${JSON_BEGIN}\n${variants.sqs}\n${JSON_END}\n`);
     expect(alertData(n.message)).toEqual(expectedData);
     expect(alertData(variants.default)).toEqual(expectedData);
   });
@@ -75,12 +93,19 @@ describe('buildAlert: the shared envelope', () => {
       title: 'x',
       kind: 'insight',
       text: 't',
+      incidentKey: 'insight:x',
       data: {},
       attributes: { rule: '' },
     });
 
     // Assess
-    expect(n.attributes).toEqual({ severity: 'LOW', kind: 'insight', account: 'unknown', region: 'unknown' });
+    expect(n.attributes).toEqual({
+      severity: 'LOW',
+      kind: 'insight',
+      account: 'unknown',
+      region: 'unknown',
+      incident: 'insight:x',
+    });
     expect(n.subject).toBe('[LOW] x');
   });
 
@@ -93,7 +118,15 @@ describe('buildAlert: the shared envelope', () => {
     };
 
     // Act
-    const n = buildAlert({ topic: 't', severity: 'HIGH', title: 'Storm', kind: 'rule', text, data });
+    const n = buildAlert({
+      topic: 't',
+      severity: 'HIGH',
+      title: 'Storm',
+      kind: 'rule',
+      text,
+      data,
+      incidentKey: 'rule:x',
+    });
     const variants = JSON.parse(n.message) as Record<string, string>;
     const parsed = alertData(n.message) as { events?: unknown[]; truncated?: boolean; schema?: string };
 
@@ -114,7 +147,15 @@ describe('buildAlert: the shared envelope', () => {
     const text = '\u0001"\\'.repeat(200_000);
 
     // Act
-    const n = buildAlert({ topic: 't', severity: 'LOW', title: 't', kind: 'rule', text, data: { x: text } });
+    const n = buildAlert({
+      topic: 't',
+      severity: 'LOW',
+      title: 't',
+      kind: 'rule',
+      text,
+      data: { x: text },
+      incidentKey: 'rule:x',
+    });
 
     // Assess
     expect(publishBytes(n)).toBeLessThanOrEqual(SNS_MAX_BYTES);
@@ -132,7 +173,7 @@ const messyChar = fc.oneof(
 );
 
 describe('formatSubject', () => {
-  it('drops details, then the region, then shortens the title to stay under 100 characters', () => {
+  it('cuts a long caller name, drops details and the region, then shortens the title to stay under 100 characters', () => {
     // Prepare
     const title = 'Console sign-in without MFA';
 
@@ -149,7 +190,8 @@ describe('formatSubject', () => {
 
     // Assess
     expect(full).toBe('[HIGH] Console sign-in without MFA: 3 events by bob (111122223333, us-east-1)');
-    expect(noBy).toBe('[HIGH] Console sign-in without MFA: 3 events (111122223333, us-east-1)');
+    expect(noBy).toBe(`[HIGH] Console sign-in without MFA: 3 events by ${'b'.repeat(33)}... (111122223333)`);
+    expect(noBy.length).toBe(99);
     expect(longTitle.length).toBe(99);
     expect(longTitle).toMatch(/^\[HIGH\] T+\.\.\. \(111122223333\)$/);
   });

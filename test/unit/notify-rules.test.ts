@@ -92,7 +92,9 @@ describe('rule notifications', () => {
     expect(email).toContain('What:      ec2.amazonaws.com AuthorizeSecurityGroupIngress');
     expect(email).toContain('When:      2024-08-01T12:34:56Z');
     expect(email).toContain('Where:     eu-west-1, account 111122223333, from 203.0.113.9');
-    expect(email).toContain('Resources: groupId=sg-0123456789abcdef0, securityGroupRuleId=sgr-0abc');
+    expect(email).toContain(
+      'Resources: AWS::EC2::SecurityGroup sg-0123456789abcdef0, securityGroupRuleId=sgr-0abc',
+    );
     expect(email).toContain(
       'Request:   groupId=sg-0123456789abcdef0, ipProtocol=tcp, fromPort=22, toPort=22, cidrIp=0.0.0.0/0',
     );
@@ -289,7 +291,9 @@ describe('rule notifications on real records', () => {
     const summary = summarizeEvent(create);
 
     // Assess
-    expect(summary.resources).toContain('userName=malicious-iam-user');
+    expect(summary.resources).toContain('arn:aws:iam::229654561268:user/malicious-iam-user');
+    // The user is named once, by its ARN, not again by its name.
+    expect(summary.resources.join(' ')).not.toMatch(/userName=/);
     expect(summary.resources.join(' ')).not.toMatch(/StratusRedTeam/);
   });
 });

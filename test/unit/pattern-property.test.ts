@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ANY_ELEMENT, ANY_PROPERTY, type Segment } from '#shared/rules/pattern/ast.ts';
 import { compileNode } from '#shared/rules/pattern/compile.ts';
 import {
   compilePattern,
@@ -12,7 +13,8 @@ import {
 } from '#shared/rules/pattern/index.ts';
 
 // A small vocabulary so that random patterns and random records actually meet.
-const NAMES = ['a', 'b', 'eventName', 'errorCode', 'x-y', 'n_1', 'constructor'];
+// 'cluster.name' and "it's" need the bracket form `$.['...']`; '*' as a name must not read as a wildcard.
+const NAMES = ['a', 'b', 'eventName', 'errorCode', 'x-y', 'n_1', 'constructor', 'cluster.name', "it's", '*'];
 const TEXTS = [
   'x',
   'AccessDenied',
@@ -29,12 +31,21 @@ const TEXTS = [
   'A-c',
 ];
 
+/** A property step (a name, or `.*` now and then) followed by indices and `[*]`s. */
+const propertyStep: fc.Arbitrary<Segment> = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...NAMES) },
+  { weight: 1, arbitrary: fc.constant(ANY_PROPERTY) },
+);
+const indexStep: fc.Arbitrary<Segment> = fc.oneof(
+  { weight: 3, arbitrary: fc.nat({ max: 2 }) },
+  { weight: 1, arbitrary: fc.constant(ANY_ELEMENT) },
+);
 const path = fc
-  .array(fc.tuple(fc.constantFrom(...NAMES), fc.array(fc.nat({ max: 2 }), { maxLength: 2 })), {
+  .array(fc.tuple(propertyStep, fc.array(indexStep, { maxLength: 2 })), {
     minLength: 1,
     maxLength: 3,
   })
-  .map((parts) => parts.flatMap(([name, indices]) => [name, ...indices]));
+  .map((parts) => parts.flatMap(([name, indices]): Segment[] => [name, ...indices]));
 
 const stringLiteral: fc.Arbitrary<Literal> = fc
   .tuple(fc.constantFrom(...TEXTS), fc.boolean(), fc.boolean())
@@ -76,7 +87,7 @@ const exactString: fc.Arbitrary<Literal> = fc
   .map((value) => ({ kind: 'string', value, quoted: true }));
 const equalityChain: fc.Arbitrary<Node> = fc
   .tuple(
-    fc.constantFrom(['a'], ['b', 0], ['errorCode']),
+    fc.constantFrom<Segment[]>(['a'], ['b', 0], ['errorCode'], ['b', ANY_ELEMENT], [ANY_PROPERTY]),
     fc.array(fc.oneof({ weight: 4, arbitrary: exactString }, stringLiteral, numberLiteral), {
       minLength: 3,
       maxLength: 6,

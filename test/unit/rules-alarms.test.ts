@@ -34,15 +34,21 @@ function configResolver(custom: Record<string, unknown>) {
 }
 
 describe('rule-alarms.cjs', () => {
-  it('returns one CIS-recipe alarm per rule, named like the rule metrics', async () => {
+  it('returns one CIS-recipe alarm per catalog rule and per HIGH or CRITICAL pack rule, named like the rule metrics', async () => {
     // Prepare
-    const rules = defaultRules();
+    const rules = defaultRules().filter(
+      (r) => r.origin !== 'pack' || ['HIGH', 'CRITICAL'].includes(r.severity),
+    );
+    const quietPackRules = defaultRules().filter((r) => r.origin === 'pack' && !rules.includes(r));
 
     // Act
     const resources = await mod.alarms({ resolveConfigurationProperty: configResolver({}) });
 
     // Assess
     expect(Object.keys(resources)).toEqual(rules.map((r) => alarmLogicalId(r.metricName)));
+    expect(rules.filter((r) => r.origin === 'pack').length).toBeGreaterThanOrEqual(10);
+    expect(quietPackRules.length).toBeGreaterThan(0);
+    for (const r of quietPackRules) expect(resources[alarmLogicalId(r.metricName)]).toBeUndefined();
     expect(resources.RuleAlarmConsoleSignInWithoutMfa).toEqual({
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {

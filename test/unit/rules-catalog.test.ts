@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { catalogRules, defaultRules, MAX_TITLE_LENGTH } from '#shared/rules/load.ts';
+import { catalogRules, defaultRules, MAX_TITLE_LENGTH, packRules } from '#shared/rules/load.ts';
 import { compilePattern, parsePattern } from '#shared/rules/pattern/index.ts';
 import type { RuleExamples } from '#shared/rules/rule-types.ts';
 
@@ -59,7 +59,7 @@ describe('rule catalog', () => {
     expect(rules.find((r) => r.id === 'CloudWatch.3')?.title).toBe('Console sign-in without MFA');
   });
 
-  it('has an examples file for every rule and none for unknown rules', () => {
+  it('has an examples file for every catalog and pack rule and none for unknown rules', () => {
     // Act
     const files = readdirSync(examplesDir)
       .filter((f) => f.endsWith('.json'))
@@ -67,7 +67,7 @@ describe('rule catalog', () => {
       .sort();
 
     // Assess
-    expect(files).toEqual(rules.map((r) => r.id).sort());
+    expect(files).toEqual([...rules, ...packRules()].map((r) => r.id).sort());
   });
 
   describe.each(rules.map((r) => [r.id, r] as const))('%s', (_id, rule) => {
@@ -94,13 +94,13 @@ describe('rule catalog', () => {
     );
   });
 
-  it('defaultRules() is the catalog plus the bundled (empty) custom rules, loaded once', () => {
+  it('defaultRules() is the catalog, the pack and the bundled (empty) custom rules, loaded once', () => {
     // Act
     const first = defaultRules();
     const second = defaultRules();
 
     // Assess
-    expect(first.map((r) => r.id)).toEqual(rules.map((r) => r.id));
+    expect(first.map((r) => r.id)).toEqual([...rules, ...packRules()].map((r) => r.id));
     expect(second).toBe(first);
     expect(JSON.parse(readFileSync(resolve(repoRoot, 'shared/rules/custom-rules.json'), 'utf8'))).toEqual([]);
   });

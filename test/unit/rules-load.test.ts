@@ -1,7 +1,14 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alarmLogicalId, defaultMetricName } from '#shared/metric-names.cjs';
-import { catalogRules, loadRules, mergeRules, RuleError, validateRuleFile } from '#shared/rules/load.ts';
+import {
+  catalogRules,
+  loadRules,
+  mergeRules,
+  packRules,
+  RuleError,
+  validateRuleFile,
+} from '#shared/rules/load.ts';
 import { PatternError } from '#shared/rules/pattern/index.ts';
 
 const fixtures = resolve(import.meta.dirname, '../fixtures/rules');
@@ -18,7 +25,7 @@ async function loadError(file: string): Promise<RuleError> {
 }
 
 describe('loadRules with a custom rules file', () => {
-  it('adds valid custom rules after the catalog, with defaults for metric name and source', async () => {
+  it('adds valid custom rules after the catalog and the pack, with defaults for metric name and source', async () => {
     // Prepare
     const file = fixture('custom-rules.json');
 
@@ -26,7 +33,7 @@ describe('loadRules with a custom rules file', () => {
     const rules = await loadRules({ rulesFile: file });
 
     // Assess
-    expect(rules).toHaveLength(catalogRules().length + 2);
+    expect(rules).toHaveLength(catalogRules().length + packRules().length + 2);
     const [lambda, ssh] = rules.slice(-2);
     expect(lambda).toMatchObject({
       id: 'custom.lambda-code-overwrite',

@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { alertData } from '#shared/notify/alert-message.ts';
 import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
 import { RuleEvaluator } from '#shared/rules/evaluate.ts';
-import { defaultRules } from '#shared/rules/load.ts';
+import { catalogRules } from '#shared/rules/load.ts';
 import { stratusDir, stratusRecords } from '#test/support/logfiles.ts';
 
 function evaluate(technique: string) {
-  const evaluator = new RuleEvaluator(defaultRules());
+  const evaluator = new RuleEvaluator(catalogRules());
   for (const r of stratusRecords(technique)) evaluator.onRecord(r);
   return evaluator.results();
 }
@@ -98,6 +98,7 @@ describe('catalog rules on real detonation records', () => {
       kind: 'rule',
       account: record.recipientAccountId,
       region: record.awsRegion,
+      incident: expect.stringMatching(new RegExp(`^rule:${ruleId}:${record.recipientAccountId}:`)),
     });
   });
 });

@@ -3,8 +3,21 @@
  * Produced by {@link parsePattern}, consumed by the compiler, the reference interpreter and the printer.
  */
 
-/** Property names and array indices after `$`, e.g. `$.a[0].b` → `['a', 0, 'b']`. */
-export type Path = readonly (string | number)[];
+/**
+ * A wildcard step: `[*]` is any element of an array, `.*` any property value of an object. A selector with
+ * wildcards can point at several values; a condition holds when one of them satisfies it.
+ */
+export type Wildcard = { readonly any: 'element' | 'property' };
+
+/**
+ * Property names, array indices and wildcards after `$`, e.g. `$.a[0].b` → `['a', 0, 'b']`,
+ * `$.['cluster.name']` → `['cluster.name']`, `$.list[*].id` → `['list', {any: 'element'}, 'id']`.
+ */
+export type Segment = string | number | Wildcard;
+export type Path = readonly Segment[];
+
+export const ANY_ELEMENT: Wildcard = Object.freeze({ any: 'element' });
+export const ANY_PROPERTY: Wildcard = Object.freeze({ any: 'property' });
 
 export type EqualityOperator = '=' | '!=';
 export type RelationalOperator = '<' | '>' | '<=' | '>=';

@@ -22,8 +22,13 @@
  * - `NOT EXISTS` is true only when the field is absent (a `null` field exists); `IS NULL` only for `null`;
  *   `IS TRUE` / `IS FALSE` only for JSON booleans (not the strings "true"/"false").
  * - `&&` binds tighter than `||`; records of any shape (including non-objects) never throw.
+ * - Wildcards: `$.a[*]` steps into every element of an array, `$.*` into every property value of an object
+ *   (anything else yields nothing). A selector with wildcards points at every value it reaches, and a
+ *   condition holds when ONE of them satisfies it (`$.a[*] != "x"` holds when some element is a value
+ *   other than "x"); `NOT EXISTS` holds when it reaches none. `$.['cluster.name']` is the property
+ *   named `cluster.name`, not a path.
  */
-import type { Compare, Literal, Node, Path } from '#shared/rules/pattern/ast.ts';
+import type { Compare, Literal, Node, Path, Segment, Wildcard } from '#shared/rules/pattern/ast.ts';
 import { isNumberText } from '#shared/rules/pattern/parser.ts';
 
 export type Matcher = (record: unknown) => boolean;
@@ -48,7 +53,59 @@ function indexStep(i: number): Getter {
   return (v) => (Array.isArray(v) && i < v.length ? v[i] : undefined);
 }
 
-/** `undefined` means "does not exist": parsed JSON never holds `undefined`. */
+function isWildcard(seg: Segment): seg is Wildcard {
+  return typeof seg === 'object';
+}
+
+export function hasWildcard(path: Path): boolean {
+  return path.some(isWildcard);
+}
+
+/** Every value a path with wildcards reaches, in document order. */
+function compileCollector(path: Path): (root: unknown) => unknown[] {
+  const steps = path.map((seg): ((v: unknown, out: unknown[]) => void) => {
+    if (typeof seg === 'number') {
+      return (v, out) => {
+        if (Array.isArray(v) && seg < v.length) out.push(v[seg]);
+      };
+    }
+    if (typeof seg === 'string') {
+      return (v, out) => {
+        if (isObject(v) && Object.hasOwn(v, seg)) out.push(v[seg]);
+      };
+    }
+    if (seg.any === 'element') {
+      return (v, out) => {
+        if (Array.isArray(v)) for (const x of v) out.push(x);
+      };
+    }
+    return (v, out) => {
+      if (isObject(v)) for (const k of Object.keys(v)) out.push(v[k]);
+    };
+  });
+  return (root) => {
+    let cur: unknown[] = [root];
+    for (const step of steps) {
+      const next: unknown[] = [];
+      for (const v of cur) step(v, next);
+      if (next.length === 0) return next;
+      cur = next;
+    }
+    return cur;
+  };
+}
+
+/** A matcher that applies `test` to the value `path` points at, or to any of them with wildcards. */
+export function compileAt(path: Path, test: (v: unknown) => boolean): Matcher {
+  if (!hasWildcard(path)) {
+    const get = compileGetter(path);
+    return (r) => test(get(r));
+  }
+  const collect = compileCollector(path);
+  return (r) => collect(r).some(test);
+}
+
+/** `undefined` means "does not exist": parsed JSON never holds `undefined`. Paths without wildcards only. */
 export function compileGetter(path: Path): Getter {
   const plain = path.every((k) => typeof k === 'string' && !inherited(k));
   if (plain && path.length === 1) {
@@ -73,7 +130,11 @@ export function compileGetter(path: Path): Getter {
       return isObject(y) ? y[c] : undefined;
     };
   }
-  const steps = path.map((k) => (typeof k === 'number' ? indexStep(k) : propStep(k)));
+  const steps = path.map((k) => {
+    if (typeof k === 'number') return indexStep(k);
+    if (typeof k === 'string') return propStep(k);
+    throw new TypeError('compileGetter: a path with wildcards has no single value; use compileAt');
+  });
   return (r) => {
     let v: unknown = r;
     for (const step of steps) {
@@ -164,9 +225,7 @@ function valueTest(node: Compare): ValueTest {
 }
 
 function compileCompare(node: Compare): Matcher {
-  const get = compileGetter(node.path);
-  const test = valueTest(node);
-  return (r) => test(get(r));
+  return compileAt(node.path, valueTest(node));
 }
 
 function allOf(fs: Matcher[]): Matcher {
@@ -235,11 +294,11 @@ function compileOr(items: Node[]): Matcher {
       continue;
     }
     const set = new Set(g.values);
-    const get = compileGetter(g.path);
-    fs.push((r) => {
-      const v = get(r);
-      return typeof v === 'string' ? set.has(v) : typeof v === 'number' && set.has(String(v));
-    });
+    fs.push(
+      compileAt(g.path, (v) =>
+        typeof v === 'string' ? set.has(v) : typeof v === 'number' && set.has(String(v)),
+      ),
+    );
   }
   for (const n of rest) fs.push(compileNode(n));
   return anyOf(fs);
@@ -250,17 +309,14 @@ export function compileNode(node: Node): Matcher {
     case 'compare':
       return compileCompare(node);
     case 'notExists': {
-      const get = compileGetter(node.path);
-      return (r) => get(r) === undefined;
+      const exists = compileAt(node.path, (v) => v !== undefined);
+      return (r) => !exists(r);
     }
-    case 'isNull': {
-      const get = compileGetter(node.path);
-      return (r) => get(r) === null;
-    }
+    case 'isNull':
+      return compileAt(node.path, (v) => v === null);
     case 'isBoolean': {
-      const get = compileGetter(node.path);
       const want = node.value;
-      return (r) => get(r) === want;
+      return compileAt(node.path, (v) => v === want);
     }
     case 'and':
       return allOf(node.items.map(compileNode));

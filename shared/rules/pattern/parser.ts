@@ -8,16 +8,25 @@
  *   and       := unary ( '&&' unary )*
  *   unary     := '(' or ')' | condition
  *   condition := SELECTOR ( OP value | 'NOT' 'EXISTS' | 'IS' ( 'NULL' | 'TRUE' | 'FALSE' ) )
- *   SELECTOR  := '$' ( '.' NAME ( '[' DIGITS ']' )* )+        NAME := [A-Za-z0-9_-]+
+ *   SELECTOR  := '$' ( '.' STEP ( '[' ( DIGITS | '*' ) ']' )* )+
+ *   STEP      := NAME | '*' | "['" QUOTED "']"                  NAME := [A-Za-z0-9_-]+
  *   OP        := '=' | '!=' | '<' | '>' | '<=' | '>='
  *   value     := '"' quoted '"' | BARE | '%' regex '%'
  *
  * Restrictions taken from CloudWatch so that a pattern accepted here is also a valid metric filter:
  * at most 1024 characters, at most 2 regular expressions, relational operators only with numbers,
- * array indices only after a property (`$.a[0]`, never `$[0]` or `$.a[*]`), and regular expressions
+ * array indices and `[*]` only after a property (`$.a[0]`, `$.a[*]`, never `$[0]`), property names with
+ * other characters in brackets (`$.['cluster.name']`), `.*` for any property, and regular expressions
  * made only of letters, digits, `: _ # = @ / ; , -` and the operators `^ $ ? [ ] { } | \ * + .`.
  */
-import type { Literal, Node, Operator, Path } from '#shared/rules/pattern/ast.ts';
+import {
+  ANY_ELEMENT,
+  ANY_PROPERTY,
+  type Literal,
+  type Node,
+  type Operator,
+  type Segment,
+} from '#shared/rules/pattern/ast.ts';
 import { PatternError } from '#shared/rules/pattern/errors.ts';
 
 export const MAX_PATTERN_LENGTH = 1024;
@@ -26,7 +35,7 @@ export const MAX_REGEX_PER_PATTERN = 2;
 type Token =
   | { t: 'punct'; v: '{' | '}' | '(' | ')' | '&&' | '||'; col: number }
   | { t: 'op'; v: Operator; col: number }
-  | { t: 'selector'; path: Path; text: string; col: number }
+  | { t: 'selector'; path: readonly Segment[]; text: string; col: number }
   | { t: 'string'; v: string; col: number }
   | { t: 'bare'; v: string; col: number }
   | { t: 'regex'; v: string; col: number }
@@ -152,7 +161,7 @@ class Lexer {
   private selector(): Token {
     const s = this.src;
     const start = this.pos;
-    const path: (string | number)[] = [];
+    const path: Segment[] = [];
     this.pos++;
     if (s[this.pos] !== '.') {
       const found =
@@ -165,26 +174,42 @@ class Lexer {
       const ch = s[this.pos];
       if (ch === '.') {
         this.pos++;
+        if (s[this.pos] === '*') {
+          this.pos++;
+          path.push(ANY_PROPERTY);
+          continue;
+        }
+        if (s[this.pos] === '[' && s[this.pos + 1] === "'") {
+          path.push(this.bracketName());
+          continue;
+        }
         const nameStart = this.pos;
         while (this.pos < s.length && NAME_CHAR.test(s[this.pos])) this.pos++;
         if (this.pos === nameStart) {
           this.fail(
             this.pos + 1,
-            "a property name (letters, digits, '_' or '-') after '.'",
+            "a property name (letters, digits, '_' or '-'), '*' or ['name'] after '.'",
             describeChar(s[this.pos]),
           );
         }
         path.push(s.slice(nameStart, this.pos));
       } else if (ch === '[') {
         this.pos++;
+        if (s[this.pos] === '*') {
+          if (s[this.pos + 1] !== ']')
+            this.fail(this.pos + 2, "']' after '[*'", describeChar(s[this.pos + 1]));
+          this.pos += 2;
+          path.push(ANY_ELEMENT);
+          continue;
+        }
         const numStart = this.pos;
         while (this.pos < s.length && s[this.pos] >= '0' && s[this.pos] <= '9') this.pos++;
         if (this.pos === numStart) {
           const found =
-            s[this.pos] === '*'
-              ? "'*' (array wildcards are not supported by CloudWatch filter patterns; use an index such as [0])"
+            s[this.pos] === "'"
+              ? "a quoted name (write a property name in brackets after a dot: $.['cluster.name'])"
               : describeChar(s[this.pos]);
-          this.fail(this.pos + 1, "an array index (digits) after '['", found);
+          this.fail(this.pos + 1, "an array index (digits) or '*' after '['", found);
         }
         const index = Number(s.slice(numStart, this.pos));
         if (s[this.pos] !== ']')
@@ -196,6 +221,36 @@ class Lexer {
       }
     }
     return { t: 'selector', path, text: s.slice(start, this.pos), col: start + 1 };
+  }
+
+  /** `['any name']` after a dot: a property name with characters a bare name cannot hold. */
+  private bracketName(): string {
+    const s = this.src;
+    const col = this.pos + 1;
+    this.pos += 2;
+    let name = '';
+    for (;;) {
+      if (this.pos >= s.length)
+        this.fail(
+          s.length + 1,
+          `a closing "']" for the property name opened at column ${col}`,
+          'end of pattern',
+        );
+      const c = s[this.pos];
+      if (c === '\\' && (s[this.pos + 1] === "'" || s[this.pos + 1] === '\\')) {
+        name += s[this.pos + 1];
+        this.pos += 2;
+        continue;
+      }
+      if (c === "'") break;
+      name += c;
+      this.pos++;
+    }
+    if (s[this.pos + 1] !== ']')
+      this.fail(this.pos + 2, `']' after the quoted property name`, describeChar(s[this.pos + 1]));
+    if (name === '') this.fail(col + 2, 'a property name between the quotes', "''");
+    this.pos += 2;
+    return name;
   }
 
   private quoted(): Token {

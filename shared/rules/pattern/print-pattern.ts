@@ -1,8 +1,14 @@
 /** Prints a pattern tree back as filter-pattern text that parses to the same tree. */
-import type { Literal, Node, Path } from '#shared/rules/pattern/ast.ts';
+import type { Literal, Node, Path, Segment } from '#shared/rules/pattern/ast.ts';
+
+function formatSegment(k: Segment): string {
+  if (typeof k === 'number') return `[${k}]`;
+  if (typeof k === 'object') return k.any === 'element' ? '[*]' : '.*';
+  return /^[A-Za-z0-9_-]+$/.test(k) ? `.${k}` : `.['${k.replace(/[\\']/g, '\\$&')}']`;
+}
 
 export function formatPath(path: Path): string {
-  return `$${path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('')}`;
+  return `$${path.map(formatSegment).join('')}`;
 }
 
 function formatLiteral(lit: Literal): string {

@@ -5,21 +5,26 @@
  */
 import type { Literal, Node, Path } from '#shared/rules/pattern/ast.ts';
 
-type Lookup = { found: false } | { found: true; value: unknown };
-
-function lookup(record: unknown, path: Path): Lookup {
-  let cur: unknown = record;
+/** Every value the path reaches: one at most without wildcards, any number with them. */
+function lookup(record: unknown, path: Path): unknown[] {
+  let found: unknown[] = [record];
   for (const seg of path) {
-    if (typeof seg === 'number') {
-      if (!Array.isArray(cur) || seg >= cur.length) return { found: false };
-      cur = cur[seg];
-    } else {
-      if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return { found: false };
-      if (!Object.hasOwn(cur, seg)) return { found: false };
-      cur = (cur as Record<string, unknown>)[seg];
+    const next: unknown[] = [];
+    for (const cur of found) {
+      const isObj = cur !== null && typeof cur === 'object' && !Array.isArray(cur);
+      if (typeof seg === 'number') {
+        if (Array.isArray(cur) && seg < cur.length) next.push(cur[seg]);
+      } else if (typeof seg === 'string') {
+        if (isObj && Object.hasOwn(cur, seg)) next.push((cur as Record<string, unknown>)[seg]);
+      } else if (seg.any === 'element') {
+        if (Array.isArray(cur)) next.push(...cur);
+      } else if (isObj) {
+        next.push(...Object.values(cur as Record<string, unknown>));
+      }
     }
+    found = next;
   }
-  return { found: true, value: cur };
+  return found;
 }
 
 function escapeRegExp(s: string): string {
@@ -53,6 +58,7 @@ function equals(v: string | number, lit: Literal): boolean {
   return asNumber(v) === lit.value;
 }
 
+/** A condition on a selector holds when one of the values it reaches satisfies it. */
 export function evaluateReference(node: Node, record: unknown): boolean {
   switch (node.type) {
     case 'and':
@@ -60,34 +66,30 @@ export function evaluateReference(node: Node, record: unknown): boolean {
     case 'or':
       return node.items.some((n) => evaluateReference(n, record));
     case 'notExists':
-      return !lookup(record, node.path).found;
-    case 'isNull': {
-      const r = lookup(record, node.path);
-      return r.found && r.value === null;
-    }
-    case 'isBoolean': {
-      const r = lookup(record, node.path);
-      return r.found && r.value === node.value;
-    }
-    case 'compare': {
-      const r = lookup(record, node.path);
-      if (!r.found) return false;
-      const v = r.value;
-      if (typeof v !== 'string' && typeof v !== 'number') return false;
-      switch (node.op) {
-        case '=':
-          return equals(v, node.value);
-        case '!=':
-          return !equals(v, node.value);
-        default: {
-          const x = asNumber(v);
-          const n = node.value.kind === 'number' ? node.value.value : Number.NaN;
-          if (node.op === '<') return x < n;
-          if (node.op === '>') return x > n;
-          if (node.op === '<=') return x <= n;
-          return x >= n;
-        }
-      }
+      return lookup(record, node.path).length === 0;
+    case 'isNull':
+      return lookup(record, node.path).some((v) => v === null);
+    case 'isBoolean':
+      return lookup(record, node.path).some((v) => v === node.value);
+    case 'compare':
+      return lookup(record, node.path).some((v) => compareOne(node, v));
+  }
+}
+
+function compareOne(node: Extract<Node, { type: 'compare' }>, v: unknown): boolean {
+  if (typeof v !== 'string' && typeof v !== 'number') return false;
+  switch (node.op) {
+    case '=':
+      return equals(v, node.value);
+    case '!=':
+      return !equals(v, node.value);
+    default: {
+      const x = asNumber(v);
+      const n = node.value.kind === 'number' ? node.value.value : Number.NaN;
+      if (node.op === '<') return x < n;
+      if (node.op === '>') return x > n;
+      if (node.op === '<=') return x <= n;
+      return x >= n;
     }
   }
 }

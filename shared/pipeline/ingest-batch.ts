@@ -1,0 +1,287 @@
+/**
+ * Batched ingest: the deliveries of one SQS batch (from the bucket's notifications, EventBridge or the trail's
+ * SNS topic), with the same per-file evaluation as the S3-triggered path, but the state writes per batch:
+ *
+ *   1. dedup: an object announced twice in the batch is read once (the others are `duplicate`); a deleted or
+ *      empty log file or digest raises its CRITICAL tamper alert here, as on the S3-triggered path;
+ *   2. per file, a few at a time: route; read and evaluate; rule metrics and throttled rule alerts;
+ *   3. per account-region: apply every summary of the batch and detect in ONE conditional state write. The
+ *      state remembers which files it applied, so it is the commit marker: a file delivered again (in a later
+ *      batch or on a retry) is recognised there and counted once;
+ *   4. one summaries object for the whole batch (not one per file: at 48 events a file the per-file PUT cost
+ *      more than everything else together).
+ *
+ * A failure is charged to the messages it concerns: a file that could not be read, or every file of an
+ * account-region whose state write failed. Only those come back as batch item failures; the queue retries
+ * them and the rest of the batch is done.
+ */
+import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
+import type { InsightEvent } from '#shared/insights/insight-types.ts';
+import { dayPath, decodeEventKey } from '#shared/keys.ts';
+import { METRIC } from '#shared/metric-names.cjs';
+import { type claimAlert, claimKey, claimOwner, markAlertSent } from '#shared/notify/throttle.ts';
+import {
+  countIngested,
+  type DeliveryOutcome,
+  type IngestPorts,
+  type LogFileRef,
+  publishRuleFindings,
+  readDeliveredLogFile,
+  recordRejection,
+  reportTamper,
+  verifiedKeyFor,
+} from '#shared/pipeline/ingest-log-files.ts';
+import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
+import { mapPool } from '#shared/pipeline/shards.ts';
+import type { ObjectStore } from '#shared/ports.ts';
+import type { LogFileSummary } from '#shared/summary.ts';
+
+/** A delivery with the id of the queue message that carried it. */
+export interface QueuedDelivery extends Delivery {
+  messageId: string;
+}
+
+export interface BatchResult {
+  outcomes: ({ messageId: string } & DeliveryOutcome)[];
+  insights: InsightEvent[];
+  /** Messages to retry (SQS partial batch response). */
+  failedMessageIds: string[];
+  /** Key of the batch's summaries object, when one was written. */
+  summariesKey?: string;
+}
+
+/**
+ * Claims already settled, by claim key, for the life of the container: a claim is written once and never
+ * changes, so its owner can be remembered (bounded: cleared when full).
+ */
+const knownClaimsByStore = new WeakMap<ObjectStore, Map<string, Promise<string | undefined>>>();
+const MAX_KNOWN_CLAIMS = 20_000;
+
+/** How many files of a batch are read at once: reading is I/O-bound at this size, evaluating CPU-bound. */
+export const BATCH_READ_CONCURRENCY = 16;
+
+export const BATCH_SUMMARIES_PREFIX = 'summaries/batches/';
+
+/** One object per batch, keyed by its files: a retry of the same batch rewrites the same object. */
+export function batchSummariesKey(summaries: LogFileSummary[]): string {
+  const keys = summaries.map((s) => `${s.source.bucket}/${s.source.key}`).sort();
+  const id = createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 32);
+  const day = dayPath(new Date(summaries[0].deliveredAt));
+  return `${BATCH_SUMMARIES_PREFIX}${day}/${id}.json.gz`;
+}
+
+interface Evaluated {
+  messageIds: string[];
+  file: LogFileRef;
+  summary: LogFileSummary;
+  hash: string;
+  ruleHits: Record<string, number>;
+}
+
+export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery[]): Promise<BatchResult> {
+  const { logger, metrics, state } = ports;
+  const result: BatchResult = { outcomes: [], insights: [], failedMessageIds: [] };
+  let knownClaims = knownClaimsByStore.get(state);
+  if (!knownClaims || knownClaims.size > MAX_KNOWN_CLAIMS) {
+    knownClaims = new Map();
+    knownClaimsByStore.set(state, knownClaims);
+  }
+  const failed = new Set<string>();
+  const fail = (ids: string[], key: string, error: unknown) => {
+    logger.error('object failed; its message will be retried', { key, error });
+    metrics.addMetric(METRIC.ProcessingFailures, 'Count', 1);
+    for (const id of ids) failed.add(id);
+  };
+
+  // 1. One entry per object; later copies ride on the first one's outcome.
+  const unique = new Map<string, QueuedDelivery & { copies: string[] }>();
+  for (const d of deliveries) {
+    let id: string;
+    try {
+      id = `${d.bucket}\u0000${decodeEventKey(d.key)}`;
+    } catch {
+      id = `${d.bucket}\u0000${d.key}`;
+    }
+    // A deletion, or another version of the key (overwritten, then put back), is not a copy of the first.
+    id += `\u0000${d.event ?? 'created'}\u0000${d.versionId ?? d.etag?.replace(/"/g, '') ?? ''}`;
+    const first = unique.get(id);
+    if (first) {
+      first.copies.push(d.messageId);
+      metrics.addMetric(METRIC.DuplicateDeliveries, 'Count', 1);
+      result.outcomes.push({ messageId: d.messageId, key: d.key, status: 'duplicate', summaryKey: '' });
+    } else unique.set(id, { ...d, copies: [] });
+  }
+
+  // A rule's throttle window is claimed once: the first file to hit it asks the store, the others are
+  // throttled by that answer (a claim attempt is a billed PUT even when it loses).
+  const claimOnce: typeof claimAlert = async (store, args) => {
+    if (args.minutes <= 0) return true;
+    const key = claimKey(args);
+    let owner = knownClaims.get(key);
+    if (!owner) {
+      owner = claimOwner(store, args);
+      knownClaims.set(key, owner);
+      // A failed request is not an answer: the next file asks again.
+      owner.catch(() => knownClaims?.delete(key));
+    }
+    return (await owner) === args.sourceKey;
+  };
+  // A window whose publish failed is not spent: the next file of the batch asks the store again, finds the
+  // claim unsent and sends (shared/notify/throttle.ts).
+  const unsent = (args: Parameters<typeof claimKey>[0]) => knownClaims?.delete(claimKey(args));
+
+  // 2. Route, read and evaluate, rule findings: a few files at a time.
+  const evaluated: Evaluated[] = [];
+  const entries = [...unique.values()];
+  await mapPool(entries, BATCH_READ_CONCURRENCY, async (d) => {
+    const ids = [d.messageId, ...d.copies];
+    const r = routeDelivery(d);
+    const { bucket, key } = r.object;
+    try {
+      if (r.to === 'ignore') {
+        metrics.addMetric(METRIC.IgnoredObjects, 'Count', 1);
+        result.outcomes.push({ messageId: d.messageId, key, status: 'ignored', reason: r.reason });
+        return;
+      }
+      if (r.to === 'tamper') {
+        // A log file or digest deleted or written empty: CRITICAL at once, nothing to read or count.
+        await reportTamper(ports, {
+          tamper: r.tamper,
+          bucket,
+          key,
+          details: {
+            event: d.eventName ?? (r.tamper === 'removed' ? 'ObjectRemoved' : 'ObjectCreated'),
+            ...(r.object.versionId ? { versionId: r.object.versionId } : {}),
+            ...(r.tamper === 'empty' ? { size: 0 } : {}),
+          },
+        });
+        result.outcomes.push({ messageId: d.messageId, key, status: 'tampered', tamper: r.tamper });
+        return;
+      }
+      if (r.to === 'verify') {
+        await ports.dispatchDigest(d);
+        metrics.addMetric(METRIC.DigestsDispatched, 'Count', 1);
+        result.outcomes.push({ messageId: d.messageId, key, status: 'dispatched' });
+        return;
+      }
+      const file: LogFileRef = {
+        bucket,
+        key: r.key,
+        ...(r.object.size !== undefined ? { size: r.object.size } : {}),
+        ...(r.object.versionId ? { versionId: r.object.versionId } : {}),
+        ...(r.object.etag ? { etag: r.object.etag } : {}),
+      };
+      const read = await readDeliveredLogFile(ports, file);
+      if (read.status === 'tampered') {
+        result.outcomes.push({ messageId: d.messageId, key, status: 'tampered', tamper: read.tamper });
+        return;
+      }
+      if (read.status === 'unreadable') {
+        const outcome = await recordRejection(state, metrics, file, read);
+        logger.error('log file rejected', { bucket, key, reason: read.error.message });
+        result.outcomes.push({ messageId: d.messageId, key, ...outcome });
+        return;
+      }
+      // Rule alerts first: the unthrottled ones (CRITICAL and HIGH by default) need no state at all.
+      await publishRuleFindings(ports, file, read, { claim: claimOnce, markSent: markAlertSent, unsent });
+      // Not checked against a digest yet: detection counts it, the baselines only once verify lists it.
+      read.summary.unverified = true;
+      if (await state.head(verifiedKeyFor(bucket, file.key.key))) delete read.summary.unverified;
+      evaluated.push({
+        messageIds: ids,
+        file,
+        summary: read.summary,
+        hash: read.hash,
+        ruleHits: Object.fromEntries(
+          read.matches.filter((m) => m.count > 0).map((m) => [m.rule.id, m.count]),
+        ),
+      });
+    } catch (error) {
+      fail(ids, key, error);
+    }
+  });
+
+  // 3. One state write per account-region.
+  const byPlace = new Map<string, Evaluated[]>();
+  for (const e of evaluated) {
+    const place = `${e.summary.account}/${e.summary.region}`;
+    const list = byPlace.get(place) ?? [];
+    list.push(e);
+    byPlace.set(place, list);
+  }
+  const applied: Evaluated[] = [];
+  await mapPool([...byPlace.values()], BATCH_READ_CONCURRENCY, async (files) => {
+    const { account, region } = files[0].summary;
+    try {
+      const detected = await detectAndNotify(
+        { state, notifier: ports.notifier, metrics, topic: ports.config.alertTopicArn },
+        {
+          account,
+          region,
+          now: ports.now(),
+          summaries: files.map((f) => f.summary),
+          insightStore: ports.insightStore ?? state,
+          prefix: '',
+        },
+      );
+      result.insights.push(...detected.events);
+      const again = new Set(detected.duplicates);
+      for (const f of files) {
+        if (again.has(f.summary.source.key)) {
+          metrics.addMetric(METRIC.DuplicateDeliveries, 'Count', 1);
+          result.outcomes.push({
+            messageId: f.messageIds[0],
+            key: f.file.key.key,
+            status: 'duplicate',
+            summaryKey: '',
+          });
+        } else {
+          countIngested(metrics, f.summary);
+          applied.push(f);
+        }
+      }
+    } catch (error) {
+      for (const f of files) fail(f.messageIds, f.file.key.key, error);
+    }
+  });
+
+  // 4. The batch's summaries, for the record (lookups, seeding); the state already committed them.
+  const committed = evaluated.filter((e) => !e.messageIds.some((id) => failed.has(id)));
+  if (committed.length > 0) {
+    const summaries = committed.map((e) => e.summary);
+    const key = batchSummariesKey(summaries);
+    try {
+      await state.put(key, gzipSync(JSON.stringify({ schema: 'trailwatch.batch-summaries/1', summaries })), {
+        contentType: 'application/json',
+        contentEncoding: 'gzip',
+      });
+      result.summariesKey = key;
+    } catch (error) {
+      // The states hold the counts already; a retry finds the files applied and writes this object again.
+      for (const e of committed) fail(e.messageIds, e.file.key.key, error);
+    }
+  }
+  for (const f of applied) {
+    if (f.messageIds.some((id) => failed.has(id))) continue;
+    result.outcomes.push({
+      messageId: f.messageIds[0],
+      key: f.file.key.key,
+      status: 'ingested',
+      summary: f.summary,
+      summaryKey: result.summariesKey ?? '',
+      hash: f.hash,
+      ruleHits: f.ruleHits,
+    });
+  }
+  result.failedMessageIds = [...failed];
+  logger.info('batch ingested', {
+    messages: deliveries.length,
+    objects: unique.size,
+    ingested: applied.length,
+    failed: failed.size,
+    places: byPlace.size,
+  });
+  return result;
+}
