@@ -291,7 +291,11 @@ async function surveyFolder(root: string, expect: 'trail' | 'json'): Promise<Sur
  * The public keys digests are checked against: a ListPublicKeys-shaped file when given (or `public-keys.json`
  * at the root of a local source, as the sample trail has), else CloudTrail's ListPublicKeys for S3 sources.
  */
-export async function keysFor(source: Source, file?: string): Promise<PublicKeySource | undefined> {
+export async function keysFor(
+  source: Source,
+  file?: string,
+  options: { folderKeys?: boolean } = {},
+): Promise<PublicKeySource | undefined> {
   if (file) {
     let text: Buffer;
     try {
@@ -309,7 +313,13 @@ export async function keysFor(source: Source, file?: string): Promise<PublicKeyS
       throw new SourceError(`--public-keys ${resolve(file)}: ${(err as Error).message}`, { cause: err });
     }
   }
-  if (source.store instanceof FsObjectStore && (await source.store.head('public-keys.json'))) {
+  // Whoever can write the folder can re-sign its digests and put their own key beside them: replay never
+  // reads keys from its source (`folderKeys: false`).
+  if (
+    options.folderKeys !== false &&
+    source.store instanceof FsObjectStore &&
+    (await source.store.head('public-keys.json'))
+  ) {
     return publicKeysFromStore(source.store, 'public-keys.json');
   }
   if (source.s3) {

@@ -11,6 +11,7 @@ function settingsOf(custom, names) {
     namespace: t.metricNamespace || names.DEFAULT_NAMESPACE,
     dimensions: t.metricDimensions || { service: names.SERVICE },
     topic: t.alertTopic || 'AlertTopic',
+    healthTopic: t.healthTopic || 'HealthTopic',
     noIngestMinutes: Number(t.noIngestMinutes || 60),
     functions: Array.isArray(t.healthFunctions)
       ? t.healthFunctions

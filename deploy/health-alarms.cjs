@@ -16,10 +16,18 @@ const { alarm, customOf, dimensionList, settingsOf } = require('./alarm.cjs');
 
 const { METRIC } = names;
 
-function healthResources({ namespace, dimensions, topic, noIngestMinutes, functions }) {
+function healthResources({ namespace, dimensions, healthTopic, noIngestMinutes, functions }) {
   const service = dimensionList(dimensions);
+  // Every health alarm goes to the health topic, whose KMS key is not the alerts topic's.
   const health = (description, fields) =>
-    alarm({ topic, description: `${description} See README: Operations.`, ActionsEnabled: true, ...fields });
+    alarm({
+      topic: healthTopic,
+      description: `${description} See README: Operations.`,
+      ActionsEnabled: true,
+      ...fields,
+    });
+  // A gauge the watchdog publishes every run: the worst value in five minutes.
+  const gauge = (metric) => ({ namespace, metric, dimensions: service, statistic: 'Maximum' });
   const out = {};
   for (const fn of functions) {
     const byFunction = [{ Name: 'FunctionName', Value: { Ref: `${fn}LambdaFunction` } }];
@@ -62,6 +70,45 @@ function healthResources({ namespace, dimensions, topic, noIngestMinutes, functi
   out.HealthInvalidDigests = health(
     'A CloudTrail digest or log file failed integrity validation. The SNS alert names the files.',
     { namespace, metric: METRIC.DigestsInvalid, dimensions: service },
+  );
+  out.HealthDigestsOverdue = health(
+    'A CloudTrail digest is overdue in some account and region (stopped trail, or the newest digests deleted).',
+    gauge(METRIC.DigestsOverdue),
+  );
+  out.HealthSilentLogPlaces = health(
+    'Some account and region that delivered log files this week has been silent past the threshold.',
+    gauge(METRIC.SilentLogPlaces),
+  );
+  // Per-account silence without a metric per account: the watchdog judges each account against its own
+  // recent deliveries and counts the accounts whose every region is silent. One quiet account trips it,
+  // however busy the others are (the sum of FilesIngested above cannot tell).
+  out.HealthSilentAccounts = health(
+    'An account of the trail delivered no log file in any region past the silence threshold.',
+    gauge(METRIC.SilentAccounts),
+  );
+  out.HealthBadRecords = health(
+    'Records in delivered log files could not be used (not JSON, missing fields). CloudTrail writes none: look at the file named in the ingest log.',
+    { namespace, metric: METRIC.BadRecords, dimensions: service },
+  );
+  out.HealthOversizedRecords = health(
+    'A record over the record size cap was skipped (TRAILWATCH_MAX_RECORD_BYTES): rules did not see it.',
+    { namespace, metric: METRIC.OversizedRecords, dimensions: service },
+  );
+  out.HealthTamperAlerts = health(
+    'A CloudTrail file in the trail bucket was rewritten, deleted or planted empty. The alerts topic has the details; this alarm reaches you even if that topic cannot.',
+    { namespace, metric: METRIC.TamperAlerts, dimensions: service },
+  );
+  out.HealthUnlistedLogFiles = health(
+    'Log files that no valid digest lists two hours after delivery: not written by CloudTrail, or their digest is gone.',
+    gauge(METRIC.UnlistedLogFiles),
+  );
+  out.HealthPlantedObjects = health(
+    'Objects named like CloudTrail deliveries that cannot be deliveries were found in the trail bucket.',
+    gauge(METRIC.PlantedObjects),
+  );
+  out.HealthTrailBucketUnversioned = health(
+    'The trail bucket does not keep object versions: a rewritten log file cannot be read back. Turn on versioning (and Object Lock).',
+    gauge(METRIC.TrailBucketUnversioned),
   );
   return out;
 }

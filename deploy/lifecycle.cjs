@@ -6,9 +6,11 @@
  *   LifecycleConfiguration: ${file(./deploy/lifecycle.cjs):configuration}
  *
  * Parameters (days): summariesDays, verdictsDays, rejectedDays, alertWindowsDays, insightFilesDays,
- * noncurrentVersionDays. What never expires by age: `insights/state/` (the current state of each
- * account-region; it bounds itself, see shared/limits.ts), `outbox/` (a message waiting there is an alert
- * not sent yet), `watchdog/` and `shards/` (a few small objects). Their old versions do expire.
+ * verifiedMarksDays, unlistedMarksDays, noncurrentVersionDays. What never expires by age: `insights/state/`
+ * (the current state of each account-region; it bounds itself, see shared/limits.ts), `outbox/` (a message
+ * waiting there is an alert not sent yet), `chain-incidents/` (an open digest-chain incident lasts until a
+ * digest links again, however long that takes), `watchdog/` and `shards/` (a few small objects). Their old
+ * versions do expire.
  */
 
 const DEFAULT_DAYS = {
@@ -18,6 +20,11 @@ const DEFAULT_DAYS = {
   // A claim matters for the throttle window it names (minutes to a day): a week is ample.
   alertWindowsDays: 7,
   insightFilesDays: 400,
+  // verify's mark that a digest lists a log file, and the watchdog's mark that an unlisted one was reported:
+  // both are read only while the file is within the watchdog's unlisted look-back (two digest periods after
+  // delivery, over the last three day folders), so a week is ample and never less than that.
+  verifiedMarksDays: 7,
+  unlistedMarksDays: 7,
   // Every write of a state object leaves a version (a quiet account-region writes ~290 a day): kept a day.
   noncurrentVersionDays: 1,
 };
@@ -30,7 +37,16 @@ const PREFIXES = [
   ['expire-alert-windows', 'alert-windows/', 'alertWindowsDays'],
   // Insights files detect writes into the state bucket, laid out like CloudTrail's.
   ['expire-insight-files', 'AWSLogs/', 'insightFilesDays'],
+  ['expire-verified-marks', 'verified/', 'verifiedMarksDays'],
+  ['expire-unlisted-marks', 'unlisted/', 'unlistedMarksDays'],
 ];
+
+/**
+ * Marks that must outlive a window trailwatch still reads them in: a verified mark expiring earlier would
+ * make the watchdog report a genuine log file as unlisted, an unlisted mark would report it again. The
+ * watchdog looks back over three day folders (shared/watchdog/unlisted-files.ts), so four days at least.
+ */
+const MIN_DAYS = { verifiedMarksDays: 4, unlistedMarksDays: 4 };
 
 class LifecycleConfigError extends Error {
   constructor(message) {
@@ -44,9 +60,10 @@ function daysOf(params) {
   for (const [name, fallback] of Object.entries(DEFAULT_DAYS)) {
     const raw = params[name] ?? fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1 || n > 36500) {
+    const min = MIN_DAYS[name] ?? 1;
+    if (!Number.isInteger(n) || n < min || n > 36500) {
       throw new LifecycleConfigError(
-        `expected parameter ${name} to be a whole number of days (1-36500), found "${raw}"`,
+        `expected parameter ${name} to be a whole number of days (${min}-36500), found "${raw}"`,
       );
     }
     out[name] = n;
@@ -83,4 +100,11 @@ async function configuration(args = {}) {
   return lifecycleConfiguration(params);
 }
 
-module.exports = { configuration, lifecycleConfiguration, DEFAULT_DAYS, PREFIXES, LifecycleConfigError };
+module.exports = {
+  configuration,
+  lifecycleConfiguration,
+  DEFAULT_DAYS,
+  MIN_DAYS,
+  PREFIXES,
+  LifecycleConfigError,
+};

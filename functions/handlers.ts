@@ -77,7 +77,6 @@ export function ingestQueueHandler(deps: IngestDeps) {
         deps.metrics.addMetric(METRIC.InvalidEvents, 'Count', 1);
         return { batchItemFailures: [] };
       }
-      for (const d of parsed.deleted) deps.logger.warn('trail object deleted', d);
       const result = await ingestBatch(deps, parsed.deliveries);
       const failed = [...new Set([...parsed.invalid, ...result.failedMessageIds])];
       return { batchItemFailures: failed.map((itemIdentifier) => ({ itemIdentifier })), result };

@@ -2,7 +2,7 @@
 import { watchdogHandler } from '#functions/handlers.ts';
 import { logger, metrics, tracer } from '#functions/middleware/powertools.ts';
 import { lambdaShardStarter } from '#shared/adapters/lambda-shard-dispatch.ts';
-import { s3Store } from '#shared/adapters/s3-object-store.ts';
+import { s3BucketProtection, s3Store } from '#shared/adapters/s3-object-store.ts';
 import { SnsNotifier, snsClient } from '#shared/adapters/sns-notifier.ts';
 import { shardConfig, watchdogConfig } from '#shared/config.ts';
 
@@ -15,6 +15,7 @@ export const handler = watchdogHandler({
   state: s3Store(config.stateBucket),
   notifier: new SnsNotifier(snsClient(), config),
   now: () => new Date(),
+  trailProtection: () => s3BucketProtection(config.trailBucket),
   shards,
   ...(shards.functionName ? { startShard: lambdaShardStarter(shards.functionName) } : {}),
   logger,

@@ -98,8 +98,19 @@ export interface IngestConfig extends AlertTopics {
   maxFileBytes: number;
   /** How often one rule may send a message per account and region (ALERT_THROTTLE, JSON). */
   alertThrottle: ThrottlePolicy;
+  /** When the trail started logging (TRAIL_START): events over a day older are kept out of the baselines. */
+  trailStart?: Date;
   /** RUNBOOK_URL: the team's runbook page per rule, a template (see {@link RUNBOOK_PLACEHOLDERS}). */
   runbookUrl?: string;
+}
+
+function dateOf(env: Env, name: string): Date | undefined {
+  const raw = optional(env, name);
+  if (raw === undefined) return undefined;
+  const t = Date.parse(raw);
+  if (Number.isNaN(t))
+    throw new ConfigError(`environment variable ${name} must be an ISO 8601 time, found "${raw}"`);
+  return new Date(t);
 }
 
 export function ingestConfig(env: Env = process.env): IngestConfig {
@@ -112,6 +123,7 @@ export function ingestConfig(env: Env = process.env): IngestConfig {
     maxRecordBytes: int(env, 'TRAILWATCH_MAX_RECORD_BYTES', DEFAULT_LIMITS.maxRecordBytes),
     maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes),
     alertThrottle: throttleFromEnv(env),
+    ...(optional(env, 'TRAIL_START') ? { trailStart: dateOf(env, 'TRAIL_START') } : {}),
     ...(runbookUrl ? { runbookUrl } : {}),
   };
 }
@@ -134,8 +146,12 @@ export interface StateConfig extends AlertTopics {
   stateBucket: string;
 }
 
-export function verifyConfig(env: Env = process.env): StateConfig {
-  return { stateBucket: str(env, 'STATE_BUCKET'), ...alertTopics(env) };
+export function verifyConfig(env: Env = process.env): StateConfig & { maxFileBytes: number } {
+  return {
+    stateBucket: str(env, 'STATE_BUCKET'),
+    ...alertTopics(env),
+    maxFileBytes: int(env, 'TRAILWATCH_MAX_FILE_BYTES', DEFAULT_LIMITS.maxFileBytes),
+  };
 }
 
 export interface WatchdogConfig extends AlertTopics {

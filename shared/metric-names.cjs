@@ -26,6 +26,9 @@ exports.METRIC = Object.freeze({
   RejectedFiles: 'RejectedFiles',
   RuleAlerts: 'RuleAlerts',
   RuleAlertsThrottled: 'RuleAlertsThrottled',
+  OversizedRecords: 'OversizedRecords',
+  EventTimesOutOfRange: 'EventTimesOutOfRange',
+  TamperAlerts: 'TamperAlerts',
   /** Rule matches an exception silenced; published with a `rule` dimension (the rule id). */
   RuleMatchesSuppressed: 'RuleMatchesSuppressed',
   // verify
@@ -34,6 +37,7 @@ exports.METRIC = Object.freeze({
   LogFilesValid: 'LogFilesValid',
   LogFilesInvalid: 'LogFilesInvalid',
   LogFilesMissing: 'LogFilesMissing',
+  LogFilesVerified: 'LogFilesVerified',
   // detection (ingest and the scheduled detect)
   InsightsStarted: 'InsightsStarted',
   InsightsEnded: 'InsightsEnded',
@@ -42,6 +46,12 @@ exports.METRIC = Object.freeze({
   DigestsOverdue: 'DigestsOverdue',
   SilentLogPlaces: 'SilentLogPlaces',
   PlacesWatched: 'PlacesWatched',
+  UnlistedLogFiles: 'UnlistedLogFiles',
+  PlantedObjects: 'PlantedObjects',
+  TrailBucketUnversioned: 'TrailBucketUnversioned',
+  TrailBucketWithoutObjectLock: 'TrailBucketWithoutObjectLock',
+  /** Accounts none of whose watched regions delivered a log file within the silence threshold. */
+  SilentAccounts: 'SilentAccounts',
 });
 
 /** The metric a rule without `metricName` publishes to. */

@@ -7,6 +7,8 @@ export interface ObjectInfo {
   key: string;
   size: number;
   etag?: string;
+  /** S3 version id, when the bucket keeps versions. */
+  versionId?: string;
   lastModified?: Date;
   /** S3 user metadata without the `x-amz-meta-` prefix, lower-case keys. */
   metadata?: Record<string, string>;
@@ -26,12 +28,28 @@ export interface PutOptions {
   contentEncoding?: string;
 }
 
+/**
+ * Which object to read: an S3 event names the exact version CloudTrail wrote (versionId on a versioned
+ * bucket, its ETag otherwise), so a copy written over it later is never read in its place.
+ */
+export interface GetOptions {
+  versionId?: string;
+  /** Read only if the current object still has this ETag (S3 `If-Match`); else {@link PreconditionFailedError}. */
+  ifMatch?: string;
+}
+
+/** Whether a bucket keeps what was written to it: versioning and Object Lock (GetBucketVersioning, GetObjectLockConfiguration). */
+export interface BucketProtection {
+  versioning: 'Enabled' | 'Suspended' | 'Disabled';
+  objectLock: boolean;
+}
+
 /** One bucket (or one folder laid out like a bucket). */
 export interface ObjectStore {
   /** Where this store points, for messages: `s3://bucket` or a folder path. */
   readonly location: string;
-  /** Throws {@link ObjectNotFoundError} when the key does not exist. */
-  get(key: string): Promise<StoredObject>;
+  /** Throws {@link ObjectNotFoundError} when the key (or version) does not exist. */
+  get(key: string, options?: GetOptions): Promise<StoredObject>;
   head(key: string): Promise<ObjectInfo | undefined>;
   /** Throws {@link PreconditionFailedError} when a condition does not hold. */
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }>;
@@ -104,6 +122,9 @@ export class ObjectNotFoundError extends StoreError {}
 
 export class PreconditionFailedError extends StoreError {}
 
+/** A key a store cannot hold safely (`..`, NUL, an over-long segment, a path leaving its root): skipped and counted. */
+export class BadKeyError extends StoreError {}
+
 /** The part of a structured logger the use cases use: Powertools Logger fits, and so does a silent one. */
 export interface Log {
   info(message: string, ...attributes: Record<string, unknown>[]): void;
@@ -115,8 +136,8 @@ export interface Log {
 export const noMetrics: MetricsSink = { addMetric() {} };
 
 /** Reads a whole object; for small objects only (summaries, state, digests). */
-export async function readAll(store: ObjectStore, key: string): Promise<Buffer> {
-  const obj = await store.get(key);
+export async function readAll(store: ObjectStore, key: string, options?: GetOptions): Promise<Buffer> {
+  const obj = await store.get(key, options);
   const parts: Buffer[] = [];
   for await (const chunk of obj.body) parts.push(Buffer.from(chunk));
   return Buffer.concat(parts);

@@ -63,19 +63,31 @@ export function isReadOnly(r: CloudTrailRecord): boolean {
 
 /** The name a person would use for the caller: user name, role session, or service. */
 export function callerName(r: CloudTrailRecord): string {
-  const u = r.userIdentity;
+  const u = objectOf(r.userIdentity);
   if (!u) return 'unknown';
-  if (u.userName) return u.userName;
-  if (u.type === 'Root') return 'root';
-  if (u.type === 'AWSService') return u.invokedBy ?? 'AWS service';
-  if (u.arn) return u.arn.slice(u.arn.indexOf('/') + 1) || u.arn;
-  const issuer = u.sessionContext?.sessionIssuer?.userName;
-  return issuer ?? u.principalId ?? u.type ?? 'unknown';
+  const userName = textOf(u.userName);
+  if (userName) return userName;
+  const type = textOf(u.type);
+  if (type === 'Root') return 'root';
+  if (type === 'AWSService') return textOf(u.invokedBy) ?? 'AWS service';
+  const arn = textOf(u.arn);
+  if (arn) return arn.slice(arn.indexOf('/') + 1) || arn;
+  const issuer = textOf(objectOf(objectOf(u.sessionContext)?.sessionIssuer)?.userName);
+  return issuer ?? textOf(u.principalId) ?? type ?? 'unknown';
 }
 
 /** A field's value when it is a non-empty string: records are untrusted, so a field of another type is absent. */
 export function textOf(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/**
+ * A field's value as text of at most `max` characters: a string is cut (marked with `…`), anything else is
+ * absent. What reaches a summary or the state goes through here.
+ */
+export function cappedText(v: unknown, max: number): string | undefined {
+  if (typeof v !== 'string' || v === '') return undefined;
+  return v.length > max ? `${v.slice(0, max - 1)}…` : v;
 }
 
 /** A field's value when it is a JSON object (not an array). */

@@ -2,9 +2,11 @@
  * What ingest learns from one log file: the per-minute counts the detectors need and the top talkers an
  * on-call engineer asks for first. One summary per source file, written once, never updated.
  */
+
+import { MAX_FIELD_CHARS } from '#shared/limits.ts';
 import type { FileIndex } from '#shared/logfile/file-index.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
-import { isReadOnly, principalOf } from '#shared/record.ts';
+import { cappedText, isReadOnly, principalOf } from '#shared/record.ts';
 
 export const SUMMARY_SCHEMA = 'trailwatch.summary/1';
 
@@ -44,7 +46,14 @@ export interface ApiAttribution {
 
 export interface LogFileSummary {
   schema: typeof SUMMARY_SCHEMA;
-  source: { bucket: string; key: string; etag?: string; size: number };
+  source: { bucket: string; key: string; etag?: string; versionId?: string; size: number };
+  /** SHA-256 (hex) of the uncompressed bytes, computed while reading: what the digest must list. */
+  sha256?: string;
+  /**
+   * Set by ingest: not yet found in a valid digest. Detection may count such a file's calls as they
+   * arrive, but the baselines take them only once verify has found the file listed.
+   */
+  unverified?: true;
   account: string;
   region: string;
   orgId?: string;
@@ -58,7 +67,7 @@ export interface LogFileSummary {
   /** Seconds between each record's eventTime and the file's delivery time. */
   lagSeconds: { min: number; max: number; mean: number } | null;
   /** Records that were not usable: not an object, invalid JSON, over the size cap. */
-  badRecords: { invalid: number; oversized: number; missingFields: number };
+  badRecords: { invalid: number; oversized: number; missingFields: number; outOfRange?: number };
   minutes: MinuteRow[];
   apis: ApiAttribution[];
   topPrincipals: Ranked[];
@@ -108,7 +117,9 @@ export class SummaryBuilder {
   private lagSum = 0;
   private lagCount = 0;
   private missingFields = 0;
+  private outOfRange = 0;
   private readonly deliveredMs: number;
+  private readonly range: { from: number; to: number } | undefined;
   private readonly minutes = new Map<string, Map<ApiAcc, MinuteAcc>>();
   private readonly minuteMs = new Map<string, number>();
   private readonly apis = new Map<string, ApiAcc>();
@@ -117,8 +128,13 @@ export class SummaryBuilder {
   private readonly sourceIps = new Map<string, number>();
   private readonly errorCodes = new Map<string, number>();
 
-  constructor(deliveredAt: Date) {
+  /**
+   * `eventTimes`: the event times a genuine file can hold (limits.ts eventTimeRange); a record outside it is
+   * counted in `badRecords.outOfRange` and adds nothing else.
+   */
+  constructor(deliveredAt: Date, eventTimes?: { from: number; to: number }) {
     this.deliveredMs = deliveredAt.getTime();
+    this.range = eventTimes;
   }
 
   /** eventTime in ms; CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` is read from a per-minute cache, others parsed. */
@@ -135,17 +151,21 @@ export class SummaryBuilder {
 
   add(r: CloudTrailRecord): void {
     this.records++;
-    const eventTime = typeof r.eventTime === 'string' ? r.eventTime : undefined;
-    const source = typeof r.eventSource === 'string' ? r.eventSource : undefined;
-    const name = typeof r.eventName === 'string' ? r.eventName : undefined;
+    const eventTime = typeof r.eventTime === 'string' && r.eventTime.length <= 40 ? r.eventTime : undefined;
+    const source = cappedText(r.eventSource, MAX_FIELD_CHARS.name);
+    const name = cappedText(r.eventName, MAX_FIELD_CHARS.name);
     if (!eventTime || !source || !name || eventTime.length < 16) {
       this.missingFields++;
       return;
     }
-    if (this.oldest === null || eventTime < this.oldest) this.oldest = eventTime;
-    if (this.newest === null || eventTime > this.newest) this.newest = eventTime;
     const minute = eventTime.slice(0, 16);
     const t = this.timeOf(eventTime, minute);
+    if (this.range && (Number.isNaN(t) || t < this.range.from || t > this.range.to)) {
+      this.outOfRange++;
+      return;
+    }
+    if (this.oldest === null || eventTime < this.oldest) this.oldest = eventTime;
+    if (this.newest === null || eventTime > this.newest) this.newest = eventTime;
     if (!Number.isNaN(t)) {
       const lag = (this.deliveredMs - t) / 1000;
       if (lag < this.lagMin) this.lagMin = lag;
@@ -181,26 +201,28 @@ export class SummaryBuilder {
     }
     if (isReadOnly(r)) row.r++;
     else row.w++;
-    const errorCode = typeof r.errorCode === 'string' && r.errorCode !== '' ? r.errorCode : undefined;
+    const errorCode = cappedText(r.errorCode, MAX_FIELD_CHARS.name);
     if (errorCode) {
       row.e ??= new Map();
       bump(row.e, errorCode);
       bump(this.errorCodes, errorCode);
     }
     api.total++;
-    const principal = principalOf(r);
-    const agent = typeof r.userAgent === 'string' ? r.userAgent : 'unknown';
+    const principal = cappedText(principalOf(r), MAX_FIELD_CHARS.principal) ?? 'unknown';
+    const agent = cappedText(r.userAgent, MAX_FIELD_CHARS.userAgent) ?? 'unknown';
     bump(api.principals, principal);
     bump(api.userAgents, agent);
     // Insights attributes error-rate anomalies by code and uses the text "null" for calls that succeeded.
     bump(api.errorCodes, errorCode ?? 'null');
     bump(this.principals, principal);
     bump(this.userAgents, agent);
-    if (typeof r.sourceIPAddress === 'string') bump(this.sourceIps, r.sourceIPAddress);
+    const ip = cappedText(r.sourceIPAddress, MAX_FIELD_CHARS.sourceIp);
+    if (ip) bump(this.sourceIps, ip);
   }
 
   build(args: {
     source: LogFileSummary['source'];
+    sha256?: string;
     account: string;
     region: string;
     orgId?: string;
@@ -231,6 +253,7 @@ export class SummaryBuilder {
     return {
       schema: SUMMARY_SCHEMA,
       source: args.source,
+      ...(args.sha256 ? { sha256: args.sha256 } : {}),
       account: args.account,
       region: args.region,
       ...(args.orgId ? { orgId: args.orgId } : {}),
@@ -243,7 +266,11 @@ export class SummaryBuilder {
         this.lagCount > 0
           ? { min: this.lagMin, max: this.lagMax, mean: Math.round((this.lagSum / this.lagCount) * 10) / 10 }
           : null,
-      badRecords: { ...args.badRecords, missingFields: this.missingFields },
+      badRecords: {
+        ...args.badRecords,
+        missingFields: this.missingFields,
+        ...(this.outOfRange > 0 ? { outOfRange: this.outOfRange } : {}),
+      },
       minutes,
       apis,
       topPrincipals: topOf(this.principals, TOP_N),

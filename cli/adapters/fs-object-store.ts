@@ -7,9 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { mkdir, open, readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import {
+  BadKeyError,
+  type GetOptions,
   type ObjectInfo,
   ObjectNotFoundError,
   type ObjectStore,
@@ -47,21 +49,75 @@ function isNotFound(err: unknown): boolean {
   );
 }
 
+/** Longest file name most file systems accept, in bytes. */
+const MAX_SEGMENT_BYTES = 255;
+
+/**
+ * The file name of one key segment. S3 keys may hold empty segments (`/x`, `a//b`) that a path would
+ * collapse, so an empty segment is `%` and a literal `%` is `%25`: `/x` and `x` stay two objects.
+ */
+function segmentName(segment: string): string {
+  return segment === '' ? '%' : segment.replaceAll('%', '%25');
+}
+
+function segmentOf(name: string): string {
+  return name === '%' ? '' : name.replaceAll('%25', '%');
+}
+
+/** Why a key cannot be a path under the root, or undefined when it can. */
+export function badKeyReason(key: string): string | undefined {
+  if (key.includes('\u0000')) return 'it holds a NUL byte';
+  for (const p of key.split('/')) {
+    if (p === '..' || p === '.') return `it has a '${p}' segment`;
+    if (Buffer.byteLength(segmentName(p)) > MAX_SEGMENT_BYTES)
+      return `a segment is longer than ${MAX_SEGMENT_BYTES} bytes`;
+  }
+  return undefined;
+}
+
 /** A folder as a bucket. Conditional writes are atomic within one process (replay, CLI, tests). */
 export class FsObjectStore implements ObjectStore {
   readonly location: string;
   private readonly root: string;
+  private realRoot: string | undefined;
   private lock: Promise<unknown> = Promise.resolve();
 
   constructor(root: string) {
-    this.root = root;
+    this.root = resolve(root);
     this.location = root;
   }
 
+  /** The path of a key; throws {@link BadKeyError} for a key that cannot be one. */
   private pathOf(key: string): string {
-    if (key.split('/').some((p) => p === '..'))
-      throw new ObjectNotFoundError(`refusing key with '..': ${key}`, key);
-    return join(this.root, ...key.split('/'));
+    const why = badKeyReason(key);
+    if (why) throw new BadKeyError(`refusing key ${JSON.stringify(key.slice(0, 200))}: ${why}`, key);
+    return key === '' ? this.root : join(this.root, ...key.split('/').map(segmentName));
+  }
+
+  /**
+   * The path of a key after following every symbolic link on the way: a link inside the folder that points
+   * out of it (an adversary's source folder) must not let a read or a write leave the root.
+   */
+  private async safePathOf(key: string): Promise<string> {
+    const path = this.pathOf(key);
+    this.realRoot ??= await realpath(this.root).catch(() => this.root);
+    let probe = path;
+    let rest = '';
+    for (;;) {
+      try {
+        const real = await realpath(probe);
+        const full = rest ? join(real, rest) : real;
+        if (full !== this.realRoot && !full.startsWith(this.realRoot + sep))
+          throw new BadKeyError(`refusing key ${key}: it resolves outside ${this.location}`, key);
+        return full;
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        const parent = dirname(probe);
+        if (parent === probe) return path;
+        rest = rest ? join(probe.slice(parent.length + 1), rest) : probe.slice(parent.length + 1);
+        probe = parent;
+      }
+    }
   }
 
   private async metadataOf(path: string): Promise<Record<string, string> | undefined> {
@@ -74,7 +130,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
-    const path = this.pathOf(key);
+    const path = await this.safePathOf(key);
     try {
       const s = await stat(path);
       if (!s.isFile()) return undefined;
@@ -101,11 +157,13 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  async get(key: string): Promise<StoredObject> {
+  async get(key: string, options: GetOptions = {}): Promise<StoredObject> {
     const info = await this.head(key);
     if (!info) throw new ObjectNotFoundError(`no object at ${this.location}/${key}`, key);
+    if (options.ifMatch !== undefined && !options.versionId && options.ifMatch !== info.etag)
+      throw new PreconditionFailedError(`${this.location}/${key} no longer has ETag ${options.ifMatch}`, key);
     const highWaterMark = Math.min(1 << 20, Math.max(16 * 1024, info.size));
-    return { ...info, body: createReadStream(this.pathOf(key), { highWaterMark }) };
+    return { ...info, body: createReadStream(await this.safePathOf(key), { highWaterMark }) };
   }
 
   put(key: string, body: Uint8Array | string, options?: PutOptions): Promise<{ etag: string }> {
@@ -113,7 +171,7 @@ export class FsObjectStore implements ObjectStore {
       // Only a conditional write needs to look first.
       if (options?.ifNoneMatch || options?.ifMatch !== undefined)
         checkConditions(key, await this.head(key), options);
-      const path = this.pathOf(key);
+      const path = await this.safePathOf(key);
       await mkdir(dirname(path), { recursive: true });
       const tmp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
       await writeFile(tmp, body);
@@ -131,7 +189,7 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async delete(key: string): Promise<void> {
-    const path = this.pathOf(key);
+    const path = await this.safePathOf(key);
     await rm(path, { force: true });
     await rm(path + METADATA_SUFFIX, { force: true });
   }
@@ -141,7 +199,7 @@ export class FsObjectStore implements ObjectStore {
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
     const keys: string[] = [];
-    await this.walk(this.pathOf(dirKey), keys);
+    await this.walk(await this.safePathOf(dirKey.replace(/\/$/, '')), keys);
     keys.sort();
     for (const key of keys) {
       if (!key.startsWith(prefix)) continue;
@@ -153,10 +211,12 @@ export class FsObjectStore implements ObjectStore {
 
   async listFolders(prefix: string): Promise<string[]> {
     try {
-      const entries = await readdir(this.pathOf(prefix), { withFileTypes: true });
+      const entries = await readdir(await this.safePathOf(prefix.replace(/\/$/, '')), {
+        withFileTypes: true,
+      });
       return entries
         .filter((e) => e.isDirectory())
-        .map((e) => `${prefix}${e.name}/`)
+        .map((e) => `${prefix}${segmentOf(e.name)}/`)
         .sort();
     } catch (err) {
       if (isNotFound(err)) return [];
@@ -176,14 +236,19 @@ export class FsObjectStore implements ObjectStore {
       const full = join(dir, e.name);
       if (e.isDirectory()) await this.walk(full, out);
       else if (e.isFile() && !e.name.endsWith(METADATA_SUFFIX) && !e.name.endsWith('.tmp')) {
-        out.push(relative(this.root, full).split(sep).join('/'));
+        out.push(
+          relative(this.realRoot ?? this.root, full)
+            .split(sep)
+            .map(segmentOf)
+            .join('/'),
+        );
       }
     }
   }
 
   /** Appends to a file under the folder (outboxes such as notifications.jsonl). */
   async append(key: string, text: string): Promise<void> {
-    const path = this.pathOf(key);
+    const path = await this.safePathOf(key);
     await mkdir(dirname(path), { recursive: true });
     const fh = await open(path, 'a');
     try {
@@ -197,14 +262,19 @@ export class FsObjectStore implements ObjectStore {
 interface MemoryObject {
   body: Uint8Array;
   etag: string;
+  versionId?: string;
   metadata?: Record<string, string>;
   lastModified: Date;
 }
 
-/** A bucket in memory, with S3's conditional-write semantics. */
+/** A bucket in memory, with S3's conditional-write semantics (and its versions, when `versioned`). */
 export class MemoryObjectStore implements ObjectStore {
   readonly location: string;
   readonly objects = new Map<string, MemoryObject>();
+  /** Every version written per key, oldest first (kept only when versioned). */
+  readonly versions = new Map<string, MemoryObject[]>();
+  versioned = false;
+  private nextVersion = 0;
 
   constructor(name = 'memory') {
     this.location = `memory://${name}`;
@@ -212,20 +282,29 @@ export class MemoryObjectStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     const o = this.objects.get(key);
-    if (!o) return undefined;
+    return o ? this.infoOf(key, o) : undefined;
+  }
+
+  private infoOf(key: string, o: MemoryObject): ObjectInfo {
     return {
       key,
       size: o.body.byteLength,
       etag: o.etag,
+      ...(o.versionId ? { versionId: o.versionId } : {}),
       lastModified: o.lastModified,
       ...(o.metadata ? { metadata: { ...o.metadata } } : {}),
     };
   }
 
-  async get(key: string): Promise<StoredObject> {
-    const info = await this.head(key);
-    if (!info) throw new ObjectNotFoundError(`no object at ${this.location}/${key}`, key);
-    const body = this.objects.get(key)!.body;
+  async get(key: string, options: GetOptions = {}): Promise<StoredObject> {
+    const o = options.versionId
+      ? this.versions.get(key)?.find((v) => v.versionId === options.versionId)
+      : this.objects.get(key);
+    if (!o) throw new ObjectNotFoundError(`no object at ${this.location}/${key}`, key);
+    if (options.ifMatch !== undefined && !options.versionId && options.ifMatch !== o.etag)
+      throw new PreconditionFailedError(`${this.location}/${key} no longer has ETag ${options.ifMatch}`, key);
+    const info = this.infoOf(key, o);
+    const body = o.body;
     return {
       ...info,
       body: (async function* () {
@@ -238,12 +317,15 @@ export class MemoryObjectStore implements ObjectStore {
     checkConditions(key, this.objects.get(key), options);
     const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     const etag = `"${md5(bytes)}"`;
-    this.objects.set(key, {
+    const object: MemoryObject = {
       body: bytes,
       etag,
       lastModified: new Date(),
+      ...(this.versioned ? { versionId: `v${++this.nextVersion}` } : {}),
       ...(options?.metadata ? { metadata: { ...options.metadata } } : {}),
-    });
+    };
+    this.objects.set(key, object);
+    if (this.versioned) this.versions.set(key, [...(this.versions.get(key) ?? []), object]);
     return { etag };
   }
 

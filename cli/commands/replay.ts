@@ -49,7 +49,10 @@ export function register(program: Command): void {
       '--region <region>',
       'for an S3 source: its region (default: AWS_REGION, else AWS_DEFAULT_REGION)',
     )
-    .option('--public-keys <file>', 'ListPublicKeys-shaped JSON to check digest signatures against (offline)')
+    .option(
+      '--public-keys <file>',
+      'ListPublicKeys-shaped JSON to check digest signatures against (offline); a public-keys.json inside the source is never used',
+    )
     .option(
       '--exceptions <file>',
       'exceptions JSON file to apply instead of the bundled shared/rules/exceptions.json (try one on history)',
@@ -77,7 +80,8 @@ export function register(program: Command): void {
           ...(opts.region ? { region: opts.region } : {}),
         });
         const out = await outputFolder('--out', opts.out);
-        const keys = await keysFor(source, opts.publicKeys);
+        // Only keys given with --public-keys or CloudTrail's own: never a public-keys.json inside the source.
+        const keys = await keysFor(source, opts.publicKeys, { folderKeys: false });
         const bar = new ProgressBar('replay');
         let report: Awaited<ReturnType<typeof replay>>;
         try {

@@ -5,7 +5,7 @@ export function encodeEventKey(key: string): string {
   return encodeURIComponent(key).replace(/%20/g, '+').replace(/%2F/g, '/');
 }
 
-export function s3Event(bucket: string, key: string, size: number, time: Date, etag = '0'): S3Event {
+export function s3Event(bucket: string, key: string, size: number, time: Date, etag?: string): S3Event {
   return {
     Records: [
       {
@@ -21,7 +21,13 @@ export function s3Event(bucket: string, key: string, size: number, time: Date, e
           s3SchemaVersion: '1.0',
           configurationId: 'trailwatch-replay',
           bucket: { name: bucket, ownerIdentity: { principalId: 'EXAMPLE' }, arn: `arn:aws:s3:::${bucket}` },
-          object: { key: encodeEventKey(key), size, eTag: etag.replace(/"/g, ''), sequencer: '0' },
+          object: {
+            key: encodeEventKey(key),
+            size,
+            ...(etag ? { eTag: etag.replace(/"/g, '') } : {}),
+            sequencer: '0',
+            // S3 always sends an eTag for a created object; a replayed one without it is read unconditionally.
+          } as S3Event['Records'][number]['s3']['object'],
         },
       },
     ],

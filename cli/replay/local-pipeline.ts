@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Event } from 'aws-lambda';
 import { CapturingMetrics } from '#cli/adapters/emf-file-metrics.ts';
-import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
+import { badKeyReason, FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { JsonlFile, OutboxNotifier } from '#cli/adapters/jsonl-outbox.ts';
 import { lambdaContext, s3Event } from '#cli/replay/events.ts';
 import { type IngestDeps, ingestHandler, verifyHandler } from '#functions/handlers.ts';
@@ -16,7 +16,7 @@ import type { PublicKeySource } from '#shared/digest/public-keys.ts';
 import { failuresOf } from '#shared/digest/tamper-alerts.ts';
 import { type InsightEvent, readWarmUps, type WarmUp } from '#shared/insights/index.ts';
 import { classifyKey } from '#shared/keys.ts';
-import type { Notification, ObjectStore } from '#shared/ports.ts';
+import { BadKeyError, type Notification, type ObjectStore } from '#shared/ports.ts';
 import type { ExceptionSet } from '#shared/rules/exceptions.ts';
 import { defaultExceptions, defaultRules } from '#shared/rules/load.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
@@ -65,6 +65,10 @@ export interface ReplayReport {
   };
   ignored: number;
   rejections: { key: string; reason: string }[];
+  /** Keys no folder can hold safely (`..`, NUL, an over-long segment, a link out of the folder): skipped. */
+  badKeys: { key: string; reason: string }[];
+  /** CloudTrail objects rewritten, deleted or planted empty: CRITICAL alerts went out. */
+  tampered: number;
   notifications: Notification[];
   accounts: string[];
   regions: string[];
@@ -73,6 +77,16 @@ export interface ReplayReport {
   metricsLines: number;
   outDir: string;
   seconds: number;
+}
+
+/** The {@link BadKeyError} a failure came from (the handlers wrap store failures in a retry error). */
+function badKeyIn(err: unknown): BadKeyError | undefined {
+  const seen = new Set<unknown>();
+  for (let e: unknown = err; e instanceof Error && !seen.has(e); e = e.cause) {
+    seen.add(e);
+    if (e instanceof BadKeyError) return e;
+  }
+  return undefined;
 }
 
 /** Orders objects as CloudTrail delivered them: by the time in their names, logs before the digest that lists them. */
@@ -181,6 +195,8 @@ export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
     digestVerdicts: { valid: 0, invalid: 0, logFilesChecked: 0, failures: [] },
     ignored: 0,
     rejections: [],
+    badKeys: [],
+    tampered: 0,
     notifications: pipeline.notifier.sent,
     accounts: [],
     regions: [],
@@ -194,9 +210,24 @@ export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
   const regions = new Set<string>();
   let done = 0;
   for (const d of deliveries) {
+    const bad = badKeyReason(d.key);
+    if (bad) {
+      report.badKeys.push({ key: d.key, reason: bad });
+      opts.onProgress?.(++done, deliveries.length, d.key);
+      continue;
+    }
     const event = s3Event(opts.sourceBucket, d.key, d.size, d.time ?? new Date(0), d.etag);
     if (d.time && d.time > pipeline.clock.now) pipeline.clock.now = d.time;
-    const result = await pipeline.ingest(event, context);
+    let result: Awaited<ReturnType<typeof pipeline.ingest>>;
+    try {
+      result = await pipeline.ingest(event, context);
+    } catch (err) {
+      const refused = badKeyIn(err);
+      if (!refused) throw err;
+      report.badKeys.push({ key: d.key, reason: refused.message });
+      opts.onProgress?.(++done, deliveries.length, d.key);
+      continue;
+    }
     report.insights.push(...result.insights);
     for (const o of result.outcomes) {
       switch (o.status) {
@@ -231,6 +262,9 @@ export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
           break;
         case 'ignored':
           report.ignored++;
+          break;
+        case 'tampered':
+          report.tampered++;
           break;
       }
     }

@@ -27,6 +27,12 @@ export function formatReport(r: ReplayReport, title = 'trailwatch replay'): stri
   for (const f of dv.failures.slice(0, 5)) row('  INVALID', `${f.type} ${f.key}: ${f.reason}`);
   if (r.ignored > 0) row('Other objects', `${n(r.ignored)} ignored (not CloudTrail log or digest files)`);
   for (const rej of r.rejections.slice(0, 5)) row('  rejected', `${rej.key}: ${rej.reason}`);
+  if (r.tampered > 0)
+    row('Tampered', `${n(r.tampered)} CloudTrail objects rewritten, deleted or empty (CRITICAL alerts)`);
+  if (r.badKeys.length > 0)
+    row('Bad keys', `${n(r.badKeys.length)} skipped (no folder can hold them safely)`);
+  for (const b of r.badKeys.slice(0, 5))
+    row('  skipped', `${JSON.stringify(b.key.slice(0, 120))}: ${b.reason}`);
   const starts = r.insights.filter((e) => e.kind === 'start');
   // A trail shorter than the warm-up can open no insight: "0 started" alone reads as "nothing unusual".
   const cold = r.warmUp.filter((w) => !w.ready);

@@ -29,12 +29,12 @@ const SnsEnvelopeSchema = z.object({ Type: z.literal('Notification'), Message: z
 const S3TestEventSchema = z.object({ Event: z.literal('s3:TestEvent') });
 
 export interface ParsedBatch {
+  /** Objects created and removed: a removed log file or digest is tampering, alerted by batched ingest. */
   deliveries: QueuedDelivery[];
-  /** Messages that announced no file to read (test events, deletions). */
+  /** Messages that announced no object (test events). */
   acknowledged: string[];
   /** Messages that are not a known notification. */
   invalid: string[];
-  deleted: { bucket: string; key: string }[];
 }
 
 /** CloudTrail's keys are plain; the router expects S3's URL-encoded form. */
@@ -46,43 +46,51 @@ interface FileRef {
   bucket: string;
   key: string;
   size?: number;
+  event?: 'created' | 'removed';
+  eventName?: string;
+  versionId?: string;
+  etag?: string;
   notification: unknown;
 }
 
-type Body =
-  | { kind: 'files'; files: FileRef[]; deleted: { bucket: string; key: string }[] }
-  | { kind: 'test' }
-  | { kind: 'invalid'; why: string };
+type Body = { kind: 'files'; files: FileRef[] } | { kind: 'test' } | { kind: 'invalid'; why: string };
 
 function parseBody(value: unknown, depth = 0): Body {
   const s3 = S3Schema.safeParse(value);
   if (s3.success) {
-    const files: FileRef[] = [];
-    const deleted: { bucket: string; key: string }[] = [];
-    for (const r of s3.data.Records) {
-      const ref = { bucket: r.s3.bucket.name, key: r.s3.object.key };
-      if (r.eventName.startsWith('ObjectRemoved')) deleted.push(ref);
-      else
-        files.push({
-          ...ref,
-          ...(r.s3.object.size !== undefined ? { size: r.s3.object.size } : {}),
-          notification: r,
-        });
-    }
-    return { kind: 'files', files, deleted };
+    const files: FileRef[] = s3.data.Records.map((r) => ({
+      bucket: r.s3.bucket.name,
+      key: r.s3.object.key,
+      ...(r.s3.object.size !== undefined ? { size: r.s3.object.size } : {}),
+      event: r.eventName.startsWith('ObjectRemoved') ? 'removed' : 'created',
+      eventName: r.eventName,
+      ...(r.s3.object.versionId ? { versionId: r.s3.object.versionId } : {}),
+      ...(r.s3.object.eTag ? { etag: r.s3.object.eTag } : {}),
+      notification: r,
+    }));
+    return { kind: 'files', files };
   }
   const eb = S3EventNotificationEventBridgeSchema.safeParse(value);
   if (eb.success && eb.data.source === 'aws.s3') {
-    const ref = { bucket: eb.data.detail.bucket.name, key: eb.data.detail.object.key };
-    if (eb.data['detail-type'] === 'Object Deleted') return { kind: 'files', files: [], deleted: [ref] };
+    const { object } = eb.data.detail;
+    const ref = {
+      bucket: eb.data.detail.bucket.name,
+      key: object.key,
+      ...(object['version-id'] ? { versionId: object['version-id'] } : {}),
+      ...(object.etag ? { etag: object.etag } : {}),
+    };
+    if (eb.data['detail-type'] === 'Object Deleted')
+      return {
+        kind: 'files',
+        files: [{ ...ref, event: 'removed', eventName: 'ObjectRemoved:Delete', notification: eb.data }],
+      };
     if (eb.data['detail-type'] !== 'Object Created')
       return { kind: 'invalid', why: `EventBridge detail-type ${eb.data['detail-type']}` };
-    const size = eb.data.detail.object.size;
+    const size = object.size;
     const file = { ...ref, ...(size !== undefined ? { size } : {}) };
     return {
       kind: 'files',
-      files: [{ ...file, notification: s3Record(file, eb.data.region, eb.data.time) }],
-      deleted: [],
+      files: [{ ...file, event: 'created', notification: s3Record(file, eb.data.region, eb.data.time) }],
     };
   }
   const ct = CloudTrailSnsNotificationSchema.safeParse(value);
@@ -93,7 +101,6 @@ function parseBody(value: unknown, depth = 0): Body {
         const file = { bucket: ct.data.s3Bucket, key: encodeKey(k) };
         return { ...file, notification: s3Record(file, 'unknown', new Date().toISOString()) };
       }),
-      deleted: [],
     };
   }
   if (S3TestEventSchema.safeParse(value).success) return { kind: 'test' };
@@ -115,7 +122,7 @@ export function parseQueuedDeliveries(
 ): ParsedBatch {
   const batch = SqsSchema.safeParse(event);
   if (!batch.success) throw new TypeError('event is not an SQS batch');
-  const out: ParsedBatch = { deliveries: [], acknowledged: [], invalid: [], deleted: [] };
+  const out: ParsedBatch = { deliveries: [], acknowledged: [], invalid: [] };
   for (const record of batch.data.Records) {
     let body: Body;
     try {
@@ -135,16 +142,7 @@ export function parseQueuedDeliveries(
     }
     if (body.kind === 'test' || body.files.length === 0) out.acknowledged.push(record.messageId);
     if (body.kind === 'test') continue;
-    out.deleted.push(...body.deleted);
-    for (const f of body.files) {
-      out.deliveries.push({
-        messageId: record.messageId,
-        bucket: f.bucket,
-        key: f.key,
-        ...(f.size !== undefined ? { size: f.size } : {}),
-        notification: f.notification,
-      });
-    }
+    for (const f of body.files) out.deliveries.push({ messageId: record.messageId, ...f });
   }
   return out;
 }

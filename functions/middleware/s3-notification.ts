@@ -27,6 +27,10 @@ export function s3Notification<R>(
         bucket: record.s3.bucket.name,
         key: record.s3.object.key,
         size: record.s3.object.size,
+        event: record.eventName.startsWith('ObjectRemoved') ? 'removed' : 'created',
+        eventName: record.eventName,
+        ...(record.s3.object.versionId ? { versionId: record.s3.object.versionId } : {}),
+        ...(record.s3.object.eTag ? { etag: record.s3.object.eTag } : {}),
         notification: record,
       }),
     );

@@ -4,7 +4,9 @@
  */
 import {
   DeleteObjectCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -12,6 +14,8 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import {
+  type BucketProtection,
+  type GetOptions,
   type ObjectInfo,
   ObjectNotFoundError,
   type ObjectStore,
@@ -60,15 +64,32 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  async get(key: string): Promise<StoredObject> {
+  async get(key: string, options: GetOptions = {}): Promise<StoredObject> {
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      const r = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          ...(options.versionId ? { VersionId: options.versionId } : {}),
+          ...(options.ifMatch && !options.versionId ? { IfMatch: options.ifMatch } : {}),
+        }),
+      );
       if (!r.Body) throw new StoreError(`GetObject s3://${this.bucket}/${key} returned no body`, key);
       return { ...infoOf(key, r), body: r.Body as AsyncIterable<Uint8Array> };
     } catch (err) {
       if (err instanceof StoreError) throw err;
       if (isNotFound(err))
-        throw new ObjectNotFoundError(`no object at s3://${this.bucket}/${key}`, key, { cause: err });
+        throw new ObjectNotFoundError(
+          `no object at s3://${this.bucket}/${key}${options.versionId ? ` (version ${options.versionId})` : ''}`,
+          key,
+          { cause: err },
+        );
+      if (statusOf(err) === 412 || (err as Error)?.name === 'PreconditionFailed')
+        throw new PreconditionFailedError(
+          `s3://${this.bucket}/${key} no longer has ETag ${options.ifMatch}: it was rewritten`,
+          key,
+          { cause: err },
+        );
       throw new StoreError(`GetObject s3://${this.bucket}/${key} failed: ${(err as Error).message}`, key, {
         cause: err,
       });
@@ -156,15 +177,39 @@ export class S3ObjectStore implements ObjectStore {
   }
 }
 
+/**
+ * Versioning and Object Lock of a bucket. A bucket without Object Lock answers
+ * ObjectLockConfigurationNotFoundError, which is an answer, not a failure.
+ */
+export async function s3BucketProtection(bucket: string, client = s3Client()): Promise<BucketProtection> {
+  const v = await client.send(new GetBucketVersioningCommand({ Bucket: bucket }));
+  let objectLock = false;
+  try {
+    const lock = await client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
+    objectLock = lock.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled';
+  } catch (err) {
+    if ((err as Error)?.name !== 'ObjectLockConfigurationNotFoundError' && statusOf(err) !== 404) throw err;
+  }
+  const status = v.Status === 'Enabled' || v.Status === 'Suspended' ? v.Status : 'Disabled';
+  return { versioning: status, objectLock };
+}
+
 /** What HeadObject and GetObject both answer about an object. */
 function infoOf(
   key: string,
-  r: { ContentLength?: number; ETag?: string; LastModified?: Date; Metadata?: Record<string, string> },
+  r: {
+    ContentLength?: number;
+    ETag?: string;
+    VersionId?: string;
+    LastModified?: Date;
+    Metadata?: Record<string, string>;
+  },
 ): ObjectInfo {
   return {
     key,
     size: r.ContentLength ?? 0,
     ...(r.ETag ? { etag: r.ETag } : {}),
+    ...(r.VersionId && r.VersionId !== 'null' ? { versionId: r.VersionId } : {}),
     ...(r.LastModified ? { lastModified: r.LastModified } : {}),
     ...(r.Metadata && Object.keys(r.Metadata).length > 0 ? { metadata: lower(r.Metadata) } : {}),
   };

@@ -6,8 +6,13 @@
 
 import { createHash, verify as verifySignature } from 'node:crypto';
 import { classifyKey } from '#shared/keys.ts';
-import { MAX_DIGEST_BYTES } from '#shared/limits.ts';
-import { ObjectNotFoundError, type ObjectStore } from '#shared/ports.ts';
+import { DEFAULT_LIMITS, MAX_DIGEST_BYTES } from '#shared/limits.ts';
+import {
+  type GetOptions,
+  ObjectNotFoundError,
+  type ObjectStore,
+  PreconditionFailedError,
+} from '#shared/ports.ts';
 import {
   type DigestFile,
   type DigestLogFile,
@@ -45,12 +50,15 @@ export async function fetchDigest(
   bucket: string,
   key: string,
   maxBytes = MAX_DIGEST_BYTES,
+  version?: GetOptions,
 ): Promise<FetchedDigest> {
   let obj: Awaited<ReturnType<ObjectStore['get']>>;
   try {
-    obj = await store.get(key);
+    obj = await store.get(key, version);
   } catch (err) {
     if (err instanceof ObjectNotFoundError) return { found: false, bucket, key };
+    // The caller asked for one version: that it is gone is its finding, not a store failure.
+    if (err instanceof PreconditionFailedError) throw err;
     throw new DigestError(`could not read digest s3://${bucket}/${key}: ${(err as Error)?.message}`, {
       cause: err,
     });
@@ -308,6 +316,7 @@ export function checkChainLink(newer: DigestFile, previous: FetchedDigest): File
 export async function checkLogFile(
   store: ObjectStore | undefined,
   entry: DigestLogFile,
+  maxBytes: number = DEFAULT_LIMITS.maxFileBytes,
 ): Promise<FileVerdict> {
   const { s3Bucket: bucket, s3Object: key } = entry;
   if (!store)
@@ -333,8 +342,10 @@ export async function checkLogFile(
   const hash = createHash('sha256');
   let result: GzipResult;
   try {
+    // The cap ingest applies: a bomb listed (or named) in a digest costs no more to hash than to ingest.
     result = await inflateFirstMember(obj.body, (chunk) => hash.update(chunk), {
       chunkSize: chunkSizeFor(obj.size),
+      maxOutputBytes: maxBytes,
     });
   } catch (err) {
     throw new DigestError(`could not read log file s3://${bucket}/${key}: ${(err as Error)?.message}`, {
@@ -373,6 +384,10 @@ export interface VerifyDigestOptions {
   checkLogs?: boolean;
   /** Fetch the previous digest and compare it with the hash and signature this one recorded. Default true. */
   checkPrevious?: boolean;
+  /** The digest's version (or ETag) the S3 event named. */
+  version?: GetOptions;
+  /** Decompressed-size cap of a log file (default: ingest's). */
+  maxFileBytes?: number;
 }
 
 export interface DigestReport {
@@ -414,7 +429,7 @@ export async function verifyDigest(
   const bucket = bucketOf(store, options.bucket);
   const ring = keys instanceof KeyRing ? keys : new KeyRing(keys);
   const storeFor = storeResolver(store, bucket, options.resolveStore);
-  const fetched = await fetchDigest(store, bucket, key);
+  const fetched = await fetchDigest(store, bucket, key, MAX_DIGEST_BYTES, options.version);
   const checked = await checkDigest(fetched, ring, { region: options.region });
   const report: DigestReport = {
     digest: checked.verdict,
@@ -427,7 +442,9 @@ export async function verifyDigest(
   const logs = Promise.all(
     options.checkLogs === false
       ? []
-      : d.logFiles.map((entry) => pool.run(() => checkLogFile(storeFor(entry.s3Bucket), entry))),
+      : d.logFiles.map((entry) =>
+          pool.run(() => checkLogFile(storeFor(entry.s3Bucket), entry, options.maxFileBytes)),
+        ),
   );
   // Awaited below; a failure meanwhile must not surface as an unhandled rejection.
   logs.catch(() => undefined);

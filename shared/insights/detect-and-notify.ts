@@ -1,10 +1,12 @@
 /**
- * One detection step as the functions run it: detect for an account and region, then hand the Start and
- * End messages to the outbox (at least once, even if SNS fails after the state was committed).
+ * One detection step as the functions run it: detect for an account and region, with the Start and End
+ * messages committed in the same state write as the insight they announce, then published and forgotten.
+ * A failure anywhere after the commit (SNS, the write that forgets them) leaves them in the state, and the
+ * next step for that account and region (a retry, the next file, the scheduled detect) sends them: at
+ * least once, never lost.
  */
-import { sendThroughOutbox } from '#shared/notify/outbox.ts';
-import type { MetricsSink, Notifier, ObjectStore } from '#shared/ports.ts';
-import { type DetectParams, detect } from './index.ts';
+import type { MetricsSink, Notification, Notifier, ObjectStore } from '#shared/ports.ts';
+import { type DetectParams, detect, forgetMessages } from './index.ts';
 import { insightNotifications } from './insight-alerts.ts';
 import type { InsightEvent } from './insight-types.ts';
 
@@ -12,17 +14,32 @@ export async function detectAndNotify(
   deps: { state: ObjectStore; notifier: Notifier; metrics: MetricsSink; topic: string },
   params: DetectParams,
 ): Promise<{ events: InsightEvent[]; open: number; duplicates: string[] }> {
-  const found = await detect(deps.state, params);
-  await sendThroughOutbox(
-    deps.state,
-    deps.notifier,
-    insightNotifications(found.events, deps.topic).map((notification, i) => ({
-      id: `${found.events[i].sharedEventID}/${found.events[i].kind}`,
-      notification,
-    })),
-  );
+  const found = await detect(deps.state, {
+    ...params,
+    messages: (events) =>
+      insightNotifications(events, deps.topic).map((notification, i) => ({
+        id: `${events[i].sharedEventID}/${events[i].kind}`,
+        notification,
+      })),
+  });
   for (const e of found.events) {
     deps.metrics.addMetric(e.kind === 'start' ? 'InsightsStarted' : 'InsightsEnded', 'Count', 1);
+  }
+  const sent: string[] = [];
+  let failure: unknown;
+  for (const m of found.messages) {
+    try {
+      await deps.notifier.publish(m.notification as Notification);
+      sent.push(m.id);
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  await forgetMessages(deps.state, params.account, params.region, sent, params.options);
+  if (failure) {
+    throw new Error(`insights: ${found.messages.length - sent.length} messages not sent yet`, {
+      cause: failure,
+    });
   }
   return { events: found.events, open: found.open, duplicates: found.duplicates ?? [] };
 }

@@ -21,10 +21,12 @@ import { MINUTE_MS } from '#shared/insights/model.ts';
 import type { InsightsState, PendingFile } from '#shared/insights/state.ts';
 import {
   applySummaryToState,
+  confirmSource,
   foldState,
   listStates,
   minuteIso,
   readState,
+  sourceHash,
   updateState,
 } from '#shared/insights/state.ts';
 import type { ObjectStore } from '#shared/ports.ts';
@@ -98,6 +100,11 @@ export interface DetectParams {
   prefix?: string;
   /** Summaries of this account+region to apply first, in the same conditional write. */
   summaries?: LogFileSummary[];
+  /**
+   * The messages new events call for, committed in the same write as the events: a failure after the
+   * commit (publish, or anything else) can delay them, never lose them.
+   */
+  messages?: (events: DetectResult['events']) => { id: string; notification: unknown }[];
 }
 
 /**
@@ -128,6 +135,9 @@ export async function detect(stateStore: ObjectStore, p: DetectParams): Promise<
     const out = detectInState(state, nowMinute, o);
     if (p.insightStore && out.records.length > 0)
       state.outbox.push({ emitted: nowMinute, records: out.records });
+    if (p.messages && out.events.length > 0)
+      state.messages = [...(state.messages ?? []), ...p.messages(out.events)];
+    const messages = [...(state.messages ?? [])];
     const pending: PendingFile[] = p.insightStore ? state.outbox.map((f) => ({ ...f })) : [];
     // A state with nothing in it is not worth creating (a detect before any summary arrived).
     const changed =
@@ -137,7 +147,14 @@ export async function detect(stateStore: ObjectStore, p: DetectParams): Promise<
         before !== `${state.folded}/${state.horizon}/${state.slotsFolded}/${JSON.stringify(state.open)}`);
     return {
       write: changed,
-      result: { ...out, pending, duplicates, orgId: state.orgId, open: Object.keys(state.open).length },
+      result: {
+        ...out,
+        pending,
+        messages,
+        duplicates,
+        orgId: state.orgId,
+        open: Object.keys(state.open).length,
+      },
     };
   });
   const written: string[] = [];
@@ -167,8 +184,49 @@ export async function detect(stateStore: ObjectStore, p: DetectParams): Promise<
     events: step.events,
     written,
     open: step.open,
+    messages: step.messages,
     duplicates: step.duplicates,
   };
+}
+
+/** Removes published messages from the state (after {@link detect} committed them). */
+export async function forgetMessages(
+  stateStore: ObjectStore,
+  account: string,
+  region: string,
+  ids: string[],
+  options: Partial<InsightsOptions> = {},
+): Promise<void> {
+  if (ids.length === 0) return;
+  const sent = new Set(ids);
+  await updateState(stateStore, account, region, resolveOptions(options), (state) => {
+    const before = state.messages?.length ?? 0;
+    const left = (state.messages ?? []).filter((m) => !sent.has(m.id));
+    if (left.length === before) return { write: false, result: undefined };
+    if (left.length > 0) state.messages = left;
+    else delete state.messages;
+    return { write: true, result: undefined };
+  });
+}
+
+/**
+ * Verify found these log files in a valid digest: what they added joins the baseline. Files never applied
+ * (or applied verified) change nothing.
+ */
+export async function confirmVerified(
+  stateStore: ObjectStore,
+  account: string,
+  region: string,
+  sources: { bucket: string; key: string }[],
+  options: Partial<InsightsOptions> = {},
+): Promise<number> {
+  if (!(await readState(stateStore, account, region))) return 0;
+  return updateState(stateStore, account, region, resolveOptions(options), (state) => {
+    let n = 0;
+    for (const s of sources) if (confirmSource(state, sourceHash({ source: s } as LogFileSummary))) n++;
+    if (state.unverified && Object.keys(state.unverified).length === 0) delete state.unverified;
+    return { write: n > 0, result: n };
+  });
 }
 
 function firstId(records: InsightRecord[]): string {

@@ -224,6 +224,8 @@ export interface DetectResult {
   written: string[];
   /** Insights still open for the account and region after this call. */
   open: number;
+  /** Messages committed with the state and not yet published (this call's and any an earlier one left). */
+  messages: { id: string; notification: unknown }[];
   /** Source keys of the summaries given that the state had already applied (re-deliveries). */
   duplicates?: string[];
 }

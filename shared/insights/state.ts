@@ -64,6 +64,20 @@ export interface SeriesState {
   after?: number;
   /** Earliest minute whose count grew since the last detect (only windows reaching it can have changed). */
   d?: number;
+  /**
+   * The part of `m` (and of minutes already folded) that came from log files not yet found in a valid
+   * digest, as flat sorted pairs like `m`. Detection counts it; the baseline (`h`, and `hourSource`) never
+   * does, so a forged file can raise a rate but never lower what counts as unusual.
+   */
+  u?: number[];
+}
+
+/** What one unverified log file added: taken into the baseline when verify finds it listed, else never. */
+export interface UnverifiedFile {
+  /** Delivery hour (hours since the epoch), to forget it with the baseline window. */
+  h: number;
+  /** `[series key, minute, count]` */
+  rows: [string, number, number][];
 }
 
 /**
@@ -147,6 +161,13 @@ export interface InsightsState {
   /** Insights ended within the baseline window, for reports. */
   history: ClosedInsight[];
   outbox: PendingFile[];
+  /** Source hash -> what an unverified log file added (see {@link SeriesState.u}). */
+  unverified?: Record<string, UnverifiedFile>;
+  /**
+   * Start/End messages decided by a committed change and not yet published: committed in the same write as
+   * the change, so a failure after it can only delay them (see detect-and-notify.ts).
+   */
+  messages?: { id: string; notification: unknown }[];
 }
 
 export function stateKey(account: string, region: string): string {
@@ -231,6 +252,59 @@ export function minuteCount(series: SeriesState, minute: number): number {
   return i < series.m.length && series.m[i] === minute ? series.m[i + 1] : 0;
 }
 
+function pairCount(list: number[] | undefined, minute: number): number {
+  if (!list) return 0;
+  const i = lowerBound(list, 2, minute);
+  return i < list.length && list[i] === minute ? list[i + 1] : 0;
+}
+
+/** The count of a minute that verified files made: what the baseline may learn from. */
+export function verifiedCount(series: SeriesState, minute: number): number {
+  return minuteCount(series, minute) - pairCount(series.u, minute);
+}
+
+/** Subtracts from a flat pair list, dropping entries that reach zero. */
+function subtractEntry(list: number[], key: number, by: number): void {
+  const i = lowerBound(list, 2, key);
+  if (i >= list.length || list[i] !== key) return;
+  list[i + 1] -= by;
+  if (list[i + 1] <= 0) list.splice(i, 2);
+}
+
+/**
+ * Takes an unverified file's counts into the baseline: verify found it listed in a valid digest. Counts of
+ * minutes still unfolded are already in `m`; those of folded minutes join their hour.
+ */
+export function confirmSource(state: InsightsState, hash: string): boolean {
+  const file = state.unverified?.[hash];
+  if (!file) return false;
+  const foldedMinute = state.folded * HOUR_MINUTES;
+  for (const [key, minute, count] of file.rows) {
+    const series = state.series[key];
+    if (!series) continue;
+    if (series.u) subtractEntry(series.u, minute, count);
+    if (series.u?.length === 0) delete series.u;
+    if (minute < foldedMinute && minute >= state.horizon * HOUR_MINUTES)
+      addEntry(series.h, 3, Math.floor(minute / HOUR_MINUTES), count, count * count);
+  }
+  delete state.unverified![hash];
+  return true;
+}
+
+/** Forgets an unverified file's counts entirely (it fell out of the window unverified). */
+function dropSource(state: InsightsState, hash: string): void {
+  const file = state.unverified?.[hash];
+  if (!file) return;
+  for (const [key, minute, count] of file.rows) {
+    const series = state.series[key];
+    if (!series) continue;
+    if (series.u) subtractEntry(series.u, minute, count);
+    if (series.u?.length === 0) delete series.u;
+    subtractEntry(series.m, minute, count);
+  }
+  delete state.unverified![hash];
+}
+
 export function hourBucket(series: SeriesState, hour: number): [number, number] | undefined {
   const i = lowerBound(series.h, 3, hour);
   return i < series.h.length && series.h[i] === hour ? [series.h[i + 1], series.h[i + 2]] : undefined;
@@ -290,6 +364,7 @@ export function applySummaryToState(
   const watchReads = o.types.includes('ApiReadRateInsight');
   const foldedMinute = state.folded * HOUR_MINUTES;
   const horizonMinute = state.horizon * HOUR_MINUTES;
+  const pending: UnverifiedFile | undefined = summary.unverified ? { h: deliveryHour, rows: [] } : undefined;
   // Per API: calls per 5-minute slot in this file, to place the file's attribution where its calls were.
   const slotsByApi = new Map<string, Map<number, number>>();
   for (const row of summary.minutes) {
@@ -304,7 +379,16 @@ export function applySummaryToState(
         series = { t: code, s: row.s, n: row.n, ...(e === undefined ? {} : { e }), m: [], h: [] };
         state.series[key] = series;
       }
-      if (t >= foldedMinute) {
+      if (pending) {
+        // Counted for detection while its minute is recent; kept out of the baseline until verified.
+        pending.rows.push([key, t, count]);
+        series.u ??= [];
+        addEntry(series.u, 2, t, count);
+        if (t >= foldedMinute) {
+          addEntry(series.m, 2, t, count);
+          series.d = series.d === undefined ? t : Math.min(series.d, t);
+        }
+      } else if (t >= foldedMinute) {
         addEntry(series.m, 2, t, count);
         series.d = series.d === undefined ? t : Math.min(series.d, t);
       } else {
@@ -357,6 +441,14 @@ export function applySummaryToState(
     intern(tally.e, api.errorCodes);
     if (best >= state.slotsFolded) addTallyAt(attr.slots, best, tally);
     else addTallyAt(attr.days, Math.floor(best / (DAY_HOURS * HOUR_MINUTES)), tally);
+  }
+  if (pending && pending.rows.length > 0) {
+    // Kept in key order: the state must not depend on the order files arrived in.
+    state.unverified = Object.fromEntries(
+      [...Object.entries(state.unverified ?? {}), [hash, pending] as const].sort(([a], [b]) =>
+        a < b ? -1 : 1,
+      ),
+    );
   }
   return 'applied';
 }
@@ -427,8 +519,8 @@ export function foldState(state: InsightsState, nowMinute: number, o: InsightsOp
     for (const series of Object.values(state.series)) {
       const cut = lowerBound(series.m, 2, limit);
       for (let i = 0; i < cut; i += 2) {
-        const c = series.m[i + 1];
-        addEntry(series.h, 3, Math.floor(series.m[i] / HOUR_MINUTES), c, c * c);
+        const c = series.m[i + 1] - pairCount(series.u, series.m[i]);
+        if (c > 0) addEntry(series.h, 3, Math.floor(series.m[i] / HOUR_MINUTES), c, c * c);
       }
       if (cut > 0) series.m.splice(0, cut);
     }
@@ -436,13 +528,22 @@ export function foldState(state: InsightsState, nowMinute: number, o: InsightsOp
   }
   if (horizon > state.horizon) {
     state.horizon = horizon;
+    for (const [hash, file] of Object.entries(state.unverified ?? {}))
+      if (file.h < horizon) dropSource(state, hash);
+    if (state.unverified && Object.keys(state.unverified).length === 0) delete state.unverified;
     const horizonDay = Math.floor(horizon / DAY_HOURS);
     for (const [key, series] of Object.entries(state.series)) {
       const hc = lowerBound(series.h, 3, horizon);
       if (hc > 0) series.h.splice(0, hc);
       const mc = lowerBound(series.m, 2, horizon * HOUR_MINUTES);
       if (mc > 0) series.m.splice(0, mc);
-      if (series.m.length === 0 && series.h.length === 0 && !state.open[key]) delete state.series[key];
+      if (series.u) {
+        const uc = lowerBound(series.u, 2, horizon * HOUR_MINUTES);
+        if (uc > 0) series.u.splice(0, uc);
+        if (series.u.length === 0) delete series.u;
+      }
+      if (series.m.length === 0 && series.h.length === 0 && !series.u && !state.open[key])
+        delete state.series[key];
     }
     for (const [key, api] of Object.entries(state.apis)) {
       let cut = 0;
@@ -479,7 +580,9 @@ export function hourSource(state: InsightsState, series: SeriesState): HourSourc
   const unfolded = new Map<number, [number, number]>();
   for (let i = 0; i < series.m.length; i += 2) {
     const h = Math.floor(series.m[i] / HOUR_MINUTES);
-    const c = series.m[i + 1];
+    // The baseline learns only from verified files (see SeriesState.u).
+    const c = series.m[i + 1] - pairCount(series.u, series.m[i]);
+    if (c <= 0) continue;
     const b = unfolded.get(h) ?? [0, 0];
     b[0] += c;
     b[1] += c * c;

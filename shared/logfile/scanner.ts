@@ -383,7 +383,7 @@ export class RecordScanner {
       const stop = this.inString ? i : i - 1;
       if (stop > keyStart) this.keyParts.push(chunk.subarray(keyStart, stop));
       if (!this.inString) {
-        this.currentKey = Buffer.concat(this.keyParts).toString('utf8');
+        this.currentKey = keyText(Buffer.concat(this.keyParts));
         this.keyParts = null;
         this.state = enum_.TopColon;
       }
@@ -519,6 +519,21 @@ function decode(chunk: Buffer, start: number, end: number): string {
 }
 
 /** Splits a run of `{...},{...}` into the text of each record (the slow path, for runs that failed). */
+/**
+ * A top-level key as JSON.parse (or jq) reads it: `"Rec\u006frds"` is `Records`. Keys are short and escapes
+ * in them rare, so the full decoder runs only when there is a backslash.
+ */
+function keyText(raw: Buffer): string {
+  if (!raw.includes(BACKSLASH)) return raw.toString('utf8');
+  try {
+    return JSON.parse(`"${raw.toString('utf8')}"`) as string;
+  } catch {
+    // Not a valid JSON string: the document is malformed, which JSON.parse of a record run would not see
+    // here; such a key matches nothing.
+    return raw.toString('utf8');
+  }
+}
+
 function splitRecords(chunk: Buffer, start: number, end: number): string[] {
   const out: string[] = [];
   let depth = 0;

@@ -18,6 +18,8 @@ export const TAMPER_SUBTYPES = [
   'digest-deleted',
   'unlisted-log-file',
   'empty-object',
+  'digest-overwritten',
+  'planted-object',
 ] as const;
 export type TamperSubtype = (typeof TAMPER_SUBTYPES)[number];
 
@@ -38,6 +40,10 @@ export const TAMPER_MEANING: Record<TamperSubtype, string> = {
     'A log file appeared that no digest lists: CloudTrail did not write it, so its events may be forged.',
   'empty-object':
     'An empty object was written where CloudTrail writes log files or digests: a placeholder or an attempt to overwrite one.',
+  'digest-overwritten':
+    'A digest was written again with other content after CloudTrail delivered it: the proof for its hour was replaced.',
+  'planted-object':
+    'Objects named like CloudTrail deliveries that cannot be deliveries (empty, from the future, or a second file for a time already delivered): someone may be feeding the watchdog decoys to hide that deliveries stopped.',
 };
 
 export type TamperObjectSubtype = Exclude<
@@ -59,7 +65,12 @@ export interface TamperObjectInput {
   /** More about what was found (sizes, the hash expected and found). */
   detail?: string;
   severity?: Severity;
+  /** Further objects of the same finding in the same place (many unlisted or planted files: one message). */
+  others?: { key: string; detail?: string }[];
 }
+
+/** Objects named in one message's text; the data keeps them all. */
+const OTHERS_IN_TEXT = 20;
 
 const TITLES: Record<TamperObjectSubtype, string> = {
   'log-overwritten': 'CloudTrail log file overwritten',
@@ -67,10 +78,13 @@ const TITLES: Record<TamperObjectSubtype, string> = {
   'digest-deleted': 'CloudTrail digest deleted',
   'unlisted-log-file': 'Log file no digest lists',
   'empty-object': 'Empty object in the trail bucket',
+  'digest-overwritten': 'CloudTrail digest overwritten',
+  'planted-object': 'Objects planted among CloudTrail deliveries',
 };
 
 /** One alert per tampered object: what happened to which file, by whom when known, and what it means. */
 export function tamperObjectAlert(input: TamperObjectInput): Notification {
+  const others = input.others ?? [];
   const uri = `s3://${input.bucket}/${input.key}`;
   const text = [
     TAMPER_MEANING[input.subtype],
@@ -79,6 +93,15 @@ export function tamperObjectAlert(input: TamperObjectInput): Notification {
     `When:      ${input.at ?? 'unknown'}`,
     `Who:       ${input.principal ?? 'not recorded (enable S3 data events on the trail bucket to know)'}`,
     ...(input.detail ? [`Detail:    ${input.detail}`] : []),
+    ...(others.length > 0
+      ? [
+          `And ${others.length} more in the same place:`,
+          ...others
+            .slice(0, OTHERS_IN_TEXT)
+            .map((o) => `  s3://${input.bucket}/${o.key}${o.detail ? ` (${o.detail})` : ''}`),
+          ...(others.length > OTHERS_IN_TEXT ? [`  ... ${others.length - OTHERS_IN_TEXT} more`] : []),
+        ]
+      : []),
     '',
     `Check: aws s3api list-object-versions --bucket ${input.bucket} --prefix ${input.key}`,
   ].join('\n');
@@ -109,6 +132,7 @@ export function tamperObjectAlert(input: TamperObjectInput): Notification {
         at: input.at ?? null,
         principal: input.principal ?? null,
         detail: input.detail ?? null,
+        ...(others.length > 0 ? { others } : {}),
       },
     },
     attributes: { check: input.subtype },

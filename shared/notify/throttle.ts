@@ -62,28 +62,83 @@ export interface ClaimArgs {
   sourceKey: string;
 }
 
-/**
- * True when this file may send the rule's message for this account and region: no window, or the window
- * is unclaimed, or claimed by this same file.
- */
-export async function claimAlert(state: ObjectStore, args: ClaimArgs): Promise<boolean> {
-  if (args.minutes <= 0) return true;
-  return (await claimOwner(state, args)) === args.sourceKey;
+/** One rule's throttle window for an account and region, as a file claims it. */
+export type AlertWindow = ClaimArgs;
+
+interface Claim {
+  source?: string;
+  windowStart?: string;
+  minutes?: number;
+  /** Set once the claiming file's message was published: until then the window is not spent. */
+  sent?: boolean;
 }
 
-/** The file that owns the window: this one if the window was free, else the one that claimed it first. */
-export async function claimOwner(state: ObjectStore, args: ClaimArgs): Promise<string | undefined> {
+function claimBody(args: ClaimArgs, sent: boolean): string {
   const key = claimKey(args);
   const windowStart = key.slice(key.lastIndexOf('/') + 1, -'.json'.length);
+  return JSON.stringify({ source: args.sourceKey, windowStart, minutes: args.minutes, sent });
+}
+
+async function readClaim(
+  state: ObjectStore,
+  key: string,
+): Promise<{ claim: Claim; etag?: string } | undefined> {
+  const info = await state.head(key);
+  if (!info) return undefined;
+  return { claim: JSON.parse((await readAll(state, key)).toString('utf8')) as Claim, etag: info.etag };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The first half of a throttle claim: whether this file may send the rule's message for this account and
+ * region. A window is spent only once a message was published in it ({@link markAlertSent}): a claim whose
+ * publish failed leaves the window open for the next file, so one SNS failure never silences the next user's
+ * alert. A claim another file holds but has not marked sent yet is waited on briefly (its publish is usually
+ * in flight); if it stays unsent, this file sends too (a message may repeat, never vanish).
+ */
+export async function claimAlert(
+  state: ObjectStore,
+  args: ClaimArgs,
+  options: { waitMs?: number } = {},
+): Promise<boolean> {
+  if (args.minutes <= 0) return true;
+  return (await claimOwner(state, args, options)) === args.sourceKey;
+}
+
+/**
+ * The file that may send in the window: this one if the window was free, claimed by this same file, or
+ * claimed by another whose message stayed unsent past the wait; else the one that claimed and sent first.
+ */
+export async function claimOwner(
+  state: ObjectStore,
+  args: ClaimArgs,
+  options: { waitMs?: number } = {},
+): Promise<string | undefined> {
+  const key = claimKey(args);
   try {
-    await state.put(key, JSON.stringify({ source: args.sourceKey, windowStart, minutes: args.minutes }), {
-      ifNoneMatch: '*',
-      contentType: 'application/json',
-    });
+    await state.put(key, claimBody(args, false), { ifNoneMatch: '*', contentType: 'application/json' });
     return args.sourceKey;
   } catch (err) {
     if (!(err instanceof PreconditionFailedError)) throw err;
-    const claim = JSON.parse((await readAll(state, key)).toString('utf8')) as { source?: string };
-    return claim.source;
   }
+  const deadline = Date.now() + (options.waitMs ?? 10_000);
+  for (let attempt = 0; ; attempt++) {
+    const found = await readClaim(state, key);
+    if (!found || found.claim.source === args.sourceKey) return args.sourceKey;
+    // A claim without `sent` predates the two halves: its file sent or is retrying; treat it as spent.
+    if (found.claim.sent !== false) return found.claim.source;
+    if (Date.now() >= deadline) return args.sourceKey;
+    await sleep(Math.min(1000, 50 * 2 ** attempt));
+  }
+}
+
+/**
+ * The second half: the message went out, the window is spent. One unconditional write: whoever else holds
+ * the claim, a message was sent in the window, so marking it spent is right; a failure here only risks a
+ * repeat.
+ */
+export async function markAlertSent(state: ObjectStore, args: ClaimArgs): Promise<void> {
+  if (args.minutes <= 0) return;
+  await state.put(claimKey(args), claimBody(args, true), { contentType: 'application/json' });
 }

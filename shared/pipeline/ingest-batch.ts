@@ -2,7 +2,8 @@
  * Batched ingest: the deliveries of one SQS batch (from the bucket's notifications, EventBridge or the trail's
  * SNS topic), with the same per-file evaluation as the S3-triggered path, but the state writes per batch:
  *
- *   1. dedup: an object announced twice in the batch is read once (the others are `duplicate`);
+ *   1. dedup: an object announced twice in the batch is read once (the others are `duplicate`); a deleted or
+ *      empty log file or digest raises its CRITICAL tamper alert here, as on the S3-triggered path;
  *   2. per file, a few at a time: route; read and evaluate; rule metrics and throttled rule alerts;
  *   3. per account-region: apply every summary of the batch and detect in ONE conditional state write. The
  *      state remembers which files it applied, so it is the commit marker: a file delivered again (in a later
@@ -22,15 +23,17 @@ import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
 import { dayPath, decodeEventKey } from '#shared/keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
-import { type claimAlert, claimKey, claimOwner } from '#shared/notify/throttle.ts';
+import { type claimAlert, claimKey, claimOwner, markAlertSent } from '#shared/notify/throttle.ts';
 import {
   countIngested,
   type DeliveryOutcome,
   type IngestPorts,
   type LogFileRef,
   publishRuleFindings,
-  readAndEvaluate,
+  readDeliveredLogFile,
   recordRejection,
+  reportTamper,
+  verifiedKeyFor,
 } from '#shared/pipeline/ingest-log-files.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import { mapPool } from '#shared/pipeline/shards.ts';
@@ -103,6 +106,8 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
     } catch {
       id = `${d.bucket}\u0000${d.key}`;
     }
+    // A deletion, or another version of the key (overwritten, then put back), is not a copy of the first.
+    id += `\u0000${d.event ?? 'created'}\u0000${d.versionId ?? d.etag?.replace(/"/g, '') ?? ''}`;
     const first = unique.get(id);
     if (first) {
       first.copies.push(d.messageId);
@@ -125,6 +130,9 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
     }
     return (await owner) === args.sourceKey;
   };
+  // A window whose publish failed is not spent: the next file of the batch asks the store again, finds the
+  // claim unsent and sends (shared/notify/throttle.ts).
+  const unsent = (args: Parameters<typeof claimKey>[0]) => knownClaims?.delete(claimKey(args));
 
   // 2. Route, read and evaluate, rule findings: a few files at a time.
   const evaluated: Evaluated[] = [];
@@ -139,6 +147,21 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
         result.outcomes.push({ messageId: d.messageId, key, status: 'ignored', reason: r.reason });
         return;
       }
+      if (r.to === 'tamper') {
+        // A log file or digest deleted or written empty: CRITICAL at once, nothing to read or count.
+        await reportTamper(ports, {
+          tamper: r.tamper,
+          bucket,
+          key,
+          details: {
+            event: d.eventName ?? (r.tamper === 'removed' ? 'ObjectRemoved' : 'ObjectCreated'),
+            ...(r.object.versionId ? { versionId: r.object.versionId } : {}),
+            ...(r.tamper === 'empty' ? { size: 0 } : {}),
+          },
+        });
+        result.outcomes.push({ messageId: d.messageId, key, status: 'tampered', tamper: r.tamper });
+        return;
+      }
       if (r.to === 'verify') {
         await ports.dispatchDigest(d);
         metrics.addMetric(METRIC.DigestsDispatched, 'Count', 1);
@@ -149,11 +172,12 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
         bucket,
         key: r.key,
         ...(r.object.size !== undefined ? { size: r.object.size } : {}),
+        ...(r.object.versionId ? { versionId: r.object.versionId } : {}),
+        ...(r.object.etag ? { etag: r.object.etag } : {}),
       };
-      const read = await readAndEvaluate(ports.sourceStore(bucket), file, ports.rules, ports.config);
-      if (read.status === 'empty') {
-        metrics.addMetric(METRIC.SkippedObjects, 'Count', 1);
-        result.outcomes.push({ messageId: d.messageId, key, status: 'skipped', reason: 'zero-byte object' });
+      const read = await readDeliveredLogFile(ports, file);
+      if (read.status === 'tampered') {
+        result.outcomes.push({ messageId: d.messageId, key, status: 'tampered', tamper: read.tamper });
         return;
       }
       if (read.status === 'unreadable') {
@@ -162,7 +186,11 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
         result.outcomes.push({ messageId: d.messageId, key, ...outcome });
         return;
       }
-      await publishRuleFindings(ports, file, read, claimOnce);
+      // Rule alerts first: the unthrottled ones (CRITICAL and HIGH by default) need no state at all.
+      await publishRuleFindings(ports, file, read, { claim: claimOnce, markSent: markAlertSent, unsent });
+      // Not checked against a digest yet: detection counts it, the baselines only once verify lists it.
+      read.summary.unverified = true;
+      if (await state.head(verifiedKeyFor(bucket, file.key.key))) delete read.summary.unverified;
       evaluated.push({
         messageIds: ids,
         file,

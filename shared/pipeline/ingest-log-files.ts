@@ -14,23 +14,31 @@
  */
 import { createHash } from 'node:crypto';
 import type { IngestConfig } from '#shared/config.ts';
+import {
+  type ObjectTamper,
+  type ObjectTamperInput,
+  objectTamperAlert,
+} from '#shared/digest/bucket-tamper.ts';
 import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
 import type { TrailKey } from '#shared/keys.ts';
-import { DEFAULT_LIMITS } from '#shared/limits.ts';
+import { DEFAULT_LIMITS, eventTimeRange } from '#shared/limits.ts';
 import { FileIndexBuilder } from '#shared/logfile/file-index.ts';
 import { LogFileError, readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
 import { METRIC } from '#shared/metric-names.cjs';
-import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
-import { claimAlert, throttleMinutes } from '#shared/notify/throttle.ts';
+import { buildRuleNotification } from '#shared/notify/rule-alerts.ts';
+import { type AlertWindow, claimAlert, markAlertSent, throttleMinutes } from '#shared/notify/throttle.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import {
   addDimensionedMetric,
   type Log,
   type MetricsSink,
   type Notifier,
+  ObjectNotFoundError,
   type ObjectStore,
   PreconditionFailedError,
+  readAll,
+  StoreError,
 } from '#shared/ports.ts';
 import { applyCounts } from '#shared/rules/count-windows.ts';
 import {
@@ -62,11 +70,15 @@ export interface IngestPorts {
   dispatchDigest(delivery: Delivery): Promise<void>;
 }
 
-/** A log file to ingest: where it is, what its key says, and its size when the event gave it. */
+/** A log file to ingest: where it is, what its key says, and its size, version and ETag when the event gave them. */
 export interface LogFileRef {
   bucket: string;
   key: TrailKey;
   size?: number;
+  /** The version the event named: read exactly that one. */
+  versionId?: string;
+  /** The ETag the event named (unquoted): without a version, read only while the object still has it. */
+  etag?: string;
 }
 
 /** What one pass over a log file yields. */
@@ -91,6 +103,8 @@ export type IngestOutcome =
       ruleHits: Record<string, number>;
     }
   | { status: 'duplicate'; summaryKey: string }
+  /** The object was rewritten, replaced or deleted: a CRITICAL alert went out. */
+  | { status: 'tampered'; tamper: ObjectTamperInput['tamper'] }
   | { status: 'skipped'; reason: string }
   | { status: 'rejected'; reason: string; rejectionKey: string };
 
@@ -99,6 +113,8 @@ export type DeliveryOutcome = { key: string } & (
   | { status: 'dispatched' }
   | { status: 'ignored'; reason: string }
 );
+
+const unquote = (etag: string | undefined) => etag?.replace(/"/g, '');
 
 export interface IngestResult {
   outcomes: DeliveryOutcome[];
@@ -129,6 +145,15 @@ export function summaryKeyFor(bucket: string, key: string): string {
   return `summaries/${bucket}/${stem}.summary.json`;
 }
 
+/**
+ * The mark verify leaves for a log file a valid digest lists with a matching hash: the watchdog reports
+ * log files without one two digest periods after delivery ("unlisted"), and ingest applies a file it
+ * finds marked as verified.
+ */
+export function verifiedKeyFor(bucket: string, key: string): string {
+  return `verified/${bucket}/${key.replace(/\.json(\.gz)?$/, '')}.json`;
+}
+
 /** Where a rejected file's verdict lives: visible, keyed by the file, rewritten identically on retry. */
 export function rejectionKeyFor(bucket: string, key: string): string {
   return `rejected/${bucket}/${key.replace(/\.json\.gz$/, '')}.json`;
@@ -147,6 +172,18 @@ export async function ingestDeliveries(ports: IngestPorts, deliveries: Delivery[
         metrics.addMetric(METRIC.IgnoredObjects, 'Count', 1);
         logger.info('object ignored', { bucket, key, reason: r.reason });
         result.outcomes.push({ key, status: 'ignored', reason: r.reason });
+      } else if (r.to === 'tamper') {
+        await reportTamper(ports, {
+          tamper: r.tamper,
+          bucket,
+          key,
+          details: {
+            event: delivery.eventName ?? (r.tamper === 'removed' ? 'ObjectRemoved' : 'ObjectCreated'),
+            ...(r.object.versionId ? { versionId: r.object.versionId } : {}),
+            ...(r.tamper === 'empty' ? { size: 0 } : {}),
+          },
+        });
+        result.outcomes.push({ key, status: 'tampered', tamper: r.tamper });
       } else if (r.to === 'verify') {
         await ports.dispatchDigest(delivery);
         metrics.addMetric(METRIC.DigestsDispatched, 'Count', 1);
@@ -154,7 +191,13 @@ export async function ingestDeliveries(ports: IngestPorts, deliveries: Delivery[
       } else {
         const outcome = await ingestLogFile(
           ports,
-          { bucket, key: r.key, size: r.object.size },
+          {
+            bucket,
+            key: r.key,
+            size: r.object.size,
+            ...(r.object.versionId ? { versionId: r.object.versionId } : {}),
+            ...(r.object.etag ? { etag: r.object.etag } : {}),
+          },
           result.insights,
         );
         logOutcome(logger, bucket, key, outcome);
@@ -175,28 +218,51 @@ export async function ingestDeliveries(ports: IngestPorts, deliveries: Delivery[
   return result;
 }
 
-/** One log file: read and evaluate, publish findings, commit. Insight events found are added to `insights`. */
+/** A CRITICAL alert about the trail object itself, published at once (it needs no state). */
+export async function reportTamper(ports: IngestPorts, t: ObjectTamperInput): Promise<void> {
+  await ports.notifier.publish(objectTamperAlert(ports.config.alertTopicArn, t));
+  ports.metrics.addMetric(METRIC.TamperAlerts, 'Count', 1);
+  ports.logger.error('CloudTrail object tampered with', { ...t });
+}
+
+/**
+ * One log file: read and evaluate, publish findings, commit. Insight events found are added to `insights`.
+ * An unreachable state store does not stop the alerts a retry could not make more certain: the file is read
+ * and its CRITICAL and HIGH rule alerts go out before anything needs the state, then the failure is raised
+ * so the event is retried (alerts may repeat, never vanish).
+ */
 export async function ingestLogFile(
   ports: IngestPorts,
   file: LogFileRef,
   insights: InsightEvent[] = [],
 ): Promise<IngestOutcome> {
-  const { state, metrics, config } = ports;
+  const { state, metrics, logger } = ports;
   if (file.size === 0) return skipped(metrics);
   const summaryKey = summaryKeyFor(file.bucket, file.key.key);
-  if (await state.head(summaryKey)) {
-    metrics.addMetric(METRIC.DuplicateDeliveries, 'Count', 1);
-    return { status: 'duplicate', summaryKey };
+  let stateFailure: unknown;
+  let existing: boolean | undefined;
+  try {
+    existing = (await state.head(summaryKey)) !== undefined;
+  } catch (err) {
+    stateFailure = err;
+    logger.error('state store unreachable; sending urgent alerts first', { key: summaryKey, error: err });
   }
+  if (existing) return duplicateOrOverwrite(ports, file, summaryKey);
 
-  const exceptions = ports.exceptions?.at(ports.now(), (e) =>
-    ports.logger.warn(expiredMessage(e), { exception: e.id, expires: e.expires, file: e.origin }),
-  );
-  const read = await readAndEvaluate(ports.sourceStore(file.bucket), file, ports.rules, config, exceptions);
-  if (read.status === 'empty') return skipped(metrics);
-  if (read.status === 'unreadable') return recordRejection(state, metrics, file, read);
+  const read = await readDeliveredLogFile(ports, file);
+  if (read.status === 'tampered') return read;
+  if (read.status === 'unreadable') {
+    if (stateFailure) throw stateFailure;
+    return recordRejection(state, metrics, file, read);
+  }
+  // A summary ingest writes has not been checked against a digest yet: detection may count it, the
+  // baselines only once verify has found it listed (shared/insights/state.ts).
+  read.summary.unverified = true;
+  // Verify may have found it listed first (a digest racing its log file's event).
+  if (!stateFailure && (await state.head(verifiedKeyFor(file.bucket, file.key.key))))
+    delete read.summary.unverified;
 
-  const crossed = await publishFindings(ports, file, read, insights);
+  const crossed = await publishFindings(ports, file, read, insights, stateFailure);
 
   const committed = await commitSummary(state, metrics, read.summary);
   if (committed.status === 'duplicate') return { status: 'duplicate', summaryKey };
@@ -209,6 +275,93 @@ export async function ingestLogFile(
       [...read.matches, ...crossed].filter((m) => m.count > 0).map((m) => [m.rule.id, m.count]),
     ),
   };
+}
+
+/**
+ * A file already ingested announced again: the same object (a re-delivered event) is a duplicate; other
+ * content under the same key (another ETag than the one ingest read) is a rewrite, alerted every time it
+ * is announced.
+ */
+async function duplicateOrOverwrite(
+  ports: IngestPorts,
+  file: LogFileRef,
+  summaryKey: string,
+): Promise<IngestOutcome> {
+  ports.metrics.addMetric(METRIC.DuplicateDeliveries, 'Count', 1);
+  if (!file.etag) return { status: 'duplicate', summaryKey };
+  const summary = JSON.parse((await readAll(ports.state, summaryKey)).toString('utf8')) as LogFileSummary;
+  const readEtag = unquote(summary.source.etag);
+  if (!readEtag || readEtag === unquote(file.etag)) return { status: 'duplicate', summaryKey };
+  await reportTamper(ports, {
+    tamper: 'overwritten',
+    bucket: file.bucket,
+    key: file.key.key,
+    details: {
+      ingested: {
+        etag: readEtag,
+        ...(summary.source.versionId ? { versionId: summary.source.versionId } : {}),
+        ...(summary.sha256 ? { sha256: summary.sha256 } : {}),
+      },
+      announced: { etag: unquote(file.etag), ...(file.versionId ? { versionId: file.versionId } : {}) },
+    },
+  });
+  return { status: 'tampered', tamper: 'overwritten' };
+}
+
+/**
+ * Step 1 as ingest runs it: the version the event named, with the exceptions in force and the event-time
+ * range. The object replaced before it was read, deleted, or empty is tampering, alerted at once (no state).
+ */
+export async function readDeliveredLogFile(
+  ports: IngestPorts,
+  file: LogFileRef,
+): Promise<Exclude<ReadResult, { status: 'empty' }> | { status: 'tampered'; tamper: ObjectTamper }> {
+  const { config } = ports;
+  const exceptions = ports.exceptions?.at(ports.now(), (e) =>
+    ports.logger.warn(expiredMessage(e), { exception: e.id, expires: e.expires, file: e.origin }),
+  );
+  let read: ReadResult;
+  try {
+    read = await readAndEvaluate(
+      ports.sourceStore(file.bucket),
+      file,
+      ports.rules,
+      {
+        maxRecordBytes: config.maxRecordBytes,
+        maxFileBytes: config.maxFileBytes,
+        eventTimes: eventTimeRange(ports.now(), config.trailStart),
+      },
+      exceptions,
+    );
+  } catch (err) {
+    const tamper =
+      err instanceof PreconditionFailedError
+        ? ('replaced-before-read' as const)
+        : err instanceof ObjectNotFoundError
+          ? ('removed' as const)
+          : undefined;
+    if (!tamper || !(err instanceof StoreError)) throw err;
+    await reportTamper(ports, {
+      tamper,
+      bucket: file.bucket,
+      key: file.key.key,
+      details: {
+        expected: file.versionId ? `version ${file.versionId}` : `ETag ${file.etag ?? 'any'}`,
+        found: err.message,
+      },
+    });
+    return { status: 'tampered', tamper };
+  }
+  if (read.status === 'empty') {
+    await reportTamper(ports, {
+      tamper: 'empty',
+      bucket: file.bucket,
+      key: file.key.key,
+      details: { size: 0 },
+    });
+    return { status: 'tampered', tamper: 'empty' };
+  }
+  return read;
 }
 
 export type ReadResult =
@@ -224,13 +377,18 @@ export async function readAndEvaluate(
   source: ObjectStore,
   file: LogFileRef,
   rules: readonly Rule[],
-  limits: Partial<ScanLimits> = {},
+  limits: Partial<ScanLimits> & { eventTimes?: { from: number; to: number } } = {},
   exceptions?: ActiveExceptions,
 ): Promise<ReadResult> {
-  const object = await source.get(file.key.key);
+  // The version the event named, or the object only while it still has the ETag the event named: a copy
+  // written over it in between is never read in its place.
+  const object = await source.get(file.key.key, {
+    ...(file.versionId ? { versionId: file.versionId } : {}),
+    ...(file.etag && !file.versionId ? { ifMatch: `"${unquote(file.etag)}"` } : {}),
+  });
   if (object.size === 0) return { status: 'empty' };
   const hash = createHash('sha256');
-  const builder = new SummaryBuilder(file.key.time);
+  const builder = new SummaryBuilder(file.key.time, limits.eventTimes);
   const evaluator = new RuleEvaluator(rules, exceptions ? { exceptions } : {});
   const index = new FileIndexBuilder();
   const records = readLogRecords(object.body, {
@@ -267,13 +425,16 @@ export async function readAndEvaluate(
       ...(object.etag ? { etag: object.etag } : {}),
     };
   }
+  const sha256 = hash.digest('hex');
   const summary = builder.build({
     source: {
       bucket: file.bucket,
       key: file.key.key,
       size: object.size,
       ...(object.etag ? { etag: object.etag } : {}),
+      ...(object.versionId ? { versionId: object.versionId } : {}),
     },
+    sha256,
     account: file.key.account,
     region: file.key.region,
     ...(file.key.orgId ? { orgId: file.key.orgId } : {}),
@@ -289,25 +450,29 @@ export async function readAndEvaluate(
     matches: evaluator.results(),
     counts: evaluator.counts(),
     ...(suppressed.length > 0 ? { suppressed } : {}),
-    hash: hash.digest('hex'),
+    hash: sha256,
   };
 }
 
 /**
  * Step 2, before the commit: count rules (this file's events added to each rule's window state, replacing
- * what an earlier try of the same file added), rule metrics, rule alerts (throttled per rule, account and
- * region), then anomaly detection on the file's counts (applying a summary twice is a no-op, and its messages
- * go through the outbox, so a retry re-runs it safely). Returns the count-rule groups that crossed.
+ * what an earlier try of the same file added), rule metrics, rule alerts, then anomaly detection on the
+ * file's counts (applying a summary twice is a no-op, and its messages go through the state, so a retry
+ * re-runs it safely). Alerts that are never throttled need no state and go out first; a throttled one claims
+ * its window, publishes, and only then marks the window spent. When the state fails, CRITICAL and HIGH
+ * alerts are sent anyway and the failure is raised at the end, so the event is retried. Returns the
+ * count-rule groups that crossed.
  */
 export async function publishFindings(
   ports: IngestPorts,
   file: LogFileRef,
   found: EvaluatedLogFile,
   insights: InsightEvent[],
+  stateFailure?: unknown,
 ): Promise<RuleMatches[]> {
   const { metrics, config, state } = ports;
   const { summary } = found;
-  const crossed = await publishRuleFindings(ports, file, found);
+  const crossed = await publishRuleFindings(ports, file, found, { stateFailure });
   const detected = await detectAndNotify(
     { state, notifier: ports.notifier, metrics, topic: config.alertTopicArn },
     {
@@ -323,25 +488,48 @@ export async function publishFindings(
   return crossed;
 }
 
-/** Rule metrics and rule alerts of one evaluated file (each rule throttled per account and region). */
+/** How rule alerts consult their throttle windows (batched ingest remembers the answers of one batch). */
+export interface RuleThrottle {
+  claim?: typeof claimAlert;
+  markSent?: typeof markAlertSent;
+  /** A claimed window whose publish failed: it is not spent, the next file asks again. */
+  unsent?: (window: AlertWindow) => void;
+  /** The state store already failed for this file: urgent alerts go out without it, the rest wait. */
+  stateFailure?: unknown;
+}
+
+/**
+ * Rule metrics and rule alerts of one evaluated file (each rule throttled per account and region). Alerts
+ * that are never throttled need no state and go out first; a throttled one claims its window, publishes,
+ * and only then marks the window spent. When the state fails, CRITICAL and HIGH alerts are sent anyway and
+ * the failure is raised at the end, so the file is retried (alerts may repeat, never vanish).
+ */
 export async function publishRuleFindings(
   ports: IngestPorts,
   file: LogFileRef,
   found: EvaluatedLogFile,
-  claim: typeof claimAlert = claimAlert,
+  throttle: RuleThrottle = {},
 ): Promise<RuleMatches[]> {
   const { metrics, config, state } = ports;
+  const { claim = claimAlert, markSent = markAlertSent, stateFailure } = throttle;
   const { summary, matches } = found;
   const crossed: RuleMatches[] = [];
-  for (const obs of found.counts ?? []) {
-    const groups = await applyCounts(state, {
-      rule: obs.rule,
-      account: summary.account,
-      region: summary.region,
-      sourceKey: `${file.bucket}/${file.key.key}`,
-      groups: obs.groups,
-    });
-    for (const { group, window } of groups) crossed.push({ ...group.matches, window });
+  // Count rules need the state: when it fails, the single-record alerts still go out and the retry counts.
+  let countFailure: unknown = stateFailure;
+  for (const obs of countFailure ? [] : (found.counts ?? [])) {
+    try {
+      const groups = await applyCounts(state, {
+        rule: obs.rule,
+        account: summary.account,
+        region: summary.region,
+        sourceKey: `${file.bucket}/${file.key.key}`,
+        groups: obs.groups,
+      });
+      for (const { group, window } of groups) crossed.push({ ...group.matches, window });
+    } catch (err) {
+      countFailure = err;
+      break;
+    }
   }
   const hits = [...matches.filter((m) => m.count > 0), ...crossed];
   for (const m of hits) metrics.addMetric(m.rule.metricName, 'Count', m.count);
@@ -358,20 +546,7 @@ export async function publishRuleFindings(
       })),
     });
   }
-  const allowed: RuleMatches[] = [];
-  for (const m of hits) {
-    const claimed = await claim(state, {
-      ruleId: m.rule.id,
-      account: summary.account,
-      region: summary.region,
-      minutes: throttleMinutes(m.rule, config.alertThrottle),
-      at: file.key.time,
-      sourceKey: file.key.key,
-    });
-    if (claimed) allowed.push(m);
-    else metrics.addMetric(METRIC.RuleAlertsThrottled, 'Count', 1);
-  }
-  const notifications = buildRuleNotifications(allowed, {
+  const ctx = {
     topic: config.alertTopicArn,
     source: summary.source,
     account: summary.account,
@@ -379,11 +554,68 @@ export async function publishRuleFindings(
     at: file.key.time,
     throttle: config.alertThrottle,
     ...(config.runbookUrl ? { runbookUrl: config.runbookUrl } : {}),
-  });
-  for (const n of notifications) await ports.notifier.publish(n);
-  if (notifications.length > 0) metrics.addMetric(METRIC.RuleAlerts, 'Count', notifications.length);
+  };
+  const windows = new Map(
+    hits.map((m): [RuleMatches, AlertWindow] => [
+      m,
+      {
+        ruleId: m.rule.id,
+        account: summary.account,
+        region: summary.region,
+        minutes: throttleMinutes(m.rule, config.alertThrottle),
+        at: file.key.time,
+        sourceKey: file.key.key,
+      },
+    ]),
+  );
+  const order = [...hits].sort(
+    (a, b) =>
+      Number(windows.get(a)!.minutes > 0) - Number(windows.get(b)!.minutes > 0) ||
+      SEVERITY_ORDER[a.rule.severity] - SEVERITY_ORDER[b.rule.severity] ||
+      a.rule.id.localeCompare(b.rule.id),
+  );
+  let failure: unknown = countFailure;
+  let sent = 0;
+  for (const m of order) {
+    const window = windows.get(m)!;
+    const urgent = m.rule.severity === 'CRITICAL' || m.rule.severity === 'HIGH';
+    let claimed = window.minutes <= 0;
+    if (!claimed) {
+      try {
+        if (stateFailure) throw stateFailure;
+        claimed = await claim(state, window);
+      } catch (err) {
+        failure ??= err;
+        // An urgent alert that cannot consult its window is sent: repeated rather than lost.
+        claimed = urgent;
+        if (!urgent) continue;
+      }
+    }
+    if (!claimed) {
+      metrics.addMetric(METRIC.RuleAlertsThrottled, 'Count', 1);
+      continue;
+    }
+    try {
+      await ports.notifier.publish(buildRuleNotification(m, ctx));
+    } catch (err) {
+      if (window.minutes > 0) throttle.unsent?.(window);
+      throw err;
+    }
+    sent++;
+    if (window.minutes > 0 && !stateFailure) {
+      try {
+        await markSent(state, window);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  }
+  if (sent > 0) metrics.addMetric(METRIC.RuleAlerts, 'Count', sent);
+  if (failure) throw failure;
   return crossed;
 }
+
+const SEVERITY_ORDER: Record<string, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3 };
 
 /** Step 3: the summary, written only if absent. Another invocation that committed first wrote the same one. */
 export async function commitSummary(
@@ -413,6 +645,10 @@ export function countIngested(metrics: MetricsSink, summary: LogFileSummary): vo
   metrics.addMetric(METRIC.UncompressedBytes, 'Bytes', summary.bytes);
   const bad = summary.badRecords.invalid + summary.badRecords.oversized + summary.badRecords.missingFields;
   if (bad > 0) metrics.addMetric(METRIC.BadRecords, 'Count', bad);
+  if (summary.badRecords.oversized > 0)
+    metrics.addMetric(METRIC.OversizedRecords, 'Count', summary.badRecords.oversized);
+  if (summary.badRecords.outOfRange)
+    metrics.addMetric(METRIC.EventTimesOutOfRange, 'Count', summary.badRecords.outOfRange);
   if (summary.lagSeconds)
     metrics.addMetric(METRIC.DeliveryLagSeconds, 'Seconds', Math.max(0, summary.lagSeconds.max));
 }
@@ -463,6 +699,9 @@ function logOutcome(logger: Log, bucket: string, key: string, o: IngestOutcome):
       break;
     case 'rejected':
       logger.error('log file rejected', { bucket, key, reason: o.reason, verdict: o.rejectionKey });
+      break;
+    case 'tampered':
+      logger.error('log file tampered with', { bucket, key, tamper: o.tamper });
       break;
     default:
       logger.info(`log file ${o.status}`, { bucket, key, ...('reason' in o ? { reason: o.reason } : {}) });

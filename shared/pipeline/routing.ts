@@ -10,6 +10,10 @@ export interface S3ObjectRef {
   /** Decoded key. */
   key: string;
   size?: number;
+  /** The version the event named (versioned bucket). */
+  versionId?: string;
+  /** The ETag the event named, unquoted. */
+  etag?: string;
 }
 
 /** One object a notification announced, as the event names it (key URL-encoded). */
@@ -17,6 +21,12 @@ export interface Delivery {
   bucket: string;
   key: string;
   size?: number;
+  /** `removed` for ObjectRemoved events; created otherwise. */
+  event?: 'created' | 'removed';
+  /** S3 event name, e.g. `ObjectCreated:Put`. */
+  eventName?: string;
+  versionId?: string;
+  etag?: string;
   /** The notification record itself, handed on unchanged when the object goes to another function. */
   notification: unknown;
 }
@@ -24,18 +34,42 @@ export interface Delivery {
 export type Route =
   | { to: 'ingest'; object: S3ObjectRef; key: TrailKey }
   | { to: 'verify'; object: S3ObjectRef; key: TrailKey }
+  /** A log file or digest deleted, or written empty: CloudTrail does neither. */
+  | { to: 'tamper'; object: S3ObjectRef; key: TrailKey; tamper: 'removed' | 'empty' }
   | { to: 'ignore'; object: S3ObjectRef; reason: string };
 
-export function route(bucket: string, rawKey: string, size?: number, encoded = true): Route {
+export function route(
+  bucket: string,
+  rawKey: string,
+  size?: number,
+  encoded = true,
+  event: Pick<Delivery, 'event' | 'versionId' | 'etag'> = {},
+): Route {
   let key: string;
   try {
     key = encoded ? decodeEventKey(rawKey) : rawKey;
   } catch {
     return { to: 'ignore', object: { bucket, key: rawKey, size }, reason: 'key is not valid URL encoding' };
   }
-  const object = { bucket, key, ...(size !== undefined ? { size } : {}) };
+  const object: S3ObjectRef = {
+    bucket,
+    key,
+    ...(size !== undefined ? { size } : {}),
+    ...(event.versionId && event.versionId !== 'null' ? { versionId: event.versionId } : {}),
+    ...(event.etag ? { etag: event.etag.replace(/"/g, '') } : {}),
+  };
   const k = classifyKey(key);
-  if (size === 0) return { to: 'ignore', object, reason: 'zero-byte object' };
+  const cloudTrails = k.kind === 'log' || k.kind === 'digest';
+  if (event.event === 'removed') {
+    return cloudTrails
+      ? { to: 'tamper', object, key: k, tamper: 'removed' }
+      : { to: 'ignore', object, reason: 'object removed (not a CloudTrail log file or digest)' };
+  }
+  if (size === 0) {
+    return cloudTrails
+      ? { to: 'tamper', object, key: k, tamper: 'empty' }
+      : { to: 'ignore', object, reason: 'zero-byte object' };
+  }
   switch (k.kind) {
     case 'log':
       return { to: 'ingest', object, key: k };
@@ -54,5 +88,5 @@ export function route(bucket: string, rawKey: string, size?: number, encoded = t
 
 /** {@link route} for a delivery taken from an S3 notification. */
 export function routeDelivery(d: Delivery): Route {
-  return route(d.bucket, d.key, d.size);
+  return route(d.bucket, d.key, d.size, true, d);
 }

@@ -7,11 +7,12 @@
  * account-region a bounded number at a time until its deadline, carrying on there next run. Each shard keeps
  * its own record of the gaps it reported (`watchdog/shards/`), so shards never contend for one object; a gap
  * is closed only when its account-region was checked and found delivering again, so a partial run closes
- * nothing it did not look at. Alerts go through the outbox before the record is written: a crash in between
- * repeats an alert, never loses one.
+ * nothing it did not look at. The checks are the plain watchdog's (watch-deliveries.ts, delivery-gaps.ts):
+ * only objects that can be deliveries count, planted ones are reported, log files no digest lists are
+ * reported, and every message is published before the record that says it was sent is written: a failed
+ * publish leaves nothing recorded and the next run reports again (a message may repeat, never vanish).
  */
 import { METRIC } from '#shared/metric-names.cjs';
-import { sendThroughOutbox } from '#shared/notify/outbox.ts';
 import type { ShardedPorts } from '#shared/pipeline/detect-shards.ts';
 import {
   mapPool,
@@ -22,16 +23,23 @@ import {
   sumShardCounts,
   writeShardStatus,
 } from '#shared/pipeline/shards.ts';
-import type { WatchdogPorts } from '#shared/pipeline/watch-deliveries.ts';
+import {
+  checkTrailProtection,
+  logFindings,
+  reportUnlisted,
+  trailBucketOf,
+  type WatchdogPorts,
+  watchdogMessages,
+} from '#shared/pipeline/watch-deliveries.ts';
 import { PreconditionFailedError, readAll } from '#shared/ports.ts';
 import {
   type Finding,
   newestFile,
   type Place,
+  type Planted,
   type WatchdogResult,
   type WatchdogState,
 } from '#shared/watchdog/delivery-gaps.ts';
-import { watchdogAlerts } from '#shared/watchdog/gap-alerts.ts';
 
 export const WATCHDOG_JOB = 'watchdog';
 
@@ -94,6 +102,8 @@ export function shardStateKey(spec: ShardSpec): string {
 }
 
 export interface WatchShardResult extends WatchdogResult {
+  /** Log files reported now as listed by no valid digest. */
+  unlisted: { bucket: string; key: string }[];
   shard: ShardSpec;
   total: number;
   done: number;
@@ -115,19 +125,35 @@ export async function watchShard(
     concurrency: ports.shards.concurrency,
     deadline: ports.deadline(),
     clock: ports.clock,
-    work: async (id): Promise<{ id: string; finding?: Finding; watched: boolean }> => {
+    work: async (
+      id,
+    ): Promise<{
+      id: string;
+      finding?: Finding;
+      watched: boolean;
+      planted: Planted[];
+      unlisted: { bucket: string; key: string }[];
+      silent?: boolean;
+    }> => {
       const { kind, place } = placeOf(id);
       const folder = kind === 'digest-missing' ? 'CloudTrail-Digest' : 'CloudTrail';
-      const newest = await newestFile(ports.trail, place, folder, now, options.activeWithinDays);
-      if (!newest) return { id, watched: false };
+      const planted: Planted[] = [];
+      const newest = await newestFile(ports.trail, place, folder, now, options.activeWithinDays, planted);
+      // Log files of the place no digest listed: published and recorded here, inside the shard's deadline.
+      const unlisted = kind === 'logs-silent' ? await reportUnlisted(ports, [place], now) : [];
+      if (!newest) return { id, watched: false, planted, unlisted };
       // A digest covers the hour before its own time: the next one is due an hour after the newest, plus grace.
       const threshold =
         kind === 'digest-missing' ? 60 + options.digestGraceMinutes : options.logSilenceMinutes;
       const silentMinutes = Math.floor((now.getTime() - newest.time.getTime()) / 60_000);
-      if (silentMinutes <= threshold) return { id, watched: true };
+      const silent = silentMinutes > threshold;
+      if (!silent) return { id, watched: true, planted, unlisted, silent };
       return {
         id,
         watched: true,
+        planted,
+        unlisted,
+        silent,
         finding: {
           kind,
           place,
@@ -149,6 +175,16 @@ export async function watchShard(
   const checked = new Set(run.results.map((r) => r.id));
   const findings = run.results.flatMap((r) => (r.finding ? [r.finding] : []));
   const placesWatched = run.results.filter((r) => r.watched).length;
+  const plantedNow = run.results.flatMap((r) => r.planted);
+  const unlisted = run.results.flatMap((r) => r.unlisted);
+  // Accounts of this shard (every region of an account is here) none of whose watched regions delivered.
+  const logAccounts = new Map<string, boolean>();
+  for (const r of run.results) {
+    const { kind, place } = placeOf(r.id);
+    if (kind !== 'logs-silent' || !r.watched) continue;
+    logAccounts.set(place.account, (logAccounts.get(place.account) ?? true) && r.silent === true);
+  }
+  const silentAccounts = [...logAccounts].filter(([, silent]) => silent).map(([a]) => a);
 
   const key = shardStateKey(spec);
   const head = await state.head(key);
@@ -174,30 +210,41 @@ export async function watchShard(
     if (!checked.has(id)) open[id] = v;
     else closed.push({ id, ...placeOf(id), since: v.since });
   }
-  const result: WatchdogResult = { opened, closed, current: findings, placesWatched };
-  if (opened.length > 0 || closed.length > 0) {
-    const alerts = watchdogAlerts(config.alertTopicArn, result);
-    await sendThroughOutbox(
-      state,
-      ports.notifier,
-      alerts.map((notification, i) => ({
-        id: `watchdog/${spec.count}-${spec.index}/${now.toISOString()}/${i}`,
-        notification,
-      })),
-    );
+  const planted = plantedNow.filter((p) => !previous.planted?.[p.key]);
+  // Reported planted objects are remembered while they are still there, or while their place was not
+  // looked at this run.
+  const stillThere = new Set(plantedNow.map((p) => p.key));
+  const lookedAt = [...new Set(run.results.map((r) => placeFolderOf(placeOf(r.id).place)))];
+  const plantedKept = Object.fromEntries(
+    Object.entries(previous.planted ?? {}).filter(
+      ([k]) => stillThere.has(k) || !lookedAt.some((folder) => k.startsWith(folder)),
+    ),
+  );
+  const result: WatchdogResult = {
+    opened,
+    closed,
+    current: findings,
+    placesWatched,
+    planted,
+    silentAccounts,
+  };
+  if (opened.length > 0 || closed.length > 0 || planted.length > 0) {
+    // Published before the record: a failed publish throws, nothing is recorded, the next run reports again.
+    for (const n of watchdogMessages(config.alertTopicArn, trailBucketOf(ports), result, now))
+      await ports.notifier.publish(n);
+    const next: WatchdogState = {
+      schema: 'trailwatch.watchdog/1',
+      open,
+      planted: { ...plantedKept, ...Object.fromEntries(planted.map((p) => [p.key, now.toISOString()])) },
+    };
     try {
-      await state.put(
-        key,
-        JSON.stringify({ schema: 'trailwatch.watchdog/1', open }),
-        head?.etag ? { ifMatch: head.etag } : { ifNoneMatch: '*' },
-      );
+      await state.put(key, JSON.stringify(next), head?.etag ? { ifMatch: head.etag } : { ifNoneMatch: '*' });
     } catch (err) {
       // Another run of this shard recorded first: it saw the same gaps, and the alerts above repeat its own.
       if (!(err instanceof PreconditionFailedError)) throw err;
     }
-    if (opened.length > 0) logger.error('deliveries stopped', { gaps: opened });
-    if (closed.length > 0) logger.info('deliveries resumed', { closed });
   }
+  logFindings(logger, result, unlisted);
   const missing = Object.keys(open).filter((id) => id.startsWith('digest-missing|')).length;
   await writeShardStatus(state, WATCHDOG_JOB, spec, {
     ...(run.cursor ? { cursor: run.cursor } : {}),
@@ -207,17 +254,39 @@ export async function watchShard(
       placesWatched: run.stoppedEarly
         ? Math.max(placesWatched, previousStatus?.counts.placesWatched ?? 0)
         : placesWatched,
+      silentAccounts: silentAccounts.length,
+      plantedObjects: planted.length,
+      unlistedLogFiles: unlisted.length,
     },
     at: now.toISOString(),
   });
-  return { ...result, shard: spec, total: run.total, done: run.done, stoppedEarly: run.stoppedEarly };
+  return {
+    ...result,
+    unlisted,
+    shard: spec,
+    total: run.total,
+    done: run.done,
+    stoppedEarly: run.stoppedEarly,
+  };
+}
+
+/** The key prefix of a place's folders (any kind), to tell which planted keys a run looked at. */
+function placeFolderOf(p: Place): string {
+  return `${p.prefix}AWSLogs/${p.orgId ? `${p.orgId}/` : ''}${p.account}/`;
 }
 
 /** The scheduled run: start every shard, then report the gauges the shards counted. */
 export async function watchScheduled(ports: WatchdogPorts & ShardedPorts): Promise<WatchdogResult> {
   const { shardCount } = ports.shards;
   const specs = Array.from({ length: shardCount }, (_, index) => ({ index, count: shardCount }));
-  const result: WatchdogResult = { opened: [], closed: [], current: [], placesWatched: 0 };
+  const result: WatchdogResult = {
+    opened: [],
+    closed: [],
+    current: [],
+    placesWatched: 0,
+    planted: [],
+    silentAccounts: [],
+  };
   if (ports.startShard) {
     for (const spec of specs) await ports.startShard(spec);
   } else {
@@ -226,12 +295,18 @@ export async function watchScheduled(ports: WatchdogPorts & ShardedPorts): Promi
       result.opened.push(...r.opened);
       result.closed.push(...r.closed);
       result.current.push(...r.current);
+      result.planted.push(...r.planted);
+      result.silentAccounts.push(...r.silentAccounts);
     }
   }
+  await checkTrailProtection(ports, trailBucketOf(ports));
   const counts = await sumShardCounts(ports.state, WATCHDOG_JOB, shardCount);
   result.placesWatched = counts.placesWatched ?? 0;
   ports.metrics.addMetric(METRIC.DigestsOverdue, 'Count', counts.digestsOverdue ?? 0);
   ports.metrics.addMetric(METRIC.SilentLogPlaces, 'Count', counts.silentLogPlaces ?? 0);
   ports.metrics.addMetric(METRIC.PlacesWatched, 'Count', result.placesWatched);
+  ports.metrics.addMetric(METRIC.SilentAccounts, 'Count', counts.silentAccounts ?? 0);
+  ports.metrics.addMetric(METRIC.PlantedObjects, 'Count', counts.plantedObjects ?? 0);
+  ports.metrics.addMetric(METRIC.UnlistedLogFiles, 'Count', counts.unlistedLogFiles ?? 0);
   return result;
 }

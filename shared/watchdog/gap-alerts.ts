@@ -10,7 +10,10 @@ function hours(minutes: number): string {
   return minutes >= 120 ? `${Math.floor(minutes / 60)} h` : `${minutes} min`;
 }
 
-export function watchdogAlerts(topic: string, result: WatchdogResult): Notification[] {
+export function watchdogAlerts(
+  topic: string,
+  result: Pick<WatchdogResult, 'opened' | 'closed'>,
+): Notification[] {
   const out: Notification[] = [];
   for (const f of result.opened) out.push(gapAlert(topic, f));
   for (const c of result.closed) {

@@ -1,4 +1,5 @@
 import { rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { asList, packageStack, resourcesOfType, type Template } from '#test/support/template.ts';
 
@@ -108,14 +109,32 @@ describe('osls package with trigger=eventbridge and trailKmsKeyArn', () => {
       'rejected/': 30,
       'alert-windows/': 7,
       'AWSLogs/': 400,
+      'verified/': 7,
+      'unlisted/': 7,
     });
     expect(rules.find((r) => r.NoncurrentVersionExpiration)?.NoncurrentVersionExpiration).toEqual({
       NoncurrentDays: 5,
     });
-    // What must never go by age: the current state of each account-region and alerts not sent yet.
-    for (const kept of ['insights/', 'outbox/']) {
+    // What must never go by age: the current state of each account-region, alerts not sent yet, and
+    // digest-chain incidents still open.
+    for (const kept of ['insights/', 'outbox/', 'chain-incidents/']) {
       expect(rules.some((r) => r.Prefix !== undefined && kept.startsWith(r.Prefix))).toBe(false);
     }
+  });
+
+  it('never lets a verified or unlisted mark expire within the watchdog look-back', () => {
+    const { lifecycleConfiguration, LifecycleConfigError } = createRequire(import.meta.url)(
+      '../../deploy/lifecycle.cjs',
+    ) as {
+      lifecycleConfiguration(p: Record<string, number>): {
+        Rules: { Prefix?: string; ExpirationInDays?: number }[];
+      };
+      LifecycleConfigError: new () => Error;
+    };
+    expect(() => lifecycleConfiguration({ verifiedMarksDays: 3 })).toThrow(LifecycleConfigError);
+    expect(() => lifecycleConfiguration({ unlistedMarksDays: 2 })).toThrow(/unlistedMarksDays.*4-36500/);
+    const rules = lifecycleConfiguration({ verifiedMarksDays: 4 }).Rules;
+    expect(rules.find((r) => r.Prefix === 'verified/')?.ExpirationInDays).toBe(4);
   });
 });
 

@@ -48,7 +48,7 @@ describe('osls package: the CloudFormation template', () => {
     expect(resourcesOfType(template, 'AWS::Glue::Database')).toEqual([]);
   });
 
-  it('has the ingest function on Node 22, triggered by ObjectCreated on the existing trail bucket and prefix', () => {
+  it('has the ingest function on Node 22, triggered by ObjectCreated and ObjectRemoved on the existing trail bucket and prefix', () => {
     const fn = template.Resources.IngestLambdaFunction;
     expect(fn.Properties.Runtime).toBe('nodejs22.x');
     expect(fn.Properties.Handler).toBe('functions/ingest.handler');
@@ -57,7 +57,13 @@ describe('osls package: the CloudFormation template', () => {
     expect(trigger.Properties.FunctionName).toBe('trailwatch-test-ingest');
     expect(trigger.Properties.BucketConfigs).toEqual([
       { Event: 's3:ObjectCreated:*', Rules: [{ Prefix: 'org/AWSLogs/' }, { Suffix: '.json.gz' }] },
+      { Event: 's3:ObjectRemoved:*', Rules: [{ Prefix: 'org/AWSLogs/' }, { Suffix: '.json.gz' }] },
     ]);
+    // the version an event names is read: GetObjectVersion on the trail prefix
+    const reads = statementsOf(template.Resources.IngestIamRoleLambdaExecution).find(
+      (s) => s.Resource === 'arn:aws:s3:::acme-trail/org/AWSLogs/*',
+    );
+    expect(asList(reads!.Action)).toEqual(['s3:GetObject', 's3:GetObjectVersion']);
   });
 
   it('gives ingest a least-privilege role: no * resource on any S3 action, reads only the trail prefix', () => {
@@ -200,7 +206,7 @@ describe('osls package: the CloudFormation template', () => {
     expect(ingestCanSend).toBe(true);
   });
 
-  it('has the health alarms, each pointing at the alerts topic, and the dashboard', () => {
+  it('has the health alarms, each pointing at the health topic (its own KMS key), and the dashboard', () => {
     const alarms = Object.fromEntries(resourcesOfType(template, 'AWS::CloudWatch::Alarm'));
     const health = [
       'HealthIngestErrors',
@@ -212,8 +218,51 @@ describe('osls package: the CloudFormation template', () => {
       'HealthNoLogFilesIngested',
       'HealthRejectedFiles',
       'HealthInvalidDigests',
+      'HealthDigestsOverdue',
+      'HealthSilentLogPlaces',
+      'HealthSilentAccounts',
+      'HealthBadRecords',
+      'HealthOversizedRecords',
+      'HealthTamperAlerts',
+      'HealthUnlistedLogFiles',
+      'HealthPlantedObjects',
+      'HealthTrailBucketUnversioned',
     ];
-    for (const id of health) expect(alarms[id]?.Properties.AlarmActions, id).toEqual([{ Ref: 'AlertTopic' }]);
+    for (const id of health) {
+      expect(alarms[id]?.Properties.AlarmActions, id).toEqual([{ Ref: 'HealthTopic' }]);
+      expect(alarms[id]?.Properties.OKActions, id).toEqual([{ Ref: 'HealthTopic' }]);
+    }
+    const metricOf = (id: string) => alarms[id].Properties.MetricName;
+    expect(health.slice(9).map(metricOf)).toEqual([
+      'DigestsOverdue',
+      'SilentLogPlaces',
+      'SilentAccounts',
+      'BadRecords',
+      'OversizedRecords',
+      'TamperAlerts',
+      'UnlistedLogFiles',
+      'PlantedObjects',
+      'TrailBucketUnversioned',
+    ]);
+    // the watchdog's gauges alarm on their worst value, whatever the number of runs in the period
+    expect(alarms.HealthSilentAccounts.Properties).toMatchObject({
+      Statistic: 'Maximum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    // the second topic has its own key, not the alerts topic's, and CloudWatch may publish to it
+    expect(template.Resources.HealthTopic.Properties.KmsMasterKeyId).toEqual({ Ref: 'HealthTopicKey' });
+    expect(template.Resources.HealthTopicKey.Type).toBe('AWS::KMS::Key');
+    expect(template.Resources.HealthTopicPolicy.Properties.Topics).toEqual([{ Ref: 'HealthTopic' }]);
+    expect(template.Resources.HealthEmailSubscription.Properties.TopicArn).toEqual({ Ref: 'HealthTopic' });
+    // the watchdog may read the trail bucket's versioning and Object Lock settings, nothing more
+    const watchdog = statementsOf(template.Resources.WatchdogIamRoleLambdaExecution);
+    expect(watchdog).toContainEqual(
+      expect.objectContaining({
+        Action: ['s3:GetBucketVersioning', 's3:GetBucketObjectLockConfiguration'],
+        Resource: 'arn:aws:s3:::acme-trail',
+      }),
+    );
     expect(alarms.HealthNoLogFilesIngested.Properties).toMatchObject({
       TreatMissingData: 'breaching',
       ComparisonOperator: 'LessThanThreshold',

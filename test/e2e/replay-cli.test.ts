@@ -1,6 +1,6 @@
 /** The replay command end to end: a generated trail in a folder, the real CLI, the outputs a user reads. */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +15,7 @@ const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'trailwatch-replay-'));
 const trailDir = join(dir, 'trail');
 const out = join(dir, 'out');
+const keysFile = join(dir, 'keys.json');
 let stdout = '';
 let logFiles = 0;
 let digests = 0;
@@ -34,9 +35,20 @@ beforeAll(async () => {
   );
   logFiles = trail.deliveries.filter((d) => d.kind === 'log').length;
   digests = trail.deliveries.filter((d) => d.kind === 'digest').length;
+  // Replay trusts no key found inside its source: the trail's keys are handed over from outside it.
+  copyFileSync(join(trailDir, 'public-keys.json'), keysFile);
   ({ stdout } = await run(
     join(repoRoot, 'node_modules/.bin/node'),
-    [join(repoRoot, 'cli/trailwatch.ts'), 'replay', '--source', trailDir, '--out', out],
+    [
+      join(repoRoot, 'cli/trailwatch.ts'),
+      'replay',
+      '--source',
+      trailDir,
+      '--out',
+      out,
+      '--public-keys',
+      keysFile,
+    ],
     {
       cwd: repoRoot,
       env: { ...process.env, CI: 'true' },
@@ -82,7 +94,17 @@ describe('trailwatch replay', () => {
   it('finds nothing new on a second run into the same folder', async () => {
     const again = await run(
       join(repoRoot, 'node_modules/.bin/node'),
-      [join(repoRoot, 'cli/trailwatch.ts'), 'replay', '--source', trailDir, '--out', out, '--json'],
+      [
+        join(repoRoot, 'cli/trailwatch.ts'),
+        'replay',
+        '--source',
+        trailDir,
+        '--out',
+        out,
+        '--json',
+        '--public-keys',
+        keysFile,
+      ],
       {
         cwd: repoRoot,
       },

@@ -41,7 +41,7 @@ function orgLogFile(account: string, region: string, minute: string, unique: str
 }
 
 describe('ingest from an SQS batch', () => {
-  it('ingests good files, reports only the unreadable one, counts a duplicate once, writes each state once', async () => {
+  it('ingests good files, reports the unreadable one and the deleted one, counts a duplicate once, writes each state once', async () => {
     // Prepare
     const p = testPipeline();
     const state = new InstrumentedStore(p.state);
@@ -52,17 +52,25 @@ describe('ingest from an SQS batch', () => {
     const missing = orgLogFile('444455556666', 'eu-west-1', '2026-11-20T10:07', 'Mmmmmmmmmmmmmmm4');
     for (const f of [a, b, c]) await p.source.put(f.key, f.body);
     const event = sqsBatch([
-      { messageId: 'm-a', body: s3NotificationBody(BUCKET, a.key) },
-      { messageId: 'm-b', body: eventBridgeBody(BUCKET, b.key) },
+      { messageId: 'm-a', body: s3NotificationBody(BUCKET, a.key, a.body) },
+      { messageId: 'm-b', body: eventBridgeBody(BUCKET, b.key, b.body) },
       { messageId: 'm-c', body: cloudTrailSnsBody(BUCKET, [c.key]) },
-      { messageId: 'm-a-again', body: s3NotificationBody(BUCKET, a.key) },
+      { messageId: 'm-a-again', body: s3NotificationBody(BUCKET, a.key, a.body) },
       { messageId: 'm-missing', body: s3NotificationBody(BUCKET, missing.key) },
       { messageId: 'm-junk', body: '{"hello":"world"}' },
     ]);
     // Act
     const response = await handler(event, context);
     // Assess
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual(['m-junk', 'm-missing']);
+    // A file announced and gone when read was deleted: CRITICAL at once, nothing a retry could read.
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(['m-junk']);
+    expect(response.result?.outcomes.find((o) => o.messageId === 'm-missing')).toMatchObject({
+      status: 'tampered',
+      tamper: 'removed',
+    });
+    expect(
+      p.notifier.sent.filter((n) => n.attributes.check === 'log-deleted').map((n) => n.attributes.severity),
+    ).toEqual(['CRITICAL']);
     expect(metricTotal(p.emf, 'FilesIngested')).toBe(3);
     expect(metricTotal(p.emf, 'Records')).toBe(3 + 5 + 3);
     expect(metricTotal(p.emf, 'DuplicateDeliveries')).toBe(1);
@@ -118,7 +126,8 @@ describe('ingest from an SQS batch', () => {
     );
     // Assess
     expect(response.batchItemFailures).toEqual([]);
-    expect(state.count('PUT', 'claims')).toBe(1);
+    // Claimed once, and marked sent once its alert was published (shared/notify/throttle.ts).
+    expect(state.count('PUT', 'claims')).toBe(2);
     expect(p.notifier.sent.filter((n) => n.attributes.rule === 'CloudWatch.4')).toHaveLength(1);
     expect(metricTotal(p.emf, 'RuleAlertsThrottled')).toBe(1);
     // Act again: a later batch in the same window asks the store no more
@@ -128,7 +137,7 @@ describe('ingest from an SQS batch', () => {
       sqsBatch([{ messageId: 'm-c', body: s3NotificationBody(BUCKET, c.key) }]),
       context,
     );
-    expect(state.count('PUT', 'claims') + state.count('GET', 'claims')).toBe(1);
+    expect(state.count('PUT', 'claims') + state.count('GET', 'claims')).toBe(2);
     expect(metricTotal(p.emf, 'RuleAlertsThrottled')).toBe(2);
   });
 
@@ -192,23 +201,37 @@ describe('ingest from an SQS batch', () => {
     expect(parsed.data?.Records[0].s3.object.key).toBe(key);
   });
 
-  it('acknowledges an S3 test event and a deletion without reading anything', async () => {
+  it('acknowledges an S3 test event; a deleted log file through the queue is a CRITICAL tamper alert', async () => {
     // Prepare
     const p = testPipeline();
     const a = orgLogFile('444455556666', 'eu-west-1', '2026-11-20T10:01', 'Aaaaaaaaaaaaaaa1');
     const deleted = JSON.parse(eventBridgeBody(BUCKET, a.key));
     deleted['detail-type'] = 'Object Deleted';
+    const b = orgLogFile('444455556666', 'eu-west-1', '2026-11-20T10:02', 'Bbbbbbbbbbbbbbb1');
+    const s3Deleted = JSON.parse(s3NotificationBody(BUCKET, b.key));
+    s3Deleted.Records[0].eventName = 'ObjectRemoved:Delete';
     // Act
     const response = await ingestQueueHandler(p.deps)(
       sqsBatch([
         { messageId: 'm-test', body: JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' }) },
         { messageId: 'm-del', body: JSON.stringify(deleted) },
+        { messageId: 'm-del-s3', body: JSON.stringify(s3Deleted) },
       ]),
       context,
     );
     // Assess
     expect(response.batchItemFailures).toEqual([]);
-    expect(response.result?.outcomes).toEqual([]);
-    expect(p.logs.some((l) => l.message === 'trail object deleted' && l.key === a.key)).toBe(true);
+    expect(response.result?.outcomes.map((o) => [o.messageId, o.status])).toEqual([
+      ['m-del', 'tampered'],
+      ['m-del-s3', 'tampered'],
+    ]);
+    const docs = p.notifier.sent.map((n) => JSON.parse(JSON.parse(n.message).sqs));
+    expect(docs).toHaveLength(2);
+    expect(docs.map((d) => [d.severity, d.tamper.subtype, d.tamper.object.key]).sort()).toEqual(
+      [
+        ['CRITICAL', 'log-deleted', a.key],
+        ['CRITICAL', 'log-deleted', b.key],
+      ].sort(),
+    );
   });
 });

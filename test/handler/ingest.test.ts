@@ -4,7 +4,15 @@ import { describe, expect, it } from 'vitest';
 import { lambdaContext } from '#cli/replay/events.ts';
 import { ingestHandler } from '#functions/handlers.ts';
 import { decodeEventKey } from '#shared/keys.ts';
-import { loadEvent, logFile, metricTotal, record, snapshot, testPipeline } from '#test/support/logfiles.ts';
+import {
+  announced,
+  loadEvent,
+  logFile,
+  metricTotal,
+  record,
+  snapshot,
+  testPipeline,
+} from '#test/support/logfiles.ts';
 
 const context = lambdaContext('trailwatch-ingest');
 const keyOf = (event: S3Event) => decodeEventKey(event.Records[0].s3.object.key);
@@ -24,7 +32,7 @@ describe('ingest handler', () => {
       }),
       record({ eventID: 'evt-3', errorCode: 'AccessDenied', eventTime: '2026-11-20T10:02:50Z' }),
     ];
-    await p.source.put(keyOf(event), logFile(records));
+    await p.source.put(keyOf(event), announced(event, logFile(records)));
     // Act
     const result = await ingestHandler(p.deps)(event, context);
     // Assess
@@ -60,7 +68,7 @@ describe('ingest handler', () => {
     const thrice = testPipeline();
     const event = loadEvent('s3-log-delivered');
     const body = logFile([record(), record({ eventID: 'evt-2' })]);
-    await once.source.put(keyOf(event), body);
+    await once.source.put(keyOf(event), announced(event, body));
     await thrice.source.put(keyOf(event), body);
     // Act
     await ingestHandler(once.deps)(event, context);
@@ -98,7 +106,7 @@ describe('ingest handler', () => {
     expect(
       key.startsWith('security team/träil über/AWSLogs/o-a1b2c3d4e5/111122223333/CloudTrail/eu-west-1/'),
     ).toBe(true);
-    await p.source.put(key, logFile([record({ awsRegion: 'eu-west-1' })]));
+    await p.source.put(key, announced(event, logFile([record({ awsRegion: 'eu-west-1' })])));
     // Act
     const result = await ingestHandler(p.deps)(event, context);
     // Assess
@@ -129,8 +137,11 @@ describe('ingest handler', () => {
     const jsonKey = gzKey.replace(/\.json\.gz$/, '.json');
     const jsonEvent = structuredClone(gzEvent);
     jsonEvent.Records[0].s3.object.key = jsonEvent.Records[0].s3.object.key.replace(/\.json\.gz$/, '.json');
-    await p.source.put(gzKey, logFile([record()]));
-    await p.source.put(jsonKey, JSON.stringify({ Records: [record(), record({ eventID: 'evt-2' })] }));
+    await p.source.put(gzKey, announced(gzEvent, logFile([record()])));
+    await p.source.put(
+      jsonKey,
+      announced(jsonEvent, JSON.stringify({ Records: [record(), record({ eventID: 'evt-2' })] })),
+    );
     // Act
     const gz = await ingestHandler(p.deps)(gzEvent, context);
     const json = await ingestHandler(p.deps)(jsonEvent, context);
@@ -159,7 +170,7 @@ describe('ingest handler', () => {
     // Prepare
     const p = testPipeline();
     const event = loadEvent('s3-log-delivered');
-    await p.source.put(keyOf(event), body());
+    await p.source.put(keyOf(event), announced(event, body()));
     // Act
     const result = await ingestHandler(p.deps)(event, context);
     // Assess
@@ -176,7 +187,10 @@ describe('ingest handler', () => {
     // Prepare
     const p = testPipeline({ TRAILWATCH_MAX_RECORD_BYTES: String(8 * 1024 * 1024) });
     const event = loadEvent('s3-log-delivered');
-    await p.source.put(keyOf(event), logFile([record(), bigRecord(), record({ eventID: 'evt-3' })]));
+    await p.source.put(
+      keyOf(event),
+      announced(event, logFile([record(), bigRecord(), record({ eventID: 'evt-3' })])),
+    );
     // Act
     const result = await ingestHandler(p.deps)(event, context);
     // Assess

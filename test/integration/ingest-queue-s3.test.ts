@@ -88,7 +88,7 @@ beforeAll(async () => {
 });
 
 describe('batched ingest from an SQS queue, against moto_server', () => {
-  it('commits the good files, hands back the bad one, counts the duplicate once', async () => {
+  it('commits the good files, alerts the one deleted before it was read, counts the duplicate once', async () => {
     // Prepare: two good files, one announced twice, one announced but never written
     const trail = new S3ObjectStore(client, trailBucket);
     const state = new S3ObjectStore(client, stateBucket);
@@ -103,10 +103,15 @@ describe('batched ingest from an SQS queue, against moto_server', () => {
     const good1 = key('Good1aaaaaaaaaaa', 5);
     const good2 = key('Good2bbbbbbbbbbb', 10);
     const bad = key('Missingccccccccc', 15);
-    await trail.put(good1, logFile([record({ eventID: 'g1-1' }), record({ eventID: 'g1-2' })]));
-    await trail.put(good2, logFile([record({ eventID: 'g2-1', eventTime: '2026-11-20T10:06:10Z' })]));
+    const bodies = new Map([
+      [good1, logFile([record({ eventID: 'g1-1' }), record({ eventID: 'g1-2' })])],
+      [good2, logFile([record({ eventID: 'g2-1', eventTime: '2026-11-20T10:06:10Z' })])],
+    ]);
+    for (const [k, body] of bodies) await trail.put(k, body);
+    // The good files' events name their ETags: ingest reads them with If-Match, as S3 checks it.
     for (const k of [good1, good2, good1, bad]) {
-      await sqs('SendMessage', { QueueUrl: queueUrl, MessageBody: s3NotificationBody(trailBucket, k) });
+      const body = s3NotificationBody(trailBucket, k, bodies.get(k) ?? 2741);
+      await sqs('SendMessage', { QueueUrl: queueUrl, MessageBody: body });
     }
     const p = testPipeline();
     const handler = ingestQueueHandler({ ...p.deps, sourceStore: () => trail, state });
@@ -123,8 +128,17 @@ describe('batched ingest from an SQS queue, against moto_server', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const redelivered = await receiveAll();
     // Assess
-    expect([...failed]).toEqual([badMessage.MessageId]);
-    expect(redelivered.map((m) => m.MessageId)).toEqual([badMessage.MessageId]);
+    // CloudTrail never deletes a file: one announced and gone is CRITICAL at once, and nothing to retry.
+    expect([...failed]).toEqual([]);
+    expect(redelivered).toEqual([]);
+    expect(response.result?.outcomes.find((o) => o.messageId === badMessage.MessageId)).toMatchObject({
+      status: 'tampered',
+      tamper: 'removed',
+    });
+    const deleted = p.notifier.sent.filter((n) => n.attributes.check === 'log-deleted');
+    expect(deleted.map((n) => [n.attributes.severity, n.message.includes(bad)])).toEqual([
+      ['CRITICAL', true],
+    ]);
     expect(metricTotal(p.emf, 'FilesIngested')).toBe(2);
     expect(metricTotal(p.emf, 'Records')).toBe(3);
     expect(metricTotal(p.emf, 'DuplicateDeliveries')).toBe(1);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
+import { objectTamperAlert, plantedAlert, unlistedAlert } from '#shared/digest/bucket-tamper.ts';
 import { digestAlert } from '#shared/digest/tamper-alerts.ts';
 import { invalid, valid } from '#shared/digest/verdict.ts';
 import { insightNotifications } from '#shared/insights/insight-alerts.ts';
@@ -249,8 +250,6 @@ export function watchdogPair(): { gap: Notification; recovery: Notification } {
       },
     ],
     closed: [],
-    current: [],
-    placesWatched: 1,
   });
   const [recovery] = watchdogAlerts(TOPIC, {
     opened: [],
@@ -262,8 +261,6 @@ export function watchdogPair(): { gap: Notification; recovery: Notification } {
         since: '2026-03-05T09:23:45.000Z',
       },
     ],
-    current: [],
-    placesWatched: 1,
   });
   return { gap, recovery };
 }
@@ -299,12 +296,74 @@ export function everyAlert(): { name: string; notification: Notification }[] {
     { name: 'tamper log-overwritten (digest check)', notification: overwrittenByDigestAlert() },
     { name: 'tamper chain recovered', notification: chainRecovered(incident) },
     ...(
-      ['log-overwritten', 'log-deleted', 'digest-deleted', 'unlisted-log-file', 'empty-object'] as const
+      [
+        'log-overwritten',
+        'log-deleted',
+        'digest-deleted',
+        'unlisted-log-file',
+        'empty-object',
+        'digest-overwritten',
+        'planted-object',
+      ] as const
     ).map((s) => ({ name: `tamper ${s}`, notification: objectAlert(s) })),
+    ...bucketTamperAlerts(),
     { name: 'watchdog gap', notification: watchdog.gap },
     { name: 'watchdog recovery', notification: watchdog.recovery },
     { name: 'health', notification: health.open },
     { name: 'health recovery', notification: health.recovered },
+  ];
+}
+
+/** What ingest, verify and the watchdog raise about the trail bucket's objects, through their own builders. */
+export function bucketTamperAlerts(): { name: string; notification: Notification }[] {
+  const digestKey = digestKeyAt('2026-03-05T09:23:45Z').key;
+  // Keys of their own: one object and subtype is one incident, and each sample here is another incident.
+  const replaced = LOG_KEY.replace('AbCdEfGhIjKlMnOp', 'Rrrrrrrrrrrrrrr1');
+  const forged = LOG_KEY.replace('AbCdEfGhIjKlMnOp', 'Ffffffffffffffff');
+  const planted = LOG_KEY.replace('AbCdEfGhIjKlMnOp', 'Pppppppppppppppp');
+  const later = LOG_KEY.replace('AbCdEfGhIjKlMnOp', 'Zzzzzzzzzzzzzzz1');
+  return [
+    {
+      name: 'tamper log file replaced before it was read (ingest)',
+      notification: objectTamperAlert(TOPIC, {
+        tamper: 'replaced-before-read',
+        bucket: TRAIL_BUCKET,
+        key: replaced,
+        details: { expected: 'ETag 0a1b2c', found: 'precondition failed' },
+      }),
+    },
+    {
+      name: 'tamper digest deleted (ingest, ObjectRemoved)',
+      notification: objectTamperAlert(TOPIC, {
+        tamper: 'removed',
+        bucket: TRAIL_BUCKET,
+        key: digestKey,
+        details: { event: 'ObjectRemoved:Delete' },
+      }),
+    },
+    {
+      name: 'tamper unlisted log files of one place (watchdog)',
+      notification: unlistedAlert(
+        TOPIC,
+        [
+          {
+            bucket: TRAIL_BUCKET,
+            key: forged,
+            deliveredAt: '2026-03-05T10:40:00.000Z',
+            sha256: 'ab'.repeat(32),
+          },
+          { bucket: TRAIL_BUCKET, key: later, deliveredAt: '2026-03-05T10:45:00.000Z' },
+        ],
+        '2026-03-05T13:00:00.000Z',
+      ),
+    },
+    {
+      name: 'tamper planted objects (watchdog)',
+      notification: plantedAlert(TOPIC, TRAIL_BUCKET, [
+        { key: planted, size: 0, reason: 'empty (CloudTrail never writes an empty file)' },
+        { key: later, size: 12, reason: 'its time 2027-01-01T00:00:00.000Z is in the future' },
+      ]),
+    },
   ];
 }
 

@@ -94,3 +94,68 @@ export async function invokeAsync<E>(
   deadLetters.push(event);
   return 'dead-lettered';
 }
+
+export type FaultKind = 's3-read' | 's3-write' | 'sns-publish';
+
+/**
+ * One injected fault: the `at`-th call (from 1) of one kind fails, every other call succeeds. Without a kind,
+ * nothing fails and the plan only counts the calls of each kind (the steps a fault can be moved over).
+ */
+export class FaultPlan {
+  readonly counts: Record<FaultKind, number> = { 's3-read': 0, 's3-write': 0, 'sns-publish': 0 };
+  fired = false;
+  readonly kind?: FaultKind;
+  readonly at?: number;
+  constructor(kind?: FaultKind, at?: number) {
+    this.kind = kind;
+    this.at = at;
+  }
+
+  /** Counts a call; throws when it is the one to fail. */
+  step(kind: FaultKind, what: string): void {
+    this.counts[kind]++;
+    if (kind === this.kind && this.counts[kind] === this.at) {
+      this.fired = true;
+      throw new Error(`injected ${kind} failure at step ${this.at} (${what})`);
+    }
+  }
+}
+
+/** `store` with its reads (get, head, list) and writes (put, delete) going through the plan. */
+export function faultyStore(store: ObjectStore, plan: FaultPlan): ObjectStore {
+  const wrapped = Object.create(store) as ObjectStore;
+  wrapped.get = async (key, options) => {
+    plan.step('s3-read', `GET ${key}`);
+    return store.get(key, options);
+  };
+  wrapped.head = async (key) => {
+    plan.step('s3-read', `HEAD ${key}`);
+    return store.head(key);
+  };
+  wrapped.list = (prefix, options) => {
+    plan.step('s3-read', `LIST ${prefix}`);
+    return store.list(prefix, options);
+  };
+  wrapped.listFolders = async (prefix) => {
+    plan.step('s3-read', `LIST ${prefix}/`);
+    return store.listFolders(prefix);
+  };
+  wrapped.put = async (key, body, options) => {
+    plan.step('s3-write', `PUT ${key}`);
+    return store.put(key, body, options);
+  };
+  wrapped.delete = async (key) => {
+    plan.step('s3-write', `DELETE ${key}`);
+    return store.delete(key);
+  };
+  return wrapped;
+}
+
+export function faultyNotifier(inner: Notifier, plan: FaultPlan): Notifier {
+  return {
+    async publish(n) {
+      plan.step('sns-publish', n.subject);
+      await inner.publish(n);
+    },
+  };
+}

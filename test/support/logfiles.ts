@@ -1,5 +1,6 @@
 /** Builders for log files and handler dependencies used across test tiers. */
 
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -23,6 +24,15 @@ export function stratusRecords(technique: string): CloudTrailRecord[] {
 
 export function loadEvent(name: string): S3Event {
   return JSON.parse(readFileSync(resolve(repoRoot, 'events', `${name}.json`), 'utf8')) as S3Event;
+}
+
+/**
+ * Makes a sample event announce `body`: S3 names the ETag (MD5 of a single-part upload) of the object it
+ * announces, and ingest reads only that object.
+ */
+export function announced<T extends Buffer | string>(event: S3Event, body: T): T {
+  event.Records[0].s3.object.eTag = createHash('md5').update(body).digest('hex');
+  return body;
 }
 
 export function logFile(records: unknown[]): Buffer {

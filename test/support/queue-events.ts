@@ -1,6 +1,8 @@
 /** SQS batches as Lambda receives them, around the message bodies of each trigger. */
+
+import { createHash } from 'node:crypto';
 import type { SQSEvent } from 'aws-lambda';
-import { loadEvent } from '#test/support/logfiles.ts';
+import { announced, loadEvent } from '#test/support/logfiles.ts';
 
 export interface QueueMessage {
   messageId: string;
@@ -28,25 +30,53 @@ export function sqsBatch(messages: QueueMessage[], queue = 'trailwatch-ingest'):
   };
 }
 
-/** The body S3 sends a queue for one object: the documented notification, with its key and size replaced. */
-export function s3NotificationBody(bucket: string, key: string, size = 2741): string {
+/**
+ * The body S3 sends a queue for one object: the documented notification, with its key and size replaced.
+ * Given the object's body, it names that object's ETag (ingest reads only the object the event names);
+ * given a size or nothing, it names no ETag.
+ */
+export function s3NotificationBody(
+  bucket: string,
+  key: string,
+  sizeOrBody: number | Buffer | string = 2741,
+): string {
   const event = loadEvent('s3-log-delivered');
   const record = event.Records[0];
   record.s3.bucket.name = bucket;
   record.s3.bucket.arn = `arn:aws:s3:::${bucket}`;
   record.s3.object.key = encodeURIComponent(key).replace(/%2F/g, '/');
-  record.s3.object.size = size;
+  if (typeof sizeOrBody === 'number') {
+    record.s3.object.size = sizeOrBody;
+    delete (record.s3.object as { eTag?: string }).eTag;
+  } else {
+    record.s3.object.size = Buffer.byteLength(sizeOrBody);
+    announced(event, sizeOrBody);
+  }
   return JSON.stringify(event);
 }
 
-/** EventBridge's S3 Object Created event (AWS's documented example) for one object. */
-export function eventBridgeBody(bucket: string, key: string, size = 2741): string {
+/** EventBridge's S3 Object Created event (AWS's documented example) for one object; ETag as for S3's. */
+export function eventBridgeBody(
+  bucket: string,
+  key: string,
+  sizeOrBody: number | Buffer | string = 2741,
+): string {
   const event = loadEvent('eventbridge-object-created') as unknown as {
-    detail: { bucket: { name: string }; object: { key: string; size: number } };
+    detail: {
+      bucket: { name: string };
+      object: { key: string; size: number; etag?: string; 'version-id'?: string };
+    };
   };
   event.detail.bucket.name = bucket;
   event.detail.object.key = key;
-  event.detail.object.size = size;
+  delete event.detail.object['version-id'];
+  if (typeof sizeOrBody === 'number') {
+    event.detail.object.size = sizeOrBody;
+    delete event.detail.object.etag;
+  } else {
+    event.detail.object.size = Buffer.byteLength(sizeOrBody);
+    event.detail.object.etag = createHash('md5').update(sizeOrBody).digest('hex');
+  }
   return JSON.stringify(event);
 }
 

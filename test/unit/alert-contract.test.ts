@@ -13,6 +13,7 @@ import type { Notification } from '#shared/ports.ts';
 import { RuleEvaluator } from '#shared/rules/evaluate.ts';
 import { defaultRules } from '#shared/rules/load.ts';
 import {
+  bucketTamperAlerts,
   chainBreakAlert,
   chainRecovered,
   documentOf,
@@ -48,6 +49,25 @@ describe('alert documents validate against schema/alert.schema.json (Ajv, draft 
     expect(validateAlert.errors ?? []).toEqual([]);
     expect(ok).toBe(true);
     expect(doc.schema).toBe('trailwatch.alert/2');
+  });
+
+  it('names every object of a grouped bucket-tamper alert, with the subtype of what happened', () => {
+    // Prepare
+    const byName = Object.fromEntries(bucketTamperAlerts().map((a) => [a.name, documentOf(a.notification)]));
+    const tamper = (name: string) =>
+      byName[name].tamper as { subtype: string; object: { key: string }; others?: { key: string }[] };
+    // Assess
+    expect(tamper('tamper digest deleted (ingest, ObjectRemoved)').subtype).toBe('digest-deleted');
+    expect(tamper('tamper log file replaced before it was read (ingest)').subtype).toBe('log-overwritten');
+    expect(byName['tamper digest deleted (ingest, ObjectRemoved)'].severity).toBe('CRITICAL');
+    for (const name of [
+      'tamper unlisted log files of one place (watchdog)',
+      'tamper planted objects (watchdog)',
+    ]) {
+      expect(byName[name].severity).toBe('HIGH');
+      expect([tamper(name).object.key, ...(tamper(name).others ?? []).map((o) => o.key)]).toHaveLength(2);
+    }
+    expect(tamper('tamper planted objects (watchdog)').subtype).toBe('planted-object');
   });
 
   it('covers every kind the schema defines', () => {
