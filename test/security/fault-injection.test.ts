@@ -4,16 +4,20 @@
  * exactly that call failing, driven the way AWS drives it (an S3-triggered invocation is retried twice; a
  * scheduled one runs again at its next tick), and every message of the fault-free run must have gone out.
  */
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { OutboxNotifier } from '#cli/adapters/jsonl-outbox.ts';
 import { demoScenario, generateTrail } from '#cli/generator/index.ts';
 import { lambdaContext, s3Event } from '#cli/replay/events.ts';
-import { detectHandler, ingestHandler, watchdogHandler } from '#functions/handlers.ts';
+import { detectHandler, ingestHandler, verifyHandler, watchdogHandler } from '#functions/handlers.ts';
+import { type PublicKeySet, publicKeysFromStore } from '#shared/digest/public-keys.ts';
 import { seedBaselines } from '#shared/insights/index.ts';
 import { classifyKey, logFileKey } from '#shared/keys.ts';
 import type { Notification } from '#shared/ports.ts';
+import { readAll } from '#shared/ports.ts';
 import { DEFAULT_WATCHDOG } from '#shared/watchdog/delivery-gaps.ts';
+import { integrityScenario } from '#test/e2e/tamper.ts';
 import { background, calls, MINUTE } from '#test/fixtures/insights/synthetic.ts';
 import { type FaultKind, FaultPlan, faultyNotifier, faultyStore } from '#test/support/faults.ts';
 import { logFile, record, testPipeline } from '#test/support/logfiles.ts';
@@ -175,6 +179,43 @@ const watchdogPath: Path = async (plan) => {
   return delivered.sent.map(line);
 };
 
+let signed: { store: MemoryObjectStore; keys: Awaited<ReturnType<typeof publicKeysFromStore>>; digest: string; bucket: string } | undefined;
+
+/** Verify: a digest whose listed log file was altered after delivery (HIGH tamper alert). */
+const verifyPath: Path = async (plan) => {
+  if (!signed) {
+    const store = new MemoryObjectStore('trail');
+    const g = await generateTrail(integrityScenario({ hours: 2, eventsPerMinute: 2 }), store);
+    const digest = g.deliveries.filter((d) => d.kind === 'digest')[1].key;
+    const doc = JSON.parse(gunzipSync(await readAll(store, digest)).toString()) as {
+      logFiles: { s3Object: string }[];
+    };
+    const victim = doc.logFiles[0].s3Object;
+    const records = JSON.parse(gunzipSync(await readAll(store, victim)).toString()) as { Records: unknown[] };
+    await store.put(victim, gzipSync(JSON.stringify({ Records: records.Records.slice(1) })));
+    signed = {
+      store,
+      keys: await publicKeysFromStore(store, g.publicKeysKey),
+      digest,
+      bucket: g.scenario.bucket,
+    };
+  }
+  const { p, delivered } = pipelineFor(plan);
+  const store = clone(signed.store);
+  const verify = verifyHandler({
+    config: { alertTopicArn: TOPIC },
+    sourceStore: () => faultyStore(store, plan),
+    state: p.deps.state,
+    keys: signed.keys,
+    notifier: p.deps.notifier,
+    logger: p.deps.logger,
+    metrics: p.deps.metrics,
+  });
+  const body = await readAll(store, signed.digest);
+  await s3Invoke(() => verify(createdEvent(signed!.bucket, signed!.digest, body, new Date()), context));
+  return delivered.sent.map(line);
+};
+
 const KINDS: FaultKind[] = ['s3-read', 's3-write', 'sns-publish'];
 
 async function everyFault(path: Path): Promise<{ expected: string[]; runs: number; lost: string[] }> {
@@ -206,6 +247,13 @@ describe('a single injected fault at every step of every alert path loses no ale
   it('insight Start and End, through ingest and the scheduled detect', async () => {
     const r = await everyFault(insightPath);
     expect(r.expected.map((e) => /state=(\w+)/.exec(e)?.[1]).sort()).toEqual(['End', 'Start']);
+    expect(r.lost).toEqual([]);
+  });
+
+  it('digest tamper alert, through verify', async () => {
+    const r = await everyFault(verifyPath);
+    expect(r.expected.some((e) => e.includes('kind=tamper'))).toBe(true);
+    expect(r.runs).toBeGreaterThan(3);
     expect(r.lost).toEqual([]);
   });
 
