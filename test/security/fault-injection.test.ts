@@ -11,7 +11,7 @@ import { OutboxNotifier } from '#cli/adapters/jsonl-outbox.ts';
 import { demoScenario, generateTrail } from '#cli/generator/index.ts';
 import { lambdaContext, s3Event } from '#cli/replay/events.ts';
 import { detectHandler, ingestHandler, verifyHandler, watchdogHandler } from '#functions/handlers.ts';
-import { type PublicKeySet, publicKeysFromStore } from '#shared/digest/public-keys.ts';
+import { publicKeysFromStore } from '#shared/digest/public-keys.ts';
 import { seedBaselines } from '#shared/insights/index.ts';
 import { classifyKey, logFileKey } from '#shared/keys.ts';
 import type { Notification } from '#shared/ports.ts';
@@ -179,7 +179,14 @@ const watchdogPath: Path = async (plan) => {
   return delivered.sent.map(line);
 };
 
-let signed: { store: MemoryObjectStore; keys: Awaited<ReturnType<typeof publicKeysFromStore>>; digest: string; bucket: string } | undefined;
+let signed:
+  | {
+      store: MemoryObjectStore;
+      keys: Awaited<ReturnType<typeof publicKeysFromStore>>;
+      digest: string;
+      bucket: string;
+    }
+  | undefined;
 
 /** Verify: a digest whose listed log file was altered after delivery (HIGH tamper alert). */
 const verifyPath: Path = async (plan) => {
