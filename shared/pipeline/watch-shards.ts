@@ -31,12 +31,15 @@ import {
   type WatchdogPorts,
   watchdogMessages,
 } from '#shared/pipeline/watch-deliveries.ts';
-import { PreconditionFailedError, readAll } from '#shared/ports.ts';
+import { PreconditionFailedError } from '#shared/ports.ts';
 import {
   type Finding,
   newestFile,
+  openGaps,
   type Place,
   type Planted,
+  placeId,
+  readWatchdogState,
   type WatchdogResult,
   type WatchdogState,
 } from '#shared/watchdog/delivery-gaps.ts';
@@ -48,8 +51,6 @@ const KINDS: { folder: Folder; kind: Finding['kind'] }[] = [
   { folder: 'CloudTrail-Digest', kind: 'digest-missing' },
   { folder: 'CloudTrail', kind: 'logs-silent' },
 ];
-
-const idOf = (kind: string, p: Place) => [kind, p.prefix, p.orgId ?? '', p.account, p.region].join('|');
 
 function placeOf(id: string): { kind: Finding['kind']; place: Place } {
   const [kind, prefix, orgId, account, region] = id.split('|');
@@ -88,7 +89,7 @@ export async function shardChecks(
     for (const { folder, kind } of KINDS) {
       const base = `${a.prefix}AWSLogs/${a.orgId ? `${a.orgId}/` : ''}${a.account}/${folder}/`;
       for (const r of await ports.trail.listFolders(base)) {
-        ids.push(idOf(kind, { ...a, region: r.slice(base.length, -1) }));
+        ids.push(placeId(kind, { ...a, region: r.slice(base.length, -1) }));
       }
     }
     return ids;
@@ -187,22 +188,8 @@ export async function watchShard(
   const silentAccounts = [...logAccounts].filter(([, silent]) => silent).map(([a]) => a);
 
   const key = shardStateKey(spec);
-  const head = await state.head(key);
-  const previous: WatchdogState = head
-    ? (JSON.parse((await readAll(state, key)).toString('utf8')) as WatchdogState)
-    : { schema: 'trailwatch.watchdog/1', open: {} };
-  const open: WatchdogState['open'] = {};
-  const opened: Finding[] = [];
-  for (const f of findings) {
-    const id = idOf(f.kind, f.place);
-    const before = previous.open[id];
-    open[id] = before ?? {
-      since: f.newestTime ?? now.toISOString(),
-      newestKey: f.newestKey,
-      reportedAt: now.toISOString(),
-    };
-    if (!before) opened.push(f);
-  }
+  const { previous, etag } = await readWatchdogState(state, key);
+  const { open, opened } = openGaps(previous, findings, now);
   const closed: WatchdogResult['closed'] = [];
   for (const [id, v] of Object.entries(previous.open)) {
     if (id in open) continue;
@@ -238,7 +225,7 @@ export async function watchShard(
       planted: { ...plantedKept, ...Object.fromEntries(planted.map((p) => [p.key, now.toISOString()])) },
     };
     try {
-      await state.put(key, JSON.stringify(next), head?.etag ? { ifMatch: head.etag } : { ifNoneMatch: '*' });
+      await state.put(key, JSON.stringify(next), etag ? { ifMatch: etag } : { ifNoneMatch: '*' });
     } catch (err) {
       // Another run of this shard recorded first: it saw the same gaps, and the alerts above repeat its own.
       if (!(err instanceof PreconditionFailedError)) throw err;

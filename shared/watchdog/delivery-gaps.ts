@@ -104,8 +104,41 @@ export function deliveryProblem(
 
 const DAY_MS = 86_400_000;
 
-function placeId(kind: string, p: Place): string {
+/** The id of a watched place in the watchdog's state: one per kind, prefix, organization, account, region. */
+export function placeId(kind: string, p: Place): string {
   return [kind, p.prefix, p.orgId ?? '', p.account, p.region].join('|');
+}
+
+/** The watchdog state at `key` (an empty one before the first run) and the ETag to write it back with. */
+export async function readWatchdogState(
+  state: ObjectStore,
+  key: string,
+): Promise<{ previous: WatchdogState; etag?: string }> {
+  const head = await state.head(key);
+  if (!head) return { previous: { schema: 'trailwatch.watchdog/1', open: {} } };
+  const previous = JSON.parse((await readAll(state, key)).toString('utf8')) as WatchdogState;
+  return head.etag ? { previous, etag: head.etag } : { previous };
+}
+
+/** This run's findings as open gaps: those already open keep their start; the others are newly opened. */
+export function openGaps(
+  previous: WatchdogState,
+  findings: readonly Finding[],
+  now: Date,
+): { open: WatchdogState['open']; opened: Finding[] } {
+  const open: WatchdogState['open'] = {};
+  const opened: Finding[] = [];
+  for (const f of findings) {
+    const id = placeId(f.kind, f.place);
+    const before = previous.open[id];
+    open[id] = before ?? {
+      since: f.newestTime ?? now.toISOString(),
+      newestKey: f.newestKey,
+      reportedAt: now.toISOString(),
+    };
+    if (!before) opened.push(f);
+  }
+  return { open, opened };
 }
 
 /** Account and region folders under every `[prefix]AWSLogs/[o-org/]ACCOUNT/FOLDER/REGION/`. */
@@ -245,22 +278,8 @@ export async function runWatchdog(
   } = await findGaps(trail, now, prefixes, options);
   let published: WatchdogResult | undefined;
   for (let attempt = 0; ; attempt++) {
-    const head = await state.head(STATE_KEY);
-    const previous: WatchdogState = head
-      ? (JSON.parse((await readAll(state, STATE_KEY)).toString('utf8')) as WatchdogState)
-      : { schema: 'trailwatch.watchdog/1', open: {} };
-    const open: WatchdogState['open'] = {};
-    const opened: Finding[] = [];
-    for (const f of findings) {
-      const id = placeId(f.kind, f.place);
-      const before = previous.open[id];
-      open[id] = before ?? {
-        since: f.newestTime ?? now.toISOString(),
-        newestKey: f.newestKey,
-        reportedAt: now.toISOString(),
-      };
-      if (!before) opened.push(f);
-    }
+    const { previous, etag } = await readWatchdogState(state, STATE_KEY);
+    const { open, opened } = openGaps(previous, findings, now);
     const closed = Object.entries(previous.open)
       .filter(([id]) => !(id in open))
       .map(([id, v]) => {
@@ -297,11 +316,7 @@ export async function runWatchdog(
       },
     };
     try {
-      await state.put(
-        STATE_KEY,
-        JSON.stringify(next),
-        head?.etag ? { ifMatch: head.etag } : { ifNoneMatch: '*' },
-      );
+      await state.put(STATE_KEY, JSON.stringify(next), etag ? { ifMatch: etag } : { ifNoneMatch: '*' });
       return result;
     } catch (err) {
       if (!(err instanceof PreconditionFailedError) || attempt >= 5) throw err;
