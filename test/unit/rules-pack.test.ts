@@ -14,8 +14,8 @@ import { ruleMatcher } from '#shared/rules/rule-matcher.ts';
 import type { RuleExamples } from '#shared/rules/rule-types.ts';
 import { stratusRecords } from '#test/support/logfiles.ts';
 
-// The project's own rule examples, from the repository root.
-const examplesDir = resolve(import.meta.dirname, '..', '..', 'shared', 'rules', 'examples');
+const repoRoot = resolve(import.meta.dirname, '../..');
+const examplesDir = resolve(repoRoot, 'shared/rules/examples');
 const examplesOf = (id: string) =>
   JSON.parse(readFileSync(resolve(examplesDir, `${id}.json`), 'utf8')) as RuleExamples;
 
