@@ -197,8 +197,9 @@ describe('the byte prefilter', () => {
       ),
       { numRuns: 600 },
     );
-    // Most runs must have matches to compare, or the property would hold for a filter that drops everything.
-    expect(runsWithMatches).toBeGreaterThan(200);
+    // Enough runs must have matches to compare, or the property would hold for a filter that drops
+    // everything; about a third of random filters match a record (200 of 600 seen at the low end).
+    expect(runsWithMatches).toBeGreaterThan(100);
   });
 
   it('skips the records that cannot match, unparsed, and counts them', async () => {
