@@ -11,6 +11,7 @@
  * a burst alerts, whichever order the files arrive in.
  */
 import { ObjectNotFoundError, type ObjectStore, PreconditionFailedError, readAll } from '#shared/ports.ts';
+import { RulesError } from '#shared/rules/errors.ts';
 import type { CountGroup, CountWindow } from '#shared/rules/evaluate.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 
@@ -34,12 +35,7 @@ interface CountState {
   files: Record<string, FileEntry>;
 }
 
-export class CountStateError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+export class CountStateError extends RulesError {}
 
 export function countStateKey(ruleId: string, account: string, region: string): string {
   return `${COUNT_STATE_PREFIX}${ruleId}/${account}/${region}.json`;

@@ -20,15 +20,12 @@
 import { BlockList, isIP } from 'node:net';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { objectOf, recordAccount, textOf } from '#shared/record.ts';
+import { RuleFileError } from '#shared/rules/errors.ts';
 
-export class ExceptionError extends Error {
-  readonly file: string;
-  readonly exceptionId: string | undefined;
-  constructor(message: string, file: string, exceptionId?: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.file = file;
-    this.exceptionId = exceptionId;
+/** An exception that cannot be used: its file and id. */
+export class ExceptionError extends RuleFileError {
+  get exceptionId(): string | undefined {
+    return this.entryId;
   }
 }
 

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { alarmLogicalId, defaultMetricName } from '#shared/metric-names.cjs';
 import catalogJson from '#shared/rules/catalog.json' with { type: 'json' };
 import bundledCustomJson from '#shared/rules/custom-rules.json' with { type: 'json' };
+import { RuleFileError } from '#shared/rules/errors.ts';
 import bundledExceptionsJson from '#shared/rules/exceptions.json' with { type: 'json' };
 import { ExceptionError, ExceptionSet, validateExceptions } from '#shared/rules/exceptions.ts';
 import packJson from '#shared/rules/pack.json' with { type: 'json' };
@@ -21,14 +22,10 @@ export const CATALOG_FILE = 'shared/rules/catalog.json';
 export const PACK_FILE = 'shared/rules/pack.json';
 export const DEFAULT_CUSTOM_RULES_FILE = 'shared/rules/custom-rules.json';
 
-export class RuleError extends Error {
-  readonly file: string;
-  readonly ruleId: string | undefined;
-  constructor(message: string, file: string, ruleId?: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.file = file;
-    this.ruleId = ruleId;
+/** A rule that cannot be used: its file and id. */
+export class RuleError extends RuleFileError {
+  get ruleId(): string | undefined {
+    return this.entryId;
   }
 }
 

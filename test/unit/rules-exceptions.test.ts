@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { RulesError } from '#shared/rules/errors.ts';
 import { RuleEvaluator } from '#shared/rules/evaluate.ts';
 import { ExceptionSet, validateExceptions } from '#shared/rules/exceptions.ts';
 import { defaultRules, loadExceptions } from '#shared/rules/load.ts';
@@ -151,6 +152,7 @@ describe('exceptions file validation: one line naming the file and the entry', (
     // Act + Assess
     expect(() => validateExceptions([entry], 'ex.json', ids)).toThrow(message);
     expect(() => validateExceptions([entry], 'ex.json', ids)).toThrow(/^ex\.json: exception /);
+    expect(() => validateExceptions([entry], 'ex.json', ids)).toThrow(RulesError);
   });
 
   it('refuses a duplicate id, a non-array file, an unreadable or invalid JSON file', async () => {

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alarmLogicalId, defaultMetricName } from '#shared/metric-names.cjs';
+import { RulesError } from '#shared/rules/errors.ts';
 import {
   catalogRules,
   loadRules,
@@ -62,6 +63,9 @@ describe('loadRules with a custom rules file', () => {
     expect(err.ruleId).toBe('custom.typo');
     expect(err.file).toBe(fixture('bad-pattern.json'));
     expect(err.cause).toBeInstanceOf(PatternError);
+    // One base for the area: a caller tells bad rules from other failures with one check.
+    expect(err).toBeInstanceOf(RulesError);
+    expect(err.cause).toBeInstanceOf(RulesError);
   });
 
   it.each([

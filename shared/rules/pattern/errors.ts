@@ -1,5 +1,7 @@
+import { RulesError } from '#shared/rules/errors.ts';
+
 /** A filter pattern that cannot be used, with where (1-based column) and what went wrong. */
-export class PatternError extends Error {
+export class PatternError extends RulesError {
   readonly pattern: string;
   /** 1-based column of the offending character (pattern length + 1 for "end of pattern"). */
   readonly column: number;
@@ -14,7 +16,6 @@ export class PatternError extends Error {
     options?: { cause?: unknown },
   ) {
     super(`column ${column}: expected ${expected}, found ${found}`, options);
-    this.name = new.target.name;
     this.pattern = pattern;
     this.column = column;
     this.expected = expected;

@@ -3,13 +3,15 @@
  * far), which feature, and what was expected against what was found. Raised at load, never at match time.
  * The compiler does not know the file: it throws without one and the loader adds it with {@link SigmaError.at}.
  */
+import { RulesError } from '#shared/rules/errors.ts';
+
 export interface SigmaPlace {
   file?: string;
   ruleId?: string;
   ruleTitle?: string;
 }
 
-export class SigmaError extends Error {
+export class SigmaError extends RulesError {
   readonly file: string | undefined;
   readonly ruleId: string | undefined;
   readonly ruleTitle: string | undefined;
@@ -33,7 +35,6 @@ export class SigmaError extends Error {
       `${place.file ? `${place.file}: ` : ''}${rule}${feature}: expected ${expected}, found ${found}`,
       options,
     );
-    this.name = new.target.name;
     this.file = place.file;
     this.ruleId = place.ruleId;
     this.ruleTitle = place.ruleTitle;
