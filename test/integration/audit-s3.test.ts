@@ -3,19 +3,14 @@
  * trail uploaded with each digest's signature as S3 user metadata is PROVEN, and NOT PROVEN once a log file
  * is deleted from the bucket; `changes` reads the same bucket.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { runAudit } from '#cli/commands/audit.ts';
 import { runChanges } from '#cli/commands/changes.ts';
-import { generateTrail } from '#cli/generator/index.ts';
-import { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
+import type { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
 import { deleteObject, integrityScenario } from '#test/e2e/tamper.ts';
-import { motoEndpoint } from '#test/setup/moto-client.ts';
-import { uploadTrail } from '#test/support/validate.ts';
+import { trailInMoto } from '#test/support/validate.ts';
 
 const BUCKET = `audit-s3-${Date.now()}`;
 const ACCOUNT = '123456789012';
@@ -57,14 +52,7 @@ const audit = () =>
   );
 
 beforeAll(async () => {
-  process.env.AWS_ENDPOINT_URL_S3 = motoEndpoint();
-  process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = motoEndpoint();
-  const client = new S3Client({ endpoint: motoEndpoint(), forcePathStyle: true, region: 'us-east-1' });
-  await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  store = new S3ObjectStore(client, BUCKET);
-  dir = await mkdtemp(join(tmpdir(), 'trailwatch-audit-s3-'));
-  const memory = new MemoryObjectStore(BUCKET);
-  const trail = await generateTrail(
+  const moto = await trailInMoto(
     integrityScenario({
       seed: 5,
       // Two hours past END: the files delivered just after the range are covered by a digest, as on a live trail.
@@ -76,11 +64,9 @@ beforeAll(async () => {
       homeRegion: REGION,
       bucket: BUCKET,
     }),
-    memory,
   );
-  await uploadTrail(memory, store);
-  await writeFile(join(dir, 'public-keys.json'), memory.objects.get(trail.publicKeysKey)!.body);
-  logs = trail.deliveries.filter((d) => d.kind === 'log').map((d) => d.key);
+  ({ store, dir } = moto);
+  logs = moto.trail.deliveries.filter((d) => d.kind === 'log').map((d) => d.key);
 });
 
 afterAll(async () => {

@@ -4,8 +4,7 @@
  * stopped in CloudTrail (moto's GetTrailStatus), then after tampering in the bucket.
  */
 
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CloudTrailClient,
@@ -14,11 +13,9 @@ import {
   StartLoggingCommand,
   StopLoggingCommand,
 } from '@aws-sdk/client-cloudtrail';
-import { CreateBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
-import { generateTrail } from '#cli/generator/index.ts';
-import { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
+import type { S3ObjectStore } from '#shared/adapters/s3-object-store.ts';
 import { publicKeysFromStore, type StaticPublicKeySource } from '#shared/digest/public-keys.ts';
 import { displayDate } from '#shared/digest/verdict.ts';
 import { verifyDigest } from '#shared/digest/verify-digest.ts';
@@ -31,7 +28,7 @@ import {
   modifyLogFile,
 } from '#test/e2e/tamper.ts';
 import { motoEndpoint } from '#test/setup/moto-client.ts';
-import { uploadTrail, validateCaptured } from '#test/support/validate.ts';
+import { trailInMoto, validateCaptured } from '#test/support/validate.ts';
 
 const BUCKET = `validate-s3-${Date.now()}`;
 /** moto_server's account: its CloudTrail knows trails under that account only. */
@@ -64,16 +61,7 @@ function validate(endTime = end) {
 }
 
 beforeAll(async () => {
-  // The command builds its own S3 client from the SDK's environment, as it would against AWS.
-  process.env.AWS_ENDPOINT_URL_S3 = motoEndpoint();
-  process.env.AWS_ENDPOINT_URL_CLOUDTRAIL = motoEndpoint();
-  client = new S3Client({ endpoint: motoEndpoint(), forcePathStyle: true, region: 'us-east-1' });
-  await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  store = new S3ObjectStore(client, BUCKET);
-  dir = await mkdtemp(join(tmpdir(), 'trailwatch-validate-s3-'));
-
-  const memory = new MemoryObjectStore(BUCKET);
-  const trail = await generateTrail(
+  const moto = await trailInMoto(
     integrityScenario({
       seed: 11,
       eventsPerMinute: 0.3,
@@ -84,10 +72,9 @@ beforeAll(async () => {
       bucket: BUCKET,
       trailName: TRAIL,
     }),
-    memory,
   );
-  await uploadTrail(memory, store);
-  await writeFile(join(dir, 'public-keys.json'), memory.objects.get(trail.publicKeysKey)!.body);
+  ({ client, store, dir } = moto);
+  const { memory, trail } = moto;
   keys = await publicKeysFromStore(memory, trail.publicKeysKey);
   digests = trail.deliveries.filter((d) => d.kind === 'digest').map((d) => d.key);
   logCount = trail.deliveries.filter((d) => d.kind === 'log').length;
