@@ -26,8 +26,6 @@ function healthResources({ namespace, dimensions, healthTopic, noIngestMinutes, 
       ActionsEnabled: true,
       ...fields,
     });
-  // A gauge the watchdog publishes every run: the worst value in five minutes.
-  const gauge = (metric) => ({ namespace, metric, dimensions: service, statistic: 'Maximum' });
   const out = {};
   for (const fn of functions) {
     const byFunction = [{ Name: 'FunctionName', Value: { Ref: `${fn}LambdaFunction` } }];
@@ -63,53 +61,63 @@ function healthResources({ namespace, dimensions, healthTopic, noIngestMinutes, 
       TreatMissingData: 'breaching',
     },
   );
-  out.HealthRejectedFiles = health(
-    'A delivered CloudTrail log file could not be read (corrupt, truncated, over the size caps). The verdict is under rejected/ in the state bucket.',
-    { namespace, metric: METRIC.RejectedFiles, dimensions: service },
-  );
-  out.HealthInvalidDigests = health(
-    'A CloudTrail digest or log file failed integrity validation. The SNS alert names the files.',
-    { namespace, metric: METRIC.DigestsInvalid, dimensions: service },
-  );
-  out.HealthDigestsOverdue = health(
-    'A CloudTrail digest is overdue in some account and region (stopped trail, or the newest digests deleted).',
-    gauge(METRIC.DigestsOverdue),
-  );
-  out.HealthSilentLogPlaces = health(
-    'Some account and region that delivered log files this week has been silent past the threshold.',
-    gauge(METRIC.SilentLogPlaces),
-  );
-  // Per-account silence without a metric per account: the watchdog judges each account against its own
-  // recent deliveries and counts the accounts whose every region is silent. One quiet account trips it,
-  // however busy the others are (the sum of FilesIngested above cannot tell).
-  out.HealthSilentAccounts = health(
-    'An account of the trail delivered no log file in any region past the silence threshold.',
-    gauge(METRIC.SilentAccounts),
-  );
-  out.HealthBadRecords = health(
-    'Records in delivered log files could not be used (not JSON, missing fields). CloudTrail writes none: look at the file named in the ingest log.',
-    { namespace, metric: METRIC.BadRecords, dimensions: service },
-  );
-  out.HealthOversizedRecords = health(
-    'A record over the record size cap was skipped (TRAILWATCH_MAX_RECORD_BYTES): rules did not see it.',
-    { namespace, metric: METRIC.OversizedRecords, dimensions: service },
-  );
-  out.HealthTamperAlerts = health(
-    'A CloudTrail file in the trail bucket was rewritten, deleted or planted empty. The alerts topic has the details; this alarm reaches you even if that topic cannot.',
-    { namespace, metric: METRIC.TamperAlerts, dimensions: service },
-  );
-  out.HealthUnlistedLogFiles = health(
-    'Log files that no valid digest lists two hours after delivery: not written by CloudTrail, or their digest is gone.',
-    gauge(METRIC.UnlistedLogFiles),
-  );
-  out.HealthPlantedObjects = health(
-    'Objects named like CloudTrail deliveries that cannot be deliveries were found in the trail bucket.',
-    gauge(METRIC.PlantedObjects),
-  );
-  out.HealthTrailBucketUnversioned = health(
-    'The trail bucket does not keep object versions: a rewritten log file cannot be read back. Turn on versioning (and Object Lock).',
-    gauge(METRIC.TrailBucketUnversioned),
-  );
+  // Counters the pipeline adds to as it goes (any in five minutes pages), and gauges the watchdog
+  // publishes every run (the worst value in five minutes).
+  const counted = {
+    HealthRejectedFiles: [
+      METRIC.RejectedFiles,
+      'A delivered CloudTrail log file could not be read (corrupt, truncated, over the size caps). The verdict is under rejected/ in the state bucket.',
+    ],
+    HealthInvalidDigests: [
+      METRIC.DigestsInvalid,
+      'A CloudTrail digest or log file failed integrity validation. The SNS alert names the files.',
+    ],
+    HealthBadRecords: [
+      METRIC.BadRecords,
+      'Records in delivered log files could not be used (not JSON, missing fields). CloudTrail writes none: look at the file named in the ingest log.',
+    ],
+    HealthOversizedRecords: [
+      METRIC.OversizedRecords,
+      'A record over the record size cap was skipped (TRAILWATCH_MAX_RECORD_BYTES): rules did not see it.',
+    ],
+    HealthTamperAlerts: [
+      METRIC.TamperAlerts,
+      'A CloudTrail file in the trail bucket was rewritten, deleted or planted empty. The alerts topic has the details; this alarm reaches you even if that topic cannot.',
+    ],
+  };
+  const gauges = {
+    HealthDigestsOverdue: [
+      METRIC.DigestsOverdue,
+      'A CloudTrail digest is overdue in some account and region (stopped trail, or the newest digests deleted).',
+    ],
+    HealthSilentLogPlaces: [
+      METRIC.SilentLogPlaces,
+      'Some account and region that delivered log files this week has been silent past the threshold.',
+    ],
+    // Per-account silence without a metric per account: the watchdog judges each account against its own
+    // recent deliveries and counts the accounts whose every region is silent. One quiet account trips it,
+    // however busy the others are (the sum of FilesIngested above cannot tell).
+    HealthSilentAccounts: [
+      METRIC.SilentAccounts,
+      'An account of the trail delivered no log file in any region past the silence threshold.',
+    ],
+    HealthUnlistedLogFiles: [
+      METRIC.UnlistedLogFiles,
+      'Log files that no valid digest lists two hours after delivery: not written by CloudTrail, or their digest is gone.',
+    ],
+    HealthPlantedObjects: [
+      METRIC.PlantedObjects,
+      'Objects named like CloudTrail deliveries that cannot be deliveries were found in the trail bucket.',
+    ],
+    HealthTrailBucketUnversioned: [
+      METRIC.TrailBucketUnversioned,
+      'The trail bucket does not keep object versions: a rewritten log file cannot be read back. Turn on versioning (and Object Lock).',
+    ],
+  };
+  for (const [id, [metric, description]] of Object.entries(counted))
+    out[id] = health(description, { namespace, metric, dimensions: service });
+  for (const [id, [metric, description]] of Object.entries(gauges))
+    out[id] = health(description, { namespace, metric, dimensions: service, statistic: 'Maximum' });
   return out;
 }
 
