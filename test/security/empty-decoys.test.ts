@@ -3,40 +3,19 @@
  * "digest missing" and "logs silent" findings, and ingest skipped empty objects, so nothing alerted. Also: a
  * deleted log file or digest, which CloudTrail never does.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
-import { demoScenario, type GeneratedTrail, generateTrail } from '#cli/generator/index.ts';
 import { lambdaContext, s3Event } from '#cli/replay/events.ts';
 import { ingestHandler, watchdogHandler } from '#functions/handlers.ts';
 import { classifyKey, digestFileKey, logFileKey } from '#shared/keys.ts';
 import { DEFAULT_WATCHDOG } from '#shared/watchdog/delivery-gaps.ts';
 import { metricTotal, testPipeline } from '#test/support/logfiles.ts';
+import { generatedOnce, quietScenario } from '#test/support/quiet-trail.ts';
 import { removedEvent, tamperAlerts } from '#test/support/security.ts';
 
-const scenario = {
-  ...demoScenario,
-  seed: 13,
-  start: '2026-03-04T00:00:00Z',
-  hours: 4,
-  regions: ['us-east-1'],
-  eventsPerMinute: 4,
-  securityEvents: false,
-  recurringDeployBurst: false,
-  bursts: [],
-};
-let trail: GeneratedTrail;
-let pristine: MemoryObjectStore;
-
-beforeAll(async () => {
-  pristine = new MemoryObjectStore('trail');
-  trail = await generateTrail(scenario, pristine);
-});
-
-function copy(): MemoryObjectStore {
-  const s = new MemoryObjectStore('trail');
-  for (const [k, v] of pristine.objects) s.objects.set(k, v);
-  return s;
-}
+const scenario = quietScenario(13, 4);
+const generated = generatedOnce(scenario);
+const copy = generated.copy;
 
 const context = lambdaContext('trailwatch-watchdog');
 
@@ -44,7 +23,10 @@ describe('attack: empty objects named like the newest digest and log file', () =
   it('the watchdog still reports the missing digest and the silent logs, and reports the planted objects', async () => {
     // Prepare: deliveries stop; three hours later two empty objects appear with fresh CloudTrail names
     const store = copy();
-    const newestDigest = trail.deliveries.filter((d) => d.kind === 'digest').at(-1)!;
+    const newestDigest = generated
+      .trail()
+      .deliveries.filter((d) => d.kind === 'digest')
+      .at(-1)!;
     const d = classifyKey(newestDigest.key);
     if (d.kind !== 'digest') throw new Error('expected a digest');
     const now = new Date(d.time.getTime() + 3 * 3_600_000);
@@ -130,8 +112,14 @@ describe('attack: empty objects named like the newest digest and log file', () =
   it('ingest raises a CRITICAL alert when a log file or digest is deleted (ObjectRemoved)', async () => {
     // Prepare
     const p = testPipeline();
-    const newest = trail.deliveries.filter((d) => d.kind === 'log').at(-1)!;
-    const digest = trail.deliveries.filter((d) => d.kind === 'digest').at(-1)!;
+    const newest = generated
+      .trail()
+      .deliveries.filter((d) => d.kind === 'log')
+      .at(-1)!;
+    const digest = generated
+      .trail()
+      .deliveries.filter((d) => d.kind === 'digest')
+      .at(-1)!;
     const at = new Date();
     // Act
     const result = await ingestHandler(p.deps)(

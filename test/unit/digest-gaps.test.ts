@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
-import { demoScenario, generateTrail } from '#cli/generator/index.ts';
+import { generateTrail } from '#cli/generator/index.ts';
 import { missingBefore } from '#shared/digest/gaps.ts';
 import { classifyKey, digestFileKey, type TrailKey } from '#shared/keys.ts';
+import { quietScenario } from '#test/support/quiet-trail.ts';
 
-const scenario = {
-  ...demoScenario,
-  seed: 5,
-  start: '2026-03-04T00:00:00Z',
-  hours: 12,
-  regions: ['us-east-1'],
-  eventsPerMinute: 1,
-  securityEvents: false,
-  recurringDeployBurst: false,
-  bursts: [],
-};
+const scenario = quietScenario(5, 12, 1);
 
 describe('missing digests before a broken chain link', () => {
   it('reports every deleted hour back to the newest digest still in place, and is not fooled by a planted copy', async () => {

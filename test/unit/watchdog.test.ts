@@ -1,36 +1,15 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
-import { demoScenario, type GeneratedTrail, generateTrail } from '#cli/generator/index.ts';
 import { alertData } from '#shared/notify/alert-message.ts';
 import { runWatchdog } from '#shared/watchdog/delivery-gaps.ts';
 import { watchdogAlerts } from '#shared/watchdog/gap-alerts.ts';
+import { generatedOnce, quietScenario } from '#test/support/quiet-trail.ts';
 
-const scenario = {
-  ...demoScenario,
-  seed: 11,
-  start: '2026-03-04T00:00:00Z',
-  hours: 6,
-  regions: ['us-east-1'],
-  eventsPerMinute: 4,
-  securityEvents: false,
-  recurringDeployBurst: false,
-  bursts: [],
-};
-let pristine: MemoryObjectStore;
-let trail: GeneratedTrail;
+const scenario = quietScenario(11, 6);
+const generated = generatedOnce(scenario);
+const copy = generated.copy;
 
-beforeAll(async () => {
-  pristine = new MemoryObjectStore('trail');
-  trail = await generateTrail(scenario, pristine);
-});
-
-function copy(): MemoryObjectStore {
-  const s = new MemoryObjectStore('trail');
-  for (const [k, v] of pristine.objects) s.objects.set(k, v);
-  return s;
-}
-
-const digests = () => trail.deliveries.filter((d) => d.kind === 'digest');
+const digests = () => generated.trail().deliveries.filter((d) => d.kind === 'digest');
 const minutesAfter = (iso: string, m: number) => new Date(Date.parse(iso) + m * 60_000);
 
 describe('watchdog', () => {
@@ -52,7 +31,7 @@ describe('watchdog', () => {
     const early = await runWatchdog(store, state, new Date(due));
     const late = await runWatchdog(store, state, new Date(due + 91 * 60_000));
     const again = await runWatchdog(store, state, new Date(due + 100 * 60_000));
-    await store.put(newest.key, pristine.objects.get(newest.key)!.body);
+    await store.put(newest.key, generated.pristine.objects.get(newest.key)!.body);
     const later = await runWatchdog(store, state, minutesAfter(newest.deliveredAt, 30));
     // Assess
     expect(early.opened.filter((f) => f.kind === 'digest-missing')).toEqual([]);
@@ -70,7 +49,7 @@ describe('watchdog', () => {
   it('reports log files that stopped arriving, with an alert that names the place and the newest file', async () => {
     // Prepare
     const store = copy();
-    const logs = trail.deliveries.filter((d) => d.kind === 'log');
+    const logs = generated.trail().deliveries.filter((d) => d.kind === 'log');
     const last = logs.at(-1)!;
     // Act
     const result = await runWatchdog(store, new MemoryObjectStore(), minutesAfter(last.deliveredAt, 61));
