@@ -4,12 +4,13 @@
  * `AWS_ENDPOINT_URL_CLOUDTRAIL`). Only `trailwatch validate` asks, when a trail's digests stop early.
  */
 import {
-  CloudTrailClient,
+  type CloudTrailClient,
   GetTrailStatusCommand,
   type Event as LookupEvent,
   LookupEventsCommand,
 } from '@aws-sdk/client-cloudtrail';
 import type { TrailChange, TrailStatus, TrailStatusSource } from '#cli/validate/trail-status.ts';
+import { cloudTrailClients } from '#shared/adapters/cloudtrail-public-keys.ts';
 import { objectOf, principalOf, textOf } from '#shared/record.ts';
 
 const EVENT_NAMES = ['StopLogging', 'DeleteTrail'] as const;
@@ -50,19 +51,9 @@ function changeOf(event: LookupEvent): TrailChange | undefined {
 
 export class CloudTrailTrailStatus implements TrailStatusSource {
   private readonly clientFor: (region: string) => CloudTrailClient;
-  private readonly clients = new Map<string, CloudTrailClient>();
 
   constructor(options: { clientFor?: (region: string) => CloudTrailClient } = {}) {
-    this.clientFor =
-      options.clientFor ??
-      ((region) => {
-        let c = this.clients.get(region);
-        if (!c) {
-          c = new CloudTrailClient({ region });
-          this.clients.set(region, c);
-        }
-        return c;
-      });
+    this.clientFor = options.clientFor ?? cloudTrailClients();
   }
 
   async status(trailArn: string): Promise<TrailStatus | undefined> {

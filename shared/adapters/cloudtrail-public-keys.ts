@@ -16,22 +16,25 @@ interface Window {
   keys: Promise<PublicKeyRecord[]>;
 }
 
+/** One CloudTrail client per region, made on first use: the API answers about a trail in its home region. */
+export function cloudTrailClients(): (region: string) => CloudTrailClient {
+  const clients = new Map<string, CloudTrailClient>();
+  return (region) => {
+    let c = clients.get(region);
+    if (!c) {
+      c = new CloudTrailClient({ region });
+      clients.set(region, c);
+    }
+    return c;
+  };
+}
+
 export class CloudTrailPublicKeySource implements PublicKeySource {
   private readonly clientFor: (region: string) => CloudTrailClient;
-  private readonly clients = new Map<string, CloudTrailClient>();
   private readonly windows = new Map<string, Window[]>();
 
   constructor(options: { clientFor?: (region: string) => CloudTrailClient } = {}) {
-    this.clientFor =
-      options.clientFor ??
-      ((region) => {
-        let c = this.clients.get(region);
-        if (!c) {
-          c = new CloudTrailClient({ region });
-          this.clients.set(region, c);
-        }
-        return c;
-      });
+    this.clientFor = options.clientFor ?? cloudTrailClients();
   }
 
   async publicKeys(region: string, start: Date, end: Date): Promise<PublicKeyRecord[]> {
