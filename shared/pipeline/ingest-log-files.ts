@@ -219,7 +219,10 @@ export async function ingestDeliveries(ports: IngestPorts, deliveries: Delivery[
 }
 
 /** A CRITICAL alert about the trail object itself, published at once (it needs no state). */
-export async function reportTamper(ports: IngestPorts, t: ObjectTamperInput): Promise<void> {
+export async function reportTamper(
+  ports: Pick<IngestPorts, 'notifier' | 'metrics' | 'logger'> & { config: { alertTopicArn: string } },
+  t: ObjectTamperInput,
+): Promise<void> {
   await ports.notifier.publish(objectTamperAlert(ports.config.alertTopicArn, t));
   ports.metrics.addMetric(METRIC.TamperAlerts, 'Count', 1);
   ports.logger.error('CloudTrail object tampered with', { ...t });

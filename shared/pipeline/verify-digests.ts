@@ -5,7 +5,7 @@
  * only if absent, so a re-delivered digest neither re-alerts nor double-counts, and a crash before it
  * re-sends rather than loses the alert.
  */
-import { type ObjectTamperInput, objectTamperAlert } from '#shared/digest/bucket-tamper.ts';
+import type { ObjectTamperInput } from '#shared/digest/bucket-tamper.ts';
 import { missingBefore } from '#shared/digest/gaps.ts';
 import type { KeyRing } from '#shared/digest/public-keys.ts';
 import {
@@ -22,7 +22,7 @@ import { confirmVerified } from '#shared/insights/index.ts';
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
 import { chainRecoveredAlert } from '#shared/notify/alert-kinds.ts';
-import { summaryKeyFor, verifiedKeyFor } from '#shared/pipeline/ingest-log-files.ts';
+import { reportTamper, summaryKeyFor, verifiedKeyFor } from '#shared/pipeline/ingest-log-files.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import {
   type GetOptions,
@@ -84,12 +84,6 @@ export async function verifyDeliveries(
     );
   }
   return { outcomes };
-}
-
-async function reportTamper(ports: VerifyPorts, t: ObjectTamperInput): Promise<void> {
-  await ports.notifier.publish(objectTamperAlert(ports.config.alertTopicArn, t));
-  ports.metrics.addMetric(METRIC.TamperAlerts, 'Count', 1);
-  ports.logger.error('CloudTrail object tampered with', { ...t });
 }
 
 /** Store and key-source failures throw: the invocation is retried (and lands in the dead-letter queue after that). */
