@@ -12,7 +12,6 @@ import { CliError } from '#cli/errors.ts';
 import {
   type PublicKeySource,
   parsePublicKeyList,
-  publicKeysFromStore,
   StaticPublicKeySource,
 } from '#shared/digest/public-keys.ts';
 import { fetchDigest, parseJson } from '#shared/digest/verify-digest.ts';
@@ -288,14 +287,11 @@ async function surveyFolder(root: string, expect: 'trail' | 'json'): Promise<Sur
 }
 
 /**
- * The public keys digests are checked against: a ListPublicKeys-shaped file when given (or `public-keys.json`
- * at the root of a local source, as the sample trail has), else CloudTrail's ListPublicKeys for S3 sources.
+ * The public keys digests are checked against: a ListPublicKeys-shaped file when given, else CloudTrail's
+ * ListPublicKeys for S3 sources. A key file inside a local source is never used: whoever can write the
+ * folder can re-sign its digests and put their own key beside them.
  */
-export async function keysFor(
-  source: Source,
-  file?: string,
-  options: { folderKeys?: boolean } = {},
-): Promise<PublicKeySource | undefined> {
+export async function keysFor(source: Source, file?: string): Promise<PublicKeySource | undefined> {
   if (file) {
     let text: Buffer;
     try {
@@ -312,15 +308,6 @@ export async function keysFor(
     } catch (err) {
       throw new SourceError(`--public-keys ${resolve(file)}: ${(err as Error).message}`, { cause: err });
     }
-  }
-  // Whoever can write the folder can re-sign its digests and put their own key beside them: replay never
-  // reads keys from its source (`folderKeys: false`).
-  if (
-    options.folderKeys !== false &&
-    source.store instanceof FsObjectStore &&
-    (await source.store.head('public-keys.json'))
-  ) {
-    return publicKeysFromStore(source.store, 'public-keys.json');
   }
   if (source.s3) {
     const { cloudTrailPublicKeys } = await import('#shared/adapters/cloudtrail-public-keys.ts');

@@ -81,7 +81,7 @@ export function register(program: Command): void {
         });
         const out = await outputFolder('--out', opts.out);
         // Only keys given with --public-keys or CloudTrail's own: never a public-keys.json inside the source.
-        const keys = await keysFor(source, opts.publicKeys, { folderKeys: false });
+        const keys = await keysFor(source, opts.publicKeys);
         const bar = new ProgressBar('replay');
         let report: Awaited<ReturnType<typeof replay>>;
         try {
