@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { demoScenario, generateTrail } from '#cli/generator/index.ts';
 import { SummaryIndex } from '#cli/lookup/index-check.ts';
+import { renderLine } from '#cli/lookup/row.ts';
 import { type LookupOptions, lookup } from '#cli/lookup/scan.ts';
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
 import { commitSummary, readAndEvaluate, summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
@@ -40,6 +41,7 @@ function run(options: Partial<LookupOptions> & Pick<LookupOptions, 'filter'>) {
   return lookup({ store: trail, concurrency: 4, ...options });
 }
 
+const keyOf = (key: string) => classifyKey(key) as TrailKey;
 const withIndex = () => new SummaryIndex(state, BUCKET);
 const ids = (r: Awaited<ReturnType<typeof lookup>>) => r.events.map((e) => e.record.eventID);
 
@@ -212,6 +214,33 @@ describe('lookup with the index ingest writes', () => {
         bytes: single.stats.bytes,
       });
     }
+  });
+
+  it('renders each match where it is read into the line the CLI prints for it, in threads or not', async () => {
+    // Prepare
+    const filters = [{}, { readOnly: false, eventSource: 'iam' }];
+    const readBytes = async (key: string) => new Uint8Array(trail.objects.get(key)!.body);
+
+    for (const filter of filters) {
+      const events = (await run({ filter, workers: 0 })).events;
+      for (const format of ['csv', 'json'] as const) {
+        const expected = events.map((e) => renderLine(e, format));
+        // Act
+        const threads = await run({ filter, workers: 2, inThreadFirst: 0, render: format });
+        const single = await run({ filter, workers: 0, render: format });
+        const whole = await run({ filter, workers: 0, render: format, readBytes });
+
+        // Assess
+        expect(threads.lines, format).toEqual(expected);
+        expect(single.lines, format).toEqual(expected);
+        expect(whole.lines, format).toEqual(expected);
+        expect([threads.events, single.events, whole.events]).toEqual([[], [], []]);
+        expect(whole.stats.matched).toBe(events.length);
+      }
+    }
+    expect(renderLine({ record: { eventName: 'GetObject' }, file: keyOf(logKeys[0]) }, 'csv')).toMatch(
+      /^,\d{12},[a-z0-9-]+,,GetObject,/,
+    );
   });
 
   it('reports a file a worker cannot read, and goes on', async () => {
