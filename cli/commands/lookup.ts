@@ -212,7 +212,8 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
   const region = opts.region ? { region: opts.region } : {};
   const source = await openSource(opts.source, region);
   const state = opts.state
-    ? await openSource(opts.state, { flag: '--state', expect: 'folder', ...region })
+    ? // A state store mirrors no trail bucket: naming it spares a search for a digest through every summary.
+      await openSource(opts.state, { flag: '--state', expect: 'folder', bucket: source.bucket, ...region })
     : undefined;
   const bar = new ProgressBar('lookup', io.stderr);
   const started = Date.now();

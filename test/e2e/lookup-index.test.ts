@@ -89,6 +89,38 @@ describe('lookup with the index ingest writes', () => {
     expect(byAccessKey.stats.filesRead).toBeLessThan(plain.stats.filesRead);
   });
 
+  it('writes the index last, and reads an index followed by the unverified flag, as earlier releases wrote it', async () => {
+    // Prepare
+    const key = logKeys[0];
+    const read = await readAndEvaluate(trail, { bucket: BUCKET, key: keyOf(key) }, []);
+    if (read.status !== 'read') throw new Error(`expected ${key} to be read, found ${read.status}`);
+    read.summary.unverified = true;
+    const fresh = new MemoryObjectStore('state');
+    const summaryKey = summaryKeyFor(BUCKET, key);
+    const { index, ...rest } = read.summary;
+    const earlier = new MemoryObjectStore('state');
+    await earlier.put(summaryKey, JSON.stringify({ ...rest, index, unverified: true }));
+    const needle = (await recordsOf(trail, key))[0].eventID!;
+
+    // Act
+    await commitSummary(fresh, metrics, read.summary);
+    const written = JSON.parse(fresh.objects.get(summaryKey)!.body.toString()) as object;
+    const verdicts = await Promise.all(
+      [fresh, earlier].flatMap((store) =>
+        [needle, 'not-an-event-id'].map((eventId) =>
+          new SummaryIndex(store, BUCKET).check(
+            { trailKey: keyOf(key), size: index!.source.size, etag: index!.source.etag! },
+            { eventId },
+          ),
+        ),
+      ),
+    );
+
+    // Assess
+    expect(Object.keys(written).slice(-2)).toEqual(['unverified', 'index']);
+    expect(verdicts).toEqual(['may-match', 'skip', 'may-match', 'skip']);
+  });
+
   it('gives what a lookup without the index gives, for a user and event query', async () => {
     // Prepare
     const r = (await recordsOf(trail, logKeys[5])).find((x) => x.userIdentity?.sessionContext)!;
