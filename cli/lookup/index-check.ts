@@ -22,6 +22,24 @@ const MAX_SUMMARY_BYTES = 8 << 20;
 
 export type IndexVerdict = 'skip' | 'may-match' | 'missing' | 'stale' | 'corrupt';
 
+/**
+ * Whether an index can rule out a file for this filter: not when it sets none of the attributes
+ * {@link indexMayMatch} looks at (no filter, or a resource type alone), so every file is read anyway.
+ */
+export function indexCanSkip(f: LookupFilter): boolean {
+  return (
+    f.startTime !== undefined ||
+    f.endTime !== undefined ||
+    f.readOnly !== undefined ||
+    f.eventName !== undefined ||
+    f.eventSource !== undefined ||
+    f.eventId !== undefined ||
+    f.accessKeyId !== undefined ||
+    f.username !== undefined ||
+    f.resourceName !== undefined
+  );
+}
+
 /** Whether a file with this index may hold a record the filter matches. */
 export function indexMayMatch(index: FileIndex, f: LookupFilter): boolean {
   if (f.startTime || f.endTime) {

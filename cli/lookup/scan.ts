@@ -33,7 +33,7 @@ import type { ScanLimits, ScanStats } from '#shared/logfile/read.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { checkFilter, type LookupFilter } from './filter.ts';
-import type { SummaryIndex } from './index-check.ts';
+import { indexCanSkip, type SummaryIndex } from './index-check.ts';
 import { type FileMatches, type Match, matchFile } from './match-file.ts';
 import { ReadPool, WORKER_MAX_BYTES, WorkerReadError } from './read-pool.ts';
 import type { LineFormat, LookupEvent } from './row.ts';
@@ -252,7 +252,8 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
   const { onRecord } = options;
   const workers = onRecord ? 0 : (options.workers ?? 0);
   const pool = workers > 0 ? new ReadPool(workers) : undefined;
-  const index = onRecord ? undefined : options.index;
+  // Summaries are not read when no index could rule a file out (a full scan): every file is read in full.
+  const index = onRecord || !indexCanSkip(filter) ? undefined : options.index;
   const matchOptions = {
     ...(options.limits ? { limits: options.limits } : {}),
     ...(onRecord ? { noPrefilter: true } : {}),

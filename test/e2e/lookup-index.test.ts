@@ -121,6 +121,30 @@ describe('lookup with the index ingest writes', () => {
     expect(verdicts).toEqual(['may-match', 'skip', 'may-match', 'skip']);
   });
 
+  it('reads no summary for a filter no index can rule a file out for, and reads every file', async () => {
+    // Prepare
+    let gets = 0;
+    const counted = Object.create(state) as MemoryObjectStore;
+    counted.get = (key, options) => {
+      gets++;
+      return state.get(key, options);
+    };
+    const index = new SummaryIndex(counted, BUCKET);
+
+    // Act
+    const all = await run({ filter: {}, index });
+    const typed = await run({ filter: { resourceType: 'AWS::IAM::Role' }, index });
+    const gotForNothing = gets;
+    await run({ filter: { eventName: 'ConsoleLogin' }, index });
+
+    // Assess
+    expect(gotForNothing).toBe(0);
+    expect(gets).toBe(logKeys.length);
+    expect(all.stats.filesRead).toBe(logKeys.length);
+    expect(typed.stats.filesRead).toBe(logKeys.length);
+    expect(all.events.length).toBe((await run({ filter: {} })).events.length);
+  });
+
   it('gives what a lookup without the index gives, for a user and event query', async () => {
     // Prepare
     const r = (await recordsOf(trail, logKeys[5])).find((x) => x.userIdentity?.sessionContext)!;
