@@ -285,6 +285,9 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
       };
       // Threads take a while to start: a lookup that reads a handful of files (the index at work) does without.
       let threaded: FileMatches | undefined;
+      // Threads started while the main thread reads its first files: ready when they are done.
+      if (pool && !poolFailed && reads === Math.floor((options.inThreadFirst ?? IN_THREAD_FIRST) / 2))
+        pool.warm();
       if (
         pool &&
         !poolFailed &&

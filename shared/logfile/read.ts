@@ -100,7 +100,12 @@ function inflateWhole(bytes: Uint8Array, compression: ReadOptions['compression']
   if (!gzip || compression === 'none') return view;
   if (bytes.byteLength > WHOLE_MAX_BYTES) return undefined;
   try {
-    return gunzipSync(view, { maxOutputLength: WHOLE_MAX_OUTPUT });
+    // Output buffers big enough for the whole file as a rule: more than one are joined by a copy.
+    const chunkSize = Math.min(
+      WHOLE_MAX_OUTPUT,
+      Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(bytes.byteLength * 16))),
+    );
+    return gunzipSync(view, { maxOutputLength: WHOLE_MAX_OUTPUT, chunkSize });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
     throw gzipError(err);
