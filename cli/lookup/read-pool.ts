@@ -104,11 +104,6 @@ export class ReadPool {
     for (const w of this.waiting.splice(0)) w();
   }
 
-  /** Whether a file handed over now would be taken at once (a thread has room in its queue, or can start). */
-  hasRoom(): boolean {
-    return this.slots.length < this.size || this.slots.some((s) => s.inFlight < WORKER_QUEUE);
-  }
-
   /** Starts the threads now, so that they are ready when the first file comes. */
   warm(): void {
     while (!this.failure && this.slots.length < this.size) this.start();

@@ -301,17 +301,12 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
           body = obj.body;
           bytes = await collect(obj.body, obj.size);
         }
-        if (!pool.hasRoom()) {
-          // Every thread has a full queue: the main thread, which would only wait, reads this file itself.
-          threaded = await matchFile(bytes, filter, sized, partial);
-        } else {
-          try {
-            threaded = await pool.read(bytes, filter, sized);
-          } catch (err) {
-            if (err instanceof WorkerReadError) throw err;
-            // The threads themselves failed (one died, or could not start): this file and the rest are read here.
-            poolFailed = true;
-          }
+        try {
+          threaded = await pool.read(bytes, filter, sized);
+        } catch (err) {
+          if (err instanceof WorkerReadError) throw err;
+          // The threads themselves failed (one died, or could not start): this file and the rest are read here.
+          poolFailed = true;
         }
       }
       if (threaded) read = threaded;
