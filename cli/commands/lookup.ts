@@ -16,13 +16,18 @@ import {
 } from '#cli/lookup/filter.ts';
 import { folderBytes, folderReader, SummaryIndex } from '#cli/lookup/index-check.ts';
 import { DEFAULT_WORKERS } from '#cli/lookup/read-pool.ts';
-import { type LookupEvent, type LookupRow, ROW_FIELDS, toRow } from '#cli/lookup/row.ts';
+import {
+  CSV_HEADER,
+  type LineFormat,
+  type LookupEvent,
+  type LookupRow,
+  renderLine,
+  toRow,
+} from '#cli/lookup/row.ts';
 import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#cli/lookup/scan.ts';
 import {
-  csvRecord,
   displayText,
   formatTable,
-  jsonLine,
   OUTPUT_FORMATS,
   type OutputFormat,
   type TableColumn,
@@ -163,38 +168,39 @@ export function tableColumns(rows: LookupRow[], detail = false): TableColumn<Loo
   return detail ? [...columns, ...DETAIL_COLUMNS] : columns;
 }
 
-/** The resources in one CSV field: `TYPE NAME` pairs separated by `; `. */
-export function resourcesText(row: LookupRow): string {
-  return row.resources.map((x) => `${x.type} ${x.name}`).join('; ');
-}
-
-function csvValues(row: LookupRow): unknown[] {
-  return ROW_FIELDS.map((f) => (f === 'resources' ? resourcesText(row) : row[f]));
-}
-
 /** The rows a lookup prints, in every output format; returns how many. */
 export function writeRows(
   events: LookupEvent[],
   opts: Pick<LookupCommandOptions, 'output' | 'detail'>,
   io: Io,
 ): number {
-  const rows = events.map(toRow);
-  const chunks: string[] = [];
-  if (opts.output === 'json') {
-    events.forEach((e, i) => {
-      chunks.push(jsonLine({ ...rows[i], record: e.record }));
-    });
-  } else if (opts.output === 'csv') {
-    chunks.push(csvRecord(ROW_FIELDS));
-    for (const row of rows) chunks.push(csvRecord(csvValues(row)));
-  } else if (rows.length > 0) {
-    // Piped without COLUMNS, nothing limits the width: nothing is cut.
-    const width = terminalWidth(io.stdout, Number.POSITIVE_INFINITY);
-    for (const line of formatTable(rows, tableColumns(rows, opts.detail), { width }))
-      chunks.push(`${line}\n`);
+  const { output } = opts;
+  if (output === 'csv' || output === 'json') {
+    return writeLines(
+      events.map((e) => renderLine(e, output)),
+      output,
+      io,
+    );
   }
-  for (let i = 0; i < chunks.length; i += 1000) io.stdout.write(chunks.slice(i, i + 1000).join(''));
+  if (events.length === 0) return 0;
+  const rows = events.map(toRow);
+  // Piped without COLUMNS, nothing limits the width: nothing is cut.
+  const width = terminalWidth(io.stdout, Number.POSITIVE_INFINITY);
+  const chunks: string[] = [];
+  for (const line of formatTable(rows, tableColumns(rows, opts.detail), { width })) chunks.push(`${line}\n`);
+  writeChunks(chunks, io);
   return rows.length;
+}
+
+/** Lines {@link renderLine} made, after the CSV header; returns how many. */
+export function writeLines(lines: string[], format: LineFormat, io: Io): number {
+  if (format === 'csv') io.stdout.write(CSV_HEADER);
+  writeChunks(lines, io);
+  return lines.length;
+}
+
+function writeChunks(chunks: string[], io: Io): void {
+  for (let i = 0; i < chunks.length; i += 1000) io.stdout.write(chunks.slice(i, i + 1000).join(''));
 }
 
 /** Runs a lookup and writes its output; returns the exit code. */
@@ -206,7 +212,8 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
   const region = opts.region ? { region: opts.region } : {};
   const source = await openSource(opts.source, region);
   const state = opts.state
-    ? await openSource(opts.state, { flag: '--state', expect: 'folder', ...region })
+    ? // A state store mirrors no trail bucket: naming it spares a search for a digest through every summary.
+      await openSource(opts.state, { flag: '--state', expect: 'folder', bucket: source.bucket, ...region })
     : undefined;
   const bar = new ProgressBar('lookup', io.stderr);
   const started = Date.now();
@@ -219,6 +226,8 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
       order: opts.order,
       concurrency: opts.concurrency,
       workers: opts.workers ?? DEFAULT_WORKERS,
+      // csv and json lines are made as files are read; the table needs the rows (its widths come from all).
+      ...(opts.output === 'csv' || opts.output === 'json' ? { render: opts.output } : {}),
       ...(source.s3 ? {} : { readBytes: folderBytes(source.description) }),
       ...(state
         ? {
@@ -253,7 +262,10 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
     bar.done();
   }
 
-  const shown = writeRows(result.events, opts, io);
+  const shown =
+    opts.output === 'csv' || opts.output === 'json'
+      ? writeLines(result.lines, opts.output, io)
+      : writeRows(result.events, opts, io);
   io.stderr.write(`${summary(shown, result.stats, opts, (Date.now() - started) / 1000)}\n`);
   return 0;
 }

@@ -6,21 +6,51 @@
  * bucket and key, the same size and the same ETag. A summary that is missing, describes another object
  * (stale: the file was rewritten after ingest), or does not parse (corrupt) gets the file read in full, and
  * is counted, never silently skipped.
+ *
+ * Where ingest runs batched (shared/pipeline/ingest-batch.ts), a file has no summary of its own: its summary,
+ * index included, is in its batch's summaries object (`summaries/batches/DAY/ID.json.gz`), read here too.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { CliError } from '#cli/errors.ts';
-import { type FileIndex, mayContain, parseFileIndex, RESOURCE_RULES } from '#shared/logfile/file-index.ts';
+import { dayPath } from '#shared/keys.ts';
+import {
+  type FileIndex,
+  IndexFormatError,
+  mayContain,
+  parseFileIndex,
+  RESOURCE_RULES,
+} from '#shared/logfile/file-index.ts';
+import { BATCH_SUMMARIES_PREFIX } from '#shared/pipeline/ingest-batch.ts';
 import { summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
 import { ObjectNotFoundError, type ObjectStore } from '#shared/ports.ts';
 import { objectOf } from '#shared/record.ts';
 import type { LookupFilter } from './filter.ts';
-import type { SelectedFile } from './select-files.ts';
+import { DAY_MS, type SelectedFile } from './select-files.ts';
 
 /** A summary bigger than this is not what ingest writes: read the file instead. */
 const MAX_SUMMARY_BYTES = 8 << 20;
 
 export type IndexVerdict = 'skip' | 'may-match' | 'missing' | 'stale' | 'corrupt';
+
+/**
+ * Whether an index can rule out a file for this filter: not when it sets none of the attributes
+ * {@link indexMayMatch} looks at (no filter, or a resource type alone), so every file is read anyway.
+ */
+export function indexCanSkip(f: LookupFilter): boolean {
+  return (
+    f.startTime !== undefined ||
+    f.endTime !== undefined ||
+    f.readOnly !== undefined ||
+    f.eventName !== undefined ||
+    f.eventSource !== undefined ||
+    f.eventId !== undefined ||
+    f.accessKeyId !== undefined ||
+    f.username !== undefined ||
+    f.resourceName !== undefined
+  );
+}
 
 /** Whether a file with this index may hold a record the filter matches. */
 export function indexMayMatch(index: FileIndex, f: LookupFilter): boolean {
@@ -107,25 +137,50 @@ export function folderBytes(root: string): (key: string) => Promise<Uint8Array> 
   return async (key) => (await read(key)) ?? new Uint8Array(0);
 }
 
-const INDEX_KEY = '"index":';
+const INDEX_KEY = Buffer.from('"index":');
+const RBRACE = 0x7d;
+const UNVERIFIED_TAIL = Buffer.from(',"unverified":true');
+
+function endsWith(bytes: Buffer, tail: Buffer, end: number): boolean {
+  return end >= tail.length && bytes.compare(tail, 0, tail.length, end - tail.length, end) === 0;
+}
 
 /**
- * The index of a summary's text. Ingest writes it as the summary's last key, so the index alone is parsed
- * (a quarter of the text); a summary written otherwise is parsed whole. `"index":` with its quotes cannot
- * occur inside a JSON string, and no key inside an index is named so: the last occurrence is the key.
+ * Where `needle` last occurs in `bytes`, -1 if nowhere. A plain loop from the end: the index key lies a few
+ * kilobytes before it, and Buffer#lastIndexOf searches far slower than that (it ran at ~100 MB/s here).
  */
-function indexOf(text: string): FileIndex | 'missing' | 'corrupt' {
-  const at = text.lastIndexOf(INDEX_KEY);
-  if (at > 0 && text.endsWith('}')) {
+function lastIndexOf(bytes: Buffer, needle: Buffer): number {
+  const first = needle[0];
+  outer: for (let i = bytes.length - needle.length; i >= 0; i--) {
+    if (bytes[i] !== first) continue;
+    for (let j = 1; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/**
+ * The index of a summary's bytes. Ingest writes it as the summary's last key, so the index alone is decoded
+ * and parsed (a fifth of the bytes); a summary written otherwise is parsed whole. `"index":` with its quotes
+ * cannot occur inside a JSON string, and no key inside an index is named so: the last occurrence is the key.
+ * Searched for in the bytes (UTF-8 never hides an ASCII byte inside another character), not in decoded text:
+ * a backward search of a string is slow, and decoding the whole summary is most of what reading it costs.
+ */
+function indexOf(bytes: Buffer): FileIndex | 'missing' | 'corrupt' {
+  const at = lastIndexOf(bytes, INDEX_KEY);
+  if (at > 0 && bytes[bytes.length - 1] === RBRACE) {
+    let end = bytes.length - 1;
+    // Summaries of earlier releases have this one key after the index.
+    if (endsWith(bytes, UNVERIFIED_TAIL, end)) end -= UNVERIFIED_TAIL.length;
     try {
-      return parseFileIndex(JSON.parse(text.slice(at + INDEX_KEY.length, -1)));
+      return parseFileIndex(JSON.parse(bytes.toString('utf8', at + INDEX_KEY.length, end)));
     } catch {
       // Not ingest's layout: the whole summary decides below.
     }
   }
   let summary: Record<string, unknown> | undefined;
   try {
-    summary = objectOf(JSON.parse(text));
+    summary = objectOf(JSON.parse(bytes.toString('utf8')));
   } catch {
     return 'corrupt';
   }
@@ -160,20 +215,20 @@ export class SummaryIndex {
   /** What the file's index says of the filter, or why there is no index to go by. */
   async check(file: SelectedFile, filter: LookupFilter): Promise<IndexVerdict> {
     const key = file.trailKey.key;
-    let text: string | undefined;
+    let found: Uint8Array | undefined | 'absent';
     try {
-      const bytes = await this.read(`${this.prefix}${summaryKeyFor(this.bucket, key)}`);
-      text =
-        bytes === undefined
-          ? undefined
-          : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('utf8');
+      found = await this.read(`${this.prefix}${summaryKeyFor(this.bucket, key)}`);
     } catch (err) {
-      if (err instanceof ObjectNotFoundError) return 'missing';
       if (err instanceof CliError) throw err;
-      return 'corrupt';
+      if (!(err instanceof ObjectNotFoundError)) return 'corrupt';
+      found = 'absent';
     }
-    if (text === undefined) return 'corrupt';
-    const index = indexOf(text);
+    if (found === undefined) return 'corrupt';
+    // No summary of its own: batched ingest files it in its batch's summaries object.
+    const index =
+      found === 'absent'
+        ? await this.batched(file)
+        : indexOf(Buffer.from(found.buffer, found.byteOffset, found.length));
     if (index === 'corrupt' || index === 'missing') return index;
     const source = index.source;
     if (
@@ -187,4 +242,83 @@ export class SummaryIndex {
     }
     return indexMayMatch(index, filter) ? 'may-match' : 'skip';
   }
+
+  /** The indexes of the batch summaries objects filed under a day, by `bucket\nkey`, read once. */
+  private readonly batchDays = new Map<string, Promise<Map<string, FileIndex | 'missing' | 'corrupt'>>>();
+
+  /**
+   * The file's index from the summaries object of the batch that ingested it, or 'missing'. A batch is filed
+   * under the delivery day of one of its files, and a batch may straddle midnight: the days around the file's
+   * own are read too. An object that cannot be read or parsed names no file: its files are read in full.
+   */
+  private async batched(file: SelectedFile): Promise<FileIndex | 'missing' | 'corrupt'> {
+    const day = file.trailKey.time.getTime();
+    const want = `${this.bucket}\n${file.trailKey.key}`;
+    for (const d of [day, day - DAY_MS, day + DAY_MS]) {
+      const found = (await this.batchDay(dayPath(new Date(d)))).get(want);
+      if (found) return found;
+    }
+    return 'missing';
+  }
+
+  private batchDay(day: string): Promise<Map<string, FileIndex | 'missing' | 'corrupt'>> {
+    let loading = this.batchDays.get(day);
+    if (!loading) {
+      loading = this.loadBatchDay(day);
+      this.batchDays.set(day, loading);
+    }
+    return loading;
+  }
+
+  private async loadBatchDay(day: string): Promise<Map<string, FileIndex | 'missing' | 'corrupt'>> {
+    const out = new Map<string, FileIndex | 'missing' | 'corrupt'>();
+    const keys: string[] = [];
+    try {
+      for await (const o of this.store.list(`${this.prefix}${BATCH_SUMMARIES_PREFIX}${day}/`))
+        keys.push(o.key);
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      // No such folder, or a listing that failed: no file of the day gets an index from a batch.
+      return out;
+    }
+    for (const key of keys) {
+      let summaries: unknown[];
+      try {
+        summaries = batchSummaries(await this.read(key));
+      } catch (err) {
+        if (err instanceof CliError) throw err;
+        continue;
+      }
+      for (const s of summaries) {
+        const source = objectOf(objectOf(s)?.source);
+        if (typeof source?.bucket !== 'string' || typeof source.key !== 'string') continue;
+        const raw = objectOf(s)?.index;
+        let index: FileIndex | 'missing' | 'corrupt' = 'missing';
+        try {
+          if (raw !== undefined) index = parseFileIndex(raw);
+        } catch {
+          index = 'corrupt';
+        }
+        out.set(`${source.bucket}\n${source.key}`, index);
+      }
+    }
+    return out;
+  }
+}
+
+/** Batched ingest's summaries objects: gzip JSON, at most this big once inflated. */
+const MAX_BATCH_BYTES = 64 << 20;
+const BATCH_SCHEMA = 'trailwatch.batch-summaries/1';
+
+/** The summaries of a batch summaries object's bytes; throws for anything else. */
+function batchSummaries(bytes: Uint8Array | undefined): unknown[] {
+  if (!bytes) throw new IndexFormatError('batch summaries object over the size cap');
+  const gzip = bytes[0] === 0x1f && bytes[1] === 0x8b;
+  const text = (gzip ? gunzipSync(bytes, { maxOutputLength: MAX_BATCH_BYTES }) : Buffer.from(bytes)).toString(
+    'utf8',
+  );
+  const doc = objectOf(JSON.parse(text));
+  if (doc?.schema !== BATCH_SCHEMA || !Array.isArray(doc.summaries))
+    throw new IndexFormatError(`expected a ${BATCH_SCHEMA} object, found schema ${String(doc?.schema)}`);
+  return doc.summaries;
 }

@@ -1,18 +1,37 @@
 /**
  * One log file's matching records: read (gunzip when gzip), skip records whose bytes cannot match (the byte
  * prefilter the filter gives), parse the rest and keep those that match. The same function runs in the
- * lookup's worker threads and, for files too big to hand over whole, in the main thread, so both give the
- * same answer.
+ * lookup's worker threads and in the main thread, so both give the same answer.
+ *
+ * With `render`, each match is kept as the line the lookup prints for it, made here from the record, and the
+ * record is dropped at once: a full scan then keeps (and a worker sends back) short lines, not every record
+ * as an object tree, which is what made the garbage collector the largest cost of a scan.
  */
 
+import type { TrailKey } from '#shared/keys.ts';
 import { BytePrefilter } from '#shared/logfile/prefilter.ts';
 import { readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
-import { type LookupFilter, matchesFilter, prefilterGroups } from './filter.ts';
+import { eventTimeMs, type LookupFilter, matchesFilter, prefilterGroups } from './filter.ts';
+import { type LineFormat, renderLine } from './row.ts';
+
+/** A matching record, with what the lookup sorts by. */
+export interface Match {
+  /** Position among the records parsed. */
+  seq: number;
+  /** eventTime in milliseconds, NaN when it has none that parses. */
+  t: number;
+  /** eventID, '' when it has none. */
+  id: string;
+  /** The record itself (without `render`)... */
+  record?: CloudTrailRecord;
+  /** ... or its output line (with `render`). */
+  line?: string;
+}
 
 export interface FileMatches {
-  /** Matching records in file order, with their position among the records parsed. */
-  matches: { record: CloudTrailRecord; seq: number }[];
+  /** Matching records in file order. */
+  matches: Match[];
   scan: ScanStats;
 }
 
@@ -24,14 +43,19 @@ export interface MatchOptions {
   noPrefilter?: boolean;
   /** Sees every record parsed, matching or not (main thread only: a function does not cross to a worker). */
   onRecord?: (record: CloudTrailRecord) => void;
+  /** Keep each match as its output line in this format, for the file it was read from, not as the record. */
+  render?: { format: LineFormat; file: TrailKey };
 }
 
-/** Throws what {@link readLogRecords} throws; `found` receives the matches so far (kept by a caller that reports). */
+/**
+ * `body`: the file as a stream, or its bytes held whole (small gzip files are then inflated in one call).
+ * Throws what {@link readLogRecords} throws; `found` receives the matches so far (kept by a caller that reports).
+ */
 export async function matchFile(
-  body: AsyncIterable<Uint8Array>,
+  body: AsyncIterable<Uint8Array> | Uint8Array,
   filter: LookupFilter,
   options: MatchOptions = {},
-  found: FileMatches['matches'] = [],
+  found: Match[] = [],
 ): Promise<FileMatches> {
   const prefilter = options.noPrefilter ? undefined : BytePrefilter.of(prefilterGroups(filter));
   const it = readLogRecords(body, {
@@ -41,13 +65,22 @@ export async function matchFile(
     ...(prefilter ? { prefilter } : {}),
     ...(options.sizeHint ? { sizeHint: options.sizeHint } : {}),
   });
+  const { render, onRecord } = options;
   let seq = 0;
   for (;;) {
     const next = await it.next();
     if (next.done) return { matches: found, scan: next.value };
     for (const record of next.value) {
-      options.onRecord?.(record);
-      if (matchesFilter(record, filter)) found.push({ record, seq });
+      onRecord?.(record);
+      if (matchesFilter(record, filter)) {
+        const t = eventTimeMs(record);
+        const id = typeof record.eventID === 'string' ? record.eventID : '';
+        found.push(
+          render
+            ? { seq, t, id, line: renderLine({ record, file: render.file }, render.format) }
+            : { seq, t, id, record },
+        );
+      }
       seq++;
     }
   }

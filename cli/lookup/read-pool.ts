@@ -49,8 +49,16 @@ export class WorkerReadError extends Error {
 
 interface Slot {
   worker: Worker;
-  busy: boolean;
+  /** Files sent and not answered yet. */
+  inFlight: number;
 }
+
+/**
+ * Files a worker may hold at once: the next waits in its queue while it reads one, so that it does not sit idle
+ * while its answer goes to the main thread and the next file comes back (on a busy machine, a thread takes
+ * a while to be woken, and files are read in about a millisecond).
+ */
+export const WORKER_QUEUE = 3;
 
 export class ReadPool {
   private readonly slots: Slot[] = [];
@@ -70,11 +78,11 @@ export class ReadPool {
 
   private start(): Slot {
     const worker = new Worker(workerUrl());
-    const slot: Slot = { worker, busy: false };
+    const slot: Slot = { worker, inFlight: 0 };
     worker.on('message', (reply: ReadReply) => {
       const p = this.pending.get(reply.id);
       this.pending.delete(reply.id);
-      slot.busy = false;
+      slot.inFlight--;
       this.waiting.shift()?.();
       if (!p) return;
       if ('error' in reply) p.reject(new WorkerReadError(reply.error.name, reply.error.message));
@@ -96,14 +104,22 @@ export class ReadPool {
     for (const w of this.waiting.splice(0)) w();
   }
 
+  /** Starts the threads now, so that they are ready when the first file comes. */
+  warm(): void {
+    while (!this.failure && this.slots.length < this.size) this.start();
+  }
+
   /** The matches of one file's bytes; the bytes' buffer is transferred (unusable afterwards). */
   async read(bytes: Uint8Array, filter: LookupFilter, options: MatchOptions): Promise<FileMatches> {
     for (;;) {
       if (this.failure) throw this.failure;
-      const free =
-        this.slots.find((s) => !s.busy) ?? (this.slots.length < this.size ? this.start() : undefined);
+      // The least loaded thread, or a new one while one is idle-less.
+      let free: Slot | undefined;
+      for (const s of this.slots)
+        if (s.inFlight < WORKER_QUEUE && (!free || s.inFlight < free.inFlight)) free = s;
+      if ((!free || free.inFlight > 0) && this.slots.length < this.size) free = this.start();
       if (free) {
-        free.busy = true;
+        free.inFlight++;
         const id = this.nextId++;
         const buffer =
           bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
@@ -117,7 +133,7 @@ export class ReadPool {
           } catch (err) {
             // Not sent: the thread is free again and the read fails like any other.
             this.pending.delete(id);
-            free.busy = false;
+            free.inFlight--;
             this.waiting.shift()?.();
             reject(err as Error);
           }

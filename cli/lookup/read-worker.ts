@@ -1,6 +1,6 @@
 /**
  * A lookup worker thread: gets a log file's bytes (transferred, not copied) and the filter, answers with the
- * matching records and the scan's counts, or with the reason the file cannot be read.
+ * matching records (or their output lines) and the scan's counts, or with the reason the file cannot be read.
  */
 import { parentPort } from 'node:worker_threads';
 import { matchFile } from './match-file.ts';
@@ -12,11 +12,7 @@ if (!port) throw new Error('read-worker.ts runs as a worker thread of trailwatch
 port.on('message', async (req: ReadRequest) => {
   let reply: ReadReply;
   try {
-    const bytes = new Uint8Array(req.bytes);
-    const body = (async function* () {
-      yield bytes;
-    })();
-    const { matches, scan } = await matchFile(body, req.filter, req.options);
+    const { matches, scan } = await matchFile(new Uint8Array(req.bytes), req.filter, req.options);
     reply = { id: req.id, matches, scan };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));

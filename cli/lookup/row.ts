@@ -1,4 +1,5 @@
 /** One looked-up event as a flat row: who did what, when, on which resource, from where. */
+import { csvRecord, jsonLine } from '#cli/output.ts';
 import type { TrailKey } from '#shared/keys.ts';
 import { type CloudTrailRecord, isReadOnly } from '#shared/record.ts';
 import { extractResources, type ResourceRef } from '#shared/resources/index.ts';
@@ -89,4 +90,29 @@ function mfaOf(r: CloudTrailRecord): boolean | null {
   const signIn = r.additionalEventData?.MFAUsed;
   for (const v of [session, signIn]) if (typeof v === 'string' && Object.hasOwn(YES_NO, v)) return YES_NO[v];
   return null;
+}
+
+/** The resources in one CSV field: `TYPE NAME` pairs separated by `; `. */
+export function resourcesText(row: LookupRow): string {
+  return row.resources.map((x) => `${x.type} ${x.name}`).join('; ');
+}
+
+/** A row's fields in {@link ROW_FIELDS} order, as CSV writes them. */
+export function csvValues(row: LookupRow): unknown[] {
+  return ROW_FIELDS.map((f) => (f === 'resources' ? resourcesText(row) : row[f]));
+}
+
+/** The output formats whose lines a lookup can write as it reads (the table needs every row first). */
+export type LineFormat = 'csv' | 'json';
+
+/** The CSV header line of {@link renderLine}'s `csv` lines. */
+export const CSV_HEADER = csvRecord(ROW_FIELDS);
+
+/**
+ * One event as the line `trailwatch lookup` prints for it: a CSV record of its row, or a JSON line of its row
+ * with the record. Rendered where the record is read, so that only the line is kept until output.
+ */
+export function renderLine(event: LookupEvent, format: LineFormat): string {
+  const row = toRow(event);
+  return format === 'csv' ? csvRecord(csvValues(row)) : jsonLine({ ...row, record: event.record });
 }

@@ -32,11 +32,11 @@ import type { TrailKey } from '#shared/keys.ts';
 import type { ScanLimits, ScanStats } from '#shared/logfile/read.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
-import { checkFilter, eventTimeMs, type LookupFilter } from './filter.ts';
-import type { SummaryIndex } from './index-check.ts';
-import { type FileMatches, matchFile } from './match-file.ts';
+import { checkFilter, type LookupFilter } from './filter.ts';
+import { indexCanSkip, type SummaryIndex } from './index-check.ts';
+import { type FileMatches, type Match, matchFile } from './match-file.ts';
 import { ReadPool, WORKER_MAX_BYTES, WorkerReadError } from './read-pool.ts';
-import type { LookupEvent } from './row.ts';
+import type { LineFormat, LookupEvent } from './row.ts';
 import { FileSelector, type SelectedFile, type SelectOptions, type SelectStats } from './select-files.ts';
 
 export type LookupOrder = 'oldest-first' | 'newest-first';
@@ -71,6 +71,11 @@ export interface LookupOptions extends Omit<SelectOptions, 'startTime' | 'endTim
    * then be parsed here: no file is skipped by its index, no record by the byte prefilter, and no thread reads.
    */
   onRecord?: (record: CloudTrailRecord, file: TrailKey) => void;
+  /**
+   * Keep each match as the line the CLI prints for it (cli/lookup/row.ts, `renderLine`), made where the file
+   * is read: the result's `lines` then hold them in order, and `events` is empty.
+   */
+  render?: LineFormat;
 }
 
 export interface LookupStats extends SelectStats {
@@ -96,7 +101,10 @@ export interface LookupStats extends SelectStats {
 }
 
 export interface LookupResult {
+  /** The matching events in order (empty with `render`). */
   events: LookupEvent[];
+  /** With `render`: the matching events' lines in order. */
+  lines: string[];
   stats: LookupStats;
 }
 
@@ -105,13 +113,14 @@ export const DEFAULT_CONCURRENCY = 6;
 /** Files read in the main thread before worker threads start. */
 export const IN_THREAD_FIRST = 32;
 
+/** Files of a folder up to this size are read whole in the main thread (bigger ones are streamed). */
+export const IN_THREAD_WHOLE_BYTES = 4 << 20;
+
 /** Files listed ahead of the readers: enough for an early total, bounded for a bucket of years. */
 export const LIST_AHEAD = 10_000;
 
-interface Item extends LookupEvent {
-  t: number;
-  id: string;
-  seq: number;
+interface Item extends Match {
+  file: TrailKey;
 }
 
 function compareAsc(a: Item, b: Item): number {
@@ -243,7 +252,8 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
   const { onRecord } = options;
   const workers = onRecord ? 0 : (options.workers ?? 0);
   const pool = workers > 0 ? new ReadPool(workers) : undefined;
-  const index = onRecord ? undefined : options.index;
+  // Summaries are not read when no index could rule a file out (a full scan): every file is read in full.
+  const index = onRecord || !indexCanSkip(filter) ? undefined : options.index;
   const matchOptions = {
     ...(options.limits ? { limits: options.limits } : {}),
     ...(onRecord ? { noPrefilter: true } : {}),
@@ -263,7 +273,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
       else if (verdict === 'stale') stats.indexStale++;
       else if (verdict === 'corrupt') stats.indexCorrupt++;
     }
-    const partial: FileMatches['matches'] = [];
+    const partial: Match[] = [];
     let read: FileMatches;
     let body: AsyncIterable<Uint8Array> | undefined;
     try {
@@ -271,9 +281,13 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
         ...matchOptions,
         sizeHint: selected.size,
         ...(onRecord ? { onRecord: (r: CloudTrailRecord) => onRecord(r, file) } : {}),
+        ...(options.render ? { render: { format: options.render, file } } : {}),
       };
       // Threads take a while to start: a lookup that reads a handful of files (the index at work) does without.
       let threaded: FileMatches | undefined;
+      // Threads started while the main thread reads its first files: ready when they are done.
+      if (pool && !poolFailed && reads === Math.floor((options.inThreadFirst ?? IN_THREAD_FIRST) / 2))
+        pool.warm();
       if (
         pool &&
         !poolFailed &&
@@ -296,7 +310,10 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
         }
       }
       if (threaded) read = threaded;
-      else {
+      else if (options.readBytes && selected.size <= IN_THREAD_WHOLE_BYTES) {
+        // A small file of a folder: read in one call and inflated in one, no stream to set up.
+        read = await matchFile(await options.readBytes(file.key), filter, sized, partial);
+      } else {
         const obj = await store.get(file.key);
         body = obj.body;
         read = await matchFile(obj.body, filter, sized, partial);
@@ -319,14 +336,9 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     stats.invalidRecords += scan.invalidRecords;
     stats.bytes += scan.bytes;
     stats.matched += read.matches.length;
-    for (const { record, seq } of read.matches) {
-      collector.add({
-        record,
-        file,
-        t: eventTimeMs(record),
-        id: typeof record.eventID === 'string' ? record.eventID : '',
-        seq,
-      });
+    for (const m of read.matches) {
+      (m as Item).file = file;
+      collector.add(m as Item);
     }
   }
 
@@ -364,7 +376,12 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
   const items = collector.result();
   stats.duplicates = collector.duplicates;
   stats.matched -= collector.duplicates;
-  return { events: items.map(({ record, file }) => ({ record, file })), stats };
+  if (options.render) return { events: [], lines: items.map((i) => i.line as string), stats };
+  return {
+    events: items.map(({ record, file }) => ({ record: record as CloudTrailRecord, file })),
+    lines: [],
+    stats,
+  };
 }
 
 /** Pulls from an async source ahead of its consumers, holding at most `limit` items. */

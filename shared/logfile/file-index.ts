@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type CloudTrailRecord, isReadOnly, objectOf, textOf, userNames } from '#shared/record.ts';
-import { extractResources, TABLES } from '#shared/resources/index.ts';
+import { extractResources, resourceNameCandidates, TABLES } from '#shared/resources/index.ts';
 
 export const INDEX_SCHEMA = 'trailwatch.index/1';
 /** Up to this many distinct values a field keeps them as they are; beyond, a Bloom filter. */
@@ -123,18 +123,54 @@ function probe(bits: number, h1: number, h2: number, i: number): number {
 
 function buildSet(values: Set<string>): IndexSet {
   if (values.size <= EXACT_MAX) return { values: [...values].sort() };
-  const n = values.size;
+  return bloomOf(values.size, (visit) => {
+    for (const v of values) {
+      const [h1, h2] = hashes(v);
+      visit(h1, h2);
+    }
+  });
+}
+
+/** A Bloom filter sized for `n` values, holding the values whose hash pairs `each` visits. */
+function bloomOf(n: number, each: (visit: (h1: number, h2: number) => void) => void): IndexSet {
   const bits = Math.ceil((-n * Math.log(BLOOM_FPR)) / (Math.LN2 * Math.LN2) / 8) * 8;
   const k = Math.max(1, Math.round((bits / n) * Math.LN2));
   const bytes = new Uint8Array(bits / 8);
-  for (const v of values) {
-    const [h1, h2] = hashes(v);
+  each((h1, h2) => {
     for (let i = 0; i < k; i++) {
       const b = probe(bits, h1, h2, i);
       bytes[b >>> 3] |= 1 << (b & 7);
     }
-  }
+  });
   return { bloom: Buffer.from(bytes).toString('base64'), bits, hashes: k, count: n };
+}
+
+/**
+ * Event IDs, unique record after record: past {@link EXACT_MAX} of them only their hash pairs are kept, not a
+ * set of strings (which held every ID of a big file until the end, and cost the garbage collector to carry).
+ * Repeats are then counted again, which only sizes the filter a little larger.
+ */
+class HashPairs {
+  private pairs = new Uint32Array(1024);
+  count = 0;
+
+  add(v: string): void {
+    if (this.count * 2 + 2 > this.pairs.length) {
+      const bigger = new Uint32Array(this.pairs.length * 2);
+      bigger.set(this.pairs);
+      this.pairs = bigger;
+    }
+    const [h1, h2] = hashes(v);
+    this.pairs[this.count * 2] = h1;
+    this.pairs[this.count * 2 + 1] = h2;
+    this.count++;
+  }
+
+  build(): IndexSet {
+    return bloomOf(this.count, (visit) => {
+      for (let i = 0; i < this.count; i++) visit(this.pairs[i * 2], this.pairs[i * 2 + 1]);
+    });
+  }
 }
 
 /** Decoded Bloom filters, kept beside the index object they came from. */
@@ -169,6 +205,21 @@ function isoSeconds(t: string): boolean {
   );
 }
 
+/**
+ * Every field userNames reads, as one key no other identity shares: each value tagged with its kind, a
+ * string ended by a NUL (which only values holding a NUL themselves, and non-strings, can forge; those
+ * take JSON, which never writes a raw NUL). Cheaper than JSON for each record.
+ */
+function identityKey(values: unknown[]): string {
+  let key = '\u0000';
+  for (const v of values) {
+    if (v === undefined) key += 'u';
+    else if (typeof v === 'string' && !v.includes('\u0000')) key += `s${v}\u0000`;
+    else return JSON.stringify(values);
+  }
+  return key;
+}
+
 export class FileIndexBuilder {
   private readonly fields: Record<IndexField, Set<string>> = {
     eventNames: new Set(),
@@ -188,6 +239,15 @@ export class FileIndexBuilder {
   /** Work done once per distinct identity and resource value: a file repeats both record after record. */
   private readonly identities = new Set<string>();
   private readonly resourceValues = new Set<string>();
+  /** The event IDs once there are more than an exact list holds. */
+  private idHashes: HashPairs | undefined;
+
+  /** Every name the extractor can find (a superset of `extractResources`'s: the index must miss none). */
+  private readonly addResource = (name: string): void => {
+    if (this.resourceValues.has(name)) return;
+    this.resourceValues.add(name);
+    addMatchingNames(this.fields.resources, name);
+  };
 
   add(r: CloudTrailRecord): void {
     const f = this.fields;
@@ -196,31 +256,26 @@ export class FileIndexBuilder {
     const source = textOf(r.eventSource);
     if (source) f.eventSources.add(source);
     const id = textOf(r.eventID);
-    if (id) f.eventIds.add(id);
+    if (id) {
+      if (this.idHashes) this.idHashes.add(id);
+      else if (f.eventIds.add(id).size > EXACT_MAX) {
+        this.idHashes = new HashPairs();
+        for (const v of f.eventIds) this.idHashes.add(v);
+        f.eventIds.clear();
+      }
+    }
     const u = objectOf(r.userIdentity);
     const key = textOf(u?.accessKeyId);
     if (key) f.accessKeys.add(key);
     if (u) {
       const issuer = objectOf(objectOf(u.sessionContext)?.sessionIssuer);
-      // Every field userNames reads, with separators no JSON string value can forge into another identity.
-      const identity = JSON.stringify([
-        u.type,
-        u.userName,
-        u.arn,
-        u.principalId,
-        u.invokedBy,
-        issuer?.userName,
-      ]);
+      const identity = identityKey([u.type, u.userName, u.arn, u.principalId, u.invokedBy, issuer?.userName]);
       if (!this.identities.has(identity)) {
         this.identities.add(identity);
         for (const n of userNames(r)) f.users.add(n);
       }
     }
-    for (const res of extractResources(r)) {
-      if (this.resourceValues.has(res.name)) continue;
-      this.resourceValues.add(res.name);
-      addMatchingNames(f.resources, res.name);
-    }
+    resourceNameCandidates(r, this.addResource);
     const time = r.eventTime;
     if (typeof time === 'string') {
       if (isoSeconds(time)) {
@@ -250,6 +305,7 @@ export class FileIndexBuilder {
     if (this.maxText !== undefined) this.maxMs = Math.max(this.maxMs, Date.parse(this.maxText));
     const fields = {} as Record<IndexField, IndexSet>;
     for (const name of INDEX_FIELDS) fields[name] = buildSet(this.fields[name]);
+    if (this.idHashes) fields.eventIds = this.idHashes.build();
     return {
       schema: INDEX_SCHEMA,
       source: {

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import type { BytePrefilter } from '#shared/logfile/prefilter.ts';
 import { LogFormatError, RecordScanner, type ScanLimits, type ScanStats } from '#shared/logfile/scanner.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
@@ -32,6 +32,16 @@ export interface ReadOptions {
 
 const CHUNK = 1 << 20;
 
+/**
+ * A file held whole and at most this big (compressed) is gunzipped in one call: for the tens of kilobytes
+ * CloudTrail writes, setting up a stream costs more than the inflating.
+ */
+const WHOLE_MAX_BYTES = 4 << 20;
+/** ... into at most this much memory; a file that inflates to more is streamed instead. */
+const WHOLE_MAX_OUTPUT = 64 << 20;
+/** Pieces a whole file is handed to the scanner in, so that no one parse builds the whole file's records. */
+const WHOLE_PIECE = 4 << 20;
+
 async function* prepend(first: Uint8Array, rest: AsyncIterator<Uint8Array>): AsyncGenerator<Uint8Array> {
   yield first;
   for (;;) {
@@ -56,17 +66,8 @@ function isZlibError(err: unknown): boolean {
   return typeof code === 'string' && code.startsWith('Z_');
 }
 
-/** The uncompressed bytes of a body, gunzipped when it is gzip. */
-export async function* uncompressed(
-  body: AsyncIterable<Uint8Array>,
-  compression: ReadOptions['compression'] = 'auto',
-  sizeHint?: number,
-): AsyncGenerator<Buffer> {
-  const it = body[Symbol.asyncIterator]();
-  let first = await it.next();
-  while (!first.done && first.value.length === 0) first = await it.next();
-  if (first.done) return;
-  const head = first.value;
+/** Throws {@link LogFormatError} when the first bytes are not what `compression` asks for. */
+function checkHead(head: Uint8Array, compression: ReadOptions['compression']): boolean {
   const gzip = head[0] === 0x1f && head[1] === 0x8b;
   if (compression === 'gzip' && !gzip) {
     const found = Buffer.from(head.subarray(0, 2)).toString('hex');
@@ -79,6 +80,68 @@ export async function* uncompressed(
       `neither gzip nor JSON: expected the gzip bytes 1f8b or a JSON document, found the bytes ${found}`,
     );
   }
+  return gzip;
+}
+
+function gzipError(err: unknown): unknown {
+  if (!isZlibError(err)) return err;
+  const what =
+    (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' ? 'truncated gzip stream' : 'corrupt gzip stream';
+  return new LogFormatError(`${what}: ${(err as Error).message}`, { cause: err });
+}
+
+/**
+ * The uncompressed bytes of a file held whole, in one call, or undefined when it is too big for that (then
+ * streamed). Same checks and errors as the stream.
+ */
+function inflateWhole(bytes: Uint8Array, compression: ReadOptions['compression']): Buffer | undefined {
+  const gzip = checkHead(bytes, compression);
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!gzip || compression === 'none') return view;
+  if (bytes.byteLength > WHOLE_MAX_BYTES) return undefined;
+  try {
+    // Output buffers big enough for the whole file as a rule: more than one are joined by a copy.
+    const chunkSize = Math.min(
+      WHOLE_MAX_OUTPUT,
+      Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(bytes.byteLength * 16))),
+    );
+    return gunzipSync(view, { maxOutputLength: WHOLE_MAX_OUTPUT, chunkSize });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+    throw gzipError(err);
+  }
+}
+
+async function* single(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield bytes;
+}
+
+/**
+ * The uncompressed bytes of a body, gunzipped when it is gzip. A body held whole (a Uint8Array) is inflated in
+ * one call when small enough.
+ */
+export async function* uncompressed(
+  body: AsyncIterable<Uint8Array> | Uint8Array,
+  compression: ReadOptions['compression'] = 'auto',
+  sizeHint?: number,
+): AsyncGenerator<Buffer> {
+  if (body instanceof Uint8Array) {
+    if (body.byteLength === 0) return;
+    const whole = inflateWhole(body, compression);
+    if (whole) {
+      for (let at = 0; at < whole.length; at += WHOLE_PIECE)
+        yield whole.subarray(at, Math.min(whole.length, at + WHOLE_PIECE));
+      return;
+    }
+    yield* uncompressed(single(body), compression, sizeHint ?? body.byteLength);
+    return;
+  }
+  const it = body[Symbol.asyncIterator]();
+  let first = await it.next();
+  while (!first.done && first.value.length === 0) first = await it.next();
+  if (first.done) return;
+  const head = first.value;
+  const gzip = checkHead(head, compression);
   const source = Readable.from(prepend(head, it), { objectMode: false });
   if (!gzip || compression === 'none') {
     for await (const c of source) yield c as Buffer;
@@ -94,14 +157,7 @@ export async function* uncompressed(
   try {
     for await (const c of gunzip) yield c as Buffer;
   } catch (err) {
-    if (isZlibError(err)) {
-      const what =
-        (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR'
-          ? 'truncated gzip stream'
-          : 'corrupt gzip stream';
-      throw new LogFormatError(`${what}: ${(err as Error).message}`, { cause: err });
-    }
-    throw err;
+    throw gzipError(err);
   } finally {
     source.destroy();
     gunzip.destroy();
@@ -110,12 +166,13 @@ export async function* uncompressed(
 }
 
 /**
- * Yields the records of a CloudTrail log file in batches (one batch per decompressed chunk). Returns the
+ * Yields the records of a CloudTrail log file in batches (one batch per decompressed chunk), from a stream or
+ * from the file's bytes held whole. Returns the
  * scan statistics. Throws {@link LogFormatError} / {@link LogLimitError} for a file that cannot be used;
  * other errors (the source failing) pass through unchanged, as they may succeed on retry.
  */
 export async function* readLogRecords(
-  body: AsyncIterable<Uint8Array>,
+  body: AsyncIterable<Uint8Array> | Uint8Array,
   options: ReadOptions = {},
 ): AsyncGenerator<CloudTrailRecord[], ScanStats> {
   const scanner = new RecordScanner(options.limits, options.prefilter);

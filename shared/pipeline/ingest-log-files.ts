@@ -627,8 +627,10 @@ export async function commitSummary(
   summary: LogFileSummary,
 ): Promise<{ status: 'committed' | 'duplicate'; summaryKey: string }> {
   const summaryKey = summaryKeyFor(summary.source.bucket, summary.source.key);
+  // The index written last, whatever was set after it (`unverified`): lookup parses only what follows its key.
+  const { index, ...rest } = summary;
   try {
-    await state.put(summaryKey, JSON.stringify(summary), {
+    await state.put(summaryKey, JSON.stringify(index ? { ...rest, index } : rest), {
       ifNoneMatch: '*',
       contentType: 'application/json',
     });

@@ -194,6 +194,80 @@ export function extractResources(record: unknown): ResourceRef[] {
   return out;
 }
 
+/**
+ * Every name {@link extractResources} can give for the record, and perhaps a few more (taken before its
+ * dedup, its cap and its typing of `resources[]`), into `out`. For an index, which must miss none of them and
+ * is built for every record ingested: this skips the work that only shapes what is shown.
+ */
+export function resourceNameCandidates(record: unknown, out: (name: string) => void): void {
+  const r = objectOf(record) as CloudTrailRecord | undefined;
+  if (!r) return;
+  if (Array.isArray(r.resources)) {
+    for (const e of (r.resources as unknown[]).slice(0, MAX_RESOURCES)) {
+      const o = objectOf(e);
+      const name = textOf(o?.ARN) ?? textOf(o?.ARNPrefix);
+      if (name && name.length <= MAX_NAME_CHARS) out(name);
+    }
+  }
+  const source = textOf(r.eventSource);
+  if (!source) return;
+  const rules = bySource.get(source);
+  if (!rules) return;
+  for (const rule of applicable(source, rules, textOf(r.eventName) ?? '')) {
+    for (const steps of rule.steps) eachValueAt(r, steps, 0, rule.match, out);
+  }
+}
+
+/** Per event source and name, the rules that apply: files repeat a few names record after record. */
+const applicableRules = new Map<string, Map<string, CompiledRule[]>>();
+/** Names remembered per source, at most (an adversary's records may name any number of events). */
+const MAX_REMEMBERED_NAMES = 4096;
+
+function applicable(source: string, rules: CompiledRule[], eventName: string): CompiledRule[] {
+  let byName = applicableRules.get(source);
+  if (!byName) {
+    byName = new Map();
+    applicableRules.set(source, byName);
+  }
+  let found = byName.get(eventName);
+  if (!found) {
+    found = rules.filter((rule) => ruleApplies(rule, eventName));
+    if (byName.size >= MAX_REMEMBERED_NAMES) byName.clear();
+    byName.set(eventName, found);
+  }
+  return found;
+}
+
+/** {@link valuesAt}'s strings, passed on one by one (those `match` admits) without the arrays it builds. */
+function eachValueAt(
+  v: unknown,
+  steps: readonly Step[],
+  i: number,
+  match: RegExp | undefined,
+  out: (name: string) => void,
+): void {
+  if (i === steps.length) {
+    if (Array.isArray(v)) {
+      const n = Math.min(v.length, MAX_ELEMENTS);
+      for (let k = 0; k < n; k++) leaf(v[k], match, out);
+    } else leaf(v, match, out);
+    return;
+  }
+  const o = objectOf(v);
+  const step = steps[i];
+  if (!o || !Object.hasOwn(o, step.key)) return;
+  const child = o[step.key];
+  if (step.each && Array.isArray(child)) {
+    const n = Math.min(child.length, MAX_ELEMENTS);
+    for (let k = 0; k < n; k++) eachValueAt(child[k], steps, i + 1, match, out);
+  } else eachValueAt(child, steps, i + 1, match, out);
+}
+
+function leaf(v: unknown, match: RegExp | undefined, out: (name: string) => void): void {
+  if (typeof v !== 'string' || v === '' || v.length > MAX_NAME_CHARS) return;
+  if (!match || match.test(v)) out(v);
+}
+
 /** Whether a record names a resource with this name and/or type (one resource must have both). */
 export function namesResource(record: unknown, want: { name?: string; type?: string }): boolean {
   return extractResources(record).some(

@@ -7,6 +7,7 @@ export {
   nameMatches,
   namesResource,
   parsePath,
+  resourceNameCandidates,
   ruleApplies,
   valuesAt,
 } from './extract.ts';

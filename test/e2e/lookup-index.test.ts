@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { demoScenario, generateTrail } from '#cli/generator/index.ts';
 import { SummaryIndex } from '#cli/lookup/index-check.ts';
+import { renderLine } from '#cli/lookup/row.ts';
 import { type LookupOptions, lookup } from '#cli/lookup/scan.ts';
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
 import { commitSummary, readAndEvaluate, summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
@@ -40,6 +41,7 @@ function run(options: Partial<LookupOptions> & Pick<LookupOptions, 'filter'>) {
   return lookup({ store: trail, concurrency: 4, ...options });
 }
 
+const keyOf = (key: string) => classifyKey(key) as TrailKey;
 const withIndex = () => new SummaryIndex(state, BUCKET);
 const ids = (r: Awaited<ReturnType<typeof lookup>>) => r.events.map((e) => e.record.eventID);
 
@@ -85,6 +87,62 @@ describe('lookup with the index ingest writes', () => {
     expect(indexed.stats.filesRead + indexed.stats.skippedByIndex).toBe(logKeys.length);
     expect(ids(byAccessKey)).toEqual(ids(plain));
     expect(byAccessKey.stats.filesRead).toBeLessThan(plain.stats.filesRead);
+  });
+
+  it('writes the index last, and reads an index followed by the unverified flag, as earlier releases wrote it', async () => {
+    // Prepare
+    const key = logKeys[0];
+    const read = await readAndEvaluate(trail, { bucket: BUCKET, key: keyOf(key) }, []);
+    if (read.status !== 'read') throw new Error(`expected ${key} to be read, found ${read.status}`);
+    read.summary.unverified = true;
+    const fresh = new MemoryObjectStore('state');
+    const summaryKey = summaryKeyFor(BUCKET, key);
+    const { index, ...rest } = read.summary;
+    const earlier = new MemoryObjectStore('state');
+    await earlier.put(summaryKey, JSON.stringify({ ...rest, index, unverified: true }));
+    const needle = (await recordsOf(trail, key))[0].eventID!;
+
+    // Act
+    await commitSummary(fresh, metrics, read.summary);
+    const written = JSON.parse(fresh.objects.get(summaryKey)!.body.toString()) as object;
+    const verdicts = await Promise.all(
+      [fresh, earlier].flatMap((store) =>
+        [needle, 'not-an-event-id'].map((eventId) =>
+          new SummaryIndex(store, BUCKET).check(
+            { trailKey: keyOf(key), size: index!.source.size, etag: index!.source.etag! },
+            { eventId },
+          ),
+        ),
+      ),
+    );
+
+    // Assess
+    expect(Object.keys(written).slice(-2)).toEqual(['unverified', 'index']);
+    expect(verdicts).toEqual(['may-match', 'skip', 'may-match', 'skip']);
+  });
+
+  it('reads no summary for a filter no index can rule a file out for, and reads every file', async () => {
+    // Prepare
+    let gets = 0;
+    const counted = Object.create(state) as MemoryObjectStore;
+    counted.get = (key, options) => {
+      gets++;
+      return state.get(key, options);
+    };
+    const index = new SummaryIndex(counted, BUCKET);
+
+    // Act
+    const all = await run({ filter: {}, index });
+    const typed = await run({ filter: { resourceType: 'AWS::IAM::Role' }, index });
+    const gotForNothing = gets;
+    await run({ filter: { eventName: 'ConsoleLogin' }, index });
+
+    // Assess
+    expect(gotForNothing).toBe(0);
+    expect(gets).toBe(logKeys.length);
+    expect(all.stats.filesRead).toBe(logKeys.length);
+    expect(typed.stats.filesRead).toBe(logKeys.length);
+    expect(all.events.length).toBe((await run({ filter: {} })).events.length);
   });
 
   it('gives what a lookup without the index gives, for a user and event query', async () => {
@@ -212,6 +270,33 @@ describe('lookup with the index ingest writes', () => {
         bytes: single.stats.bytes,
       });
     }
+  });
+
+  it('renders each match where it is read into the line the CLI prints for it, in threads or not', async () => {
+    // Prepare
+    const filters = [{}, { readOnly: false, eventSource: 'iam' }];
+    const readBytes = async (key: string) => new Uint8Array(trail.objects.get(key)!.body);
+
+    for (const filter of filters) {
+      const events = (await run({ filter, workers: 0 })).events;
+      for (const format of ['csv', 'json'] as const) {
+        const expected = events.map((e) => renderLine(e, format));
+        // Act
+        const threads = await run({ filter, workers: 2, inThreadFirst: 0, render: format });
+        const single = await run({ filter, workers: 0, render: format });
+        const whole = await run({ filter, workers: 0, render: format, readBytes });
+
+        // Assess
+        expect(threads.lines, format).toEqual(expected);
+        expect(single.lines, format).toEqual(expected);
+        expect(whole.lines, format).toEqual(expected);
+        expect([threads.events, single.events, whole.events]).toEqual([[], [], []]);
+        expect(whole.stats.matched).toBe(events.length);
+      }
+    }
+    expect(renderLine({ record: { eventName: 'GetObject' }, file: keyOf(logKeys[0]) }, 'csv')).toMatch(
+      /^,\d{12},[a-z0-9-]+,,GetObject,/,
+    );
   });
 
   it('reports a file a worker cannot read, and goes on', async () => {

@@ -211,7 +211,7 @@ describe('the byte prefilter', () => {
     const read = await matchFile(chunked(bytes, 1 << 20), { eventId: '3d4e' });
 
     // Assess
-    expect(read.matches.map((m) => m.record.eventID)).toEqual(['3d4e']);
+    expect(read.matches.map((m) => m.record?.eventID)).toEqual(['3d4e']);
     expect(read.scan).toMatchObject({ records: 3, filteredRecords: 2 });
   });
 

@@ -14,7 +14,7 @@ import {
   parseFileIndex,
 } from '#shared/logfile/file-index.ts';
 import { type CloudTrailRecord, userNames } from '#shared/record.ts';
-import { extractResources, nameMatches } from '#shared/resources/index.ts';
+import { extractResources, nameMatches, resourceNameCandidates } from '#shared/resources/index.ts';
 import { allStratusRecords } from '#test/fixtures/lookup/trail.ts';
 
 const SOURCE = { bucket: 'trail-bucket', key: 'AWSLogs/x.json.gz', size: 100, etag: '"abc"' };
@@ -83,6 +83,25 @@ describe('the per-file index', () => {
     expect(names.length).toBeGreaterThan(20);
     for (const resourceName of names) expect(indexMayMatch(index, { resourceName })).toBe(true);
     expect(indexMayMatch(index, { resourceName: 'no-such-resource-anywhere' })).toBe(false);
+  });
+
+  it('takes every resource name the extractor finds, from the cheaper walk it builds the index with', () => {
+    // Prepare
+    const records = allStratusRecords();
+    let checked = 0;
+    for (const r of records) {
+      const candidates = new Set<string>();
+
+      // Act
+      resourceNameCandidates(r, (name) => candidates.add(name));
+
+      // Assess
+      for (const res of extractResources(r)) {
+        expect(candidates.has(res.name), `${r.eventID}: ${res.name}`).toBe(true);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(records.length / 2);
   });
 
   it('does not go by resource names extracted with other resource tables', () => {

@@ -169,4 +169,55 @@ describe('readLogRecords', () => {
     const gz = Buffer.concat([gzipSync('{"Records":[]}'), gzipSync('{"Records":[{"a":1}]}')]);
     await expect(readAllRecords(gz)).rejects.toThrow(/unexpected data after the end/);
   });
+
+  it('reads a file held whole as it reads the same bytes streamed: records, counts and errors', async () => {
+    // Prepare
+    const records = Array.from({ length: 300 }, (_, i) => ({ eventID: String(i), eventName: 'GetObject' }));
+    const text = JSON.stringify({ Records: [...records, 7, { long: 'x'.repeat(100) }] });
+    const gz = gzipSync(text);
+    const corrupt = Buffer.from(gz);
+    corrupt[corrupt.length - 6] ^= 0xff;
+    // Inflates past what is inflated in one call (64 MiB): read as a stream instead.
+    const big = gzipSync(JSON.stringify({ pad: 'x'.repeat(70 << 20), Records: records.slice(0, 3) }));
+    const cases: [string, Buffer][] = [
+      ['gzip', gz],
+      ['plain', Buffer.from(text)],
+      ['truncated', gz.subarray(0, gz.length - 20)],
+      ['corrupt', corrupt],
+      ['appended member', Buffer.concat([gz, gzipSync('{"Records":[]}')])],
+      ['neither', Buffer.from('PK\u0003\u0004 not a gzip file')],
+      ['big', big],
+    ];
+    const outcome = async (body: AsyncIterable<Uint8Array> | Uint8Array) => {
+      const out: unknown[] = [];
+      const it = readLogRecords(body);
+      try {
+        for (;;) {
+          const r = await it.next();
+          if (r.done) return { records: out, stats: r.value };
+          out.push(...r.value);
+        }
+      } catch (err) {
+        return { error: `${(err as Error).name}: ${(err as Error).message}` };
+      }
+    };
+    for (const [name, bytes] of cases) {
+      // Act
+      const whole = await outcome(new Uint8Array(bytes));
+      const streamed = await outcome(
+        (async function* () {
+          yield* [bytes.subarray(0, 1000), bytes.subarray(1000)];
+        })(),
+      );
+      // Assess
+      expect(whole, name).toEqual(streamed);
+    }
+    expect(await outcome(new Uint8Array(gz))).toMatchObject({
+      records: [...records, { long: 'x'.repeat(100) }],
+      stats: { invalidRecords: 1 },
+    });
+    expect(await outcome(corrupt)).toMatchObject({
+      error: expect.stringMatching(/^LogFormatError: corrupt gzip/),
+    });
+  });
 });
