@@ -16,11 +16,7 @@
  */
 import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import { listInsightStates } from '#shared/insights/index.ts';
-import {
-  type InsightEvent,
-  type InsightsOptions,
-  resolveOptions,
-} from '#shared/insights/insight-types.ts';
+import { type InsightEvent, type InsightsOptions, resolveOptions } from '#shared/insights/insight-types.ts';
 import { readParked } from '#shared/insights/parked-files.ts';
 import { listActive } from '#shared/insights/state.ts';
 import { METRIC } from '#shared/metric-names.cjs';
