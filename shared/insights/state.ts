@@ -486,7 +486,14 @@ export function applySummaryToState(
     intern(tally.u, api.userAgents);
     intern(tally.e, api.errorCodes);
     if (best >= state.slotsFolded) addTallyAt(attr.slots, best, tally);
-    else addTallyAt(attr.days, Math.floor(best / (DAY_HOURS * HOUR_MINUTES)), tally);
+    else {
+      // Late (a parked file folded in): straight into its day, which keeps its top values only, as a
+      // folded slot does, or the day tallies of a busy account would grow with every file.
+      const day = Math.floor(best / (DAY_HOURS * HOUR_MINUTES));
+      addTallyAt(attr.days, day, tally);
+      const entry = attr.days.find((d) => d[0] === day);
+      if (entry) entry[1] = capTally(entry[1], DAY_TOP);
+    }
   }
   if (pending && pending.rows.length > 0) {
     // Kept in key order: the state must not depend on the order files arrived in.

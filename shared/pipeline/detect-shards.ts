@@ -54,6 +54,9 @@ export interface DetectShardResult extends DetectRunResult {
   done: number;
   stoppedEarly: boolean;
   failed: number;
+  /** Whether this run was a fold pass, and how many parked summaries of its share it read. */
+  folding: boolean;
+  parked: number;
 }
 
 /** Hours a shard's first fold (no status yet) looks back for parked summaries. */
@@ -140,17 +143,20 @@ export async function detectShard(
       cursor: run.cursor,
     });
   }
-  await writeShardStatus(state, DETECT_JOB, spec, {
-    ...(run.cursor ? { cursor: run.cursor } : {}),
-    // A partial run counts only what it saw: the previous count stands for the rest until the next pass.
-    // Between folds only the marked are visited: the count of places stands from the last fold.
-    counts: {
-      open: run.stoppedEarly ? Math.max(open, previous?.counts.open ?? 0) : open,
-      places: folding ? ids.length : (previous?.counts.places ?? ids.length),
-    },
-    at: now.toISOString(),
-    ...(fold ? { fold } : {}),
-  });
+  // A run between folds that had nothing to visit changes nothing worth a PUT every five minutes.
+  const idle = !folding && ids.length === 0 && previous !== undefined && !previous.cursor;
+  if (!idle)
+    await writeShardStatus(state, DETECT_JOB, spec, {
+      ...(run.cursor ? { cursor: run.cursor } : {}),
+      // A partial run counts only what it saw: the previous count stands for the rest until the next pass.
+      // Between folds only the marked are visited: the count of places stands from the last fold.
+      counts: {
+        open: run.stoppedEarly ? Math.max(open, previous?.counts.open ?? 0) : open,
+        places: folding ? ids.length : (previous?.counts.places ?? ids.length),
+      },
+      at: now.toISOString(),
+      ...(fold ? { fold } : {}),
+    });
   if (events.length > 0) logger.info('insights changed', { events: events.map(({ record: _r, ...e }) => e) });
   return {
     shard: spec,
@@ -161,6 +167,8 @@ export async function detectShard(
     done: run.done,
     stoppedEarly: run.stoppedEarly,
     failed: run.failures.length,
+    folding,
+    parked: [...parked.values()].reduce((n, l) => n + l.length, 0),
   };
 }
 
