@@ -1,7 +1,8 @@
 /**
- * The scheduled detect use case. Ingest already runs detection on each file as it arrives; this run closes
- * insights when traffic stops (an End needs minutes to pass, not files to arrive), folds old minutes into
- * the hourly baseline, and sends any message a failed publish left in the outbox.
+ * The ports and result of the scheduled detect. Ingest already runs detection on each file it applies; the
+ * scheduled run (detect-shards.ts, one shard or many) folds in what batched ingest parked, closes insights
+ * when traffic stops (an End needs minutes to pass, not files to arrive), folds old minutes into the hourly
+ * baseline, and sends any message a failed publish left in the outbox.
  */
 import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import { listInsightStates } from '#shared/insights/index.ts';
@@ -27,25 +28,4 @@ export interface DetectRunResult {
   places: number;
   /** Insights still open after this run. */
   open: number;
-}
-
-export async function detectInsights(ports: DetectPorts): Promise<DetectRunResult> {
-  const { state, metrics, logger } = ports;
-  const now = ports.now();
-  const places = await listInsightStates(state);
-  const events: InsightEvent[] = [];
-  let open = 0;
-  for (const { account, region } of places) {
-    const found = await detectAndNotify(
-      { state, notifier: ports.notifier, metrics, topic: ports.config.alertTopicArn },
-      { account, region, now, insightStore: ports.insightStore ?? state, prefix: '' },
-    );
-    events.push(...found.events);
-    open += found.open;
-  }
-  await flushOutbox(state, ports.notifier);
-
-  metrics.addMetric(METRIC.InsightsOpen, 'Count', open);
-  if (events.length > 0) logger.info('insights changed', { events: events.map(({ record: _r, ...e }) => e) });
-  return { events, places: places.length, open };
 }
