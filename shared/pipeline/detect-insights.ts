@@ -1,3 +1,9 @@
+/**
+ * The ports and result of the scheduled detect. Ingest already runs detection on each file it applies; the
+ * scheduled run (detect-shards.ts, one shard or many) folds in what batched ingest parked, closes insights
+ * when traffic stops (an End needs minutes to pass, not files to arrive), folds old minutes into the hourly
+ * baseline, and sends any message a failed publish left in the outbox.
+ */
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
 import type { Log, MetricsSink, Notifier, ObjectStore } from '#shared/ports.ts';
 
