@@ -8,12 +8,14 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { InsightsError } from '#shared/insights/insight-types.ts';
+import { mapPool } from '#shared/pipeline/shards.ts';
 import { type ObjectStore, readAll } from '#shared/ports.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
 
 export const PARKED_PREFIX = 'insights/parked/';
 const PARKED_SCHEMA = 'trailwatch.parked-summaries/1';
 const HOUR_MS = 3_600_000;
+const READ_CONCURRENCY = 16;
 
 const pad = (n: number) => String(n).padStart(2, '0');
 
@@ -65,22 +67,23 @@ export async function readParked(
   onError: (key: string, error: unknown) => void,
 ): Promise<{ byPlace: Map<string, LogFileSummary[]>; objects: number }> {
   const byPlace = new Map<string, LogFileSummary[]>();
-  let objects = 0;
-  for (let h = fromHour; h <= toHour; h++) {
-    for await (const info of store.list(parkedHourPrefix(h))) {
-      objects++;
-      try {
-        for (const s of decodeParked(await readAll(store, info.key), info.key)) {
-          const place = `${s.account}/${s.region}`;
-          if (!keep(place)) continue;
-          const list = byPlace.get(place) ?? [];
-          list.push(s);
-          byPlace.set(place, list);
-        }
-      } catch (error) {
-        onError(info.key, error);
-      }
+  const objects = 0;
+  const keys: string[] = [];
+  for (let h = fromHour; h <= toHour; h++)
+    for await (const info of store.list(parkedHourPrefix(h))) keys.push(info.key);
+  // A few at a time; kept in key order, so the summaries of a place come in the same order on every run.
+  const read = await mapPool(keys, READ_CONCURRENCY, async (key) =>
+    decodeParked(await readAll(store, key), key),
+  );
+  keys.forEach((key, i) => {
+    if (read.errors.has(i)) return onError(key, read.errors.get(i));
+    for (const s of read.results[i] ?? []) {
+      const place = `${s.account}/${s.region}`;
+      if (!keep(place)) continue;
+      const list = byPlace.get(place) ?? [];
+      list.push(s);
+      byPlace.set(place, list);
     }
-  }
-  return { byPlace, objects };
+  });
+  return { byPlace, objects: keys.length };
 }
