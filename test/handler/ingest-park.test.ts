@@ -10,7 +10,7 @@ import { logFileKey } from '#shared/keys.ts';
 import { detectShard } from '#shared/pipeline/detect-shards.ts';
 import { type BatchResult, ingestBatch } from '#shared/pipeline/ingest-batch.ts';
 import type { IngestPorts } from '#shared/pipeline/ingest-log-files.ts';
-import { noMetrics, type ObjectStore, type PutOptions } from '#shared/ports.ts';
+import { type Notifier, noMetrics, type ObjectStore, type PutOptions } from '#shared/ports.ts';
 import { defaultRules } from '#shared/rules/load.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
 import { ACCOUNT, background, calls, MINUTE, REGION } from '#test/fixtures/insights/synthetic.ts';
@@ -82,12 +82,16 @@ async function world() {
   await seedBaselines(state, background(START, 8, 1), { now: new Date(T) });
   let now = new Date(T);
   const notifier = new OutboxNotifier();
+  const sns = { down: false };
+  const flaky: Notifier = {
+    publish: (n) => (sns.down ? Promise.reject(new Error('SNS 500')) : notifier.publish(n)),
+  };
   const ports = (store: ObjectStore = state): IngestPorts => ({
     config: ingestConfig({ STATE_BUCKET: 'state', ALERT_TOPIC_ARN: TOPIC }),
     rules: defaultRules(),
     sourceStore: () => source,
     state: store,
-    notifier,
+    notifier: flaky,
     logger: silent,
     metrics: noMetrics,
     now: () => now,
@@ -120,7 +124,7 @@ async function world() {
       { index: 0, count: 1 },
     );
   };
-  return { source, state, notifier, ingest, scheduled };
+  return { source, state, notifier, sns, ingest, scheduled };
 }
 
 const parkedKeys = (state: MemoryObjectStore) =>
@@ -200,6 +204,26 @@ describe('parking at ingest, folding in the scheduled detect', () => {
     expect(minuteCount(s!.series['C|iam.amazonaws.com|CreateRole'], minute)).toBe(3);
     expect(minuteCount(s!.series['C|ec2.amazonaws.com|CreateTags'], minute)).toBe(1);
     expect(twice).toBe(once);
+  });
+
+  it('a Start whose message could not be sent is sent by the next run between folds', async () => {
+    // Prepare: a fold pass has run; then a sharp burst (never parked) while SNS is down
+    const w = await world();
+    await w.ingest([fileAt(0)]);
+    await w.scheduled(5);
+    w.sns.down = true;
+    const burst = await w.ingest([fileAt(5, [0, 30, 30])]);
+    w.sns.down = false;
+    // Act: the next scheduled run, long before the next fold
+    const next = await w.scheduled(15);
+    // Assess
+    expect(burst.parked).toBe(0);
+    expect(burst.failedMessageIds).toEqual(['b2-0']);
+    expect(next.folding).toBe(false);
+    expect(next.done).toBe(1);
+    const sent = w.notifier.sent.filter((n) => n.subject.includes('CreateRole'));
+    expect(sent).toHaveLength(1);
+    expect((await readState(w.state, ACCOUNT, REGION))?.messages).toBeUndefined();
   });
 
   it('a parked object that cannot be written sends its files back to the queue', async () => {
