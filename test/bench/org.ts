@@ -293,6 +293,11 @@ function printRun(r: ClassRun): void {
       `outbox ${per1000(r.state.count('PUT', 'outbox') + r.state.count('LIST', 'outbox') + r.state.count('GET', 'outbox') + r.state.count('DELETE', 'outbox'))}; ` +
       `log file GET ${per1000(r.trail.count('GET'))}; all state-bucket requests ${per1000(r.state.total())}`,
   );
+  const areas = [...r.state.counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${per1000(v)}`)
+    .join(', ');
+  console.log(`  every state-bucket request per 1,000 files, by operation and area: ${areas}`);
   console.log(
     `  files parked at ingest: ${fmt((r.parked / r.files) * 100)} % (${fmt(r.parked, 0)}); parked objects PUT ${per1000(r.state.count('PUT', 'parked'))}, active marks PUT+DELETE ${per1000(r.state.count('PUT', 'active') + r.state.count('DELETE', 'active'))}, state GET for tickets ${per1000(r.state.count('GET', 'state'))} per 1,000 files`,
   );
