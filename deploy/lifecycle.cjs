@@ -6,8 +6,9 @@
  *   LifecycleConfiguration: ${file(./deploy/lifecycle.cjs):configuration}
  *
  * Parameters (days): summariesDays, verdictsDays, rejectedDays, alertWindowsDays, insightFilesDays,
- * verifiedMarksDays, unlistedMarksDays, noncurrentVersionDays. What never expires by age: `insights/state/`
- * (the current state of each account-region; it bounds itself, see shared/limits.ts), `outbox/` (a message
+ * verifiedMarksDays, unlistedMarksDays, parkedSummariesDays, noncurrentVersionDays. What never expires by
+ * age: `insights/state/` (the current state of each account-region; it bounds itself, see shared/limits.ts),
+ * `insights/active/` (a mark that an account-region has an open insight or a message to send), `outbox/` (a message
  * waiting there is an alert not sent yet), `chain-incidents/` (an open digest-chain incident lasts until a
  * digest links again, however long that takes), `watchdog/` and `shards/` (a few small objects). Their old
  * versions do expire.
@@ -25,6 +26,9 @@ const DEFAULT_DAYS = {
   // delivery, over the last three day folders), so a week is ample and never less than that.
   verifiedMarksDays: 7,
   unlistedMarksDays: 7,
+  // Summaries batched ingest parked for the scheduled detect: read by the next fold (every foldMinutes, two
+  // hours by default; a shard without a status looks back a day), so three days leave room for an outage.
+  parkedSummariesDays: 3,
   // Every write of a state object leaves a version (a quiet account-region writes ~290 a day): kept a day.
   noncurrentVersionDays: 1,
 };
@@ -39,6 +43,7 @@ const PREFIXES = [
   ['expire-insight-files', 'AWSLogs/', 'insightFilesDays'],
   ['expire-verified-marks', 'verified/', 'verifiedMarksDays'],
   ['expire-unlisted-marks', 'unlisted/', 'unlistedMarksDays'],
+  ['expire-parked-summaries', 'insights/parked/', 'parkedSummariesDays'],
 ];
 
 /**
@@ -46,7 +51,7 @@ const PREFIXES = [
  * make the watchdog report a genuine log file as unlisted, an unlisted mark would report it again. The
  * watchdog looks back over three day folders (shared/watchdog/unlisted-files.ts), so four days at least.
  */
-const MIN_DAYS = { verifiedMarksDays: 4, unlistedMarksDays: 4 };
+const MIN_DAYS = { verifiedMarksDays: 4, unlistedMarksDays: 4, parkedSummariesDays: 2 };
 
 class LifecycleConfigError extends Error {
   constructor(message) {

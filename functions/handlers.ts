@@ -11,7 +11,7 @@ import type { ShardConfig } from '#shared/config.ts';
 import type { PublicKeySource } from '#shared/digest/public-keys.ts';
 import { KeyRing } from '#shared/digest/public-keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
-import { type DetectPorts, detectInsights } from '#shared/pipeline/detect-insights.ts';
+import type { DetectPorts } from '#shared/pipeline/detect-insights.ts';
 import { detectScheduled, detectShard, type ShardedPorts } from '#shared/pipeline/detect-shards.ts';
 import { type BatchResult, ingestBatch } from '#shared/pipeline/ingest-batch.ts';
 import { type IngestPorts, type IngestResult, ingestDeliveries } from '#shared/pipeline/ingest-log-files.ts';
@@ -97,8 +97,7 @@ export function detectHandler(deps: DetectDeps) {
     .use(observability(deps))
     .handler((event: unknown, context: Context) => {
       const shard = shardIn(event);
-      // One shard: the plain sequential run, as before sharding.
-      if (!shard && (deps.shards?.shardCount ?? 1) <= 1) return detectInsights(deps);
+      // One shard runs in place, through the same code as a sharded run: it folds what batched ingest parked.
       const ports = { ...deps, ...sharded(deps, context) };
       return shard ? detectShard(ports, shard) : detectScheduled(ports);
     });

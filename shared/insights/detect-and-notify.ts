@@ -9,11 +9,13 @@ import type { MetricsSink, Notification, Notifier, ObjectStore } from '#shared/p
 import { type DetectParams, detect, forgetMessages } from './index.ts';
 import { insightNotifications } from './insight-alerts.ts';
 import type { InsightEvent } from './insight-types.ts';
+import type { ParkTicket } from './park-ticket.ts';
+import { activeKey } from './state.ts';
 
 export async function detectAndNotify(
   deps: { state: ObjectStore; notifier: Notifier; metrics: MetricsSink; topic: string },
   params: DetectParams,
-): Promise<{ events: InsightEvent[]; open: number; duplicates: string[] }> {
+): Promise<{ events: InsightEvent[]; open: number; duplicates: string[]; ticket?: ParkTicket }> {
   const found = await detect(deps.state, {
     ...params,
     messages: (events) =>
@@ -36,10 +38,18 @@ export async function detectAndNotify(
     }
   }
   await forgetMessages(deps.state, params.account, params.region, sent, params.options);
+  // Nothing left to end or send: the scheduled detect need not visit until the next fold.
+  if (!failure && found.open === 0 && found.wasActive)
+    await deps.state.delete(activeKey(params.account, params.region));
   if (failure) {
     throw new Error(`insights: ${found.messages.length - sent.length} messages not sent yet`, {
       cause: failure,
     });
   }
-  return { events: found.events, open: found.open, duplicates: found.duplicates ?? [] };
+  return {
+    events: found.events,
+    open: found.open,
+    duplicates: found.duplicates ?? [],
+    ...(found.ticket ? { ticket: found.ticket } : {}),
+  };
 }

@@ -18,16 +18,20 @@ import type {
 } from '#shared/insights/insight-types.ts';
 import { InsightsError, resolveOptions } from '#shared/insights/insight-types.ts';
 import { MINUTE_MS } from '#shared/insights/model.ts';
+import { parkTicket } from '#shared/insights/park-ticket.ts';
 import type { InsightsState, PendingFile } from '#shared/insights/state.ts';
 import {
+  activeKey,
   applySummaryToState,
   confirmSource,
   foldState,
+  isActive,
   listStates,
   minuteIso,
   readState,
   sourceHash,
   updateState,
+  wasApplied,
 } from '#shared/insights/state.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
@@ -105,6 +109,13 @@ export interface DetectParams {
    * commit (publish, or anything else) can delay them, never lose them.
    */
   messages?: (events: DetectResult['events']) => { id: string; notification: unknown }[];
+  /** Return the park ticket of the committed state (messages and Insights files taken as sent). */
+  parkTicket?: boolean;
+  /**
+   * Whether the account-region's active mark exists (the scheduled detect knows from its listing); when
+   * undefined, taken to exist exactly when the state was active before this call.
+   */
+  marked?: boolean;
 }
 
 /**
@@ -123,6 +134,7 @@ export async function detect(stateStore: ObjectStore, p: DetectParams): Promise<
     }
   }
   const step = await updateState(stateStore, p.account, p.region, o, (state) => {
+    const wasActive = isActive(state);
     const before = `${state.folded}/${state.horizon}/${state.slotsFolded}/${JSON.stringify(state.open)}`;
     let applied = 0;
     const duplicates: string[] = [];
@@ -154,9 +166,14 @@ export async function detect(stateStore: ObjectStore, p: DetectParams): Promise<
         duplicates,
         orgId: state.orgId,
         open: Object.keys(state.open).length,
+        wasActive,
+        active: isActive(state),
+        ticket: p.parkTicket ? parkTicket(state, nowMinute, o, { ignorePending: true }) : undefined,
       },
     };
   });
+  // Marked before anything is sent: a crash from here on leaves the mark, and the next run sends.
+  if (step.active && !(p.marked ?? step.wasActive)) await stateStore.put(activeKey(p.account, p.region), '');
   const written: string[] = [];
   if (p.insightStore && step.pending.length > 0) {
     const done = new Set<string>();
@@ -186,6 +203,8 @@ export async function detect(stateStore: ObjectStore, p: DetectParams): Promise<
     open: step.open,
     messages: step.messages,
     duplicates: step.duplicates,
+    wasActive: step.wasActive || (p.marked ?? false),
+    ...(step.ticket ? { ticket: step.ticket } : {}),
   };
 }
 
@@ -210,22 +229,32 @@ export async function forgetMessages(
 }
 
 /**
- * Verify found these log files in a valid digest: what they added joins the baseline. Files never applied
- * (or applied verified) change nothing.
+ * Verify found these log files in a valid digest: what they added joins the baseline. Files applied verified
+ * change nothing; files not applied yet (parked until the next fold) are remembered, so that applying them
+ * later takes them as verified.
  */
 export async function confirmVerified(
   stateStore: ObjectStore,
   account: string,
   region: string,
   sources: { bucket: string; key: string }[],
-  options: Partial<InsightsOptions> = {},
+  options: Partial<InsightsOptions> & { now?: Date } = {},
 ): Promise<number> {
   if (!(await readState(stateStore, account, region))) return 0;
+  const hour = Math.floor((options.now ?? new Date()).getTime() / 3_600_000);
   return updateState(stateStore, account, region, resolveOptions(options), (state) => {
     let n = 0;
-    for (const s of sources) if (confirmSource(state, sourceHash({ source: s } as LogFileSummary))) n++;
+    let ahead = 0;
+    for (const s of sources) {
+      const hash = sourceHash({ source: s } as LogFileSummary);
+      if (confirmSource(state, hash)) n++;
+      else if (!wasApplied(state, hash) && state.verifiedAhead?.[hash] === undefined) {
+        state.verifiedAhead = { ...state.verifiedAhead, [hash]: hour };
+        ahead++;
+      }
+    }
     if (state.unverified && Object.keys(state.unverified).length === 0) delete state.unverified;
-    return { write: n > 0, result: n };
+    return { write: n > 0 || ahead > 0, result: n };
   });
 }
 

@@ -3,6 +3,8 @@
  * the README section "Anomaly detection: the model"; every default here is discussed there.
  */
 
+import type { ParkTicket } from '#shared/insights/park-ticket.ts';
+
 /** CloudTrail's two types, plus one of ours: read calls per minute (enumeration bursts). */
 export type InsightType = 'ApiCallRateInsight' | 'ApiErrorRateInsight' | 'ApiReadRateInsight';
 
@@ -55,6 +57,13 @@ export interface InsightsOptions {
   maxInsightMinutes: number;
   /** Per-minute counts are kept this long before they are folded into hourly buckets. */
   minuteRetentionMinutes: number;
+  /**
+   * Batched ingest parks the files that cannot start an insight (park-ticket.ts) instead of writing the state;
+   * the scheduled detect folds them in every this many minutes. An insight only the sum of files parked
+   * separately can prove starts at the next fold (stamped at its first unusual minute). At most
+   * `minuteRetentionMinutes - 45`, so that the fold still holds the parked minutes one by one.
+   */
+  foldMinutes: number;
   /** Conditional-write retries. */
   maxAttempts: number;
   retryBaseMs: number;
@@ -86,6 +95,7 @@ export const DEFAULT_OPTIONS: InsightsOptions = {
   startLookbackMinutes: 10,
   maxInsightMinutes: 1440,
   minuteRetentionMinutes: 180,
+  foldMinutes: 120,
   maxAttempts: 40,
   retryBaseMs: 10,
   retryCapMs: 400,
@@ -120,6 +130,11 @@ export function resolveOptions(partial?: Partial<InsightsOptions>): InsightsOpti
   // A one-minute floor given on its own applies to the one-minute window.
   if (partial?.minCount !== undefined && !partial.windows) {
     o.windows = o.windows.map((w) => (w.minutes === 1 ? { ...w, minCount: o.minCount } : w));
+  }
+  if (!(o.foldMinutes >= 5 && o.foldMinutes <= o.minuteRetentionMinutes - 45)) {
+    throw new InsightsError(
+      `expected foldMinutes between 5 and minuteRetentionMinutes - 45 (${o.minuteRetentionMinutes - 45}), found ${o.foldMinutes}`,
+    );
   }
   for (const k of ['alphaStart', 'alphaContinue'] as const) {
     if (!(o[k] > 0 && o[k] < 1)) throw new InsightsError(`expected option ${k} in (0, 1), found ${o[k]}`);
@@ -228,6 +243,10 @@ export interface DetectResult {
   messages: { id: string; notification: unknown }[];
   /** Source keys of the summaries given that the state had already applied (re-deliveries). */
   duplicates?: string[];
+  /** Whether the state needed the scheduled detect (an open insight, something to send) before and after. */
+  wasActive?: boolean;
+  /** The park ticket of the state as committed, when asked for (undefined: nothing may be parked). */
+  ticket?: ParkTicket;
 }
 
 export interface ApplyResult {

@@ -168,10 +168,31 @@ export interface InsightsState {
    * the change, so a failure after it can only delay them (see detect-and-notify.ts).
    */
   messages?: { id: string; notification: unknown }[];
+  /**
+   * Source hash -> hour (since the epoch) verify listed it in a valid digest, for log files not applied yet
+   * (parked until the next fold): applied later, they are taken as verified. Forgotten with the baseline.
+   */
+  verifiedAhead?: Record<string, number>;
 }
 
 export function stateKey(account: string, region: string): string {
   return `${STATE_PREFIX}${account}/${region}.json`;
+}
+
+/**
+ * Marks (empty objects) of the account-regions whose state needs the scheduled detect between folds: an open
+ * insight to end, or messages or Insights files still to send. Written when the state gains one, deleted when
+ * it has none left; the fold passes visit every state anyway and set the marks right.
+ */
+export const ACTIVE_PREFIX = 'insights/active/';
+
+export function activeKey(account: string, region: string): string {
+  return `${ACTIVE_PREFIX}${account}/${region}`;
+}
+
+/** Whether the state needs visits between folds (see {@link ACTIVE_PREFIX}). */
+export function isActive(state: InsightsState): boolean {
+  return Object.keys(state.open).length > 0 || (state.messages?.length ?? 0) > 0 || state.outbox.length > 0;
 }
 
 export function emptyState(account: string, region: string, orgId?: string): InsightsState {
@@ -322,6 +343,31 @@ function addTally(into: Tally, from: Tally): void {
   for (const k of ['p', 'u', 'e'] as const) for (const [v, c] of Object.entries(from[k])) bump(into[k], v, c);
 }
 
+/**
+ * The series counts of one minute row of a summary, as detection keeps them: calls (writes), reads that went
+ * through, errors per code; Management events of the watched types only, zero counts left out.
+ */
+export function forEachSeriesCount(
+  row: LogFileSummary['minutes'][number],
+  o: InsightsOptions,
+  add: (code: TypeCode, count: number, e?: string) => void,
+): void {
+  if (row.c !== 'Management') return;
+  const put = (code: TypeCode, count: number, e?: string) => {
+    if (count > 0) add(code, count, e);
+  };
+  if (o.types.includes('ApiCallRateInsight')) put('C', row.w);
+  if (o.types.includes('ApiReadRateInsight')) put('R', succeededReads(row.r, row.w, row.e));
+  if (o.types.includes('ApiErrorRateInsight') && row.e)
+    for (const [code, count] of Object.entries(row.e)) put('E', count, code);
+}
+
+/** Whether a summary of this source was applied (in any delivery hour still kept). */
+export function wasApplied(state: InsightsState, hash: string): boolean {
+  for (const set of Object.values(state.applied)) if (set.includes(hash)) return true;
+  return false;
+}
+
 export type ApplyOutcome = 'applied' | 'duplicate' | 'stale';
 
 /**
@@ -359,20 +405,23 @@ export function applySummaryToState(
     }
   }
 
-  const watchCalls = o.types.includes('ApiCallRateInsight');
-  const watchErrors = o.types.includes('ApiErrorRateInsight');
-  const watchReads = o.types.includes('ApiReadRateInsight');
   const foldedMinute = state.folded * HOUR_MINUTES;
   const horizonMinute = state.horizon * HOUR_MINUTES;
-  const pending: UnverifiedFile | undefined = summary.unverified ? { h: deliveryHour, rows: [] } : undefined;
+  // Verify may have listed the file before it was applied (a parked file, see park-ticket.ts).
+  const verifiedAhead = state.verifiedAhead?.[hash] !== undefined;
+  if (verifiedAhead) {
+    delete state.verifiedAhead![hash];
+    if (Object.keys(state.verifiedAhead!).length === 0) delete state.verifiedAhead;
+  }
+  const pending: UnverifiedFile | undefined =
+    summary.unverified && !verifiedAhead ? { h: deliveryHour, rows: [] } : undefined;
   // Per API: calls per 5-minute slot in this file, to place the file's attribution where its calls were.
   const slotsByApi = new Map<string, Map<number, number>>();
   for (const row of summary.minutes) {
     if (row.c !== 'Management') continue;
     const t = minuteOf(row.m);
     if (t === undefined || t < horizonMinute) continue;
-    const add = (code: TypeCode, count: number, e?: string) => {
-      if (!(count > 0)) return;
+    forEachSeriesCount(row, o, (code, count, e) => {
       const key = seriesKey(code, row.s, row.n, e);
       let series = state.series[key];
       if (!series) {
@@ -396,10 +445,7 @@ export function applySummaryToState(
         // so the square is a lower bound (under-states spread a little, never inflates it).
         addEntry(series.h, 3, Math.floor(t / HOUR_MINUTES), count, count * count);
       }
-    };
-    if (watchCalls) add('C', row.w);
-    if (watchReads) add('R', succeededReads(row.r, row.w, row.e));
-    if (watchErrors && row.e) for (const [code, count] of Object.entries(row.e)) add('E', count, code);
+    });
     const apiKey = `${row.s}|${row.n}`;
     let slots = slotsByApi.get(apiKey);
     if (!slots) {
@@ -440,7 +486,14 @@ export function applySummaryToState(
     intern(tally.u, api.userAgents);
     intern(tally.e, api.errorCodes);
     if (best >= state.slotsFolded) addTallyAt(attr.slots, best, tally);
-    else addTallyAt(attr.days, Math.floor(best / (DAY_HOURS * HOUR_MINUTES)), tally);
+    else {
+      // Late (a parked file folded in): straight into its day, which keeps its top values only, as a
+      // folded slot does, or the day tallies of a busy account would grow with every file.
+      const day = Math.floor(best / (DAY_HOURS * HOUR_MINUTES));
+      addTallyAt(attr.days, day, tally);
+      const entry = attr.days.find((d) => d[0] === day);
+      if (entry) entry[1] = capTally(entry[1], DAY_TOP);
+    }
   }
   if (pending && pending.rows.length > 0) {
     // Kept in key order: the state must not depend on the order files arrived in.
@@ -531,6 +584,11 @@ export function foldState(state: InsightsState, nowMinute: number, o: InsightsOp
     for (const [hash, file] of Object.entries(state.unverified ?? {}))
       if (file.h < horizon) dropSource(state, hash);
     if (state.unverified && Object.keys(state.unverified).length === 0) delete state.unverified;
+    if (state.verifiedAhead) {
+      for (const [hash, h] of Object.entries(state.verifiedAhead))
+        if (h < horizon) delete state.verifiedAhead[hash];
+      if (Object.keys(state.verifiedAhead).length === 0) delete state.verifiedAhead;
+    }
     const horizonDay = Math.floor(horizon / DAY_HOURS);
     for (const [key, series] of Object.entries(state.series)) {
       const hc = lowerBound(series.h, 3, horizon);
@@ -753,6 +811,16 @@ export async function readState(
     if (err instanceof ObjectNotFoundError) return undefined;
     throw err;
   }
+}
+
+/** Account and region of every active mark in the store. */
+export async function listActive(store: ObjectStore): Promise<{ account: string; region: string }[]> {
+  const out: { account: string; region: string }[] = [];
+  for await (const info of store.list(ACTIVE_PREFIX)) {
+    const m = /^insights\/active\/(\d{12})\/([a-z0-9-]+)$/.exec(info.key);
+    if (m) out.push({ account: m[1], region: m[2] });
+  }
+  return out;
 }
 
 /** Account and region of every state object in the store. */

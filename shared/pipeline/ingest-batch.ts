@@ -5,9 +5,13 @@
  *   1. dedup: an object announced twice in the batch is read once (the others are `duplicate`); a deleted or
  *      empty log file or digest raises its CRITICAL tamper alert here, as on the S3-triggered path;
  *   2. per file, a few at a time: route; read and evaluate; rule metrics and throttled rule alerts;
- *   3. per account-region: apply every summary of the batch and detect in ONE conditional state write. The
- *      state remembers which files it applied, so it is the commit marker: a file delivered again (in a later
- *      batch or on a retry) is recognised there and counted once;
+ *   3. per account-region: when its park ticket (shared/insights/park-ticket.ts, kept per container, one state
+ *      GET to renew) shows that the batch's files cannot start an insight, they are parked: their summaries go
+ *      into ONE parked object for the batch (shared/insights/parked-files.ts), which the scheduled detect
+ *      folds in every `foldMinutes`, and the state is not touched. Otherwise: apply every summary of the batch
+ *      and detect in ONE conditional state write, which renews the ticket. The state remembers which files it
+ *      applied, so it is the commit marker: a file delivered again (in a later batch, on a retry, or parked
+ *      and folded) is recognised there and counted once;
  *   4. one summaries object for the whole batch (not one per file: at 48 events a file the per-file PUT cost
  *      more than everything else together).
  *      Each summary in it carries its file's lookup index, as a per-file summary does; `lookup --state` reads
@@ -20,7 +24,10 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
-import type { InsightEvent } from '#shared/insights/insight-types.ts';
+import { readState } from '#shared/insights/index.ts';
+import { type InsightEvent, resolveOptions } from '#shared/insights/insight-types.ts';
+import { mayPark, type ParkTicket, parkTicket, seriesCounts } from '#shared/insights/park-ticket.ts';
+import { encodeParked, parkedKey } from '#shared/insights/parked-files.ts';
 import { dayPath, decodeEventKey } from '#shared/keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
 import { type claimAlert, claimKey, claimOwner, markAlertSent } from '#shared/notify/throttle.ts';
@@ -52,6 +59,10 @@ export interface BatchResult {
   failedMessageIds: string[];
   /** Key of the batch's summaries object, when one was written. */
   summariesKey?: string;
+  /** Key of the batch's parked summaries, when files were parked. */
+  parkedKey?: string;
+  /** Files parked (their state left alone until the next fold). */
+  parked: number;
 }
 
 /**
@@ -60,6 +71,21 @@ export interface BatchResult {
  */
 const knownClaimsByStore = new WeakMap<ObjectStore, Map<string, Promise<string | undefined>>>();
 const MAX_KNOWN_CLAIMS = 20_000;
+
+/**
+ * Park tickets by account-region for the life of the container (park-ticket.ts): a file of an account-region
+ * without a valid ticket costs one state GET. A ticket is renewed from every state this container writes.
+ * Bounded like the claims; an organization of 1,000 accounts x 17 regions fits.
+ */
+const ticketsByStore = new WeakMap<
+  ObjectStore,
+  Map<string, { ticket: ParkTicket | undefined; until: number }>
+>();
+const MAX_TICKETS = 20_000;
+/** How long an account-region that may not park goes straight to its state before asking again. */
+const NO_TICKET_MINUTES = 60;
+/** Batched ingest runs with the default detection options, as the per-file path does. */
+const INSIGHTS = resolveOptions();
 
 /** How many files of a batch are read at once: reading is I/O-bound at this size, evaluating CPU-bound. */
 export const BATCH_READ_CONCURRENCY = 16;
@@ -84,7 +110,7 @@ interface Evaluated {
 
 export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery[]): Promise<BatchResult> {
   const { logger, metrics, state } = ports;
-  const result: BatchResult = { outcomes: [], insights: [], failedMessageIds: [] };
+  const result: BatchResult = { outcomes: [], insights: [], failedMessageIds: [], parked: 0 };
   let knownClaims = knownClaimsByStore.get(state);
   if (!knownClaims || knownClaims.size > MAX_KNOWN_CLAIMS) {
     knownClaims = new Map();
@@ -188,9 +214,10 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
       }
       // Rule alerts first: the unthrottled ones (CRITICAL and HIGH by default) need no state at all.
       await publishRuleFindings(ports, file, read, { claim: claimOnce, markSent: markAlertSent, unsent });
-      // Not checked against a digest yet: detection counts it, the baselines only once verify lists it.
+      // Not checked against a digest yet: detection counts it, the baselines only once verify lists it
+      // (files that go to the state are looked up below; a parked file is taken as verified by the state if
+      // verify lists it before the fold).
       read.summary.unverified = true;
-      if (await state.head(verifiedKeyFor(bucket, file.key.key))) delete read.summary.unverified;
       evaluated.push({
         messageIds: ids,
         file,
@@ -214,20 +241,54 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
     byPlace.set(place, list);
   }
   const applied: Evaluated[] = [];
-  await mapPool([...byPlace.values()], BATCH_READ_CONCURRENCY, async (files) => {
+  const parked: Evaluated[] = [];
+  const now = ports.now();
+  const nowMinute = Math.floor(now.getTime() / 60_000);
+  let tickets = ticketsByStore.get(state);
+  if (!tickets || tickets.size > MAX_TICKETS) {
+    tickets = new Map();
+    ticketsByStore.set(state, tickets);
+  }
+  const ticketOf = async (place: string, account: string, region: string) => {
+    const known = tickets.get(place);
+    if (known && nowMinute < known.until) return known;
+    const current = await readState(state, account, region);
+    // No state yet: the first file creates it (verify can then remember what it lists before the fold).
+    const ticket = current ? parkTicket(current, nowMinute, INSIGHTS) : undefined;
+    const entry = { ticket, until: ticket?.until ?? nowMinute + NO_TICKET_MINUTES };
+    tickets.set(place, entry);
+    return entry;
+  };
+  await mapPool([...byPlace.entries()], BATCH_READ_CONCURRENCY, async ([place, files]) => {
     const { account, region } = files[0].summary;
     try {
+      const entry = await ticketOf(place, account, region);
+      const summaries = files.map((f) => f.summary);
+      // Decided on this batch's files alone: a rise that only files parked in several batches prove
+      // together is started by the fold that applies them.
+      if (entry.ticket && mayPark(entry.ticket, seriesCounts(summaries, INSIGHTS), nowMinute, INSIGHTS)) {
+        parked.push(...files);
+        return;
+      }
+      await mapPool(files, 4, async (f) => {
+        if (await state.head(verifiedKeyFor(f.file.bucket, f.file.key.key))) delete f.summary.unverified;
+      });
       const detected = await detectAndNotify(
         { state, notifier: ports.notifier, metrics, topic: ports.config.alertTopicArn },
         {
           account,
           region,
-          now: ports.now(),
-          summaries: files.map((f) => f.summary),
+          now,
+          summaries,
           insightStore: ports.insightStore ?? state,
           prefix: '',
+          parkTicket: true,
         },
       );
+      tickets.set(place, {
+        ticket: detected.ticket,
+        until: detected.ticket?.until ?? nowMinute + NO_TICKET_MINUTES,
+      });
       result.insights.push(...detected.events);
       const again = new Set(detected.duplicates);
       for (const f of files) {
@@ -245,9 +306,30 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
         }
       }
     } catch (error) {
+      tickets.delete(place);
       for (const f of files) fail(f.messageIds, f.file.key.key, error);
     }
   });
+
+  // 3b. The parked files' summaries, in one object the scheduled detect folds in: written before the
+  // messages are acknowledged, so a failure here sends them back to the queue.
+  if (parked.length > 0) {
+    const summaries = parked.map((f) => f.summary);
+    const key = parkedKey(summaries, now);
+    try {
+      await state.put(key, encodeParked(summaries), {
+        contentType: 'application/json',
+        contentEncoding: 'gzip',
+      });
+      result.parkedKey = key;
+      for (const f of parked) {
+        countIngested(metrics, f.summary);
+        applied.push(f);
+      }
+    } catch (error) {
+      for (const f of parked) fail(f.messageIds, f.file.key.key, error);
+    }
+  }
 
   // 4. The batch's summaries, for the record (lookups, seeding); the state already committed them.
   const committed = evaluated.filter((e) => !e.messageIds.some((id) => failed.has(id)));
@@ -278,12 +360,14 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
     });
   }
   result.failedMessageIds = [...failed];
+  result.parked = parked.filter((f) => !f.messageIds.some((id) => failed.has(id))).length;
   logger.info('batch ingested', {
     messages: deliveries.length,
     objects: unique.size,
     ingested: applied.length,
     failed: failed.size,
     places: byPlace.size,
+    parked: result.parked,
   });
   return result;
 }

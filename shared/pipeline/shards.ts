@@ -136,6 +136,11 @@ export interface ShardStatus {
   cursor?: string;
   counts: Record<string, number>;
   at: string;
+  /**
+   * detect's folds of parked summaries: the first hour (since the epoch) the next fold lists, and the minute
+   * (since the epoch) of the last complete fold.
+   */
+  fold?: { hour: number; at: number };
 }
 
 /** Where a shard keeps its status between runs (the state store). */
@@ -154,6 +159,9 @@ export async function readShardStatus(
       ...(typeof saved.cursor === 'string' ? { cursor: saved.cursor } : {}),
       counts: typeof saved.counts === 'object' && saved.counts ? saved.counts : {},
       at: String(saved.at),
+      ...(Number.isInteger(saved.fold?.hour) && Number.isInteger(saved.fold?.at)
+        ? { fold: { hour: saved.fold!.hour, at: saved.fold!.at } }
+        : {}),
     };
   } catch (err) {
     if (err instanceof ObjectNotFoundError) return undefined;

@@ -23,7 +23,7 @@ import {
   type OrganizationScenario,
 } from '#cli/generator/organization.ts';
 import { ingestConfig } from '#shared/config.ts';
-import type { InsightEvent } from '#shared/insights/insight-types.ts';
+import { DEFAULT_OPTIONS, type InsightEvent } from '#shared/insights/insight-types.ts';
 import { stateKey } from '#shared/insights/state.ts';
 import { digestFileKey, logFileKey } from '#shared/keys.ts';
 import { detectShard } from '#shared/pipeline/detect-shards.ts';
@@ -48,6 +48,8 @@ const PRICE = {
   sqsRequest: 0.4 / 1e6, // per 64 KB chunk of a request
 };
 const INGEST_MEMORY_GB = 1769 / 1024;
+const DETECT_MEMORY_GB = 512 / 1024;
+const SCHEDULE_MS = 5 * 60_000;
 const BATCH_SIZE = 100;
 const BATCH_WINDOW_MS = 60_000;
 
@@ -95,6 +97,13 @@ interface ClassRun {
   state: InstrumentedStore;
   insights: InsightEvent[];
   failed: number;
+  parked: number;
+  /** The scheduled detect over the same state (every 5 minutes; a fold pass every foldMinutes). */
+  scheduled: InstrumentedStore;
+  scheduledRuns: number;
+  folds: number;
+  scheduledCpuSeconds: number;
+  scheduledInsights: InsightEvent[];
 }
 
 /** SQS batches as the event source mapping forms them: files delivered within the window, up to the size. */
@@ -120,7 +129,9 @@ async function replay(
   accounts: Set<string>,
 ): Promise<ClassRun> {
   const trail = new InstrumentedStore(source, LATENCY_MS);
-  const state = new InstrumentedStore(new IndexedMemoryStore('state'), LATENCY_MS);
+  const stateStore = new IndexedMemoryStore('state');
+  const state = new InstrumentedStore(stateStore, LATENCY_MS);
+  const scheduled = new InstrumentedStore(stateStore, LATENCY_MS);
   const run: ClassRun = {
     name,
     files: 0,
@@ -132,6 +143,37 @@ async function replay(
     state,
     insights: [],
     failed: 0,
+    parked: 0,
+    scheduled,
+    scheduledRuns: 0,
+    folds: 0,
+    scheduledCpuSeconds: 0,
+    scheduledInsights: [],
+  };
+  // The scheduled detect, one shard, at its simulated times: between batches, every SCHEDULE_MS.
+  let nextRun = Number.NaN;
+  const runScheduled = async (at: number) => {
+    now = new Date(at);
+    const cpu = process.cpuUsage();
+    const r = await detectShard(
+      {
+        config: { alertTopicArn: 'arn:aws:sns:us-east-1:111122223333:alerts' },
+        state: scheduled,
+        notifier: new OutboxNotifier(),
+        logger: silent,
+        metrics: noMetrics,
+        now: () => now,
+        shards: { shardCount: 1, concurrency: 32 },
+        deadline: () => Number.POSITIVE_INFINITY,
+        clock: () => 0,
+      },
+      { index: 0, count: 1 },
+    );
+    const used = process.cpuUsage(cpu);
+    run.scheduledCpuSeconds += (used.user + used.system) / 1e6;
+    run.scheduledRuns++;
+    if (r.folding) run.folds++;
+    run.scheduledInsights.push(...r.events);
   };
   let now = new Date(0);
   const ports: IngestPorts = {
@@ -150,6 +192,11 @@ async function replay(
   };
   const started = performance.now();
   for (const batch of batchesOf(org, accounts)) {
+    if (Number.isNaN(nextRun)) nextRun = Math.ceil(batch.at / SCHEDULE_MS) * SCHEDULE_MS;
+    while (nextRun <= batch.at + BATCH_WINDOW_MS) {
+      await runScheduled(nextRun);
+      nextRun += SCHEDULE_MS;
+    }
     now = new Date(batch.at + BATCH_WINDOW_MS);
     const deliveries: QueuedDelivery[] = batch.files.map((f, i) => ({
       messageId: `m${run.batches}-${i}`,
@@ -166,6 +213,13 @@ async function replay(
     run.events += batch.files.reduce((n, f) => n + f.records, 0);
     run.insights.push(...result.insights);
     run.failed += result.failedMessageIds.length;
+    run.parked += result.parked;
+  }
+  // Until a fold has applied everything parked.
+  const end = nextRun + (DEFAULT_OPTIONS.foldMinutes + 5) * 60_000;
+  while (nextRun <= end) {
+    await runScheduled(nextRun);
+    nextRun += SCHEDULE_MS;
   }
   run.wallSeconds = (performance.now() - started) / 1000;
   return run;
@@ -179,8 +233,14 @@ async function replay(
  */
 function costOf(r: ClassRun) {
   const fullBatches = Math.ceil(r.files / BATCH_SIZE);
-  const statePuts = r.state.count('PUT') - r.state.count('PUT', 'summaries') + r.state.count('LIST');
-  const s3Puts = statePuts + fullBatches + r.trail.count('LIST');
+  // The summaries object and the parked object are per batch: charged at full batches too.
+  const statePuts =
+    r.state.count('PUT') -
+    r.state.count('PUT', 'summaries') -
+    r.state.count('PUT', 'parked') +
+    r.state.count('LIST');
+  const parkedObjects = r.parked > 0 ? fullBatches : 0;
+  const s3Puts = statePuts + fullBatches + parkedObjects + r.trail.count('LIST');
   const s3Gets = r.state.count('GET') + r.state.count('HEAD') + r.trail.count('GET') + r.trail.count('HEAD');
   const s3 = s3Puts * PRICE.s3Put + s3Gets * PRICE.s3Get;
   const waits = ((r.state.total() + r.trail.total()) * LATENCY_MS) / 1000 / BATCH_READ_CONCURRENCY;
@@ -193,7 +253,28 @@ function costOf(r: ClassRun) {
   const total = s3 + lambda + sqs;
   const per100k = (x: number) => (x / r.events) * 100_000;
   const floor = r.trail.count('GET') * PRICE.s3Get + r.files * PRICE.sqsRequest;
-  return { s3, lambda, sqs, total, per100k, perFile: total / r.files, floor, lambdaSeconds };
+  // The scheduled detect (folds and the runs between): its S3 requests, and Lambda time (CPU + waits, 32 at
+  // a time) at its memory, one request per run.
+  const d = r.scheduled;
+  const schedS3 =
+    (d.count('PUT') + d.count('LIST')) * PRICE.s3Put + (d.count('GET') + d.count('HEAD')) * PRICE.s3Get;
+  const schedSeconds = r.scheduledCpuSeconds + (d.total() * LATENCY_MS) / 1000 / 32;
+  const schedLambda =
+    schedSeconds * DETECT_MEMORY_GB * PRICE.lambdaGbS + r.scheduledRuns * PRICE.lambdaRequest;
+  const scheduled = schedS3 + schedLambda;
+  return {
+    s3,
+    lambda,
+    sqs,
+    total,
+    per100k,
+    perFile: total / r.files,
+    floor,
+    lambdaSeconds,
+    schedS3,
+    schedLambda,
+    scheduled,
+  };
 }
 
 function printRun(r: ClassRun): void {
@@ -212,8 +293,24 @@ function printRun(r: ClassRun): void {
       `outbox ${per1000(r.state.count('PUT', 'outbox') + r.state.count('LIST', 'outbox') + r.state.count('GET', 'outbox') + r.state.count('DELETE', 'outbox'))}; ` +
       `log file GET ${per1000(r.trail.count('GET'))}; all state-bucket requests ${per1000(r.state.total())}`,
   );
+  const areas = [...r.state.counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${per1000(v)}`)
+    .join(', ');
+  console.log(`  every state-bucket request per 1,000 files, by operation and area: ${areas}`);
   console.log(
-    `  cost per 100,000 events: ${usd(c.per100k(c.total))} (S3 ${usd(c.per100k(c.s3))}, Lambda ${usd(c.per100k(c.lambda))}, SQS ${usd(c.per100k(c.sqs))}); per file ${usd(c.perFile)}`,
+    `  files parked at ingest: ${fmt((r.parked / r.files) * 100)} % (${fmt(r.parked, 0)}); parked objects PUT ${per1000(r.state.count('PUT', 'parked'))}, active marks PUT+DELETE ${per1000(r.state.count('PUT', 'active') + r.state.count('DELETE', 'active'))}, state GET for tickets ${per1000(r.state.count('GET', 'state'))} per 1,000 files`,
+  );
+  console.log(
+    `  ingest cost per 100,000 events, Lambda + S3 (the issue's measure): ${usd(c.per100k(c.s3 + c.lambda))} (S3 ${usd(c.per100k(c.s3))}, Lambda ${usd(c.per100k(c.lambda))}); SQS besides: ${usd(c.per100k(c.sqs))}; all three: ${usd(c.per100k(c.total))}; per file ${usd(c.perFile)}`,
+  );
+  const d = r.scheduled;
+  console.log(
+    `  scheduled detect: ${r.scheduledRuns} runs (every 5 min), ${r.folds} fold passes; S3 state GET ${d.count('GET', 'state')} PUT ${d.count('PUT', 'state')}, parked LIST ${d.count('LIST', 'parked')} GET ${d.count('GET', 'parked')}, marks LIST ${d.count('LIST', 'active')}, ` +
+      `shard status GET ${d.count('GET', 'shards')} PUT ${d.count('PUT', 'shards')}, states LIST ${d.count('LIST', 'state')}; all ${d.total()}; CPU ${fmt(r.scheduledCpuSeconds, 2)} s`,
+  );
+  console.log(
+    `  scheduled detect per 100,000 events: ${usd(c.per100k(c.scheduled))} (S3 ${usd(c.per100k(c.schedS3))}, Lambda ${usd(c.per100k(c.schedLambda))}); whole bill (ingest Lambda + S3 + SQS + scheduled detect): ${usd(c.per100k(c.total + c.scheduled))}`,
   );
   console.log(
     `    of which any reader of the trail pays (the log file GET and its queue message): ${usd(c.per100k(c.floor))}; trailwatch's own share: ${usd(c.per100k(c.total - c.floor))}`,
@@ -225,7 +322,21 @@ function printRun(r: ClassRun): void {
 
 async function stateSizes(r: ClassRun): Promise<number[]> {
   const sizes: number[] = [];
-  for await (const o of r.state.list('insights/state/')) sizes.push(o.size);
+  let largest: { size: number; key: string } | undefined;
+  for await (const o of r.state.list('insights/state/')) {
+    sizes.push(o.size);
+    if (!largest || o.size > largest.size) largest = { size: o.size, key: o.key };
+  }
+  if (largest) {
+    const body = (r.state.inner as IndexedMemoryStore).objects.get(largest.key)?.body;
+    const parsed = body ? (JSON.parse(Buffer.from(body).toString('utf8')) as Record<string, unknown>) : {};
+    const parts = Object.entries(parsed)
+      .map(([k, v]) => [k, JSON.stringify(v)?.length ?? 0] as const)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 4)
+      .map(([k, n]) => `${k} ${fmt(n / 1024)} KiB`);
+    console.log(`  ${r.name}: largest state by part: ${parts.join(', ')}`);
+  }
   return sizes.sort((a, b) => a - b);
 }
 
@@ -276,7 +387,7 @@ async function passes(templates: Buffer[], now: Date): Promise<void> {
   }
   const TIMEOUT_MS = 120_000;
   const MARGIN_MS = 15_000;
-  for (const job of ['detect', 'watchdog'] as const) {
+  for (const job of ['detect', 'detect between folds', 'watchdog'] as const) {
     const times: number[] = [];
     let done = 0;
     let stopped = 0;
@@ -296,10 +407,16 @@ async function passes(templates: Buffer[], now: Date): Promise<void> {
         clock: () => Date.now(),
       };
       const spec = { index, count: shardCount };
+      // The first pass of a shard is a fold pass (every state); the next, five minutes on, visits the marked.
+      const at = job === 'detect between folds' ? new Date(now.getTime() + 5 * 60_000) : now;
       const r =
-        job === 'detect'
+        job !== 'watchdog'
           ? await detectShard(
-              { ...common, config: { alertTopicArn: 'arn:aws:sns:us-east-1:111122223333:alerts' } },
+              {
+                ...common,
+                now: () => at,
+                config: { alertTopicArn: 'arn:aws:sns:us-east-1:111122223333:alerts' },
+              },
               spec,
             )
           : await watchShard(
@@ -349,7 +466,10 @@ const busyRun = await replay('busy accounts', org, source, busy);
 printRun(busyRun);
 
 const burstAccount = org.accounts[scenario.burst.accountIndex].account;
-const starts = [...quietRun.insights, ...busyRun.insights].filter((e) => e.kind === 'start');
+const atFold = [...quietRun.scheduledInsights, ...busyRun.scheduledInsights].filter(
+  (e) => e.kind === 'start',
+);
+const starts = [...quietRun.insights, ...busyRun.insights, ...atFold].filter((e) => e.kind === 'start');
 const burstApi = (e: InsightEvent) => e.eventName === scenario.burst.eventName;
 const inBurstAccount = starts.filter((e) => e.account === burstAccount && burstApi(e));
 const elsewhere = starts.filter((e) => e.account !== burstAccount && burstApi(e));
@@ -357,7 +477,8 @@ console.log(
   `\n### Burst: ${inBurstAccount.length > 0 ? 'detected' : 'NOT detected'} in ${burstAccount}/${scenario.burst.region} ` +
     `(${inBurstAccount.map((e) => `${e.insightType} from ${e.start}`).join(', ') || 'none'}); ` +
     `insights on ${scenario.burst.eventName} in other accounts: ${elsewhere.length}; every insight started: ${starts.length} ` +
-    `(${[...new Set(starts.map((e) => `${e.account}/${e.region} ${e.eventName} ${e.insightType}`))].join('; ')})`,
+    `(${[...new Set(starts.map((e) => `${e.account}/${e.region} ${e.eventName} ${e.insightType}`))].join('; ')}); ` +
+    `started by a fold rather than at ingest: ${atFold.length}`,
 );
 
 const templates: Buffer[] = [];

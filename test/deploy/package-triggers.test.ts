@@ -111,13 +111,14 @@ describe('osls package with trigger=eventbridge and trailKmsKeyArn', () => {
       'AWSLogs/': 400,
       'verified/': 7,
       'unlisted/': 7,
+      'insights/parked/': 3,
     });
     expect(rules.find((r) => r.NoncurrentVersionExpiration)?.NoncurrentVersionExpiration).toEqual({
       NoncurrentDays: 5,
     });
     // What must never go by age: the current state of each account-region, alerts not sent yet, and
     // digest-chain incidents still open.
-    for (const kept of ['insights/', 'outbox/', 'chain-incidents/']) {
+    for (const kept of ['insights/state/', 'insights/active/', 'outbox/', 'chain-incidents/']) {
       expect(rules.some((r) => r.Prefix !== undefined && kept.startsWith(r.Prefix))).toBe(false);
     }
   });
@@ -135,6 +136,8 @@ describe('osls package with trigger=eventbridge and trailKmsKeyArn', () => {
     expect(() => lifecycleConfiguration({ unlistedMarksDays: 2 })).toThrow(/unlistedMarksDays.*4-36500/);
     const rules = lifecycleConfiguration({ verifiedMarksDays: 4 }).Rules;
     expect(rules.find((r) => r.Prefix === 'verified/')?.ExpirationInDays).toBe(4);
+    // Parked summaries must outlive the day a shard without a status looks back for them.
+    expect(() => lifecycleConfiguration({ parkedSummariesDays: 1 })).toThrow(/parkedSummariesDays.*2-36500/);
   });
 });
 

@@ -12,6 +12,8 @@ export function areaOf(key: string): string {
   if (key.startsWith('insights/state/')) return 'state';
   if (key.startsWith('summaries/')) return 'summaries';
   if (key.startsWith('alert-windows/')) return 'claims';
+  if (key.startsWith('insights/parked/')) return 'parked';
+  if (key.startsWith('insights/active/')) return 'active';
   return key.split('/')[0] || 'root';
 }
 
