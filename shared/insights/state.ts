@@ -684,28 +684,38 @@ interface CacheEntry {
   etag: string;
   state: InsightsState;
   busy: boolean;
+  /** Length of the state's JSON: what the entry is charged against the cache's budget. */
+  bytes: number;
 }
 
 /**
  * Parsed states by store and key, reused while the stored ETag is unchanged (a warm Lambda container or a
  * replay skips re-parsing). An entry is lent to one operation at a time; a failed write drops it.
+ * A scheduled detect shard visits thousands of account-regions in one container, so the cache keeps the
+ * most recently used states up to a budget of JSON bytes (parsed, an object takes a few times that).
  */
-const cache = new WeakMap<ObjectStore, Map<string, CacheEntry>>();
+const cache = new WeakMap<ObjectStore, { entries: Map<string, CacheEntry>; bytes: number }>();
+export const STATE_CACHE_BYTES = 48 * 2 ** 20;
 
 interface Loaded {
   state: InsightsState;
   etag: string | undefined;
+  /** Length of the state's JSON as read. */
+  bytes: number;
   entry?: CacheEntry;
 }
 
 async function load(store: ObjectStore, key: string, account: string, region: string): Promise<Loaded> {
-  const entries = cache.get(store);
-  const entry = entries?.get(key);
+  const entry = cache.get(store)?.entries.get(key);
   if (entry && !entry.busy) {
     const info = await store.head(key);
     if (info?.etag === entry.etag && !entry.busy) {
       entry.busy = true;
-      return { state: entry.state, etag: entry.etag, entry };
+      // Used now: to the end of the order of last use.
+      const entries = cache.get(store)?.entries;
+      entries?.delete(key);
+      entries?.set(key, entry);
+      return { state: entry.state, etag: entry.etag, bytes: entry.bytes, entry };
     }
   }
   try {
@@ -729,20 +739,44 @@ async function load(store: ObjectStore, key: string, account: string, region: st
         `expected schema ${STATE_SCHEMA} at ${store.location}/${key}, found ${String(state?.schema)}`,
       );
     }
-    return { state, etag: obj.etag };
+    return { state, etag: obj.etag, bytes: text.length };
   } catch (err) {
-    if (err instanceof ObjectNotFoundError) return { state: emptyState(account, region), etag: undefined };
+    if (err instanceof ObjectNotFoundError)
+      return { state: emptyState(account, region), etag: undefined, bytes: 0 };
     throw err;
   }
 }
 
-function remember(store: ObjectStore, key: string, etag: string, state: InsightsState): void {
-  let entries = cache.get(store);
-  if (!entries) {
-    entries = new Map();
-    cache.set(store, entries);
+function forget(store: ObjectStore, key: string): void {
+  const c = cache.get(store);
+  const entry = c?.entries.get(key);
+  if (!c || !entry) return;
+  c.entries.delete(key);
+  c.bytes -= entry.bytes;
+}
+
+function remember(store: ObjectStore, key: string, etag: string, state: InsightsState, bytes: number): void {
+  let c = cache.get(store);
+  if (!c) {
+    c = { entries: new Map(), bytes: 0 };
+    cache.set(store, c);
   }
-  entries.set(key, { etag, state, busy: false });
+  // Re-inserted at the end: the Map's order is the order of last use, oldest first.
+  forget(store, key);
+  c.entries.set(key, { etag, state, busy: false, bytes });
+  c.bytes += bytes;
+  for (const [k, e] of c.entries) {
+    if (c.bytes <= STATE_CACHE_BYTES || k === key) break;
+    if (e.busy) continue;
+    c.entries.delete(k);
+    c.bytes -= e.bytes;
+  }
+}
+
+/** How many states, and how many bytes of JSON, the cache holds for a store (for tests and the bench). */
+export function stateCacheSize(store: ObjectStore): { states: number; bytes: number } {
+  const c = cache.get(store);
+  return { states: c?.entries.size ?? 0, bytes: c?.bytes ?? 0 };
 }
 
 function sleep(ms: number): Promise<void> {
@@ -769,7 +803,8 @@ export async function updateState<T>(
       const { write, result } = change(loaded.state);
       if (!write) {
         committed = true;
-        if (!loaded.entry && loaded.etag !== undefined) remember(store, key, loaded.etag, loaded.state);
+        if (!loaded.entry && loaded.etag !== undefined)
+          remember(store, key, loaded.etag, loaded.state, loaded.bytes);
         return result;
       }
       const body = JSON.stringify(loaded.state);
@@ -778,7 +813,7 @@ export async function updateState<T>(
         contentType: 'application/json',
       });
       committed = true;
-      remember(store, key, etag, loaded.state);
+      remember(store, key, etag, loaded.state, body.length);
       return result;
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;
@@ -787,7 +822,7 @@ export async function updateState<T>(
       if (loaded.entry) {
         if (committed) loaded.entry.busy = false;
         // A failed attempt may have half-changed the lent object: forget it.
-        else cache.get(store)?.delete(key);
+        else forget(store, key);
       }
     }
     const ceiling = Math.min(o.retryCapMs, o.retryBaseMs * 2 ** attempt);

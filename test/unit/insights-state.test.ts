@@ -9,11 +9,14 @@ import {
   foldState,
   minuteCount,
   readState,
+  STATE_CACHE_BYTES,
+  stateCacheSize,
   stateKey,
   updateState,
 } from '#shared/insights/state.ts';
 import { PreconditionFailedError, type PutOptions } from '#shared/ports.ts';
 import { ACCOUNT, calls, MINUTE, REGION, summaryOf } from '#test/fixtures/insights/synthetic.ts';
+import { InstrumentedStore } from '#test/support/instrumented-store.ts';
 
 const o = resolveOptions({});
 const T0 = Date.parse('2026-03-10T12:00:00Z');
@@ -188,6 +191,35 @@ describe('foldState', () => {
 });
 
 describe('updateState', () => {
+  it('keeps parsed states up to a byte budget, the most recently used first', async () => {
+    // Prepare: more states of about 1 MiB each than the budget holds, written one after the other
+    const store = new InstrumentedStore(new MemoryObjectStore());
+    const o = resolveOptions();
+    const big = 'x'.repeat(2 ** 20);
+    const n = Math.ceil(STATE_CACHE_BYTES / 2 ** 20) + 8;
+    const regions = Array.from({ length: n }, (_, i) => `xx-test-${i}`);
+    for (const region of regions) {
+      await updateState(store, ACCOUNT, region, o, (state) => {
+        state.values.pad = big;
+        return { write: true, result: undefined };
+      });
+    }
+    const unchanged = async (region: string) => {
+      const gets = store.count('GET');
+      await updateState(store, ACCOUNT, region, o, () => ({ write: false, result: undefined }));
+      return store.count('GET') - gets;
+    };
+    // Act
+    const size = stateCacheSize(store);
+    const newestGets = await unchanged(regions[n - 1]);
+    const oldestGets = await unchanged(regions[0]);
+    // Assess: within the budget; the newest is served from memory, the oldest was let go and is read again
+    expect(size.bytes).toBeLessThanOrEqual(STATE_CACHE_BYTES);
+    expect(size.states).toBeLessThan(n);
+    expect(newestGets).toBe(0);
+    expect(oldestGets).toBe(1);
+  });
+
   it('retries on a conflicting write and loses no update', async () => {
     // Prepare: a store whose first conditional write fails as if another writer got there first
     const store = new MemoryObjectStore();
