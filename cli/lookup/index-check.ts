@@ -19,8 +19,10 @@ import {
   type FileIndex,
   IndexFormatError,
   mayContain,
+  PAIR_FIELD,
   parseFileIndex,
   RESOURCE_RULES,
+  userEventPair,
 } from '#shared/logfile/file-index.ts';
 import { BATCH_SUMMARIES_PREFIX } from '#shared/pipeline/ingest-batch.ts';
 import { summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
@@ -71,6 +73,15 @@ export function indexMayMatch(index: FileIndex, f: LookupFilter): boolean {
   if (f.eventId !== undefined && !mayContain(fields.eventIds, f.eventId)) return false;
   if (f.accessKeyId !== undefined && !mayContain(fields.accessKeys, f.accessKeyId)) return false;
   if (f.username !== undefined && !mayContain(fields.users, f.username)) return false;
+  // Both in the file is not enough: one record must pair them. Older indexes have no pairs to ask.
+  const pairs = fields[PAIR_FIELD];
+  if (
+    f.username !== undefined &&
+    f.eventName !== undefined &&
+    pairs !== undefined &&
+    !mayContain(pairs, userEventPair(f.username, f.eventName))
+  )
+    return false;
   // Names found by another release's resource tables may lack one this lookup's tables find.
   if (
     f.resourceName !== undefined &&
