@@ -14,7 +14,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CliError } from '#cli/errors.ts';
-import { dayPath } from '#shared/keys.ts';
+import { dayPath, summaryKeyFor } from '#shared/keys.ts';
 import {
   type FileIndex,
   IndexFormatError,
@@ -24,8 +24,6 @@ import {
   RESOURCE_RULES,
   userEventPair,
 } from '#shared/logfile/file-index.ts';
-import { BATCH_SUMMARIES_PREFIX } from '#shared/pipeline/ingest-batch.ts';
-import { summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
 import { ObjectNotFoundError, type ObjectStore } from '#shared/ports.ts';
 import { objectOf } from '#shared/record.ts';
 import type { LookupFilter } from './filter.ts';
@@ -284,6 +282,8 @@ export class SummaryIndex {
   private async loadBatchDay(day: string): Promise<Map<string, FileIndex | 'missing' | 'corrupt'>> {
     const out = new Map<string, FileIndex | 'missing' | 'corrupt'>();
     const keys: string[] = [];
+    // Loaded only here: it brings in the whole ingest pipeline, which a lookup over per-file summaries never runs.
+    const { BATCH_SUMMARIES_PREFIX } = await import('#shared/pipeline/ingest-batch.ts');
     try {
       for await (const o of this.store.list(`${this.prefix}${BATCH_SUMMARIES_PREFIX}${day}/`))
         keys.push(o.key);
