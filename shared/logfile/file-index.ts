@@ -348,6 +348,8 @@ export class FileIndexBuilder {
   }
 }
 
+const BASE64_BODY = /^[A-Za-z0-9+/]*$/;
+
 function checkSet(name: string, v: unknown): IndexSet {
   const o = objectOf(v);
   if (o && Array.isArray(o.values) && o.values.every((s) => typeof s === 'string'))
@@ -362,10 +364,19 @@ function checkSet(name: string, v: unknown): IndexSet {
     (o.hashes as number) <= 64 &&
     Number.isInteger(o.count)
   ) {
-    const bytes = Buffer.from(o.bloom, 'base64');
-    if (bytes.length * 8 !== o.bits || bytes.toString('base64') !== o.bloom)
+    // Checked without decoding (a lookup decodes only the fields it asks, in mayContain): base64 of this
+    // length, padded so, with no other character, decodes to exactly bits / 8 bytes.
+    const bits = o.bits as number;
+    const n = bits / 8;
+    const pad = (3 - (n % 3)) % 3;
+    if (
+      bits % 8 !== 0 ||
+      o.bloom.length !== 4 * Math.ceil(n / 3) ||
+      !BASE64_BODY.test(o.bloom.slice(0, o.bloom.length - pad)) ||
+      !o.bloom.endsWith('='.repeat(pad))
+    )
       throw new IndexFormatError(
-        `index field ${name}: expected ${o.bits} bits of base64, found ${bytes.length * 8}`,
+        `index field ${name}: expected ${bits} bits of base64, found ${o.bloom.length} characters`,
       );
     return { bloom: o.bloom, bits: o.bits as number, hashes: o.hashes as number, count: o.count as number };
   }

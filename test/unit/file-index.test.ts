@@ -242,6 +242,16 @@ describe('the per-file index', () => {
       }),
     ],
     [
+      'a Bloom filter of the right length holding a character base64 has not',
+      (o: Record<string, unknown>) => ({
+        ...o,
+        fields: {
+          ...(o.fields as object),
+          eventIds: { bloom: `${'A'.repeat(133)}!==`, bits: 800, hashes: 7, count: 80 },
+        },
+      }),
+    ],
+    [
       'a field that is neither list nor filter',
       (o: Record<string, unknown>) => ({ ...o, fields: { ...(o.fields as object), users: 'alice' } }),
     ],
