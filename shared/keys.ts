@@ -150,3 +150,18 @@ export function digestFileKey(
 export function dayFolder(p: KeyParts & { folder: string; day: Date }): string {
   return `${accountRoot(p)}/${p.folder}/${p.region}/${dayPath(p.day)}/`;
 }
+
+/**
+ * Where the summary of a log file lives in the state store: one object per source object. `x.json.gz` keeps
+ * the key it always had (`x.summary.json`: summaries already written stay the commit markers they are);
+ * `x.json` is another object, so it gets `x.uncompressed.summary.json`. CloudTrail's file names end in an
+ * alphanumeric id before `.json`, so no log file's stem ends in `.uncompressed` and the two never meet.
+ */
+export function summaryKeyFor(bucket: string, key: string): string {
+  const stem = key.endsWith('.json.gz')
+    ? key.slice(0, -'.json.gz'.length)
+    : key.endsWith('.json')
+      ? `${key.slice(0, -'.json'.length)}.uncompressed`
+      : key;
+  return `summaries/${bucket}/${stem}.summary.json`;
+}

@@ -14,16 +14,16 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CliError } from '#cli/errors.ts';
-import { dayPath } from '#shared/keys.ts';
+import { dayPath, summaryKeyFor } from '#shared/keys.ts';
 import {
   type FileIndex,
   IndexFormatError,
   mayContain,
+  PAIR_FIELD,
   parseFileIndex,
   RESOURCE_RULES,
+  userEventPair,
 } from '#shared/logfile/file-index.ts';
-import { BATCH_SUMMARIES_PREFIX } from '#shared/pipeline/ingest-batch.ts';
-import { summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
 import { ObjectNotFoundError, type ObjectStore } from '#shared/ports.ts';
 import { objectOf } from '#shared/record.ts';
 import type { LookupFilter } from './filter.ts';
@@ -71,6 +71,15 @@ export function indexMayMatch(index: FileIndex, f: LookupFilter): boolean {
   if (f.eventId !== undefined && !mayContain(fields.eventIds, f.eventId)) return false;
   if (f.accessKeyId !== undefined && !mayContain(fields.accessKeys, f.accessKeyId)) return false;
   if (f.username !== undefined && !mayContain(fields.users, f.username)) return false;
+  // Both in the file is not enough: one record must pair them. Older indexes have no pairs to ask.
+  const pairs = fields[PAIR_FIELD];
+  if (
+    f.username !== undefined &&
+    f.eventName !== undefined &&
+    pairs !== undefined &&
+    !mayContain(pairs, userEventPair(f.username, f.eventName))
+  )
+    return false;
   // Names found by another release's resource tables may lack one this lookup's tables find.
   if (
     f.resourceName !== undefined &&
@@ -81,8 +90,17 @@ export function indexMayMatch(index: FileIndex, f: LookupFilter): boolean {
   return true;
 }
 
-/** A summary's bytes, or undefined when it is too big to be one; throws {@link ObjectNotFoundError}. */
-export type SummaryReader = (key: string) => Promise<Uint8Array | undefined>;
+/**
+ * A summary's bytes, or undefined when it is too big to be one; throws {@link ObjectNotFoundError}. With
+ * `tail`, at most the last `tail` bytes (fewer only when that is the whole summary).
+ */
+export type SummaryReader = (key: string, tail?: number) => Promise<Uint8Array | undefined>;
+
+/**
+ * Bytes read from the end of a summary first: the index is its last key, and ingest's indexes are a few
+ * kilobytes (a file of thousands of distinct values makes a bigger one, found by reading the whole summary).
+ */
+export const SUMMARY_TAIL_BYTES = 8 << 10;
 
 async function readFromStore(store: ObjectStore, key: string): Promise<Uint8Array | undefined> {
   const obj = await store.get(key);
@@ -99,10 +117,10 @@ async function readFromStore(store: ObjectStore, key: string): Promise<Uint8Arra
 
 /**
  * Summaries in a local folder, each read in one blocking call: a summary is a few kilobytes, read in tens of
- * microseconds, less than what a store's streamed get costs to set up.
+ * microseconds, less than what a store's streamed get (or a thread pool's round trip) costs to set up.
  */
 export function folderReader(root: string, maxBytes = MAX_SUMMARY_BYTES): SummaryReader {
-  return async (key) => {
+  return async (key, tail) => {
     if (key.split('/').includes('..')) throw new ObjectNotFoundError(`refusing key with '..': ${key}`, key);
     let fd: number;
     try {
@@ -116,11 +134,12 @@ export function folderReader(root: string, maxBytes = MAX_SUMMARY_BYTES): Summar
     try {
       const { size } = fstatSync(fd);
       if (size > maxBytes) return undefined;
+      const from = tail === undefined ? 0 : Math.max(0, size - tail);
       // Memory of its own (not Node's shared pool): it can be handed to a worker thread without a copy.
-      const bytes = new Uint8Array(size);
+      const bytes = new Uint8Array(size - from);
       let n = 0;
-      while (n < size) {
-        const got = readSync(fd, bytes, n, size - n, n);
+      while (n < bytes.length) {
+        const got = readSync(fd, bytes, n, bytes.length - n, from + n);
         if (got === 0) break;
         n += got;
       }
@@ -160,23 +179,32 @@ function lastIndexOf(bytes: Buffer, needle: Buffer): number {
 }
 
 /**
- * The index of a summary's bytes. Ingest writes it as the summary's last key, so the index alone is decoded
- * and parsed (a fifth of the bytes); a summary written otherwise is parsed whole. `"index":` with its quotes
- * cannot occur inside a JSON string, and no key inside an index is named so: the last occurrence is the key.
- * Searched for in the bytes (UTF-8 never hides an ASCII byte inside another character), not in decoded text:
- * a backward search of a string is slow, and decoding the whole summary is most of what reading it costs.
+ * The index of a summary's bytes, or of their end: ingest writes it as the summary's last key, so the index
+ * alone is decoded and parsed (a fifth of the bytes). `"index":` with its quotes cannot occur inside a JSON
+ * string, and no key inside an index is named so: the last occurrence is the key (in an end of the bytes
+ * too: an occurrence before the end's start comes before one inside it). Searched for in the bytes (UTF-8
+ * never hides an ASCII byte inside another character), not in decoded text: a backward search of a string is
+ * slow, and decoding the whole summary is most of what reading it costs. Undefined when the bytes are not
+ * laid out so (or the end read is too short to hold the index).
  */
-function indexOf(bytes: Buffer): FileIndex | 'missing' | 'corrupt' {
+function indexAtEnd(bytes: Buffer): FileIndex | undefined {
   const at = lastIndexOf(bytes, INDEX_KEY);
-  if (at > 0 && bytes[bytes.length - 1] === RBRACE) {
-    let end = bytes.length - 1;
-    // Summaries of earlier releases have this one key after the index.
-    if (endsWith(bytes, UNVERIFIED_TAIL, end)) end -= UNVERIFIED_TAIL.length;
-    try {
-      return parseFileIndex(JSON.parse(bytes.toString('utf8', at + INDEX_KEY.length, end)));
-    } catch {
-      // Not ingest's layout: the whole summary decides below.
-    }
+  if (at < 0 || bytes[bytes.length - 1] !== RBRACE) return undefined;
+  let end = bytes.length - 1;
+  // Summaries of earlier releases have this one key after the index.
+  if (endsWith(bytes, UNVERIFIED_TAIL, end)) end -= UNVERIFIED_TAIL.length;
+  try {
+    return parseFileIndex(JSON.parse(bytes.toString('utf8', at + INDEX_KEY.length, end)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The index of a whole summary's bytes: at their end, else wherever the parsed summary has it. */
+function indexOf(bytes: Buffer): FileIndex | 'missing' | 'corrupt' {
+  if (bytes[0] === 0x7b) {
+    const found = indexAtEnd(bytes);
+    if (found) return found;
   }
   let summary: Record<string, unknown> | undefined;
   try {
@@ -193,17 +221,22 @@ function indexOf(bytes: Buffer): FileIndex | 'missing' | 'corrupt' {
   }
 }
 
+const asBuffer = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, b.length);
+
 /** The summaries ingest wrote for the files of one trail bucket. */
 export class SummaryIndex {
   private readonly store: ObjectStore;
   private readonly prefix: string;
   private readonly bucket: string;
   private readonly read: SummaryReader;
+  /** Whether `read` reads the end of a summary alone when asked (a store's get reads it all anyway). */
+  private readonly tails: boolean;
 
   /** `bucket`: the trail bucket's name as ingest saw it (summaries are filed under it). */
   constructor(store: ObjectStore, bucket: string, prefix = '', read?: SummaryReader) {
     this.store = store;
     this.bucket = bucket;
+    this.tails = read !== undefined;
     this.read = read ?? ((key) => readFromStore(store, key));
     this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
   }
@@ -215,9 +248,18 @@ export class SummaryIndex {
   /** What the file's index says of the filter, or why there is no index to go by. */
   async check(file: SelectedFile, filter: LookupFilter): Promise<IndexVerdict> {
     const key = file.trailKey.key;
+    const summaryKey = `${this.prefix}${summaryKeyFor(this.bucket, key)}`;
     let found: Uint8Array | undefined | 'absent';
+    let index: FileIndex | 'missing' | 'corrupt' | undefined;
     try {
-      found = await this.read(`${this.prefix}${summaryKeyFor(this.bucket, key)}`);
+      if (this.tails) {
+        // The end of the summary, where ingest writes the index; all of it only when the end is not enough.
+        found = await this.read(summaryKey, SUMMARY_TAIL_BYTES);
+        if (found && found.length >= SUMMARY_TAIL_BYTES) {
+          index = indexAtEnd(asBuffer(found));
+          if (!index) found = await this.read(summaryKey);
+        }
+      } else found = await this.read(summaryKey);
     } catch (err) {
       if (err instanceof CliError) throw err;
       if (!(err instanceof ObjectNotFoundError)) return 'corrupt';
@@ -225,10 +267,7 @@ export class SummaryIndex {
     }
     if (found === undefined) return 'corrupt';
     // No summary of its own: batched ingest files it in its batch's summaries object.
-    const index =
-      found === 'absent'
-        ? await this.batched(file)
-        : indexOf(Buffer.from(found.buffer, found.byteOffset, found.length));
+    index ??= found === 'absent' ? await this.batched(file) : indexOf(asBuffer(found));
     if (index === 'corrupt' || index === 'missing') return index;
     const source = index.source;
     if (
@@ -273,6 +312,8 @@ export class SummaryIndex {
   private async loadBatchDay(day: string): Promise<Map<string, FileIndex | 'missing' | 'corrupt'>> {
     const out = new Map<string, FileIndex | 'missing' | 'corrupt'>();
     const keys: string[] = [];
+    // Loaded only here: it brings in the whole ingest pipeline, which a lookup over per-file summaries never runs.
+    const { BATCH_SUMMARIES_PREFIX } = await import('#shared/pipeline/ingest-batch.ts');
     try {
       for await (const o of this.store.list(`${this.prefix}${BATCH_SUMMARIES_PREFIX}${day}/`))
         keys.push(o.key);

@@ -9,7 +9,10 @@
  *
  * Fields, each a superset of what lookup's filter compares: event names, event sources, caller names
  * ({@link userNames}), access key IDs, event IDs, and resource names ({@link indexResourceNames}). Resource
- * types are not kept: a `--resource-type` filter alone never skips a file.
+ * types are not kept: a `--resource-type` filter alone never skips a file. Plus, optionally
+ * ({@link PAIR_FIELD}), the (caller name, event name) pairs of the records ({@link userEventPair}): a file where
+ * alice and DescribeInstances each occur, but in different records, is skipped by a query for both. An index
+ * written before that field existed lacks it, and is then not asked about pairs.
  *
  * An index is only trusted for the object it was built from: the summary names the key, size and ETag, and a
  * reader that finds anything else (or an index that does not parse) reads the file in full.
@@ -33,6 +36,18 @@ export const INDEX_FIELDS = [
   'resources',
 ] as const;
 export type IndexField = (typeof INDEX_FIELDS)[number];
+
+/** The optional field of (caller name, event name) pairs: absent from indexes written before it existed. */
+export const PAIR_FIELD = 'userEvents';
+
+/**
+ * One record's caller name and event name as one value of {@link PAIR_FIELD}. Neither holds a NUL in any
+ * record CloudTrail writes; one that does (forged) can only make two pairs share a value, which reads a file
+ * more, never skips one that matches.
+ */
+export function userEventPair(userName: string, eventName: string): string {
+  return `${userName}\u0000${eventName}`;
+}
 
 /**
  * The resource tables the index's resource names were extracted with. A lookup whose extractor differs (a
@@ -65,7 +80,7 @@ export interface FileIndex {
   readOnly: { read: boolean; write: boolean };
   /** {@link RESOURCE_RULES} of the ingest that built it (absent: built before resources were extracted). */
   resourceRules?: string;
-  fields: Record<IndexField, IndexSet>;
+  fields: Record<IndexField, IndexSet> & { [PAIR_FIELD]?: IndexSet };
 }
 
 export class IndexFormatError extends Error {
@@ -236,8 +251,12 @@ export class FileIndexBuilder {
   private maxText: string | undefined;
   private read = false;
   private write = false;
-  /** Work done once per distinct identity and resource value: a file repeats both record after record. */
-  private readonly identities = new Set<string>();
+  /**
+   * Work done once per distinct identity and resource value: a file repeats both record after record. Per
+   * identity, its caller names and the event names already paired with them.
+   */
+  private readonly identities = new Map<string, { names: string[]; events: Set<string> }>();
+  private readonly pairs = new Set<string>();
   private readonly resourceValues = new Set<string>();
   /** The event IDs once there are more than an exact list holds. */
   private idHashes: HashPairs | undefined;
@@ -270,9 +289,15 @@ export class FileIndexBuilder {
     if (u) {
       const issuer = objectOf(objectOf(u.sessionContext)?.sessionIssuer);
       const identity = identityKey([u.type, u.userName, u.arn, u.principalId, u.invokedBy, issuer?.userName]);
-      if (!this.identities.has(identity)) {
-        this.identities.add(identity);
-        for (const n of userNames(r)) f.users.add(n);
+      let seen = this.identities.get(identity);
+      if (!seen) {
+        seen = { names: userNames(r), events: new Set() };
+        this.identities.set(identity, seen);
+        for (const n of seen.names) f.users.add(n);
+      }
+      if (name && !seen.events.has(name)) {
+        seen.events.add(name);
+        for (const n of seen.names) this.pairs.add(userEventPair(n, name));
       }
     }
     resourceNameCandidates(r, this.addResource);
@@ -303,9 +328,10 @@ export class FileIndexBuilder {
   build(source: IndexedObject): FileIndex {
     if (this.minText !== undefined) this.minMs = Math.min(this.minMs, Date.parse(this.minText));
     if (this.maxText !== undefined) this.maxMs = Math.max(this.maxMs, Date.parse(this.maxText));
-    const fields = {} as Record<IndexField, IndexSet>;
+    const fields = {} as FileIndex['fields'];
     for (const name of INDEX_FIELDS) fields[name] = buildSet(this.fields[name]);
     if (this.idHashes) fields.eventIds = this.idHashes.build();
+    fields[PAIR_FIELD] = buildSet(this.pairs);
     return {
       schema: INDEX_SCHEMA,
       source: {
@@ -322,6 +348,8 @@ export class FileIndexBuilder {
   }
 }
 
+const BASE64_BODY = /^[A-Za-z0-9+/]*$/;
+
 function checkSet(name: string, v: unknown): IndexSet {
   const o = objectOf(v);
   if (o && Array.isArray(o.values) && o.values.every((s) => typeof s === 'string'))
@@ -336,10 +364,19 @@ function checkSet(name: string, v: unknown): IndexSet {
     (o.hashes as number) <= 64 &&
     Number.isInteger(o.count)
   ) {
-    const bytes = Buffer.from(o.bloom, 'base64');
-    if (bytes.length * 8 !== o.bits || bytes.toString('base64') !== o.bloom)
+    // Checked without decoding (a lookup decodes only the fields it asks, in mayContain): base64 of this
+    // length, padded so, with no other character, decodes to exactly bits / 8 bytes.
+    const bits = o.bits as number;
+    const n = bits / 8;
+    const pad = (3 - (n % 3)) % 3;
+    if (
+      bits % 8 !== 0 ||
+      o.bloom.length !== 4 * Math.ceil(n / 3) ||
+      !BASE64_BODY.test(o.bloom.slice(0, o.bloom.length - pad)) ||
+      !o.bloom.endsWith('='.repeat(pad))
+    )
       throw new IndexFormatError(
-        `index field ${name}: expected ${o.bits} bits of base64, found ${bytes.length * 8}`,
+        `index field ${name}: expected ${bits} bits of base64, found ${o.bloom.length} characters`,
       );
     return { bloom: o.bloom, bits: o.bits as number, hashes: o.hashes as number, count: o.count as number };
   }
@@ -381,8 +418,9 @@ export function parseFileIndex(v: unknown): FileIndex {
     throw new IndexFormatError('index resourceRules: expected a string');
   const fieldsIn = objectOf(o.fields);
   if (!fieldsIn) throw new IndexFormatError('index fields: expected an object');
-  const fields = {} as Record<IndexField, IndexSet>;
+  const fields = {} as FileIndex['fields'];
   for (const name of INDEX_FIELDS) fields[name] = checkSet(name, fieldsIn[name]);
+  if (fieldsIn[PAIR_FIELD] !== undefined) fields[PAIR_FIELD] = checkSet(PAIR_FIELD, fieldsIn[PAIR_FIELD]);
   return {
     schema: INDEX_SCHEMA,
     source,

@@ -21,7 +21,7 @@ import {
 } from '#shared/digest/bucket-tamper.ts';
 import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
-import type { TrailKey } from '#shared/keys.ts';
+import { summaryKeyFor, type TrailKey } from '#shared/keys.ts';
 import { DEFAULT_LIMITS, eventTimeRange } from '#shared/limits.ts';
 import { FileIndexBuilder } from '#shared/logfile/file-index.ts';
 import { LogFileError, readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
@@ -130,20 +130,8 @@ export class RetryableIngestError extends Error {
   }
 }
 
-/**
- * Where the summary of a log file lives in the state store: one object per source object. `x.json.gz` keeps
- * the key it always had (`x.summary.json`: summaries already written stay the commit markers they are);
- * `x.json` is another object, so it gets `x.uncompressed.summary.json`. CloudTrail's file names end in an
- * alphanumeric id before `.json`, so no log file's stem ends in `.uncompressed` and the two never meet.
- */
-export function summaryKeyFor(bucket: string, key: string): string {
-  const stem = key.endsWith('.json.gz')
-    ? key.slice(0, -'.json.gz'.length)
-    : key.endsWith('.json')
-      ? `${key.slice(0, -'.json'.length)}.uncompressed`
-      : key;
-  return `summaries/${bucket}/${stem}.summary.json`;
-}
+/** Where the summary of a log file lives in the state store (shared/keys.ts: lookup reads it without the pipeline). */
+export { summaryKeyFor };
 
 /**
  * The mark verify leaves for a log file a valid digest lists with a matching hash: the watchdog reports

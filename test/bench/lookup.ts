@@ -19,7 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { writeLargeLogFile } from '#cli/generator/index.ts';
 import { logFileKey } from '#shared/keys.ts';
-import { INDEX_SCHEMA } from '#shared/logfile/file-index.ts';
+import { INDEX_FIELDS, INDEX_SCHEMA, PAIR_FIELD } from '#shared/logfile/file-index.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 
 const root = resolve(import.meta.dirname, '../..');
@@ -100,16 +100,17 @@ function ensureTrail(): void {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   }
-  // The summaries must hold the index this code reads: replay again when its schema changed.
+  // The summaries must hold the index this code reads: replay again when its schema or fields changed.
   const stamp = join(state, 'bench-index-schema');
-  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== INDEX_SCHEMA) {
+  const wanted = `${INDEX_SCHEMA} ${[...INDEX_FIELDS, PAIR_FIELD].join(',')}`;
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== wanted) {
     process.stderr.write('replaying the trail once to write summaries and indexes ...\n');
     rmSync(state, { recursive: true, force: true });
     execFileSync(node, [cli, 'replay', '--source', trail, '--out', state], {
       cwd: root,
       stdio: ['ignore', 'ignore', 'inherit'],
     });
-    writeFileSync(stamp, INDEX_SCHEMA);
+    writeFileSync(stamp, wanted);
   }
 }
 

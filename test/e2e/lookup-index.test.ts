@@ -3,11 +3,14 @@
  * match, a file whose index is missing, stale or corrupt is read in full (its matches found, the reason
  * counted), and the worker threads give what the main thread alone gives.
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { demoScenario, generateTrail } from '#cli/generator/index.ts';
-import { SummaryIndex } from '#cli/lookup/index-check.ts';
+import { folderReader, SUMMARY_TAIL_BYTES, SummaryIndex } from '#cli/lookup/index-check.ts';
 import { renderLine } from '#cli/lookup/row.ts';
 import { type LookupOptions, lookup } from '#cli/lookup/scan.ts';
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
@@ -119,6 +122,60 @@ describe('lookup with the index ingest writes', () => {
     // Assess
     expect(Object.keys(written).slice(-2)).toEqual(['unverified', 'index']);
     expect(verdicts).toEqual(['may-match', 'skip', 'may-match', 'skip']);
+  });
+
+  it('reads a folder of summaries from their end, and the whole summary when the index is not all there', async () => {
+    // Prepare: the summaries in a folder, as replay writes them; and two more, one with an index longer than
+    // the end read first, one with its index not last.
+    const dir = mkdtempSync(join(tmpdir(), 'trailwatch-summaries-'));
+    try {
+      for (const [key, o] of state.objects) {
+        mkdirSync(dirname(join(dir, key)), { recursive: true });
+        writeFileSync(join(dir, key), o.body);
+      }
+      const [big, moved] = [logKeys[1], logKeys[2]].map((key) => {
+        const summaryKey = summaryKeyFor(BUCKET, key);
+        return { key, summaryKey, summary: JSON.parse(state.objects.get(summaryKey)!.body.toString()) };
+      });
+      const needle = (await recordsOf(trail, big.key))[0].eventID!;
+      const movedNeedle = (await recordsOf(trail, moved.key))[0].eventID!;
+      big.summary.index.fields.eventIds = {
+        values: [needle, ...Array.from({ length: 31 }, (_, i) => `${'x'.repeat(400)}-${i}`)],
+      };
+      const { index, ...rest } = moved.summary;
+      moved.summary = { index, ...rest };
+      for (const { summaryKey, summary } of [big, moved])
+        writeFileSync(join(dir, summaryKey), JSON.stringify(summary));
+      const bigIndex = JSON.stringify(big.summary.index).length;
+      const fromFolder = new SummaryIndex(state, BUCKET, '', folderReader(dir));
+      const file = (key: string) => {
+        const i = state.objects.get(summaryKeyFor(BUCKET, key))!;
+        const { source } = JSON.parse(i.body.toString()).index;
+        return { trailKey: keyOf(key), size: source.size, etag: source.etag };
+      };
+
+      // Act
+      const verdicts = await Promise.all(
+        [
+          [big.key, needle],
+          [moved.key, movedNeedle],
+        ].flatMap(([key, found]) =>
+          [found, 'not-an-event-id'].map((eventId) => fromFolder.check(file(key), { eventId })),
+        ),
+      );
+      const filter = { eventName: 'ConsoleLogin' };
+      const folder = await run({ filter, index: new SummaryIndex(state, BUCKET, '', folderReader(dir)) });
+      const store = await run({ filter, index: withIndex() });
+
+      // Assess
+      expect(bigIndex).toBeGreaterThan(SUMMARY_TAIL_BYTES);
+      expect(verdicts).toEqual(['may-match', 'skip', 'may-match', 'skip']);
+      expect(folder.stats.indexCorrupt + folder.stats.indexMissing).toBe(0);
+      expect(folder.stats.skippedByIndex).toBe(store.stats.skippedByIndex);
+      expect(ids(folder)).toEqual(ids(store));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads no summary for a filter no index can rule a file out for, and reads every file', async () => {

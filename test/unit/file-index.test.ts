@@ -34,7 +34,10 @@ function filtersFinding(r: CloudTrailRecord): LookupFilter[] {
   if (typeof r.eventID === 'string') out.push({ eventId: r.eventID });
   const key = r.userIdentity?.accessKeyId;
   if (typeof key === 'string') out.push({ accessKeyId: key });
-  for (const username of userNames(r)) out.push({ username });
+  for (const username of userNames(r)) {
+    out.push({ username });
+    if (typeof r.eventName === 'string') out.push({ username, eventName: r.eventName });
+  }
   // Every resource the extractor finds, by every name that finds it: the whole name and each end of it.
   for (const { name, type } of extractResources(r)) {
     for (let i = 0; i < name.length; i++) {
@@ -133,6 +136,82 @@ describe('the per-file index', () => {
     expect(falsePositives / absent.length).toBeLessThan(BLOOM_FPR * 2);
   });
 
+  describe('pairs of caller and event name', () => {
+    /** A real IAM user's record, made to be `userName` calling `eventName`. */
+    const iamUser = records.find((r) => r.userIdentity?.type === 'IAMUser' && r.userIdentity.userName);
+    function call(userName: string, eventName: string, i = 0): CloudTrailRecord {
+      if (!iamUser) throw new Error('expected a real IAMUser record among the Stratus fixtures');
+      const u = iamUser.userIdentity ?? {};
+      return {
+        ...iamUser,
+        eventID: `pair-${userName}-${eventName}-${i}`,
+        eventName,
+        userIdentity: { ...u, userName, arn: `arn:aws:iam::111122223333:user/${userName}` },
+      };
+    }
+    const crossed = { username: 'alice', eventName: 'RunInstances' };
+    const paired = { username: 'alice', eventName: 'DescribeInstances' };
+
+    it('rules out a file where the user and the event name occur in different records only', () => {
+      // Prepare
+      const index = indexOf([call('alice', 'DescribeInstances'), call('bob', 'RunInstances')]);
+
+      // Act / Assess: each value alone is in the file, the pair is not.
+      expect('values' in (index.fields.userEvents ?? {})).toBe(true);
+      expect(indexMayMatch(index, { username: 'alice' })).toBe(true);
+      expect(indexMayMatch(index, { eventName: 'RunInstances' })).toBe(true);
+      expect(indexMayMatch(index, crossed)).toBe(false);
+      expect(indexMayMatch(index, paired)).toBe(true);
+    });
+
+    it('does so with a Bloom filter when the file holds more pairs than an exact list keeps', () => {
+      // Prepare: every one of 40 users calls one event name of their own, alice only DescribeInstances.
+      const file = [
+        call('alice', 'DescribeInstances'),
+        ...Array.from({ length: EXACT_MAX + 8 }, (_, i) =>
+          call(`user-${i}`, i === 0 ? 'RunInstances' : `Call${i}`),
+        ),
+      ];
+      const index = indexOf(file);
+
+      // Act
+      const others = Array.from({ length: EXACT_MAX + 8 }, (_, i) => ({
+        username: 'alice',
+        eventName: `Call${i}`,
+      }));
+
+      // Assess
+      expect('bloom' in (index.fields.userEvents ?? {})).toBe(true);
+      expect(indexMayMatch(index, paired)).toBe(true);
+      for (const r of file)
+        expect(
+          indexMayMatch(index, {
+            username: String(r.userIdentity?.userName),
+            eventName: String(r.eventName),
+          }),
+        ).toBe(true);
+      expect(indexMayMatch(index, crossed)).toBe(false);
+      // At most a false positive or two out of 40 (BLOOM_FPR), not all of them.
+      expect(others.filter((f) => indexMayMatch(index, f)).length).toBeLessThan(4);
+    });
+
+    it('reads a file whose index was written before pairs were kept', () => {
+      // Prepare: the same file, its index without the pair field, as older releases wrote it.
+      const index = JSON.parse(
+        JSON.stringify(indexOf([call('alice', 'DescribeInstances'), call('bob', 'RunInstances')])),
+      );
+      delete index.fields.userEvents;
+
+      // Act
+      const old = parseFileIndex(index);
+
+      // Assess
+      expect(old.fields.userEvents).toBeUndefined();
+      expect(indexMayMatch(old, crossed)).toBe(true);
+      expect(indexMayMatch(old, { username: 'carol', eventName: 'RunInstances' })).toBe(false);
+    });
+  });
+
   it('keeps up to EXACT_MAX values as they are and answers exactly for them', () => {
     // Prepare
     const few = Array.from({ length: EXACT_MAX }, (_, i) => ({ eventID: `id-${i}` }));
@@ -159,6 +238,16 @@ describe('the per-file index', () => {
         fields: {
           ...(o.fields as object),
           eventIds: { bloom: 'AAAA', bits: 800, hashes: 7, count: 80 },
+        },
+      }),
+    ],
+    [
+      'a Bloom filter of the right length holding a character base64 has not',
+      (o: Record<string, unknown>) => ({
+        ...o,
+        fields: {
+          ...(o.fields as object),
+          eventIds: { bloom: `${'A'.repeat(133)}!==`, bits: 800, hashes: 7, count: 80 },
         },
       }),
     ],
