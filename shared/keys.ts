@@ -165,3 +165,7 @@ export function summaryKeyFor(bucket: string, key: string): string {
       : key;
   return `summaries/${bucket}/${stem}.summary.json`;
 }
+
+/** Batched ingest writes one summaries object per batch under this prefix (`<day>/<id>.json.gz`), of this schema. */
+export const BATCH_SUMMARIES_PREFIX = 'summaries/batches/';
+export const BATCH_SUMMARIES_SCHEMA = 'trailwatch.batch-summaries/1';

@@ -14,7 +14,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { CliError } from '#cli/errors.ts';
-import { dayPath, summaryKeyFor } from '#shared/keys.ts';
+import { BATCH_SUMMARIES_PREFIX, BATCH_SUMMARIES_SCHEMA, dayPath, summaryKeyFor } from '#shared/keys.ts';
 import {
   type FileIndex,
   IndexFormatError,
@@ -313,7 +313,6 @@ export class SummaryIndex {
     const out = new Map<string, FileIndex | 'missing' | 'corrupt'>();
     const keys: string[] = [];
     // Loaded only here: it brings in the whole ingest pipeline, which a lookup over per-file summaries never runs.
-    const { BATCH_SUMMARIES_PREFIX } = await import('#shared/pipeline/ingest-batch.ts');
     try {
       for await (const o of this.store.list(`${this.prefix}${BATCH_SUMMARIES_PREFIX}${day}/`))
         keys.push(o.key);
@@ -349,7 +348,6 @@ export class SummaryIndex {
 
 /** Batched ingest's summaries objects: gzip JSON, at most this big once inflated. */
 const MAX_BATCH_BYTES = 64 << 20;
-const BATCH_SCHEMA = 'trailwatch.batch-summaries/1';
 
 /** The summaries of a batch summaries object's bytes; throws for anything else. */
 function batchSummaries(bytes: Uint8Array | undefined): unknown[] {
@@ -359,7 +357,9 @@ function batchSummaries(bytes: Uint8Array | undefined): unknown[] {
     'utf8',
   );
   const doc = objectOf(JSON.parse(text));
-  if (doc?.schema !== BATCH_SCHEMA || !Array.isArray(doc.summaries))
-    throw new IndexFormatError(`expected a ${BATCH_SCHEMA} object, found schema ${String(doc?.schema)}`);
+  if (doc?.schema !== BATCH_SUMMARIES_SCHEMA || !Array.isArray(doc.summaries))
+    throw new IndexFormatError(
+      `expected a ${BATCH_SUMMARIES_SCHEMA} object, found schema ${String(doc?.schema)}`,
+    );
   return doc.summaries;
 }

@@ -67,7 +67,6 @@ export async function readParked(
   onError: (key: string, error: unknown) => void,
 ): Promise<{ byPlace: Map<string, LogFileSummary[]>; objects: number }> {
   const byPlace = new Map<string, LogFileSummary[]>();
-  const objects = 0;
   const keys: string[] = [];
   for (let h = fromHour; h <= toHour; h++)
     for await (const info of store.list(parkedHourPrefix(h))) keys.push(info.key);
@@ -75,8 +74,11 @@ export async function readParked(
   const read = await mapPool(keys, READ_CONCURRENCY, async (key) =>
     decodeParked(await readAll(store, key), key),
   );
-  keys.forEach((key, i) => {
-    if (read.errors.has(i)) return onError(key, read.errors.get(i));
+  for (const [i, key] of keys.entries()) {
+    if (read.errors.has(i)) {
+      onError(key, read.errors.get(i));
+      continue;
+    }
     for (const s of read.results[i] ?? []) {
       const place = `${s.account}/${s.region}`;
       if (!keep(place)) continue;
@@ -84,6 +86,6 @@ export async function readParked(
       list.push(s);
       byPlace.set(place, list);
     }
-  });
+  }
   return { byPlace, objects: keys.length };
 }

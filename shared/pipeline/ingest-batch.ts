@@ -14,8 +14,8 @@
  *      and folded) is recognised there and counted once;
  *   4. one summaries object for the whole batch (not one per file: at 48 events a file the per-file PUT cost
  *      more than everything else together).
- *      Each summary in it carries its file's lookup index, as a per-file summary does; `lookup --state` reads
- *      only per-file summaries, so it reads these files in full.
+ *      Each summary in it carries its file's lookup index, as a per-file summary does; `lookup --state` finds
+ *      a file's index there when the file has no summary of its own.
  *
  * A failure is charged to the messages it concerns: a file that could not be read, or every file of an
  * account-region whose state write failed. Only those come back as batch item failures; the queue retries
@@ -28,7 +28,7 @@ import { readState } from '#shared/insights/index.ts';
 import { type InsightEvent, resolveOptions } from '#shared/insights/insight-types.ts';
 import { mayPark, type ParkTicket, parkTicket, seriesCounts } from '#shared/insights/park-ticket.ts';
 import { encodeParked, parkedKey } from '#shared/insights/parked-files.ts';
-import { dayPath, decodeEventKey } from '#shared/keys.ts';
+import { BATCH_SUMMARIES_PREFIX, BATCH_SUMMARIES_SCHEMA, dayPath, decodeEventKey } from '#shared/keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
 import { type claimAlert, claimKey, claimOwner, markAlertSent } from '#shared/notify/throttle.ts';
 import {
@@ -89,8 +89,6 @@ const INSIGHTS = resolveOptions();
 
 /** How many files of a batch are read at once: reading is I/O-bound at this size, evaluating CPU-bound. */
 export const BATCH_READ_CONCURRENCY = 16;
-
-export const BATCH_SUMMARIES_PREFIX = 'summaries/batches/';
 
 /** One object per batch, keyed by its files: a retry of the same batch rewrites the same object. */
 export function batchSummariesKey(summaries: LogFileSummary[]): string {
@@ -337,7 +335,7 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
     const summaries = committed.map((e) => e.summary);
     const key = batchSummariesKey(summaries);
     try {
-      await state.put(key, gzipSync(JSON.stringify({ schema: 'trailwatch.batch-summaries/1', summaries })), {
+      await state.put(key, gzipSync(JSON.stringify({ schema: BATCH_SUMMARIES_SCHEMA, summaries })), {
         contentType: 'application/json',
         contentEncoding: 'gzip',
       });
