@@ -68,15 +68,21 @@ function once(cmd: string, args: string[], header: boolean, env: NodeJS.ProcessE
   return { seconds, rows: Math.max(0, lines - (header ? 1 : 0)), maxRssMB: rss ? Number(rss[1]) / 1024 : 0 };
 }
 
-/** The median of `runs` runs after one warm-up (the warm-up fills the page cache, as for every method). */
-function timed(cmd: string, args: string[], header: boolean, env?: NodeJS.ProcessEnv): Timed {
-  once(cmd, args, header, env);
-  const all = Array.from({ length: runs }, () => once(cmd, args, header, env));
-  const failed = all.find((r) => r.error);
-  if (failed) return failed;
-  const sorted = [...all].sort((a, b) => a.seconds - b.seconds);
-  const mid = sorted[Math.floor(sorted.length / 2)];
-  return { ...mid, maxRssMB: Math.max(...all.map((r) => r.maxRssMB)) };
+/**
+ * The median of `runs` runs of each method after a warm-up of each (it fills the page cache for every method
+ * alike). The methods take turns, one run of each per round, so that a change in the machine's load falls on
+ * all of them alike rather than on whichever ran last.
+ */
+function timedTogether(methods: (() => Timed)[]): Timed[] {
+  for (const m of methods) m();
+  const all: Timed[][] = methods.map(() => []);
+  for (let r = 0; r < runs; r++) methods.forEach((m, i) => all[i].push(m()));
+  return all.map((list) => {
+    const failed = list.find((t) => t.error);
+    if (failed) return failed;
+    const mid = [...list].sort((a, b) => a.seconds - b.seconds)[Math.floor(list.length / 2)];
+    return { ...mid, maxRssMB: Math.max(...list.map((t) => t.maxRssMB)) };
+  });
 }
 
 function logFiles(): string[] {
@@ -196,7 +202,7 @@ async function benchLookup(): Promise<void> {
   ];
 
   console.log(
-    `${files.length} log files, ${runs} runs each after a warm-up, median wall time of the whole process in seconds (rows found); load average before: ${load()}\n`,
+    `${files.length} log files, ${runs} runs each after a warm-up, the methods taking turns, median wall time of the whole process in seconds (rows found); load average before: ${load()}\n`,
   );
   const col = 17;
   console.log(
@@ -204,10 +210,12 @@ async function benchLookup(): Promise<void> {
   );
   for (const query of queries) {
     const base = [cli, 'lookup', '--source', trail, ...query.lookup, '--output', 'csv'];
-    const indexed = timed(node, [...base, '--state', state], true);
-    const scanned = timed(node, base, true);
-    const duck = timed(node, [duckScript, duckSql(query.duck)], true);
-    const jqRun = timed('sh', jq(query.jq), false);
+    const [indexed, scanned, duck, jqRun] = timedTogether([
+      () => once(node, [...base, '--state', state], true),
+      () => once(node, base, true),
+      () => once(node, [duckScript, duckSql(query.duck)], true),
+      () => once('sh', jq(query.jq), false),
+    ]);
     const cell = (t: Timed) => (t.error ? 'FAILED' : `${t.seconds.toFixed(2)} (${t.rows})`).padStart(col);
     const ratio = (a: Timed, b: Timed) =>
       a.error || b.error ? '-' : `${(a.seconds / b.seconds).toFixed(2)}x`;
@@ -260,12 +268,9 @@ async function benchReplay(): Promise<void> {
     rmSync(out, { recursive: true, force: true });
     return once(node, replayArgs, false);
   };
-  replayOnce();
-  const replays = Array.from({ length: runs }, replayOnce).sort((a, b) => a.seconds - b.seconds);
-  const replay = replays[Math.floor(replays.length / 2)];
-  const parse = timed(node, [...hook, naive, file], false);
+  const [replay, parse] = timedTogether([replayOnce, () => once(node, [...hook, naive, file], false)]);
   console.log(
-    `\n## Replay of one ${mb} MB log file (whole process, median of ${runs}; load average ${load()})\n`,
+    `\n## Replay of one ${mb} MB log file (whole process, median of ${runs}, the two taking turns; load average ${load()})\n`,
   );
   console.log('  method                                   seconds   peak RSS MB');
   for (const [name, t] of [
