@@ -76,7 +76,7 @@ function once(cmd: string, args: string[], header: boolean, env: NodeJS.ProcessE
 function timedTogether(methods: (() => Timed)[]): Timed[] {
   for (const m of methods) m();
   const all: Timed[][] = methods.map(() => []);
-  for (let r = 0; r < runs; r++) methods.forEach((m, i) => all[i].push(m()));
+  for (let r = 0; r < runs; r++) for (const [i, m] of methods.entries()) all[i].push(m());
   return all.map((list) => {
     const failed = list.find((t) => t.error);
     if (failed) return failed;
