@@ -7,7 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { renderHtml } from '#cli/audit/render-html.ts';
 import { auditJson, renderText } from '#cli/audit/render-text.ts';
 import { type AuditQuery, type AuditResult, runAuditQuery } from '#cli/audit/run-audit.ts';
@@ -15,6 +15,7 @@ import { asCliError, openPublicKeys } from '#cli/commands/validate.ts';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError, EXIT } from '#cli/errors.ts';
 import { LookupError, type LookupFilter, TEXT_ATTRIBUTES } from '#cli/lookup/filter.ts';
+import { eventFilterOptions, nonEmpty } from '#cli/option-parsers.ts';
 import { terminalWidth } from '#cli/output.ts';
 import { openSource } from '#cli/source.ts';
 import { timeRange } from '#cli/time.ts';
@@ -130,13 +131,8 @@ export async function runAudit(opts: AuditCommandOptions, io: AuditIo = process)
   return exitCodeOf(result);
 }
 
-const nonEmpty = (v: string) => {
-  if (v === '') throw new InvalidArgumentError('expected a value, found an empty string');
-  return v;
-};
-
 export function register(program: Command): void {
-  program
+  const command = program
     .command('audit')
     .description(COMMAND_DESCRIPTIONS.audit)
     .requiredOption(
@@ -148,24 +144,12 @@ export function register(program: Command): void {
       'from: ISO 8601 (UTC unless a zone is given), a date, -2h, -7d, Unix seconds',
       nonEmpty,
     )
-    .option('--end-time <time>', 'until (default: now; a date alone is its end)', nonEmpty)
-    .option('--event-name <name>', 'API name, e.g. PutBucketPolicy', nonEmpty)
-    .option('--event-source <source>', 'service endpoint, e.g. s3.amazonaws.com (or just s3)', nonEmpty)
-    .option('--username <name>', 'IAM user, role or session name, root, or service', nonEmpty)
-    .option('--resource-name <name>', 'a resource ARN, or its name or id', nonEmpty)
-    .option('--resource-type <type>', 'resource type, e.g. AWS::S3::Bucket', nonEmpty)
-    .option('--event-id <id>', 'CloudTrail event ID', nonEmpty)
-    .option('--access-key-id <key>', 'access key ID that signed the request', nonEmpty)
-    .option(
-      '--read-only <true|false>',
-      'read events only (true) or write events only (false)',
-      (v: string) => {
-        const b = v.toLowerCase();
-        if (b !== 'true' && b !== 'false')
-          throw new InvalidArgumentError(`expected true or false, found '${v}'`);
-        return b === 'true';
-      },
-    )
+    .option('--end-time <time>', 'until (default: now; a date alone is its end)', nonEmpty);
+  eventFilterOptions(command, {
+    eventName: 'PutBucketPolicy',
+    eventSource: 's3.amazonaws.com',
+    resourceType: 'AWS::S3::Bucket',
+  })
     .option(
       '--account <id>',
       'only this account (with --region: audited even when the bucket holds nothing for it)',

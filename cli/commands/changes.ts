@@ -3,11 +3,12 @@
  * by resource, newest first; who, from where, with which client, succeeded or refused. See
  * cli/changes/find-changes.ts. Exit 0 with or without changes; 2 on a usage or input error.
  */
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import { AFTER_MS, type ChangesResult, DEFAULT_WINDOW_MS, findChanges } from '#cli/changes/find-changes.ts';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError, EXIT } from '#cli/errors.ts';
 import { LookupError } from '#cli/lookup/filter.ts';
+import { nonEmpty } from '#cli/option-parsers.ts';
 import { displayText } from '#cli/output.ts';
 import { openSource } from '#cli/source.ts';
 import { minutesText, plural } from '#cli/text-format.ts';
@@ -121,11 +122,6 @@ export async function runChanges(opts: ChangesCommandOptions, io: ChangesIo = pr
   io.stdout.write(opts.json ? `${JSON.stringify(changesJson(result), null, 2)}\n` : renderChanges(result));
   return EXIT.ok;
 }
-
-const nonEmpty = (v: string) => {
-  if (v === '') throw new InvalidArgumentError('expected a value, found an empty string');
-  return v;
-};
 
 export function register(program: Command): void {
   program

@@ -7,9 +7,9 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
 import { COMMAND_DESCRIPTIONS } from '#cli/commands.ts';
 import { CliError } from '#cli/errors.ts';
+import { positiveInteger } from '#cli/option-parsers.ts';
 import { ProgressBar, progressCallback } from '#cli/progress.ts';
 import { collectReport, renderReport, warmUpNote } from '#cli/report/insights-report.ts';
 import { openSource } from '#cli/source.ts';
@@ -17,15 +17,6 @@ import { timeOption } from '#cli/time.ts';
 import { InsightsError } from '#shared/insights/index.ts';
 
 const REGION_HELP = 'for an S3 source: its region (default: AWS_REGION, else AWS_DEFAULT_REGION)';
-
-function positiveInteger(what: string): (v: string) => number {
-  return (v) => {
-    if (!/^\d+$/.test(v) || Number(v) < 1) {
-      throw new InvalidArgumentError(`expected ${what} as a whole number of 1 or more, found '${v}'`);
-    }
-    return Number(v);
-  };
-}
 
 export async function writeReport(opts: {
   source: string;

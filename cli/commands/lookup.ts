@@ -25,6 +25,7 @@ import {
   toRow,
 } from '#cli/lookup/row.ts';
 import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#cli/lookup/scan.ts';
+import { eventFilterOptions, nonEmpty, positiveInteger } from '#cli/option-parsers.ts';
 import {
   displayText,
   formatTable,
@@ -291,27 +292,6 @@ function summary(shown: number, s: LookupStats, opts: LookupCommandOptions, seco
   );
 }
 
-function invalid(parse: (v: string) => unknown): (v: string) => never {
-  return (v) => {
-    try {
-      return parse(v) as never;
-    } catch (err) {
-      throw new InvalidArgumentError((err as Error).message);
-    }
-  };
-}
-
-const nonEmpty = (v: string) => {
-  if (v === '') throw new InvalidArgumentError('expected a value, found an empty string');
-  return v;
-};
-
-const positiveInt = (what: string) => (v: string) => {
-  if (!/^\d+$/.test(v) || Number(v) < 1)
-    throw new InvalidArgumentError(`expected ${what}, a whole number of 1 or more`);
-  return Number(v);
-};
-
 /** Options as commander hands them over, after each option's own parsing. */
 export interface RawOptions extends Omit<LookupFilter, 'startTime' | 'endTime'> {
   source?: string;
@@ -413,7 +393,7 @@ function engineOptions(raw: RawOptions): LookupCommandOptions['engine'] {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('lookup')
     .description(COMMAND_DESCRIPTIONS.lookup)
     .option(
@@ -439,36 +419,21 @@ export function register(program: Command): void {
       'events at or after: ISO 8601 (UTC unless a zone is given), a date, -2h, -7d',
       nonEmpty,
     )
-    .option('--end-time <time>', 'events at or before (a date alone means the end of that day)', nonEmpty)
-    .option('--event-name <name>', 'API name, e.g. StopLogging', nonEmpty)
-    .option(
-      '--event-source <source>',
-      'service endpoint, e.g. cloudtrail.amazonaws.com (or just cloudtrail)',
-      nonEmpty,
-    )
-    .option('--username <name>', 'IAM user, role or session name, root, or service', nonEmpty)
-    .option('--resource-name <name>', 'a resource ARN, or its name or id', nonEmpty)
-    .option('--resource-type <type>', 'resource type, e.g. AWS::IAM::Role', nonEmpty)
-    .option('--event-id <id>', 'CloudTrail event ID', nonEmpty)
-    .option('--access-key-id <key>', 'access key ID that signed the request', nonEmpty)
-    .option(
-      '--read-only <true|false>',
-      'read events only (true) or write events only (false)',
-      invalid((v) => {
-        const b = v.toLowerCase();
-        if (b !== 'true' && b !== 'false') throw new Error(`expected true or false, found '${v}'`);
-        return b === 'true';
-      }),
-    )
+    .option('--end-time <time>', 'events at or before (a date alone means the end of that day)', nonEmpty);
+  eventFilterOptions(command, {
+    eventName: 'StopLogging',
+    eventSource: 'cloudtrail.amazonaws.com',
+    resourceType: 'AWS::IAM::Role',
+  })
     .addOption(new Option('--output <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
     .option(
       '--max-results <n>',
       'show at most N events (the oldest, or the newest with --newest-first)',
-      positiveInt('a count'),
+      positiveInteger('a count'),
     )
     .option('--newest-first', 'sort the newest events first, as the console does')
     .option('--detail', 'table: add access key, session issuer, MFA and user agent columns')
-    .option('--concurrency <n>', 'log files read at once', positiveInt('a count'), DEFAULT_CONCURRENCY)
+    .option('--concurrency <n>', 'log files read at once', positiveInteger('a count'), DEFAULT_CONCURRENCY)
     .option(
       '--state <folder|s3://bucket[/prefix]>',
       "where ingest keeps its state (the state bucket, or replay's --out): each file's index there lets lookup skip files that cannot match",
