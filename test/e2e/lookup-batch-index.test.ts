@@ -8,15 +8,15 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { OutboxNotifier } from '#cli/adapters/jsonl-outbox.ts';
-import { demoScenario, generateTrail } from '#cli/generator/index.ts';
 import { SummaryIndex } from '#cli/lookup/index-check.ts';
 import { type LookupOptions, lookup } from '#cli/lookup/scan.ts';
 import { ingestConfig } from '#shared/config.ts';
-import { BATCH_SUMMARIES_PREFIX, classifyKey } from '#shared/keys.ts';
+import { BATCH_SUMMARIES_PREFIX } from '#shared/keys.ts';
 import { ingestBatch } from '#shared/pipeline/ingest-batch.ts';
 import type { IngestPorts } from '#shared/pipeline/ingest-log-files.ts';
 import { noMetrics } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
+import { smallLookupTrail } from '#test/support/quiet-trail.ts';
 
 const BUCKET = 'trail-bucket';
 const BATCH = 7;
@@ -38,20 +38,8 @@ const batchKeys = () => [...state.objects.keys()].filter((k) => k.startsWith(BAT
 const ids = (r: Awaited<ReturnType<typeof lookup>>) => r.events.map((e) => e.record.eventID);
 
 beforeAll(async () => {
-  trail = new MemoryObjectStore('trail');
+  ({ trail, logKeys } = await smallLookupTrail(2));
   state = new MemoryObjectStore('state');
-  await generateTrail(
-    {
-      ...demoScenario,
-      hours: 2,
-      regions: ['us-east-1', 'eu-west-1'],
-      accounts: [demoScenario.accounts[0]],
-      digests: false,
-      bursts: [],
-    },
-    trail,
-  );
-  logKeys = [...trail.objects.keys()].filter((k) => classifyKey(k).kind === 'log').sort();
   const ports: IngestPorts = {
     config: ingestConfig({
       STATE_BUCKET: 'state',

@@ -9,7 +9,6 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
-import { demoScenario, generateTrail } from '#cli/generator/index.ts';
 import { folderReader, SUMMARY_TAIL_BYTES, SummaryIndex } from '#cli/lookup/index-check.ts';
 import { renderLine } from '#cli/lookup/row.ts';
 import { type LookupOptions, lookup } from '#cli/lookup/scan.ts';
@@ -17,6 +16,7 @@ import { classifyKey, type TrailKey } from '#shared/keys.ts';
 import { commitSummary, readAndEvaluate, summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { extractResources } from '#shared/resources/index.ts';
+import { smallLookupTrail } from '#test/support/quiet-trail.ts';
 
 const BUCKET = 'trail-bucket';
 const metrics = { addMetric() {} };
@@ -49,20 +49,8 @@ const withIndex = () => new SummaryIndex(state, BUCKET);
 const ids = (r: Awaited<ReturnType<typeof lookup>>) => r.events.map((e) => e.record.eventID);
 
 beforeAll(async () => {
-  trail = new MemoryObjectStore('trail');
+  ({ trail, logKeys } = await smallLookupTrail(3));
   state = new MemoryObjectStore('state');
-  await generateTrail(
-    {
-      ...demoScenario,
-      hours: 3,
-      regions: ['us-east-1', 'eu-west-1'],
-      accounts: [demoScenario.accounts[0]],
-      digests: false,
-      bursts: [],
-    },
-    trail,
-  );
-  logKeys = [...trail.objects.keys()].filter((k) => classifyKey(k).kind === 'log').sort();
   await ingestAll();
 }, 60_000);
 

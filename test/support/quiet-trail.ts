@@ -10,6 +10,7 @@ import {
   generateTrail,
   type TrailScenario,
 } from '#cli/generator/index.ts';
+import { classifyKey } from '#shared/keys.ts';
 
 export function quietScenario(seed: number, hours: number, eventsPerMinute = 4): TrailScenario {
   return {
@@ -48,4 +49,24 @@ export function generatedOnce(scenario: TrailScenario) {
       return s;
     },
   };
+}
+
+/** The demo's first account in two regions for a few hours, without digests or bursts: a small trail to look up. */
+export async function smallLookupTrail(
+  hours: number,
+): Promise<{ trail: MemoryObjectStore; logKeys: string[] }> {
+  const trail = new MemoryObjectStore('trail');
+  await generateTrail(
+    {
+      ...demoScenario,
+      hours,
+      regions: ['us-east-1', 'eu-west-1'],
+      accounts: [demoScenario.accounts[0]],
+      digests: false,
+      bursts: [],
+    },
+    trail,
+  );
+  const logKeys = [...trail.objects.keys()].filter((k) => classifyKey(k).kind === 'log').sort();
+  return { trail, logKeys };
 }
