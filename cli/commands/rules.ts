@@ -184,18 +184,21 @@ function field(record: Record<string, unknown>, key: string): string {
   return typeof v === 'string' ? v : '-';
 }
 
+/** The columns every table of matched events starts with: number, time, API, principal. */
+function eventCells(eventNumber: number, r: Record<string, unknown>): string[] {
+  return [
+    String(eventNumber),
+    field(r, 'eventTime'),
+    `${field(r, 'eventSource')} ${field(r, 'eventName')}`,
+    principalOf(r),
+  ];
+}
+
 function matchTable(report: TestReport): string {
   const rows = [['#', 'EVENT TIME', 'EVENT', 'PRINCIPAL', 'SOURCE IP', 'FILE']];
   for (const m of report.matches) {
     const r = JSON.parse(m.eventMessage) as Record<string, unknown>;
-    rows.push([
-      String(m.eventNumber),
-      field(r, 'eventTime'),
-      `${field(r, 'eventSource')} ${field(r, 'eventName')}`,
-      principalOf(r),
-      field(r, 'sourceIPAddress'),
-      m.file,
-    ]);
+    rows.push([...eventCells(m.eventNumber, r), field(r, 'sourceIPAddress'), m.file]);
   }
   const summary = `${report.matches.length} of ${report.recordsScanned - report.recordsOutsideWindow} events matched in ${report.filesScanned} files`;
   const outside = report.recordsOutsideWindow
@@ -211,15 +214,7 @@ function suppressedTable(report: TestReport): string {
   const rows = [['#', 'EVENT TIME', 'EVENT', 'PRINCIPAL', 'EVENT ID', 'EXCEPTION', 'REASON']];
   for (const m of report.suppressed) {
     const r = JSON.parse(m.eventMessage) as Record<string, unknown>;
-    rows.push([
-      String(m.eventNumber),
-      field(r, 'eventTime'),
-      `${field(r, 'eventSource')} ${field(r, 'eventName')}`,
-      principalOf(r),
-      field(r, 'eventID'),
-      m.exception,
-      m.reason,
-    ]);
+    rows.push([...eventCells(m.eventNumber, r), field(r, 'eventID'), m.exception, m.reason]);
   }
   return `\n\n${report.suppressed.length} more matched but were suppressed by exceptions (no alert):\n${table(rows)}`;
 }

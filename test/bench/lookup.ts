@@ -17,10 +17,9 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, wri
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { writeLargeLogFile } from '#cli/generator/index.ts';
-import { logFileKey } from '#shared/keys.ts';
 import { INDEX_FIELDS, INDEX_SCHEMA, PAIR_FIELD } from '#shared/logfile/file-index.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
+import { largeLogFile } from '#test/bench/large-file.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const bench = join(root, '.trailwatch', 'bench');
@@ -236,23 +235,7 @@ async function benchLookup(): Promise<void> {
 
 async function benchReplay(): Promise<void> {
   const mb = quick ? 50 : 200;
-  const time = new Date('2026-03-05T14:05:00Z');
-  const key = logFileKey({
-    account: '111122223333',
-    region: 'us-east-1',
-    time,
-    unique: `Bench${String(mb).padStart(11, '0')}`,
-  });
-  const file = join(bench, `ingest-${mb}mb.json.gz`);
-  if (!existsSync(file)) {
-    process.stderr.write(`generating a ${mb} MB log file (cached in .trailwatch/bench/) ...\n`);
-    await writeLargeLogFile(file, {
-      targetBytes: mb * 1_000_000,
-      seed: 7,
-      time: time.toISOString(),
-      gzipLevel: 1,
-    });
-  }
+  const { file, key } = await largeLogFile(bench, mb);
   // A folder holding that one file, laid out as the bucket.
   const folder = join(bench, `replay-${mb}mb`);
   const placed = join(folder, key);

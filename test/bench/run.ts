@@ -3,12 +3,11 @@
  * and ratios. Never fails on timing. `npm run bench -- ingest` runs one part; BENCH_QUICK=1 uses small files.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { writeLargeLogFile } from '#cli/generator/index.ts';
-import { logFileKey } from '#shared/keys.ts';
 import { defaultRules } from '#shared/rules/load.ts';
+import { largeLogFile } from '#test/bench/large-file.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const cacheDir = join(root, '.trailwatch', 'bench');
@@ -60,26 +59,8 @@ function runWorker(method: string, file: string, key: string): Result {
   }
 }
 
-async function ensureFile(mb: number): Promise<{ file: string; key: string }> {
-  mkdirSync(cacheDir, { recursive: true });
-  const time = new Date('2026-03-05T14:05:00Z');
-  const key = logFileKey({
-    account: '111122223333',
-    region: 'us-east-1',
-    time,
-    unique: `Bench${String(mb).padStart(11, '0')}`,
-  });
-  const file = join(cacheDir, `ingest-${mb}mb.json.gz`);
-  if (!existsSync(file)) {
-    process.stderr.write(`generating a ${mb} MB log file (cached in .trailwatch/bench/) ...\n`);
-    await writeLargeLogFile(file, {
-      targetBytes: mb * 1_000_000,
-      seed: 7,
-      time: time.toISOString(),
-      gzipLevel: 1,
-    });
-  }
-  return { file, key };
+function ensureFile(mb: number): Promise<{ file: string; key: string }> {
+  return largeLogFile(cacheDir, mb);
 }
 
 const mbps = (r: Result) => (r.seconds > 0 ? r.uncompressedBytes / 1e6 / r.seconds : 0);
