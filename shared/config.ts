@@ -177,7 +177,18 @@ export function watchdogConfig(env: Env = process.env): WatchdogConfig {
   };
 }
 
-export const detectConfig = verifyConfig;
+/** The scheduled detect also sends the throttled rule alerts batched ingest deferred, as ingest would. */
+export function detectConfig(
+  env: Env = process.env,
+): StateConfig & { alertThrottle: ThrottlePolicy; runbookUrl?: string } {
+  const runbookUrl = runbookFromEnv(env);
+  return {
+    stateBucket: str(env, 'STATE_BUCKET'),
+    ...alertTopics(env),
+    alertThrottle: throttleFromEnv(env),
+    ...(runbookUrl ? { runbookUrl } : {}),
+  };
+}
 
 /** How the scheduled functions split their account-regions (SHARD_COUNT parallel shards). */
 export interface ShardConfig {

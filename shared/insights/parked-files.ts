@@ -1,19 +1,32 @@
 /**
- * Parked summaries: the summaries of log files that batched ingest did not apply to their state (their
- * counts could not start an insight, see park-ticket.ts), one gzipped object per batch under
- * `insights/parked/<yyyy>/<mm>/<dd>/<hh>/`, the hour of ingest. The scheduled detect lists the hours since
- * its last fold and applies them (shared/pipeline/detect-shards.ts); applying dedupes by source, so an
- * object read twice, or a file parked twice, counts once.
+ * Parked objects: what batched ingest leaves for the scheduled detect, one gzipped object per batch under
+ * `insights/parked/<yyyy>/<mm>/<dd>/<hh>/`, the hour of ingest:
+ *   - the summaries of log files it did not apply to their state (their counts could not start an insight,
+ *     see park-ticket.ts): the fold lists the hours since its last fold and applies them
+ *     (shared/pipeline/detect-shards.ts); applying dedupes by source, so an object read twice, or a file
+ *     parked twice, counts once;
+ *   - every file's count-rule events, and the throttled rule alerts the batch deferred: the sweep reads each
+ *     new object once, every five minutes (shared/pipeline/sweep-parked.ts).
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { InsightsError } from '#shared/insights/insight-types.ts';
+import type { DeferredAlert } from '#shared/notify/throttle.ts';
 import { mapPool } from '#shared/pipeline/shards.ts';
 import { type ObjectStore, readAll } from '#shared/ports.ts';
+import type { ParkedCount } from '#shared/rules/parked-counts.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
 
 export const PARKED_PREFIX = 'insights/parked/';
-const PARKED_SCHEMA = 'trailwatch.parked-summaries/1';
+/** Summaries only: objects written before counts and alerts were parked too (still read). */
+const SUMMARIES_ONLY_SCHEMA = 'trailwatch.parked-summaries/1';
+const PARKED_SCHEMA = 'trailwatch.parked/2';
+
+export interface ParkedBatch {
+  summaries: LogFileSummary[];
+  counts: ParkedCount[];
+  alerts: DeferredAlert[];
+}
 const HOUR_MS = 3_600_000;
 const READ_CONCURRENCY = 16;
 
@@ -25,34 +38,53 @@ export function parkedHourPrefix(hour: number): string {
   return `${PARKED_PREFIX}${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/${pad(d.getUTCHours())}/`;
 }
 
-/** Keyed by the files it holds: a retried batch rewrites the same object (within the hour). */
-export function parkedKey(summaries: LogFileSummary[], now: Date): string {
-  const keys = summaries.map((s) => `${s.source.bucket}/${s.source.key}`).sort();
-  const id = createHash('sha256').update(keys.join('\n')).digest('hex').slice(0, 32);
+/**
+ * Keyed by what it holds: a retried batch that parks the same rewrites the same object, and one that parks
+ * something else (a retry after a partial failure, whose alerts this container already deferred) does not
+ * overwrite what the first try left for the sweep.
+ */
+export function parkedKey(body: Uint8Array, now: Date): string {
+  const id = createHash('sha256').update(body).digest('hex').slice(0, 32);
   return `${parkedHourPrefix(Math.floor(now.getTime() / HOUR_MS))}${id}.json.gz`;
 }
 
-/** The object's body: the summaries without their lookup index (the batch's summaries object has it). */
-export function encodeParked(summaries: LogFileSummary[]): Buffer {
-  const lean = summaries.map(({ index: _index, ...s }) => s);
-  return gzipSync(JSON.stringify({ schema: PARKED_SCHEMA, summaries: lean }));
+/** The object's body: summaries without their lookup index (the batch's summaries object has it). */
+export function encodeParked(batch: ParkedBatch): Buffer {
+  const summaries = batch.summaries.map(({ index: _index, ...s }) => s);
+  return gzipSync(JSON.stringify({ schema: PARKED_SCHEMA, ...batch, summaries }));
 }
 
-export function decodeParked(body: Buffer, key: string): LogFileSummary[] {
-  let parsed: { schema?: unknown; summaries?: unknown };
+export function decodeParked(body: Buffer, key: string): ParkedBatch {
+  let parsed: { schema?: unknown; summaries?: unknown; counts?: unknown; alerts?: unknown };
   try {
     parsed = JSON.parse(gunzipSync(body).toString('utf8'));
   } catch (err) {
-    throw new InsightsError(`expected gzipped JSON parked summaries at ${key}, found unreadable bytes`, {
+    throw new InsightsError(`expected a gzipped JSON parked object at ${key}, found unreadable bytes`, {
       cause: err,
     });
   }
-  if (parsed?.schema !== PARKED_SCHEMA || !Array.isArray(parsed.summaries)) {
+  if (parsed?.schema === SUMMARIES_ONLY_SCHEMA && Array.isArray(parsed.summaries)) {
+    return { summaries: parsed.summaries as LogFileSummary[], counts: [], alerts: [] };
+  }
+  if (
+    parsed?.schema !== PARKED_SCHEMA ||
+    !Array.isArray(parsed.summaries) ||
+    !Array.isArray(parsed.counts) ||
+    !Array.isArray(parsed.alerts)
+  ) {
     throw new InsightsError(
-      `expected schema ${PARKED_SCHEMA} with a summaries array at ${key}, found ${String(parsed?.schema)}`,
+      `expected schema ${PARKED_SCHEMA} with summaries, counts and alerts arrays at ${key}, found ${String(parsed?.schema)}`,
     );
   }
-  return parsed.summaries as LogFileSummary[];
+  return parsed as ParkedBatch;
+}
+
+/** The parked objects of hours `fromHour` to `toHour` (both included), in key order. */
+export async function listParked(store: ObjectStore, fromHour: number, toHour: number): Promise<string[]> {
+  const keys: string[] = [];
+  for (let h = fromHour; h <= toHour; h++)
+    for await (const info of store.list(parkedHourPrefix(h))) keys.push(info.key);
+  return keys;
 }
 
 /**
@@ -67,9 +99,7 @@ export async function readParked(
   onError: (key: string, error: unknown) => void,
 ): Promise<{ byPlace: Map<string, LogFileSummary[]>; objects: number }> {
   const byPlace = new Map<string, LogFileSummary[]>();
-  const keys: string[] = [];
-  for (let h = fromHour; h <= toHour; h++)
-    for await (const info of store.list(parkedHourPrefix(h))) keys.push(info.key);
+  const keys = await listParked(store, fromHour, toHour);
   // A few at a time; kept in key order, so the summaries of a place come in the same order on every run.
   const read = await mapPool(keys, READ_CONCURRENCY, async (key) =>
     decodeParked(await readAll(store, key), key),
@@ -79,7 +109,7 @@ export async function readParked(
       onError(key, read.errors.get(i));
       continue;
     }
-    for (const s of read.results[i] ?? []) {
+    for (const s of read.results[i]?.summaries ?? []) {
       const place = `${s.account}/${s.region}`;
       if (!keep(place)) continue;
       const list = byPlace.get(place) ?? [];

@@ -72,6 +72,9 @@ export interface SeriesState {
   u?: number[];
 }
 
+/** Hours an unverified file's rows wait for verify (see foldState). */
+export const UNVERIFIED_KEEP_HOURS = 24;
+
 /** What one unverified log file added: taken into the baseline when verify finds it listed, else never. */
 export interface UnverifiedFile {
   /** Delivery hour (hours since the epoch), to forget it with the baseline window. */
@@ -619,7 +622,19 @@ export function foldState(state: InsightsState, nowMinute: number, o: InsightsOp
       state.coverage = from <= state.coverage[1] ? [from, state.coverage[1]] : null;
     }
   }
-  if (moved) collectValues(state);
+  // Verify lists a file within about an hour of its delivery (the watchdog reports one still unlisted after
+  // two): a file unlisted after a day never will be (a trail without log file validation, a file no digest
+  // names). Its rows go then rather than with the baseline window, so such a trail's state stays as small as
+  // a validated one's.
+  const unverifiedCut = Math.floor(nowMinute / HOUR_MINUTES) - UNVERIFIED_KEEP_HOURS;
+  let dropped = false;
+  for (const [hash, file] of Object.entries(state.unverified ?? {})) {
+    if (file.h >= unverifiedCut) continue;
+    dropSource(state, hash);
+    dropped = true;
+  }
+  if (state.unverified && Object.keys(state.unverified).length === 0) delete state.unverified;
+  if (moved || dropped) collectValues(state);
 }
 
 /** Drops values no tally refers to any more. */

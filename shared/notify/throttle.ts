@@ -6,7 +6,7 @@
  * window sends the message, later ones in the same window do not. The claim names the file that made it, so
  * a retry of that same file (a crash between claim and publish) sends again instead of losing the alert.
  */
-import { type ObjectStore, PreconditionFailedError, readAll } from '#shared/ports.ts';
+import { type Notification, type ObjectStore, PreconditionFailedError, readAll } from '#shared/ports.ts';
 import type { Rule, Severity } from '#shared/rules/rule-types.ts';
 
 export interface ThrottlePolicy {
@@ -64,6 +64,22 @@ export interface ClaimArgs {
 
 /** One rule's throttle window for an account and region, as a file claims it. */
 export type AlertWindow = ClaimArgs;
+
+/** When the window `args` falls in ends (epoch milliseconds). */
+export function windowEnd(args: Pick<ClaimArgs, 'minutes' | 'at'>): number {
+  const windowMs = args.minutes * 60_000;
+  return (Math.floor(args.at.getTime() / windowMs) + 1) * windowMs;
+}
+
+/**
+ * A throttled alert batched ingest leaves to the scheduled sweep (shared/pipeline/sweep-parked.ts), in the
+ * batch's parked object: the sweep sends it unless a message was already sent in its window. One process
+ * decides every window, so no claim object is written per file.
+ */
+export interface DeferredAlert {
+  window: Omit<ClaimArgs, 'at'> & { at: string };
+  notification: Notification;
+}
 
 interface Claim {
   source?: string;

@@ -31,6 +31,8 @@ import {
   sumShardCounts,
   writeShardStatus,
 } from '#shared/pipeline/shards.ts';
+import { sweepParked } from '#shared/pipeline/sweep-parked.ts';
+import { defaultRules } from '#shared/rules/load.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
 
 export const DETECT_JOB = 'detect';
@@ -172,7 +174,10 @@ export async function detectShard(
   };
 }
 
-/** The scheduled run: start every shard, send the outbox, report the open insights the shards counted. */
+/**
+ * The scheduled run: start every shard, sweep the new parked objects (sweep-parked.ts), send the outbox,
+ * report the open insights the shards counted.
+ */
 export async function detectScheduled(ports: DetectPorts & ShardedPorts): Promise<DetectRunResult> {
   const { shardCount } = ports.shards;
   const specs = Array.from({ length: shardCount }, (_, index) => ({ index, count: shardCount }));
@@ -186,10 +191,20 @@ export async function detectScheduled(ports: DetectPorts & ShardedPorts): Promis
       result.places += r.places;
     }
   }
+  // The sweep's failure does not stop the outbox; it is raised at the end, and its next run tries again.
+  let failure: unknown;
+  try {
+    await sweepParked({ ...ports, rules: ports.rules ?? defaultRules() });
+  } catch (err) {
+    failure = err;
+    ports.logger.error('sweep of parked objects failed; the next run tries again', { error: err });
+    ports.metrics.addMetric(METRIC.ProcessingFailures, 'Count', 1);
+  }
   await flushOutbox(ports.state, ports.notifier);
   const counts = await sumShardCounts(ports.state, DETECT_JOB, shardCount);
   result.open = counts.open ?? 0;
   if (!ports.startShard) result.places = counts.places ?? result.places;
   ports.metrics.addMetric(METRIC.InsightsOpen, 'Count', result.open);
+  if (failure) throw failure;
   return result;
 }

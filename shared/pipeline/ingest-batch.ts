@@ -4,7 +4,12 @@
  *
  *   1. dedup: an object announced twice in the batch is read once (the others are `duplicate`); a deleted or
  *      empty log file or digest raises its CRITICAL tamper alert here, as on the S3-triggered path;
- *   2. per file, a few at a time: route; read and evaluate; rule metrics and throttled rule alerts;
+ *   2. per file, a few at a time: route; read and evaluate; rule metrics; the rule alerts that are never
+ *      throttled (CRITICAL and HIGH by default) go out at once, a throttled one is deferred to the scheduled
+ *      sweep in the batch's parked object (shared/pipeline/sweep-parked.ts: one process decides every throttle
+ *      window, so no claim is written per file); then the count rules over the whole batch
+ *      (shared/rules/parked-counts.ts): what its files cross among themselves alerts at once, and every
+ *      file's counted events go to the parked object, for the sweep to find the bursts several batches show;
  *   3. per account-region: when its park ticket (shared/insights/park-ticket.ts, kept per container, one state
  *      GET to renew) shows that the batch's files cannot start an insight, they are parked: their summaries go
  *      into ONE parked object for the batch (shared/insights/parked-files.ts), which the scheduled detect
@@ -27,10 +32,11 @@ import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import { readState } from '#shared/insights/index.ts';
 import { type InsightEvent, resolveOptions } from '#shared/insights/insight-types.ts';
 import { mayPark, type ParkTicket, parkTicket, seriesCounts } from '#shared/insights/park-ticket.ts';
-import { encodeParked, parkedKey } from '#shared/insights/parked-files.ts';
+import { encodeParked, type ParkedBatch, parkedKey } from '#shared/insights/parked-files.ts';
 import { BATCH_SUMMARIES_PREFIX, BATCH_SUMMARIES_SCHEMA, dayPath, decodeEventKey } from '#shared/keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
-import { type claimAlert, claimKey, claimOwner, markAlertSent } from '#shared/notify/throttle.ts';
+import { buildRuleNotification } from '#shared/notify/rule-alerts.ts';
+import { type AlertWindow, claimKey, type DeferredAlert, throttleMinutes } from '#shared/notify/throttle.ts';
 import {
   countIngested,
   type DeliveryOutcome,
@@ -40,11 +46,14 @@ import {
   readDeliveredLogFile,
   recordRejection,
   reportTamper,
+  ruleAlertContext,
   verifiedKeyFor,
 } from '#shared/pipeline/ingest-log-files.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import { mapPool } from '#shared/pipeline/shards.ts';
-import type { ObjectStore } from '#shared/ports.ts';
+import type { Notification, ObjectStore } from '#shared/ports.ts';
+import { batchCrossings, type ParkedCount, parkCounts } from '#shared/rules/parked-counts.ts';
+import type { Rule } from '#shared/rules/rule-types.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
 
 /** A delivery with the id of the queue message that carried it. */
@@ -59,18 +68,19 @@ export interface BatchResult {
   failedMessageIds: string[];
   /** Key of the batch's summaries object, when one was written. */
   summariesKey?: string;
-  /** Key of the batch's parked summaries, when files were parked. */
+  /** Key of the batch's parked object, when files were parked or counted events or alerts were deferred. */
   parkedKey?: string;
   /** Files parked (their state left alone until the next fold). */
   parked: number;
 }
 
 /**
- * Claims already settled, by claim key, for the life of the container: a claim is written once and never
- * changes, so its owner can be remembered (bounded: cleared when full).
+ * Throttle windows this container already deferred an alert of (in a parked object that was written), by
+ * claim key: a later file in the same window adds nothing the sweep would send. Bounded: cleared when full.
  */
-const knownClaimsByStore = new WeakMap<ObjectStore, Map<string, Promise<string | undefined>>>();
-const MAX_KNOWN_CLAIMS = 20_000;
+const deferredByStore = new WeakMap<ObjectStore, Set<string>>();
+const MAX_DEFERRED = 20_000;
+const rulesById = new WeakMap<readonly Rule[], ReadonlyMap<string, Rule>>();
 
 /**
  * Park tickets by account-region for the life of the container (park-ticket.ts): a file of an account-region
@@ -109,13 +119,20 @@ interface Evaluated {
 export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery[]): Promise<BatchResult> {
   const { logger, metrics, state } = ports;
   const result: BatchResult = { outcomes: [], insights: [], failedMessageIds: [], parked: 0 };
-  let knownClaims = knownClaimsByStore.get(state);
-  if (!knownClaims || knownClaims.size > MAX_KNOWN_CLAIMS) {
-    knownClaims = new Map();
-    knownClaimsByStore.set(state, knownClaims);
+  let deferredWindows = deferredByStore.get(state);
+  if (!deferredWindows || deferredWindows.size > MAX_DEFERRED) {
+    deferredWindows = new Set();
+    deferredByStore.set(state, deferredWindows);
+  }
+  let rules = rulesById.get(ports.rules);
+  if (!rules) {
+    rules = new Map(ports.rules.map((r) => [r.id, r]));
+    rulesById.set(ports.rules, rules);
   }
   const failed = new Set<string>();
   const fail = (ids: string[], key: string, error: unknown) => {
+    // Once per object, whichever steps its failure concerns.
+    if (ids.every((id) => failed.has(id))) return;
     logger.error('object failed; its message will be retried', { key, error });
     metrics.addMetric(METRIC.ProcessingFailures, 'Count', 1);
     for (const id of ids) failed.add(id);
@@ -140,23 +157,27 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
     } else unique.set(id, { ...d, copies: [] });
   }
 
-  // A rule's throttle window is claimed once: the first file to hit it asks the store, the others are
-  // throttled by that answer (a claim attempt is a billed PUT even when it loses).
-  const claimOnce: typeof claimAlert = async (store, args) => {
-    if (args.minutes <= 0) return true;
-    const key = claimKey(args);
-    let owner = knownClaims.get(key);
-    if (!owner) {
-      owner = claimOwner(store, args);
-      knownClaims.set(key, owner);
-      // A failed request is not an answer: the next file asks again.
-      owner.catch(() => knownClaims?.delete(key));
-    }
-    return (await owner) === args.sourceKey;
-  };
-  // A window whose publish failed is not spent: the next file of the batch asks the store again, finds the
-  // claim unsent and sends (shared/notify/throttle.ts).
-  const unsent = (args: Parameters<typeof claimKey>[0]) => knownClaims?.delete(claimKey(args));
+  // Throttled alerts for the sweep, the first of each window; the messages whose files deferred them.
+  const deferred = new Map<string, { alert: DeferredAlert; ids: string[] }>();
+  const deferFor =
+    (ids: string[]) =>
+    (window: AlertWindow, notification: () => Notification): boolean => {
+      const key = claimKey(window);
+      if (deferredWindows.has(key) || deferred.has(key)) return false;
+      deferred.set(key, {
+        alert: { window: { ...window, at: window.at.toISOString() }, notification: notification() },
+        ids,
+      });
+      return true;
+    };
+  // Every file's counted events, with the messages that carried it and what a count alert names.
+  const counted: {
+    ids: string[];
+    file: LogFileRef;
+    summary: LogFileSummary;
+    counts: ParkedCount[];
+    full: ParkedCount[];
+  }[] = [];
 
   // 2. Route, read and evaluate, rule findings: a few files at a time.
   const evaluated: Evaluated[] = [];
@@ -211,7 +232,19 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
         return;
       }
       // Rule alerts first: the unthrottled ones (CRITICAL and HIGH by default) need no state at all.
-      await publishRuleFindings(ports, file, read, { claim: claimOnce, markSent: markAlertSent, unsent });
+      await publishRuleFindings(ports, file, read, { defer: deferFor(ids) });
+      if (read.counts && read.counts.length > 0) {
+        const source = `${bucket}/${file.key.key}`;
+        const { account, region } = read.summary;
+        counted.push({
+          ids,
+          file,
+          summary: read.summary,
+          counts: parkCounts(source, account, region, read.counts),
+          // With all their samples: an alert at ingest shows as many as the per-file path does.
+          full: parkCounts(source, account, region, read.counts, Number.POSITIVE_INFINITY),
+        });
+      }
       // Not checked against a digest yet: detection counts it, the baselines only once verify lists it
       // (files that go to the state are looked up below; a parked file is taken as verified by the state if
       // verify lists it before the fold).
@@ -229,6 +262,42 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
       fail(ids, key, error);
     }
   });
+
+  // 2b. Count rules over the whole batch: a burst its files show among themselves alerts now.
+  const live = counted.filter((c) => !c.ids.some((id) => failed.has(id)));
+  const bySource = new Map(live.map((c) => [`${c.file.bucket}/${c.file.key.key}`, c]));
+  for (const x of batchCrossings(
+    live.flatMap((c) => c.full),
+    rules,
+  )) {
+    const files = x.sources.flatMap((src) => bySource.get(src) ?? []);
+    if (files.length === 0) continue;
+    const ids = files.flatMap((f) => f.ids);
+    // Named after the newest file of the burst: its key time is the throttle window the alert falls in.
+    const newest = files.reduce((a, b) => (b.file.key.time > a.file.key.time ? b : a));
+    metrics.addMetric(x.rule.metricName, 'Count', x.matches.count);
+    const window: AlertWindow = {
+      ruleId: x.rule.id,
+      account: x.account,
+      region: x.region,
+      minutes: throttleMinutes(x.rule, ports.config.alertThrottle),
+      at: newest.file.key.time,
+      sourceKey: newest.file.key.key,
+    };
+    const notification = () =>
+      buildRuleNotification(x.matches, ruleAlertContext(ports.config, newest.summary, newest.file));
+    if (window.minutes > 0) {
+      if (!deferFor(ids)(window, notification)) metrics.addMetric(METRIC.RuleAlertsThrottled, 'Count', 1);
+      continue;
+    }
+    try {
+      await ports.notifier.publish(notification());
+      metrics.addMetric(METRIC.RuleAlerts, 'Count', 1);
+    } catch (error) {
+      // Its files come back: the retry counts them again and alerts (repeated rather than lost).
+      for (const f of files) fail(f.ids, f.file.key.key, error);
+    }
+  }
 
   // 3. One state write per account-region.
   const byPlace = new Map<string, Evaluated[]>();
@@ -309,23 +378,31 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
     }
   });
 
-  // 3b. The parked files' summaries, in one object the scheduled detect folds in: written before the
-  // messages are acknowledged, so a failure here sends them back to the queue.
-  if (parked.length > 0) {
-    const summaries = parked.map((f) => f.summary);
-    const key = parkedKey(summaries, now);
+  // 3b. The parked object: the parked files' summaries (the scheduled detect folds them in), every file's
+  // counted events and the deferred alerts (its sweep reads them). Written before the messages are
+  // acknowledged, so a failure here sends them back to the queue.
+  const alerts = [...deferred.values()];
+  const counts = counted.filter((c) => !c.ids.some((id) => failed.has(id)));
+  if (parked.length > 0 || counts.length > 0 || alerts.length > 0) {
+    const batch: ParkedBatch = {
+      summaries: parked.map((f) => f.summary),
+      counts: counts.flatMap((c) => c.counts),
+      alerts: alerts.map((a) => a.alert),
+    };
+    const body = encodeParked(batch);
+    const key = parkedKey(body, now);
     try {
-      await state.put(key, encodeParked(summaries), {
-        contentType: 'application/json',
-        contentEncoding: 'gzip',
-      });
+      await state.put(key, body, { contentType: 'application/json', contentEncoding: 'gzip' });
       result.parkedKey = key;
       for (const f of parked) {
         countIngested(metrics, f.summary);
         applied.push(f);
       }
+      for (const k of deferred.keys()) deferredWindows.add(k);
     } catch (error) {
       for (const f of parked) fail(f.messageIds, f.file.key.key, error);
+      for (const c of counts) fail(c.ids, c.file.key.key, error);
+      for (const a of alerts) fail(a.ids, a.alert.window.sourceKey, error);
     }
   }
 

@@ -33,6 +33,7 @@ import {
   addDimensionedMetric,
   type Log,
   type MetricsSink,
+  type Notification,
   type Notifier,
   ObjectNotFoundError,
   type ObjectStore,
@@ -487,6 +488,12 @@ export interface RuleThrottle {
   unsent?: (window: AlertWindow) => void;
   /** The state store already failed for this file: urgent alerts go out without it, the rest wait. */
   stateFailure?: unknown;
+  /**
+   * Batched ingest: a throttled alert is handed over (to the scheduled sweep) instead of claimed here, and the
+   * caller evaluates the count rules over its whole batch. Returns false when the window was already handed
+   * over: the alert is throttled.
+   */
+  defer?: (window: AlertWindow, notification: () => Notification) => boolean;
 }
 
 /**
@@ -502,12 +509,12 @@ export async function publishRuleFindings(
   throttle: RuleThrottle = {},
 ): Promise<RuleMatches[]> {
   const { metrics, config, state } = ports;
-  const { claim = claimAlert, markSent = markAlertSent, stateFailure } = throttle;
+  const { claim = claimAlert, markSent = markAlertSent, stateFailure, defer } = throttle;
   const { summary, matches } = found;
   const crossed: RuleMatches[] = [];
   // Count rules need the state: when it fails, the single-record alerts still go out and the retry counts.
   let countFailure: unknown = stateFailure;
-  for (const obs of countFailure ? [] : (found.counts ?? [])) {
+  for (const obs of countFailure || defer ? [] : (found.counts ?? [])) {
     try {
       const groups = await applyCounts(state, {
         rule: obs.rule,
@@ -537,15 +544,7 @@ export async function publishRuleFindings(
       })),
     });
   }
-  const ctx = {
-    topic: config.alertTopicArn,
-    source: summary.source,
-    account: summary.account,
-    region: summary.region,
-    at: file.key.time,
-    throttle: config.alertThrottle,
-    ...(config.runbookUrl ? { runbookUrl: config.runbookUrl } : {}),
-  };
+  const ctx = ruleAlertContext(config, summary, file);
   const windows = new Map(
     hits.map((m): [RuleMatches, AlertWindow] => [
       m,
@@ -571,6 +570,11 @@ export async function publishRuleFindings(
     const window = windows.get(m)!;
     const urgent = m.rule.severity === 'CRITICAL' || m.rule.severity === 'HIGH';
     let claimed = window.minutes <= 0;
+    if (!claimed && defer) {
+      if (!defer(window, () => buildRuleNotification(m, ctx)))
+        metrics.addMetric(METRIC.RuleAlertsThrottled, 'Count', 1);
+      continue;
+    }
     if (!claimed) {
       try {
         if (stateFailure) throw stateFailure;
@@ -604,6 +608,19 @@ export async function publishRuleFindings(
   if (sent > 0) metrics.addMetric(METRIC.RuleAlerts, 'Count', sent);
   if (failure) throw failure;
   return crossed;
+}
+
+/** What a rule alert about one file says of where it comes from, and the throttle window it falls in. */
+export function ruleAlertContext(config: IngestConfig, summary: LogFileSummary, file: LogFileRef) {
+  return {
+    topic: config.alertTopicArn,
+    source: summary.source,
+    account: summary.account,
+    region: summary.region,
+    at: file.key.time,
+    throttle: config.alertThrottle,
+    ...(config.runbookUrl ? { runbookUrl: config.runbookUrl } : {}),
+  };
 }
 
 const SEVERITY_ORDER: Record<string, number> = { CRITICAL: 0, HIGH: 1, MEDIUM: 2, LOW: 3 };

@@ -15,6 +15,8 @@ import { RulesError } from '#shared/rules/errors.ts';
 import type { CountGroup, CountWindow } from '#shared/rules/evaluate.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 
+type CountCorrelation = NonNullable<NonNullable<Rule['sigma']>['correlation']>;
+
 export const COUNT_STATE_PREFIX = 'count-windows/';
 const SCHEMA = 'trailwatch.count-window/1';
 /** Events arriving this late (delivery delays) still meet the events they belong with. */
@@ -79,31 +81,58 @@ function prune(state: CountState, timespan: number, current: string): void {
   state.files = Object.fromEntries(keep);
 }
 
-/** The densest window holding at least one of `mine`, or undefined when none reaches the threshold. */
+/** One counted event: its second, its counted value, its file, and the batch that carried the file. */
+export interface WindowEvent {
+  t: number;
+  v: string;
+  file: string;
+  /** Whether the event is one the caller is deciding for (the file being applied, the new files of a sweep). */
+  mine: boolean;
+  batch?: string;
+}
+
+export interface WindowTest {
+  timespan: number;
+  threshold: number;
+  /** value_count: distinct values count; event_count: events. */
+  distinct: boolean;
+  /** Distinct batches the window must span (default 1): what one batch shows alone was alerted at ingest. */
+  batches?: number;
+}
+
+/**
+ * The densest window of `timespan` seconds (half-open) that reaches the threshold, holds at least one event
+ * of `mine` and spans `batches` batches; undefined when none does. Only the windows ending at each event and
+ * reaching back as far as the timespan allows are tried: they hold the most of everything.
+ */
 export function crossingWindow(
-  events: { t: number; v: string; file: string }[],
-  mine: string,
-  timespan: number,
-  threshold: number,
-  distinct: boolean,
+  events: WindowEvent[],
+  test: WindowTest,
 ): { count: number; start: number; end: number; files: number } | undefined {
   const sorted = [...events].sort((a, b) => a.t - b.t);
   let best: { count: number; lo: number; hi: number } | undefined;
   const values = new Map<string, number>();
+  const batches = new Map<string, number>();
+  const bump = (m: Map<string, number>, k: string, d: number) => {
+    const n = (m.get(k) ?? 0) + d;
+    if (n === 0) m.delete(k);
+    else m.set(k, n);
+  };
   let ours = 0;
   let lo = 0;
   for (let hi = 0; hi < sorted.length; hi++) {
-    values.set(sorted[hi].v, (values.get(sorted[hi].v) ?? 0) + 1);
-    if (sorted[hi].file === mine) ours++;
-    while (sorted[hi].t - sorted[lo].t >= timespan) {
-      const n = (values.get(sorted[lo].v) ?? 0) - 1;
-      if (n === 0) values.delete(sorted[lo].v);
-      else values.set(sorted[lo].v, n);
-      if (sorted[lo].file === mine) ours--;
+    bump(values, sorted[hi].v, 1);
+    bump(batches, sorted[hi].batch ?? '', 1);
+    if (sorted[hi].mine) ours++;
+    while (sorted[hi].t - sorted[lo].t >= test.timespan) {
+      bump(values, sorted[lo].v, -1);
+      bump(batches, sorted[lo].batch ?? '', -1);
+      if (sorted[lo].mine) ours--;
       lo++;
     }
-    const count = distinct ? values.size : hi - lo + 1;
-    if (count >= threshold && ours > 0 && (!best || count > best.count)) best = { count, lo, hi };
+    const count = test.distinct ? values.size : hi - lo + 1;
+    if (count < test.threshold || ours === 0 || batches.size < (test.batches ?? 1)) continue;
+    if (!best || count > best.count) best = { count, lo, hi };
   }
   if (!best) return undefined;
   const window = sorted.slice(best.lo, best.hi + 1);
@@ -153,19 +182,24 @@ export async function applyCounts(
   }
 }
 
+/** A count rule's threshold test. */
+export function windowTest(c: CountCorrelation, batches = 1): WindowTest {
+  return { timespan: c.timespanSeconds, threshold: c.threshold, distinct: c.type === 'value_count', batches };
+}
+
 function crossings(
   state: CountState,
   sourceKey: string,
   groups: CountGroup[],
-  c: NonNullable<NonNullable<Rule['sigma']>['correlation']>,
+  c: CountCorrelation,
 ): { group: CountGroup; window: CountWindow }[] {
   const out: { group: CountGroup; window: CountWindow }[] = [];
   for (const g of groups) {
-    const events: { t: number; v: string; file: string }[] = [];
+    const events: WindowEvent[] = [];
     for (const [file, f] of Object.entries(state.files)) {
-      for (const [t, v] of f.groups[g.key] ?? []) events.push({ t, v, file });
+      for (const [t, v] of f.groups[g.key] ?? []) events.push({ t, v, file, mine: file === sourceKey });
     }
-    const w = crossingWindow(events, sourceKey, c.timespanSeconds, c.threshold, c.type === 'value_count');
+    const w = crossingWindow(events, windowTest(c));
     if (!w) continue;
     out.push({
       group: g,

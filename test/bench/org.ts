@@ -4,7 +4,9 @@
  *   1. A generated organization trail (cli/generator/organization.ts): busy and quiet accounts, one burst.
  *   2. Its log files replayed through batched ingest (SQS batches: all files delivered within the batching
  *      window, up to the batch size), quiet and busy accounts separately so each class gets its own bill:
- *      files and events per second, S3 requests per 1,000 files, cost per 100,000 events and per file.
+ *      files and events per second, S3 requests per 1,000 files, cost per 100,000 events and per file. The
+ *      scheduled detect (with its sweep of the parked objects) runs every five simulated minutes between the
+ *      batches, and verify's hourly confirmation of the files a digest lists is simulated, billed apart.
  *   3. Whether the burst was detected in its own account, and whether any other account raised an insight
  *      on the burst's API.
  *   4. State bytes per account-region, and what the kept versions add.
@@ -23,12 +25,14 @@ import {
   type OrganizationScenario,
 } from '#cli/generator/organization.ts';
 import { ingestConfig } from '#shared/config.ts';
+import { confirmVerified } from '#shared/insights/index.ts';
 import { DEFAULT_OPTIONS, type InsightEvent } from '#shared/insights/insight-types.ts';
 import { stateKey } from '#shared/insights/state.ts';
 import { digestFileKey, logFileKey } from '#shared/keys.ts';
 import { detectShard } from '#shared/pipeline/detect-shards.ts';
 import { BATCH_READ_CONCURRENCY, ingestBatch, type QueuedDelivery } from '#shared/pipeline/ingest-batch.ts';
 import type { IngestPorts } from '#shared/pipeline/ingest-log-files.ts';
+import { sweepParked } from '#shared/pipeline/sweep-parked.ts';
 import { watchShard } from '#shared/pipeline/watch-shards.ts';
 import { noMetrics, type ObjectStore } from '#shared/ports.ts';
 import { defaultRules } from '#shared/rules/load.ts';
@@ -104,6 +108,11 @@ interface ClassRun {
   folds: number;
   scheduledCpuSeconds: number;
   scheduledInsights: InsightEvent[];
+  /** Verify's confirmations (one state update per account-region and digest hour), billed apart. */
+  verify: InstrumentedStore;
+  /** Rule messages sent at ingest and by the sweep. */
+  ruleAlerts: number;
+  sweepAlerts: number;
 }
 
 /** SQS batches as the event source mapping forms them: files delivered within the window, up to the size. */
@@ -132,6 +141,7 @@ async function replay(
   const stateStore = new IndexedMemoryStore('state');
   const state = new InstrumentedStore(stateStore, LATENCY_MS);
   const scheduled = new InstrumentedStore(stateStore, LATENCY_MS);
+  const verify = new InstrumentedStore(stateStore, LATENCY_MS);
   const run: ClassRun = {
     name,
     files: 0,
@@ -149,6 +159,25 @@ async function replay(
     folds: 0,
     scheduledCpuSeconds: 0,
     scheduledInsights: [],
+    verify,
+    ruleAlerts: 0,
+    sweepAlerts: 0,
+  };
+  const rules = defaultRules();
+  const notifier = new OutboxNotifier();
+  // Files delivered, by hour: verify confirms an hour's files once its digest is in, about an hour later.
+  const delivered = new Map<number, Map<string, { bucket: string; key: string }[]>>();
+  let confirmedHour = Number.NaN;
+  const simulateVerify = async (at: number) => {
+    const hour = Math.floor(at / 3_600_000) - 2;
+    if (Number.isNaN(confirmedHour)) confirmedHour = hour - 1;
+    for (; confirmedHour < hour; confirmedHour++) {
+      for (const [place, sources] of delivered.get(confirmedHour + 1) ?? []) {
+        const [account, region] = place.split('/');
+        await confirmVerified(verify, account, region, sources, { now: new Date(at) });
+      }
+      delivered.delete(confirmedHour + 1);
+    }
   };
   // The scheduled detect, one shard, at its simulated times: between batches, every SCHEDULE_MS.
   let nextRun = Number.NaN;
@@ -169,11 +198,22 @@ async function replay(
       },
       { index: 0, count: 1 },
     );
+    const swept = await sweepParked({
+      config: { alertTopicArn: 'arn:aws:sns:us-east-1:111122223333:alerts' },
+      state: scheduled,
+      notifier,
+      logger: silent,
+      metrics: noMetrics,
+      rules,
+      now: () => now,
+    });
+    run.sweepAlerts += swept.sent;
     const used = process.cpuUsage(cpu);
     run.scheduledCpuSeconds += (used.user + used.system) / 1e6;
     run.scheduledRuns++;
     if (r.folding) run.folds++;
     run.scheduledInsights.push(...r.events);
+    await simulateVerify(at);
   };
   let now = new Date(0);
   const ports: IngestPorts = {
@@ -181,10 +221,10 @@ async function replay(
       STATE_BUCKET: 'state',
       ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:alerts',
     }),
-    rules: defaultRules(),
+    rules,
     sourceStore: () => trail,
     state,
-    notifier: new OutboxNotifier(),
+    notifier,
     logger: silent,
     metrics: noMetrics,
     now: () => now,
@@ -205,6 +245,7 @@ async function replay(
       notification: {},
     }));
     const cpu = process.cpuUsage();
+    const sentBefore = notifier.sent.length;
     const result = await ingestBatch(ports, deliveries);
     const used = process.cpuUsage(cpu);
     run.cpuSeconds += (used.user + used.system) / 1e6;
@@ -214,6 +255,15 @@ async function replay(
     run.insights.push(...result.insights);
     run.failed += result.failedMessageIds.length;
     run.parked += result.parked;
+    run.ruleAlerts += notifier.sent.length - sentBefore;
+    const hour = Math.floor(batch.at / 3_600_000);
+    const places = delivered.get(hour) ?? new Map<string, { bucket: string; key: string }[]>();
+    delivered.set(hour, places);
+    for (const o of result.outcomes) {
+      if (o.status !== 'ingested') continue;
+      const place = `${o.summary.account}/${o.summary.region}`;
+      places.set(place, [...(places.get(place) ?? []), o.summary.source]);
+    }
   }
   // Until a fold has applied everything parked.
   const end = nextRun + (DEFAULT_OPTIONS.foldMinutes + 5) * 60_000;
@@ -262,7 +312,12 @@ function costOf(r: ClassRun) {
   const schedLambda =
     schedSeconds * DETECT_MEMORY_GB * PRICE.lambdaGbS + r.scheduledRuns * PRICE.lambdaRequest;
   const scheduled = schedS3 + schedLambda;
+  // Verify's confirmations: S3 requests only (its Lambda time is the digest check's, not measured here).
+  const v = r.verify;
+  const verifyS3 =
+    (v.count('PUT') + v.count('LIST')) * PRICE.s3Put + (v.count('GET') + v.count('HEAD')) * PRICE.s3Get;
   return {
+    verifyS3,
     s3,
     lambda,
     sqs,
@@ -311,6 +366,10 @@ function printRun(r: ClassRun): void {
   );
   console.log(
     `  scheduled detect per 100,000 events: ${usd(c.per100k(c.scheduled))} (S3 ${usd(c.per100k(c.schedS3))}, Lambda ${usd(c.per100k(c.schedLambda))}); whole bill (ingest Lambda + S3 + SQS + scheduled detect): ${usd(c.per100k(c.total + c.scheduled))}`,
+  );
+  console.log(
+    `  sweep (in the scheduled detect): ${r.sweepAlerts} messages sent (deferred throttled alerts and count-rule bursts across batches); messages sent at ingest: ${r.ruleAlerts}; ` +
+      `verify's hourly confirmations (simulated, billed apart): state GET ${per1000(r.verify.count('GET'))} PUT ${per1000(r.verify.count('PUT'))} per 1,000 files, ${usd(c.per100k(c.verifyS3))} per 100,000 events`,
   );
   console.log(
     `    of which any reader of the trail pays (the log file GET and its queue message): ${usd(c.per100k(c.floor))}; trailwatch's own share: ${usd(c.per100k(c.total - c.floor))}`,

@@ -6,6 +6,7 @@ import { ingestQueueHandler } from '#functions/handlers.ts';
 import { readState } from '#shared/insights/index.ts';
 import { digestFileKey, logFileKey } from '#shared/keys.ts';
 import { parseFileIndex } from '#shared/logfile/file-index.ts';
+import { sweepParked } from '#shared/pipeline/sweep-parked.ts';
 import { InstrumentedStore } from '#test/support/instrumented-store.ts';
 import { logFile, metricTotal, record, testPipeline } from '#test/support/logfiles.ts';
 import {
@@ -94,9 +95,10 @@ describe('ingest from an SQS batch', () => {
     }
   });
 
-  it('claims a rule throttle window once for the batch and sends one alert for two files that hit the rule', async () => {
+  it('defers a throttled alert to the sweep: two files of a batch leave one, sent once, and a later batch in the window adds none', async () => {
     // Prepare: two files of one account-region, each with an IAM policy change (CloudWatch.4, throttled hourly)
     const p = testPipeline({ ALERT_THROTTLE: '{"CloudWatch.4": 60}' });
+    const deps = { ...p.deps, now: () => new Date('2026-11-20T10:16:00Z') };
     const state = new InstrumentedStore(p.state);
     const policyChange = (id: string, minute: string) =>
       record({
@@ -115,30 +117,37 @@ describe('ingest from an SQS batch', () => {
       });
     const a = { key: key('Rulea00000000001', 5), body: logFile([policyChange('p1', '2026-11-20T10:01')]) };
     const b = { key: key('Ruleb00000000002', 10), body: logFile([policyChange('p2', '2026-11-20T10:06')]) };
-    for (const f of [a, b]) await p.source.put(f.key, f.body);
+    const c = { key: key('Rulec00000000003', 15), body: logFile([policyChange('p3', '2026-11-20T10:11')]) };
+    for (const f of [a, b, c]) await p.source.put(f.key, f.body);
+    const sent = () => p.notifier.sent.filter((n) => n.attributes.rule === 'CloudWatch.4');
     // Act
-    const response = await ingestQueueHandler({ ...p.deps, state })(
+    const response = await ingestQueueHandler({ ...deps, state })(
       sqsBatch([
         { messageId: 'm-a', body: s3NotificationBody(BUCKET, a.key) },
         { messageId: 'm-b', body: s3NotificationBody(BUCKET, b.key) },
       ]),
       context,
     );
-    // Assess
+    // Assess: no claim object per file, nothing sent yet; the second file's alert is throttled by the first
     expect(response.batchItemFailures).toEqual([]);
-    // Claimed once, and marked sent once its alert was published (shared/notify/throttle.ts).
-    expect(state.count('PUT', 'claims')).toBe(2);
-    expect(p.notifier.sent.filter((n) => n.attributes.rule === 'CloudWatch.4')).toHaveLength(1);
+    expect(state.count('PUT', 'claims') + state.count('GET', 'claims')).toBe(0);
+    expect(sent()).toHaveLength(0);
     expect(metricTotal(p.emf, 'RuleAlertsThrottled')).toBe(1);
-    // Act again: a later batch in the same window asks the store no more
-    const c = { key: key('Rulec00000000003', 15), body: logFile([policyChange('p3', '2026-11-20T10:11')]) };
-    await p.source.put(c.key, c.body);
-    await ingestQueueHandler({ ...p.deps, state })(
+    // Act: the scheduled sweep
+    const first = await sweepParked(deps);
+    // Assess: one message, about the first file
+    expect(first).toMatchObject({ objects: 1, sent: 1, throttled: 0 });
+    expect(sent()).toHaveLength(1);
+    expect(sent()[0].message).toContain(a.key);
+    // Act: a later file of the window, in another container (another store wrapper), then the sweep again
+    await ingestQueueHandler({ ...deps, state: new InstrumentedStore(p.state) })(
       sqsBatch([{ messageId: 'm-c', body: s3NotificationBody(BUCKET, c.key) }]),
       context,
     );
-    expect(state.count('PUT', 'claims') + state.count('GET', 'claims')).toBe(2);
-    expect(metricTotal(p.emf, 'RuleAlertsThrottled')).toBe(2);
+    const second = await sweepParked(deps);
+    // Assess: that container deferred it (it could not know), the sweep knew the window was spent
+    expect(second).toMatchObject({ objects: 1, sent: 0, throttled: 1 });
+    expect(sent()).toHaveLength(1);
   });
 
   it('recognises every file of a retried batch as already applied, and changes no state', async () => {

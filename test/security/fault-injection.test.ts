@@ -10,7 +10,13 @@ import { MemoryObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { OutboxNotifier } from '#cli/adapters/jsonl-outbox.ts';
 import { demoScenario, generateTrail } from '#cli/generator/index.ts';
 import { lambdaContext, s3Event } from '#cli/replay/events.ts';
-import { detectHandler, ingestHandler, verifyHandler, watchdogHandler } from '#functions/handlers.ts';
+import {
+  detectHandler,
+  ingestHandler,
+  ingestQueueHandler,
+  verifyHandler,
+  watchdogHandler,
+} from '#functions/handlers.ts';
 import { publicKeysFromStore } from '#shared/digest/public-keys.ts';
 import { seedBaselines } from '#shared/insights/index.ts';
 import { classifyKey, logFileKey } from '#shared/keys.ts';
@@ -20,7 +26,8 @@ import { DEFAULT_WATCHDOG } from '#shared/watchdog/delivery-gaps.ts';
 import { integrityScenario } from '#test/e2e/tamper.ts';
 import { background, calls, MINUTE } from '#test/fixtures/insights/synthetic.ts';
 import { type FaultKind, FaultPlan, faultyNotifier, faultyStore } from '#test/support/faults.ts';
-import { logFile, record, testPipeline } from '#test/support/logfiles.ts';
+import { logFile, record, stratusRecords, testPipeline } from '#test/support/logfiles.ts';
+import { s3NotificationBody, sqsBatch } from '#test/support/queue-events.ts';
 import { createdEvent, logKey, rootRecord } from '#test/support/security.ts';
 
 const context = lambdaContext('trailwatch');
@@ -92,6 +99,62 @@ const rulePath: Path = async (plan) => {
   }
   const empty = logKey(at, 'EMPTY00000000000');
   await s3Invoke(() => handler(s3Event('trail', empty, 0, at), context));
+  return delivered.sent.map(line);
+};
+
+/**
+ * Batched ingest (an SQS batch, its failed messages delivered again up to three times) and the scheduled
+ * detect's sweep: a throttled MEDIUM alert it defers, and a count-rule burst (3 BatchGetSecretValue in 5
+ * minutes, real records) that two batches show only together.
+ */
+const batchPath: Path = async (plan) => {
+  const { p, delivered } = pipelineFor(plan);
+  const start = Date.parse('2026-11-20T10:00:00Z');
+  let now = start;
+  p.deps.now = () => new Date(now);
+  const handler = ingestQueueHandler(p.deps);
+  const [secrets] = stratusRecords('aws.credential-access.secretsmanager-batch-retrieve-secrets');
+  const read = (id: string, second: number) => ({
+    ...secrets,
+    eventID: id,
+    eventTime: new Date(start + second * 1000).toISOString().replace('.000', ''),
+  });
+  const sg = record({
+    eventID: 'sg1',
+    eventSource: 'ec2.amazonaws.com',
+    eventName: 'AuthorizeSecurityGroupIngress',
+    eventTime: '2026-11-20T10:01:00Z',
+  });
+  const batches = [
+    {
+      at: 6,
+      key: logKey(new Date(start + 5 * MINUTE), 'BATCH00000000001'),
+      records: [sg, read('r1', 60), read('r2', 90)],
+    },
+    { at: 11, key: logKey(new Date(start + 10 * MINUTE), 'BATCH00000000002'), records: [read('r3', 180)] },
+  ];
+  const sweep = (minute: number) =>
+    tick(() =>
+      detectHandler({
+        ...p.deps,
+        config: { alertTopicArn: TOPIC },
+        now: () => new Date(start + minute * MINUTE),
+      })({}, context),
+    );
+  for (const b of batches) {
+    const body = logFile(b.records);
+    await p.source.put(b.key, body);
+    now = start + b.at * MINUTE;
+    let pending = [{ messageId: b.key, body: s3NotificationBody('trail', b.key, body) }];
+    for (let attempt = 0; attempt < 3 && pending.length > 0; attempt++) {
+      const failed = await handler(sqsBatch(pending), context)
+        .then((r) => new Set(r.batchItemFailures.map((f) => f.itemIdentifier)))
+        .catch(() => new Set(pending.map((m) => m.messageId)));
+      pending = pending.filter((m) => failed.has(m.messageId));
+    }
+    await sweep(b.at + 2);
+  }
+  for (const minute of [18, 23]) await sweep(minute);
   return delivered.sent.map(line);
 };
 
@@ -247,6 +310,14 @@ describe('a single injected fault at every step of every alert path loses no ale
     expect(r.expected.some((e) => /rule=CloudWatch\.1( |$)/.test(e))).toBe(true);
     expect(r.expected.some((e) => /rule=CloudWatch\.10( |$)/.test(e))).toBe(true);
     expect(r.expected.some((e) => e.includes('check=empty-object'))).toBe(true);
+    expect(r.runs).toBeGreaterThan(10);
+    expect(r.lost).toEqual([]);
+  });
+
+  it('a deferred MEDIUM alert and a count-rule burst across batches, through batched ingest and the sweep', async () => {
+    const r = await everyFault(batchPath);
+    expect(r.expected.some((e) => /rule=CloudWatch\.10( |$)/.test(e))).toBe(true);
+    expect(r.expected.some((e) => /rule=8b3ca373-75fa-4296-8c42-b37c5a4c1f4b( |$)/.test(e))).toBe(true);
     expect(r.runs).toBeGreaterThan(10);
     expect(r.lost).toEqual([]);
   });

@@ -22,7 +22,7 @@ import {
 } from '#shared/notify/alert-kinds.ts';
 import { buildRuleNotification } from '#shared/notify/rule-alerts.ts';
 import type { Notification } from '#shared/ports.ts';
-import { crossingWindow } from '#shared/rules/count-windows.ts';
+import { crossingWindow, windowTest } from '#shared/rules/count-windows.ts';
 import { RuleEvaluator } from '#shared/rules/evaluate.ts';
 import { defaultRules } from '#shared/rules/load.ts';
 import { watchdogAlerts } from '#shared/watchdog/gap-alerts.ts';
@@ -94,8 +94,8 @@ export function countRuleAlert(): Notification {
   const c = observed?.rule.sigma?.correlation;
   if (!group || !c)
     throw new Error(`expected ${MASS_SECRETS} to count the secretsmanager-retrieve-secrets reads`);
-  const events = group.events.map(([t, v]) => ({ t, v, file: LOG_KEY }));
-  const w = crossingWindow(events, LOG_KEY, c.timespanSeconds, c.threshold, c.type === 'value_count');
+  const events = group.events.map(([t, v]) => ({ t, v, file: LOG_KEY, mine: true }));
+  const w = crossingWindow(events, windowTest(c));
   if (!w) throw new Error(`expected ${MASS_SECRETS} to cross its threshold`);
   const iso = (t: number) => new Date(t * 1000).toISOString();
   return buildRuleNotification(

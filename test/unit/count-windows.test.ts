@@ -40,18 +40,20 @@ const apply = (store: MemoryObjectStore, sourceKey: string, records: CloudTrailR
 describe('count windows', () => {
   it('a window is timespan seconds, half-open, and must hold an event of the file being applied', () => {
     // Prepare
-    const ev = (t: number, file: string, v = '') => ({ t, v, file });
+    const ev = (t: number, file: string, v = '') => ({ t, v, file, mine: file === 'b', batch: file });
+    const events = (distinct: boolean, batches = 1) => ({ timespan: 300, threshold: 2, distinct, batches });
 
     // Act + Assess
-    expect(crossingWindow([ev(0, 'a'), ev(299, 'b')], 'b', 300, 2, false)).toMatchObject({
-      count: 2,
+    expect(crossingWindow([ev(0, 'a'), ev(299, 'b')], events(false))).toMatchObject({ count: 2, files: 2 });
+    expect(crossingWindow([ev(0, 'a'), ev(300, 'b')], events(false))).toBeUndefined();
+    expect(crossingWindow([ev(0, 'a'), ev(10, 'a'), ev(900, 'b')], events(false))).toBeUndefined();
+    expect(crossingWindow([ev(0, 'a', 'x'), ev(10, 'b', 'x')], events(true))).toBeUndefined();
+    expect(crossingWindow([ev(0, 'a', 'x'), ev(10, 'b', 'y')], events(true))).toMatchObject({ count: 2 });
+    // A window one batch shows alone does not count when two are required; one spanning two does.
+    expect(crossingWindow([ev(0, 'b'), ev(10, 'b')], events(false, 2))).toBeUndefined();
+    expect(crossingWindow([ev(0, 'b'), ev(10, 'b'), ev(20, 'a')], events(false, 2))).toMatchObject({
+      count: 3,
       files: 2,
-    });
-    expect(crossingWindow([ev(0, 'a'), ev(300, 'b')], 'b', 300, 2, false)).toBeUndefined();
-    expect(crossingWindow([ev(0, 'a'), ev(10, 'a'), ev(900, 'b')], 'b', 300, 2, false)).toBeUndefined();
-    expect(crossingWindow([ev(0, 'a', 'x'), ev(10, 'b', 'x')], 'b', 300, 2, true)).toBeUndefined();
-    expect(crossingWindow([ev(0, 'a', 'x'), ev(10, 'b', 'y')], 'b', 300, 2, true)).toMatchObject({
-      count: 2,
     });
   });
 

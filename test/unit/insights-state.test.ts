@@ -12,6 +12,7 @@ import {
   STATE_CACHE_BYTES,
   stateCacheSize,
   stateKey,
+  UNVERIFIED_KEEP_HOURS,
   updateState,
 } from '#shared/insights/state.ts';
 import { PreconditionFailedError, type PutOptions } from '#shared/ports.ts';
@@ -165,6 +166,25 @@ describe('foldState', () => {
     expect(state.series).toEqual({});
     expect(state.applied).toEqual({});
     expect(state.values).toEqual({});
+  });
+
+  it('waits a day for verify to list an unverified file, then forgets what it added', () => {
+    // Prepare: the three files, the last one not listed in any digest yet
+    const state = emptyState(ACCOUNT, REGION);
+    const [a, b, c] = files();
+    for (const s of [a, b, { ...c, unverified: true as const }]) applySummaryToState(state, s, o);
+    const deliveredHour = Math.floor((m0 + 10) / 60);
+    // Act
+    foldState(state, (deliveredHour + UNVERIFIED_KEEP_HOURS) * 60, o);
+    const waiting = Object.keys(state.unverified ?? {}).length;
+    const hourly = structuredClone(state.series['C|ec2.amazonaws.com|RunInstances'].h);
+    foldState(state, (deliveredHour + UNVERIFIED_KEEP_HOURS + 1) * 60 + 1, o);
+    // Assess: kept for a day, then gone, and the verified files' baseline unchanged
+    expect(waiting).toBe(1);
+    expect(state.unverified).toBeUndefined();
+    expect(state.series['C|ec2.amazonaws.com|RunInstances'].u).toBeUndefined();
+    expect(state.series['C|ec2.amazonaws.com|RunInstances'].h).toEqual(hourly);
+    expect(hourly).toEqual([Math.floor(m0 / 60), 9, 7 * 7 + 2 * 2]);
   });
 
   it('keeps the minutes of an open insight unfolded', () => {
