@@ -18,19 +18,15 @@
  */
 
 import { crossingWindow, type WindowEvent, windowTest } from '#shared/rules/count-windows.ts';
-import { type CountObservation, OTHER, type RuleMatches } from '#shared/rules/evaluate.ts';
+import { type CountGroup, type CountObservation, OTHER, type RuleMatches } from '#shared/rules/evaluate.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import { type Ranked, topOf } from '#shared/summary.ts';
 
 /** A group's matches in one file, as parked: without the rule (named by id) and with one sample record. */
 export type ParkedMatches = Omit<RuleMatches, 'rule' | 'window'>;
 
-export interface ParkedGroup {
-  key: string;
-  group: Record<string, string>;
-  events: [number, string][];
-  matches: ParkedMatches;
-}
+/** A count group of one file (evaluate.ts), its matches as parked. */
+export type ParkedGroup = Omit<CountGroup, 'matches'> & { matches: ParkedMatches };
 
 /** One file's events of one count rule. */
 export interface ParkedCount {

@@ -11,7 +11,8 @@
  *      on the burst's API.
  *   4. State bytes per account-region, and what the kept versions add.
  *   5. The scheduled detect and watchdog over 1,000 accounts x 17 regions, sharded, each shard timed as the
- *      separate Lambda invocation it is in production (run here one after the other).
+ *      separate Lambda invocation it is in production (run here one after the other), and the detect
+ *      coordinator's sweep of five minutes of that organization's parked objects.
  *
  * Figures only: nothing here fails on timing. BENCH_QUICK=1 runs a smaller organization and pass.
  */
@@ -27,6 +28,13 @@ import {
 import { ingestConfig } from '#shared/config.ts';
 import { confirmVerified } from '#shared/insights/index.ts';
 import { DEFAULT_OPTIONS, type InsightEvent } from '#shared/insights/insight-types.ts';
+import {
+  decodeParked,
+  encodeParked,
+  PARKED_PREFIX,
+  type ParkedBatch,
+  parkedHourPrefix,
+} from '#shared/insights/parked-files.ts';
 import { stateKey } from '#shared/insights/state.ts';
 import { digestFileKey, logFileKey } from '#shared/keys.ts';
 import { detectShard } from '#shared/pipeline/detect-shards.ts';
@@ -505,6 +513,86 @@ async function passes(templates: Buffer[], now: Date): Promise<void> {
   }
 }
 
+/**
+ * The detect coordinator's sweep over an organization of `accounts` x 17 regions: every file of five minutes
+ * (as many per account-region as the replay delivered) in full batches of parked objects, the files taken
+ * from the replay's parked objects with their account renumbered. Four runs fill its memory (20 minutes of
+ * count events); the fifth is timed.
+ */
+async function sweepPass(runs: ClassRun[], filesPer5Min: number, now: Date): Promise<void> {
+  const units: ParkedBatch[] = [];
+  for (const r of runs) {
+    const store = r.state.inner as IndexedMemoryStore;
+    for (const [key, o] of store.objects) {
+      if (!key.startsWith(PARKED_PREFIX)) continue;
+      const b = decodeParked(Buffer.from(o.body), key);
+      const sources = new Set([
+        ...b.summaries.map((x) => `${x.source.bucket}/${x.source.key}`),
+        ...b.counts.map((c) => c.source),
+      ]);
+      for (const src of sources) {
+        units.push({
+          summaries: b.summaries.filter((x) => `${x.source.bucket}/${x.source.key}` === src),
+          counts: b.counts.filter((c) => c.source === src),
+          alerts: b.alerts.filter((a) => src.endsWith(a.window.sourceKey)),
+        });
+      }
+    }
+  }
+  const state = new IndexedMemoryStore('state');
+  const renumber = (b: ParkedBatch, n: number): ParkedBatch => {
+    const account = String(300000000000 + n);
+    return {
+      summaries: b.summaries.map((x) => ({ ...x, account })),
+      counts: b.counts.map((c) => ({ ...c, account, source: `${c.source}#${n}` })),
+      alerts: b.alerts.map((a) => ({ ...a, window: { ...a.window, account } })),
+    };
+  };
+  let next = 0;
+  let timed = { seconds: 0, requests: 0, objects: 0, bytes: 0, sent: 0 };
+  for (let run = 0; run < 5; run++) {
+    const at = new Date(now.getTime() + run * SCHEDULE_MS);
+    const hour = Math.floor(at.getTime() / 3_600_000);
+    for (let f = 0; f < filesPer5Min; f += BATCH_SIZE) {
+      const batch: ParkedBatch = { summaries: [], counts: [], alerts: [] };
+      for (let i = 0; i < BATCH_SIZE; i++, next++) {
+        const u = renumber(
+          units[next % units.length],
+          Math.floor(next / units.length) * 1000 + (next % 1000),
+        );
+        batch.summaries.push(...u.summaries);
+        batch.counts.push(...u.counts);
+        batch.alerts.push(...u.alerts);
+      }
+      await state.put(`${parkedHourPrefix(hour)}r${run}b${f}.json.gz`, encodeParked(batch));
+    }
+    const store = new InstrumentedStore(state, LATENCY_MS);
+    const notifier = new OutboxNotifier();
+    const started = performance.now();
+    const r = await sweepParked({
+      config: { alertTopicArn: 'arn:aws:sns:us-east-1:111122223333:alerts' },
+      state: store,
+      notifier,
+      logger: silent,
+      metrics: noMetrics,
+      rules: defaultRules(),
+      now: () => at,
+    });
+    const sweepState = state.objects.get('alert-windows/sweep.json.gz');
+    timed = {
+      seconds: (performance.now() - started) / 1000,
+      requests: store.total(),
+      objects: r.objects,
+      bytes: sweepState?.body.length ?? 0,
+      sent: r.sent,
+    };
+  }
+  console.log(
+    `  detect coordinator's sweep: ${fmt(timed.seconds)} s for five minutes of the organization (${fmt(filesPer5Min, 0)} files in ${timed.objects} parked objects, ${timed.sent} messages), ` +
+      `${timed.requests} S3 requests; its memory object ${fmt(timed.bytes / 2 ** 20, 2)} MiB gzipped; fits the 120 s timeout beside the coordinator's other work: ${timed.seconds < 60 ? 'yes' : 'NO'}`,
+  );
+}
+
 console.log(`# Organization scale (${machine()})`);
 console.log(
   `Prices: S3 PUT/LIST $0.005/1,000, GET/HEAD $0.0004/1,000; Lambda $0.0000166667/GB-s at ${fmt(INGEST_MEMORY_GB, 2)} GB + $0.20/1M requests; SQS $0.40/1M requests (64 KB chunks). ` +
@@ -558,4 +646,9 @@ for (const r of [quietRun, busyRun]) {
   }
 }
 // Mostly quiet states, like an organization: busy templates are a few of many.
-await passes(templates, new Date(Date.parse(scenario.start) + scenario.hours * 3_600_000));
+const end = new Date(Date.parse(scenario.start) + scenario.hours * 3_600_000);
+await passes(templates, end);
+// Files an organization of that size delivers in five minutes: the replay's rate, scaled by accounts.
+const scale = (quick ? 200 : 1000) / scenario.accounts;
+const per5Min = ((quietRun.files + busyRun.files) / (scenario.hours * 12)) * scale;
+await sweepPass([quietRun, busyRun], Math.round(per5Min), end);
