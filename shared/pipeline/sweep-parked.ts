@@ -50,6 +50,8 @@ const HOUR_MS = 3_600_000;
  */
 const LATE_WRITE_MS = 20 * 60_000;
 const READ_CONCURRENCY = 16;
+/** Parked objects one run reads: about ten times what a thousand-account organization writes in five minutes. */
+const MAX_OBJECTS_PER_RUN = 500;
 
 interface SweepState {
   schema: string;
@@ -134,13 +136,15 @@ export async function sweepParked(ports: SweepPorts): Promise<SweepResult> {
   // A run that changes nothing (no new object, nothing to forget) writes nothing: a PUT every five minutes.
   const loaded = JSON.stringify(state);
   const already = new Set(state.read);
-  const keys = (await listParked(store, state.fromHour, nowHour)).filter((k) => !already.has(k));
+  const waiting = (await listParked(store, state.fromHour, nowHour)).filter((k) => !already.has(k));
+  // A backlog (after an outage) is read over several runs, oldest hours first: each run saves what it did.
+  const keys = waiting.slice(0, MAX_OBJECTS_PER_RUN);
+  const unfinished = new Set<string>(waiting.slice(MAX_OBJECTS_PER_RUN));
   const got = await mapPool(keys, READ_CONCURRENCY, async (key) => {
     return decodeParked(await readAll(store, key), key);
   });
   const result: SweepResult = { objects: 0, sent: 0, throttled: 0, crossings: 0 };
   const batches: { key: string; batch: ParkedBatch }[] = [];
-  const unfinished = new Set<string>();
   let failure: unknown;
   for (const [i, key] of keys.entries()) {
     const error = got.errors.get(i);
@@ -238,7 +242,8 @@ export async function sweepParked(ports: SweepPorts): Promise<SweepResult> {
   for (const { key } of batches) if (!unfinished.has(key)) already.add(key);
   for (const key of unfinished) already.delete(key);
   const fromHour = Math.max(state.fromHour, Math.floor((nowMs - LATE_WRITE_MS) / HOUR_MS));
-  const firstUnfinished = Math.min(...[...unfinished].map(hourOf));
+  let firstUnfinished = Number.POSITIVE_INFINITY;
+  for (const key of unfinished) firstUnfinished = Math.min(firstUnfinished, hourOf(key));
   state.fromHour = Math.min(fromHour, firstUnfinished);
   state.read = [...already].filter((k) => hourOf(k) >= state.fromHour).sort();
   // A spent window is remembered an hour past its end: a late batch may still defer an alert of it.

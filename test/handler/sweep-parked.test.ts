@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lambdaContext } from '#cli/replay/events.ts';
 import { ingestQueueHandler } from '#functions/handlers.ts';
-import { PARKED_PREFIX } from '#shared/insights/parked-files.ts';
+import { encodeParked, PARKED_PREFIX } from '#shared/insights/parked-files.ts';
 import { logFileKey } from '#shared/keys.ts';
 import { SWEEP_KEY, sweepParked } from '#shared/pipeline/sweep-parked.ts';
 import type { Notification, Notifier } from '#shared/ports.ts';
@@ -115,6 +115,40 @@ describe('count rules and deferred alerts through the sweep', () => {
     // Assess: sent by the next run, once
     expect(retried).toMatchObject({ crossings: 1, sent: 1 });
     expect(burstAlerts(p.notifier.sent)).toHaveLength(1);
+  });
+
+  it('reads a backlog over several runs, oldest first, and sends each deferred alert once', async () => {
+    // Prepare: 600 parked objects of one hour (an outage), each with a deferred alert of its own account
+    const p = testPipeline();
+    const deps = { ...p.deps, now: () => new Date(START + 50 * 60_000) };
+    for (let i = 0; i < 600; i++) {
+      const account = String(100000000000 + i);
+      const window = {
+        ruleId: 'CloudWatch.10',
+        account,
+        region: 'us-east-1',
+        minutes: 60,
+        at: '2026-11-20T10:05:00Z',
+        sourceKey: `k${i}`,
+      };
+      const notification = {
+        topic: 'alerts',
+        subject: `s${i}`,
+        message: `m${i}`,
+        attributes: { rule: 'CloudWatch.10', account },
+      };
+      await p.state.put(
+        `${PARKED_PREFIX}2026/11/20/10/${String(i).padStart(32, '0')}.json.gz`,
+        encodeParked({ summaries: [], counts: [], alerts: [{ window, notification }] }),
+      );
+    }
+    // Act
+    const first = await sweepParked(deps);
+    const second = await sweepParked(deps);
+    const third = await sweepParked(deps);
+    // Assess
+    expect([first.sent, second.sent, third.sent]).toEqual([500, 100, 0]);
+    expect(new Set(p.notifier.sent.map((n) => n.subject)).size).toBe(600);
   });
 
   it('reports an unreadable parked object once and goes on; a lost sweep state starts again', async () => {
