@@ -28,6 +28,7 @@
  */
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import { isVerified } from '#shared/digest/verified-files.ts';
 import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import { readState } from '#shared/insights/index.ts';
 import { type InsightEvent, resolveOptions } from '#shared/insights/insight-types.ts';
@@ -47,7 +48,6 @@ import {
   recordRejection,
   reportTamper,
   ruleAlertContext,
-  verifiedKeyFor,
 } from '#shared/pipeline/ingest-log-files.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import { mapPool } from '#shared/pipeline/shards.ts';
@@ -338,7 +338,7 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
         return;
       }
       await mapPool(files, 4, async (f) => {
-        if (await state.head(verifiedKeyFor(f.file.bucket, f.file.key.key))) delete f.summary.unverified;
+        if (await isVerified(state, f.file.bucket, f.file.key.key)) delete f.summary.unverified;
       });
       const detected = await detectAndNotify(
         { state, notifier: ports.notifier, metrics, topic: ports.config.alertTopicArn },

@@ -19,6 +19,7 @@ import {
   type ObjectTamperInput,
   objectTamperAlert,
 } from '#shared/digest/bucket-tamper.ts';
+import { isVerified } from '#shared/digest/verified-files.ts';
 import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
 import { summaryKeyFor, type TrailKey } from '#shared/keys.ts';
@@ -134,15 +135,6 @@ export class RetryableIngestError extends Error {
 /** Where the summary of a log file lives in the state store (shared/keys.ts: lookup reads it without the pipeline). */
 export { summaryKeyFor };
 
-/**
- * The mark verify leaves for a log file a valid digest lists with a matching hash: the watchdog reports
- * log files without one two digest periods after delivery ("unlisted"), and ingest applies a file it
- * finds marked as verified.
- */
-export function verifiedKeyFor(bucket: string, key: string): string {
-  return `verified/${bucket}/${key.replace(/\.json(\.gz)?$/, '')}.json`;
-}
-
 /** Where a rejected file's verdict lives: visible, keyed by the file, rewritten identically on retry. */
 export function rejectionKeyFor(bucket: string, key: string): string {
   return `rejected/${bucket}/${key.replace(/\.json\.gz$/, '')}.json`;
@@ -251,8 +243,7 @@ export async function ingestLogFile(
   // baselines only once verify has found it listed (shared/insights/state.ts).
   read.summary.unverified = true;
   // Verify may have found it listed first (a digest racing its log file's event).
-  if (!stateFailure && (await state.head(verifiedKeyFor(file.bucket, file.key.key))))
-    delete read.summary.unverified;
+  if (!stateFailure && (await isVerified(state, file.bucket, file.key.key))) delete read.summary.unverified;
 
   const crossed = await publishFindings(ports, file, read, insights, stateFailure);
 

@@ -17,12 +17,13 @@ import {
   tamperSubtypeOf,
 } from '#shared/digest/tamper-alerts.ts';
 import type { FileVerdict } from '#shared/digest/verdict.ts';
+import { markVerified } from '#shared/digest/verified-files.ts';
 import { type DigestReport, verifyDigest } from '#shared/digest/verify-digest.ts';
 import { confirmVerified } from '#shared/insights/index.ts';
 import { classifyKey, type TrailKey } from '#shared/keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
 import { chainRecoveredAlert } from '#shared/notify/alert-kinds.ts';
-import { reportTamper, summaryKeyFor, verifiedKeyFor } from '#shared/pipeline/ingest-log-files.ts';
+import { reportTamper, summaryKeyFor } from '#shared/pipeline/ingest-log-files.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import {
   type GetOptions,
@@ -253,6 +254,7 @@ async function markListedFiles(ports: VerifyPorts, report: VerifiedReport): Prom
     string,
     { account: string; region: string; sources: { bucket: string; key: string }[] }
   >();
+  const verified = new Map<string, string[]>();
   let n = 0;
   for (const log of report.logs) {
     if (log.status !== 'valid') continue;
@@ -279,11 +281,9 @@ async function markListedFiles(ports: VerifyPorts, report: VerifiedReport): Prom
       });
       continue;
     }
-    await state.put(
-      verifiedKeyFor(log.bucket, log.key),
-      JSON.stringify({ digest: report.digest.key, sha256 }),
-      { contentType: 'application/json' },
-    );
+    const listed = verified.get(log.bucket) ?? [];
+    listed.push(log.key);
+    verified.set(log.bucket, listed);
     n++;
     const k = classifyKey(log.key);
     // Without a summary of its own the file may have come through batched ingest (its summary is in its
@@ -294,6 +294,7 @@ async function markListedFiles(ports: VerifyPorts, report: VerifiedReport): Prom
     place.sources.push({ bucket: log.bucket, key: log.key });
     byPlace.set(id, place);
   }
+  for (const [bucket, keys] of verified) await markVerified(state, bucket, report.digest.key, keys);
   for (const p of byPlace.values()) await confirmVerified(state, p.account, p.region, p.sources);
   return n;
 }

@@ -7,12 +7,12 @@
  *
  * The trail bucket's own listing says which log files there are, so a file is found whichever way ingest
  * read it (one file per event, or in a queued batch whose summaries share one object), and even one ingest
- * never read. Only the last few days are looked at: the log files, verified marks and reported marks of one
- * day folder are listed (at most three LIST calls per account, region and day), never read.
+ * never read. Only the last few days are looked at: the log files and reported marks of one day folder are
+ * listed, never read, and its verified files are one object (shared/digest/verified-files.ts).
  */
 import type { UnlistedFile } from '#shared/digest/bucket-tamper.ts';
+import { verifiedIn } from '#shared/digest/verified-files.ts';
 import { classifyKey, dayFolder } from '#shared/keys.ts';
-import { verifiedKeyFor } from '#shared/pipeline/ingest-log-files.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import type { Place } from './delivery-gaps.ts';
 
@@ -52,12 +52,12 @@ export async function findUnlisted(
         if (now.getTime() - k.time.getTime() >= UNLISTED_AFTER_MS) logs.push(o.key);
       }
       if (logs.length === 0) continue;
-      const verified = await keysUnder(state, `verified/${bucket}/${folder}`);
+      const verified = await verifiedIn(state, bucket, folder);
       const reported = await keysUnder(state, `unlisted/${bucket}/${folder}`);
       for (const key of logs) {
         const k = classifyKey(key);
         if (k.kind !== 'log') continue;
-        if (verified.has(verifiedKeyFor(bucket, key)) || reported.has(unlistedReportKeyFor(bucket, key)))
+        if (verified.has(key.slice(folder.length)) || reported.has(unlistedReportKeyFor(bucket, key)))
           continue;
         out.push({ bucket, key, deliveredAt: k.time.toISOString() });
       }

@@ -134,8 +134,8 @@ describe('attack: a forged, backdated log file that no digest lists', () => {
     const body = logFile(minutes(at.getTime() - 5 * MINUTE, 3, 2));
     await p.source.put(key, body);
     await ingestHandler(p.deps)(createdEvent('trail', key, body, at), context);
-    const { verifiedKeyFor } = await import('#shared/pipeline/ingest-log-files.ts');
-    await p.state.put(verifiedKeyFor('trail', key), '{}');
+    const { markVerified } = await import('#shared/digest/verified-files.ts');
+    await markVerified(p.state, 'trail', 'a-digest-key', [key]);
     // Act
     await watchdogHandler({
       config: {

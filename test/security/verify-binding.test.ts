@@ -13,7 +13,7 @@ import { ingestHandler, verifyHandler } from '#functions/handlers.ts';
 import { publicKeysFromStore } from '#shared/digest/public-keys.ts';
 import { readState } from '#shared/insights/index.ts';
 import { classifyKey } from '#shared/keys.ts';
-import { verifiedKeyFor } from '#shared/pipeline/ingest-log-files.ts';
+import { isVerified } from '#shared/digest/verified-files.ts';
 import { readAll } from '#shared/ports.ts';
 import { integrityScenario } from '#test/e2e/tamper.ts';
 import { testPipeline } from '#test/support/logfiles.ts';
@@ -68,7 +68,11 @@ describe('every log file bound to a digest', () => {
     const result = await verify(await eventOf(digest.key), context);
     // Assess
     expect(result.outcomes[0].status).toBe('verified');
-    for (const l of listed) expect(await p.state.head(verifiedKeyFor(bucket, l.key)), l.key).toBeDefined();
+    for (const l of listed) expect(await isVerified(p.state, bucket, l.key), l.key).toBe(true);
+    // One object for the day folder of the hour's files, not one per file
+    expect([...p.state.objects.keys()].filter((k) => k.startsWith('verified/'))).toHaveLength(
+      new Set(listed.map((l) => l.key.slice(0, l.key.lastIndexOf('/')))).size,
+    );
     expect(Object.keys(before?.unverified ?? {}).length).toBeGreaterThan(0);
     const after = await readState(p.state, k.account, k.region);
     expect(after?.unverified).toBeUndefined();
@@ -91,7 +95,8 @@ describe('every log file bound to a digest', () => {
     expect(alerts).toHaveLength(1);
     expect(alerts[0].subject).toMatch(/^\[CRITICAL\]/);
     expect(alerts[0].message).toContain(victim);
-    expect(await p.state.head(verifiedKeyFor(bucket, victim))).toBeUndefined();
+    expect(await isVerified(p.state, bucket, victim)).toBe(false);
+    expect(await isVerified(p.state, bucket, listed[1].key)).toBe(true);
   });
 
   it('a digest announced again with other content is CRITICAL', async () => {
