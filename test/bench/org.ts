@@ -26,6 +26,7 @@ import {
   type OrganizationScenario,
 } from '#cli/generator/organization.ts';
 import { ingestConfig } from '#shared/config.ts';
+import { markVerified } from '#shared/digest/verified-files.ts';
 import { confirmVerified } from '#shared/insights/index.ts';
 import { DEFAULT_OPTIONS, type InsightEvent } from '#shared/insights/insight-types.ts';
 import {
@@ -182,6 +183,14 @@ async function replay(
     for (; confirmedHour < hour; confirmedHour++) {
       for (const [place, sources] of delivered.get(confirmedHour + 1) ?? []) {
         const [account, region] = place.split('/');
+        // What verify writes for one digest: the day folder's verified files, then the state.
+        const digest = `digest/${place}/${confirmedHour + 1}`;
+        await markVerified(
+          verify,
+          scenario.bucket,
+          digest,
+          sources.map((x) => x.key),
+        );
         await confirmVerified(verify, account, region, sources, { now: new Date(at) });
       }
       delivered.delete(confirmedHour + 1);
@@ -320,10 +329,12 @@ function costOf(r: ClassRun) {
   const schedLambda =
     schedSeconds * DETECT_MEMORY_GB * PRICE.lambdaGbS + r.scheduledRuns * PRICE.lambdaRequest;
   const scheduled = schedS3 + schedLambda;
-  // Verify's confirmations: S3 requests only (its Lambda time is the digest check's, not measured here).
+  // Verify's S3 requests for the files it checks (its Lambda time is the digest check's, not measured
+  // here): its state requests, and per file the log file GET (to hash it) and the GET of its summary.
   const v = r.verify;
   const verifyS3 =
-    (v.count('PUT') + v.count('LIST')) * PRICE.s3Put + (v.count('GET') + v.count('HEAD')) * PRICE.s3Get;
+    (v.count('PUT') + v.count('LIST')) * PRICE.s3Put +
+    (v.count('GET') + v.count('HEAD') + 2 * r.files) * PRICE.s3Get;
   return {
     verifyS3,
     s3,
@@ -377,7 +388,7 @@ function printRun(r: ClassRun): void {
   );
   console.log(
     `  sweep (in the scheduled detect): ${r.sweepAlerts} messages sent (deferred throttled alerts and count-rule bursts across batches); messages sent at ingest: ${r.ruleAlerts}; ` +
-      `verify's hourly confirmations (simulated, billed apart): state GET ${per1000(r.verify.count('GET'))} PUT ${per1000(r.verify.count('PUT'))} per 1,000 files, ${usd(c.per100k(c.verifyS3))} per 100,000 events`,
+      `verify (simulated, billed apart: per digest the day folder's verified files and the state; per file the log file and summary GETs): state GET ${per1000(r.verify.count('GET'))} PUT ${per1000(r.verify.count('PUT'))} per 1,000 files, S3 ${usd(c.per100k(c.verifyS3))} per 100,000 events`,
   );
   console.log(
     `    of which any reader of the trail pays (the log file GET and its queue message): ${usd(c.per100k(c.floor))}; trailwatch's own share: ${usd(c.per100k(c.total - c.floor))}`,
