@@ -23,6 +23,7 @@ import { buildRuleNotification } from '#shared/notify/rule-alerts.ts';
 import {
   claimKey,
   DEFAULT_THROTTLE,
+  type DeferredAlert,
   type ThrottlePolicy,
   throttleMinutes,
   windowEnd,
@@ -52,6 +53,7 @@ const LATE_WRITE_MS = 20 * 60_000;
 const READ_CONCURRENCY = 16;
 /** Parked objects one run reads: about ten times what a thousand-account organization writes in five minutes. */
 const MAX_OBJECTS_PER_RUN = 500;
+const PUBLISH_CONCURRENCY = 16;
 
 interface SweepState {
   schema: string;
@@ -73,6 +75,8 @@ export interface SweepPorts {
   /** The rules ingest runs: count-rule alerts are built from them. */
   rules: readonly Rule[];
   now(): Date;
+  /** Epoch milliseconds after which no new message is started (the rest waits for the next run). */
+  deadline?(): number;
 }
 
 export interface SweepResult {
@@ -164,27 +168,41 @@ export async function sweepParked(ports: SweepPorts): Promise<SweepResult> {
   }
   result.objects = batches.length;
 
-  // 1. Deferred alerts, the first of each window.
+  // 1. Deferred alerts, the first of each window, several at a time: when a noisy rule's windows turn over,
+  // every account-region sends one. What the deadline leaves is sent by the next run.
   const policy = ports.config.alertThrottle ?? DEFAULT_THROTTLE;
+  const chosen = new Map<string, { key: string; alert: DeferredAlert; end: number }>();
   for (const { key, batch } of batches) {
     for (const a of batch.alerts) {
       const window = { ...a.window, at: new Date(a.window.at) };
       const claim = claimKey(window);
-      if (state.spent[claim] !== undefined) {
+      if (state.spent[claim] !== undefined || chosen.has(claim)) {
         result.throttled++;
         metrics.addMetric(METRIC.RuleAlertsThrottled, 'Count', 1);
         continue;
       }
-      try {
-        await notifier.publish(a.notification);
-        state.spent[claim] = windowEnd(window);
-        result.sent++;
-        metrics.addMetric(METRIC.RuleAlerts, 'Count', 1);
-      } catch (err) {
-        failure ??= err;
-        unfinished.add(key);
-      }
+      chosen.set(claim, { key, alert: a, end: windowEnd(window) });
     }
+  }
+  const sends = [...chosen];
+  const deadline = ports.deadline?.() ?? Number.POSITIVE_INFINITY;
+  const published = await mapPool(
+    sends,
+    PUBLISH_CONCURRENCY,
+    async ([claim, c]) => {
+      await notifier.publish(c.alert.notification);
+      state.spent[claim] = c.end;
+      result.sent++;
+      metrics.addMetric(METRIC.RuleAlerts, 'Count', 1);
+    },
+    () => Date.now() < deadline,
+  );
+  for (const [i, [, c]] of sends.entries()) {
+    if (i >= published.started) unfinished.add(c.key);
+    const err = published.errors.get(i);
+    if (err === undefined) continue;
+    failure ??= err;
+    unfinished.add(c.key);
   }
 
   // 2. Count-rule bursts across batches.

@@ -117,7 +117,7 @@ describe('count rules and deferred alerts through the sweep', () => {
     expect(burstAlerts(p.notifier.sent)).toHaveLength(1);
   });
 
-  it('reads a backlog over several runs, oldest first, and sends each deferred alert once', async () => {
+  it('reads a backlog over several runs, oldest first, leaves what its deadline stops for the next, and sends each deferred alert once', async () => {
     // Prepare: 600 parked objects of one hour (an outage), each with a deferred alert of its own account
     const p = testPipeline();
     const deps = { ...p.deps, now: () => new Date(START + 50 * 60_000) };
@@ -142,12 +142,13 @@ describe('count rules and deferred alerts through the sweep', () => {
         encodeParked({ summaries: [], counts: [], alerts: [{ window, notification }] }),
       );
     }
-    // Act
+    // Act: a run out of time first, then three
+    const late = await sweepParked({ ...deps, deadline: () => Date.now() - 1 });
     const first = await sweepParked(deps);
     const second = await sweepParked(deps);
     const third = await sweepParked(deps);
     // Assess
-    expect([first.sent, second.sent, third.sent]).toEqual([500, 100, 0]);
+    expect([late.sent, first.sent, second.sent, third.sent]).toEqual([0, 500, 100, 0]);
     expect(new Set(p.notifier.sent.map((n) => n.subject)).size).toBe(600);
   });
 
