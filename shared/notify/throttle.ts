@@ -6,7 +6,8 @@
  * window sends the message, later ones in the same window do not. The claim names the file that made it, so
  * a retry of that same file (a crash between claim and publish) sends again instead of losing the alert.
  */
-import { type Notification, type ObjectStore, PreconditionFailedError, readAll } from '#shared/ports.ts';
+import { type ObjectStore, PreconditionFailedError, readAll } from '#shared/ports.ts';
+import type { RuleMatches } from '#shared/rules/evaluate.ts';
 import type { Rule, Severity } from '#shared/rules/rule-types.ts';
 
 export interface ThrottlePolicy {
@@ -78,7 +79,20 @@ export function windowEnd(args: Pick<ClaimArgs, 'minutes' | 'at'>): number {
  */
 export interface DeferredAlert {
   window: Omit<ClaimArgs, 'at'> & { at: string };
-  notification: Notification;
+  /** What the message is built from when it is sent (the rule named by `window.ruleId`). */
+  matches: Omit<RuleMatches, 'rule'>;
+  /** The log file it is about. */
+  source: { bucket: string; key: string };
+}
+
+/** An alert as ingest defers it: the message is built by the sweep, from far fewer bytes than it has. */
+export function deferredAlert(
+  window: AlertWindow,
+  m: RuleMatches,
+  source: DeferredAlert['source'],
+): DeferredAlert {
+  const { rule: _rule, ...matches } = m;
+  return { window: { ...window, at: window.at.toISOString() }, matches, source };
 }
 
 interface Claim {

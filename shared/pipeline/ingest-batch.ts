@@ -37,7 +37,13 @@ import { encodeParked, type ParkedBatch, parkedKey } from '#shared/insights/park
 import { BATCH_SUMMARIES_PREFIX, BATCH_SUMMARIES_SCHEMA, dayPath, decodeEventKey } from '#shared/keys.ts';
 import { METRIC } from '#shared/metric-names.cjs';
 import { buildRuleNotification } from '#shared/notify/rule-alerts.ts';
-import { type AlertWindow, claimKey, type DeferredAlert, throttleMinutes } from '#shared/notify/throttle.ts';
+import {
+  type AlertWindow,
+  claimKey,
+  type DeferredAlert,
+  deferredAlert,
+  throttleMinutes,
+} from '#shared/notify/throttle.ts';
 import {
   countIngested,
   type DeliveryOutcome,
@@ -51,7 +57,8 @@ import {
 } from '#shared/pipeline/ingest-log-files.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import { mapPool } from '#shared/pipeline/shards.ts';
-import type { Notification, ObjectStore } from '#shared/ports.ts';
+import type { ObjectStore } from '#shared/ports.ts';
+import type { RuleMatches } from '#shared/rules/evaluate.ts';
 import { batchCrossings, type ParkedCount, parkCounts } from '#shared/rules/parked-counts.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
@@ -161,13 +168,10 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
   const deferred = new Map<string, { alert: DeferredAlert; ids: string[] }>();
   const deferFor =
     (ids: string[]) =>
-    (window: AlertWindow, notification: () => Notification): boolean => {
+    (window: AlertWindow, matches: RuleMatches, source: { bucket: string; key: string }): boolean => {
       const key = claimKey(window);
       if (deferredWindows.has(key) || deferred.has(key)) return false;
-      deferred.set(key, {
-        alert: { window: { ...window, at: window.at.toISOString() }, notification: notification() },
-        ids,
-      });
+      deferred.set(key, { alert: deferredAlert(window, matches, source), ids });
       return true;
     };
   // Every file's counted events, with the messages that carried it and what a count alert names.
@@ -284,14 +288,16 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
       at: newest.file.key.time,
       sourceKey: newest.file.key.key,
     };
-    const notification = () =>
-      buildRuleNotification(x.matches, ruleAlertContext(ports.config, newest.summary, newest.file));
     if (window.minutes > 0) {
-      if (!deferFor(ids)(window, notification)) metrics.addMetric(METRIC.RuleAlertsThrottled, 'Count', 1);
+      const source = { bucket: newest.file.bucket, key: newest.file.key.key };
+      if (!deferFor(ids)(window, x.matches, source))
+        metrics.addMetric(METRIC.RuleAlertsThrottled, 'Count', 1);
       continue;
     }
     try {
-      await ports.notifier.publish(notification());
+      await ports.notifier.publish(
+        buildRuleNotification(x.matches, ruleAlertContext(ports.config, newest.summary, newest.file)),
+      );
       metrics.addMetric(METRIC.RuleAlerts, 'Count', 1);
     } catch (error) {
       // Its files come back: the retry counts them again and alerts (repeated rather than lost).

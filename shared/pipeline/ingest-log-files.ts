@@ -34,7 +34,6 @@ import {
   addDimensionedMetric,
   type Log,
   type MetricsSink,
-  type Notification,
   type Notifier,
   ObjectNotFoundError,
   type ObjectStore,
@@ -484,7 +483,7 @@ export interface RuleThrottle {
    * caller evaluates the count rules over its whole batch. Returns false when the window was already handed
    * over: the alert is throttled.
    */
-  defer?: (window: AlertWindow, notification: () => Notification) => boolean;
+  defer?: (window: AlertWindow, matches: RuleMatches, source: { bucket: string; key: string }) => boolean;
 }
 
 /**
@@ -562,7 +561,7 @@ export async function publishRuleFindings(
     const urgent = m.rule.severity === 'CRITICAL' || m.rule.severity === 'HIGH';
     let claimed = window.minutes <= 0;
     if (!claimed && defer) {
-      if (!defer(window, () => buildRuleNotification(m, ctx)))
+      if (!defer(window, m, { bucket: file.bucket, key: file.key.key }))
         metrics.addMetric(METRIC.RuleAlertsThrottled, 'Count', 1);
       continue;
     }

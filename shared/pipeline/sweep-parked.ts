@@ -171,9 +171,19 @@ export async function sweepParked(ports: SweepPorts): Promise<SweepResult> {
   // 1. Deferred alerts, the first of each window, several at a time: when a noisy rule's windows turn over,
   // every account-region sends one. What the deadline leaves is sent by the next run.
   const policy = ports.config.alertThrottle ?? DEFAULT_THROTTLE;
+  const context = {
+    topic: ports.config.alertTopicArn,
+    throttle: policy,
+    ...(ports.config.runbookUrl ? { runbookUrl: ports.config.runbookUrl } : {}),
+  };
+  const rules = new Map(ports.rules.map((r) => [r.id, r]));
   const chosen = new Map<string, { key: string; alert: DeferredAlert; end: number }>();
   for (const { key, batch } of batches) {
     for (const a of batch.alerts) {
+      if (!rules.has(a.window.ruleId)) {
+        logger.warn('deferred alert of a rule no longer loaded; not sent', { rule: a.window.ruleId, key });
+        continue;
+      }
       const window = { ...a.window, at: new Date(a.window.at) };
       const claim = claimKey(window);
       if (state.spent[claim] !== undefined || chosen.has(claim)) {
@@ -190,7 +200,13 @@ export async function sweepParked(ports: SweepPorts): Promise<SweepResult> {
     sends,
     PUBLISH_CONCURRENCY,
     async ([claim, c]) => {
-      await notifier.publish(c.alert.notification);
+      const { window, matches, source } = c.alert;
+      await notifier.publish(
+        buildRuleNotification(
+          { ...matches, rule: rules.get(window.ruleId)! },
+          { ...context, source, account: window.account, region: window.region, at: new Date(window.at) },
+        ),
+      );
       state.spent[claim] = c.end;
       result.sent++;
       metrics.addMetric(METRIC.RuleAlerts, 'Count', 1);
@@ -206,7 +222,6 @@ export async function sweepParked(ports: SweepPorts): Promise<SweepResult> {
   }
 
   // 2. Count-rule bursts across batches.
-  const rules = new Map(ports.rules.map((r) => [r.id, r]));
   const fresh = batches.flatMap(({ key, batch }) => batch.counts.map((c) => ({ ...c, batch: key })));
   for (const x of sweepCounts(state.counts, fresh, rules, Math.floor(nowMs / 1000))) {
     result.crossings++;
@@ -237,13 +252,11 @@ export async function sweepParked(ports: SweepPorts): Promise<SweepResult> {
     try {
       await notifier.publish(
         buildRuleNotification(x.matches, {
-          topic: ports.config.alertTopicArn,
+          ...context,
           source: { bucket: newest.slice(0, slash), key: newest.slice(slash + 1) },
           account: x.account,
           region: x.region,
           at,
-          throttle: policy,
-          ...(ports.config.runbookUrl ? { runbookUrl: ports.config.runbookUrl } : {}),
         }),
       );
       if (claim !== undefined) state.spent[claim] = windowEnd(window);

@@ -3,11 +3,14 @@ import { lambdaContext } from '#cli/replay/events.ts';
 import { ingestQueueHandler } from '#functions/handlers.ts';
 import { encodeParked, PARKED_PREFIX } from '#shared/insights/parked-files.ts';
 import { logFileKey } from '#shared/keys.ts';
+import { deferredAlert } from '#shared/notify/throttle.ts';
 import { SWEEP_KEY, sweepParked } from '#shared/pipeline/sweep-parked.ts';
 import type { Notification, Notifier } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
+import { RuleEvaluator } from '#shared/rules/evaluate.ts';
+import { defaultRules } from '#shared/rules/load.ts';
 import { InstrumentedStore } from '#test/support/instrumented-store.ts';
-import { logFile, metricTotal, stratusRecords, testPipeline } from '#test/support/logfiles.ts';
+import { logFile, metricTotal, record, stratusRecords, testPipeline } from '#test/support/logfiles.ts';
 import { s3NotificationBody, sqsBatch } from '#test/support/queue-events.ts';
 
 const context = lambdaContext('trailwatch-ingest');
@@ -121,25 +124,29 @@ describe('count rules and deferred alerts through the sweep', () => {
     // Prepare: 600 parked objects of one hour (an outage), each with a deferred alert of its own account
     const p = testPipeline();
     const deps = { ...p.deps, now: () => new Date(START + 50 * 60_000) };
+    const evaluator = new RuleEvaluator(defaultRules().filter((r) => r.id === 'CloudWatch.10'));
+    evaluator.onRecord(
+      record({ eventSource: 'ec2.amazonaws.com', eventName: 'AuthorizeSecurityGroupIngress' }),
+    );
+    const [matches] = evaluator.results();
     for (let i = 0; i < 600; i++) {
       const account = String(100000000000 + i);
+      const at = new Date('2026-11-20T10:05:00Z');
       const window = {
         ruleId: 'CloudWatch.10',
         account,
         region: 'us-east-1',
         minutes: 60,
-        at: '2026-11-20T10:05:00Z',
+        at,
         sourceKey: `k${i}`,
-      };
-      const notification = {
-        topic: 'alerts',
-        subject: `s${i}`,
-        message: `m${i}`,
-        attributes: { rule: 'CloudWatch.10', account },
       };
       await p.state.put(
         `${PARKED_PREFIX}2026/11/20/10/${String(i).padStart(32, '0')}.json.gz`,
-        encodeParked({ summaries: [], counts: [], alerts: [{ window, notification }] }),
+        encodeParked({
+          summaries: [],
+          counts: [],
+          alerts: [deferredAlert(window, matches, { bucket: BUCKET, key: `k${i}` })],
+        }),
       );
     }
     // Act: a run out of time first, then three
