@@ -7,13 +7,21 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { BytePrefilter } from '#shared/logfile/prefilter.ts';
-import { LogFormatError, RecordScanner, type ScanLimits, type ScanStats } from '#shared/logfile/scanner.ts';
+import {
+  LogFormatError,
+  type RecordRuns,
+  RecordScanner,
+  type ScanLimits,
+  type ScanStats,
+} from '#shared/logfile/scanner.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 
 export {
   LogFileError,
   LogFormatError,
   LogLimitError,
+  parseRecordRuns,
+  type RecordRuns,
   type ScanLimits,
   type ScanStats,
 } from '#shared/logfile/scanner.ts';
@@ -180,6 +188,25 @@ export async function* readLogRecords(
     options.hash?.update(chunk);
     const batch = scanner.push(chunk);
     if (batch.length > 0) yield batch as CloudTrailRecord[];
+  }
+  scanner.end();
+  return scanner.stats;
+}
+
+/**
+ * {@link readLogRecords} with the records left unparsed ({@link RecordScanner.pushRuns}): the file is
+ * decompressed, hashed and checked here, and the records parsed elsewhere (`parseRecordRuns`), in order. The
+ * scan statistics it returns count no parse yet: add what parsing finds. No prefilter.
+ */
+export async function* readLogRecordRuns(
+  body: AsyncIterable<Uint8Array> | Uint8Array,
+  options: Omit<ReadOptions, 'prefilter'> = {},
+): AsyncGenerator<RecordRuns, ScanStats> {
+  const scanner = new RecordScanner(options.limits);
+  for await (const chunk of uncompressed(body, options.compression, options.sizeHint)) {
+    options.hash?.update(chunk);
+    const runs = scanner.pushRuns(chunk);
+    if (runs) yield runs;
   }
   scanner.end();
   return scanner.stats;

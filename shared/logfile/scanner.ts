@@ -40,6 +40,17 @@ export interface ScanStats {
   oversizedRecords: { index: number; bytes: number }[];
 }
 
+/**
+ * Records found but not parsed yet ({@link RecordScanner.pushRuns}), so that another thread can parse them:
+ * their bytes in one buffer and, per piece, `[start, end, count]` in `spans`. A piece of `count` > 0 is a run of
+ * that many complete records, already counted in the scanner's `records`; `count` 0 is one record that spanned
+ * chunks, counted by whoever parses it. {@link parseRecordRuns} parses them as the scanner would have.
+ */
+export interface RecordRuns {
+  bytes: Uint8Array;
+  spans: Int32Array;
+}
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const LBRACE = 0x7b;
@@ -111,6 +122,8 @@ export class RecordScanner {
   private skipIsContainer = false;
   private bsChunk: Buffer | null = null;
   private bsPos = -1;
+  /** In {@link pushRuns}: the pieces found in the chunk, to be parsed elsewhere. */
+  private deferred: { bytes: Buffer; count: number }[] | null = null;
 
   /** With a prefilter, records it shows cannot match are counted and skipped, never parsed. */
   constructor(limits: Partial<ScanLimits> = {}, prefilter?: BytePrefilter) {
@@ -321,6 +334,36 @@ export class RecordScanner {
     return out;
   }
 
+  /**
+   * Like {@link push}, but leaves the records unparsed: their bytes (copied: the chunk may be reused) for
+   * {@link parseRecordRuns}, or undefined when the chunk completed none. The structure is checked here all the
+   * same, so a file that is not a log document fails here, at the same byte. No prefilter.
+   */
+  pushRuns(chunk: Buffer): RecordRuns | undefined {
+    if (this.prefilter) throw new TypeError('pushRuns takes no prefilter: the records are parsed elsewhere');
+    const pieces: { bytes: Buffer; count: number }[] = [];
+    this.deferred = pieces;
+    try {
+      this.push(chunk);
+    } finally {
+      this.deferred = null;
+    }
+    if (pieces.length === 0) return undefined;
+    let total = 0;
+    for (const p of pieces) total += p.bytes.length;
+    const bytes = new Uint8Array(total);
+    const spans = new Int32Array(pieces.length * 3);
+    let at = 0;
+    for (const [i, p] of pieces.entries()) {
+      bytes.set(p.bytes, at);
+      spans[i * 3] = at;
+      at += p.bytes.length;
+      spans[i * 3 + 1] = at;
+      spans[i * 3 + 2] = p.count;
+    }
+    return { bytes, spans };
+  }
+
   /** Call after the last chunk: checks the document was complete. */
   end(): void {
     if (this.state !== enum_.Done) {
@@ -443,12 +486,8 @@ export class RecordScanner {
       this.stats.filteredRecords++;
       return;
     }
-    try {
-      out.push(JSON.parse(bytes.toString('utf8')));
-      this.stats.records++;
-    } catch {
-      this.stats.invalidRecords++;
-    }
+    if (this.deferred) this.deferred.push({ bytes, count: 0 });
+    else parseOne(bytes, 0, bytes.length, this.stats, out);
   }
 
   /** Parses `count` complete records lying in chunk[start, end) in one `JSON.parse` call. */
@@ -457,27 +496,8 @@ export class RecordScanner {
       this.parseSelected(chunk, count, out);
       return;
     }
-    const text = decode(chunk, start, end);
-    let parsed: unknown[] | undefined;
-    try {
-      parsed = JSON.parse(`[${text}]`) as unknown[];
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed && parsed.length === count) {
-      for (const r of parsed) out.push(r);
-      return;
-    }
-    // One bad record spoils the run: find it by parsing each record on its own.
-    this.stats.records -= count;
-    for (const slice of splitRecords(chunk, start, end)) {
-      try {
-        out.push(JSON.parse(slice));
-        this.stats.records++;
-      } catch {
-        this.stats.invalidRecords++;
-      }
-    }
+    if (this.deferred) this.deferred.push({ bytes: chunk.subarray(start, end), count });
+    else parseRun(chunk, start, end, count, this.stats, out);
   }
 
   /** A run under a prefilter: only the records that may match are decoded and parsed, together. */
@@ -518,7 +538,77 @@ function decode(chunk: Buffer, start: number, end: number): string {
   return chunk.toString(isAscii(chunk.subarray(start, end)) ? 'latin1' : 'utf8', start, end);
 }
 
-/** Splits a run of `{...},{...}` into the text of each record (the slow path, for runs that failed). */
+/**
+ * Parses `count` complete records lying in bytes[start, end) in one `JSON.parse` call. They were counted in
+ * `stats.records` when found; a run that does not parse is parsed record by record, and the bad ones move
+ * to `invalidRecords`.
+ */
+function parseRun(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  count: number,
+  stats: Pick<ScanStats, 'records' | 'invalidRecords'>,
+  out: unknown[],
+): void {
+  const text = decode(bytes, start, end);
+  let parsed: unknown[] | undefined;
+  try {
+    parsed = JSON.parse(`[${text}]`) as unknown[];
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed && parsed.length === count) {
+    for (const r of parsed) out.push(r);
+    return;
+  }
+  // One bad record spoils the run: find it by parsing each record on its own.
+  stats.records -= count;
+  for (const slice of splitRecords(bytes, start, end)) {
+    try {
+      out.push(JSON.parse(slice));
+      stats.records++;
+    } catch {
+      stats.invalidRecords++;
+    }
+  }
+}
+
+/** One record that spanned chunks, not counted yet: a record if it parses, else an invalid one. */
+function parseOne(
+  bytes: Buffer,
+  start: number,
+  end: number,
+  stats: Pick<ScanStats, 'records' | 'invalidRecords'>,
+  out: unknown[],
+): void {
+  try {
+    out.push(JSON.parse(bytes.toString('utf8', start, end)));
+    stats.records++;
+  } catch {
+    stats.invalidRecords++;
+  }
+}
+
+/**
+ * The records of {@link RecordScanner.pushRuns}'s pieces, parsed as {@link RecordScanner.push} parses them, in
+ * order; what parsing finds (records, invalid records) is added to `stats`, to be summed with the scanner's.
+ */
+export function parseRecordRuns(
+  runs: RecordRuns,
+  stats: Pick<ScanStats, 'records' | 'invalidRecords'>,
+): unknown[] {
+  const bytes = Buffer.from(runs.bytes.buffer, runs.bytes.byteOffset, runs.bytes.byteLength);
+  const out: unknown[] = [];
+  const { spans } = runs;
+  for (let i = 0; i < spans.length; i += 3) {
+    const count = spans[i + 2];
+    if (count > 0) parseRun(bytes, spans[i], spans[i + 1], count, stats, out);
+    else parseOne(bytes, spans[i], spans[i + 1], stats, out);
+  }
+  return out;
+}
+
 /**
  * A top-level key as JSON.parse (or jq) reads it: `"Rec\u006frds"` is `Records`. Keys are short and escapes
  * in them rare, so the full decoder runs only when there is a backslash.
@@ -534,6 +624,7 @@ function keyText(raw: Buffer): string {
   }
 }
 
+/** Splits a run of `{...},{...}` into the text of each record (the slow path, for runs that failed). */
 function splitRecords(chunk: Buffer, start: number, end: number): string[] {
   const out: string[] = [];
   let depth = 0;

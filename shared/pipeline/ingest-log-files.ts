@@ -23,11 +23,24 @@ import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
 import { summaryKeyFor, type TrailKey } from '#shared/keys.ts';
 import { DEFAULT_LIMITS, eventTimeRange } from '#shared/limits.ts';
-import { FileIndexBuilder } from '#shared/logfile/file-index.ts';
-import { LogFileError, readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
+import {
+  LogFileError,
+  type RecordRuns,
+  readLogRecordRuns,
+  readLogRecords,
+  type ScanLimits,
+  type ScanStats,
+} from '#shared/logfile/read.ts';
 import { METRIC } from '#shared/metric-names.cjs';
 import { buildRuleNotification } from '#shared/notify/rule-alerts.ts';
 import { type AlertWindow, claimAlert, markAlertSent, throttleMinutes } from '#shared/notify/throttle.ts';
+import {
+  type EvaluatedLogFile,
+  type EvaluationOffload,
+  type EvaluationSession,
+  type FileFacts,
+  LogFileEvaluation,
+} from '#shared/pipeline/log-file-evaluation.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import {
   addDimensionedMetric,
@@ -40,16 +53,14 @@ import {
   readAll,
   StoreError,
 } from '#shared/ports.ts';
+import type { CloudTrailRecord } from '#shared/record.ts';
 import { applyCounts } from '#shared/rules/count-windows.ts';
-import {
-  type CountObservation,
-  RuleEvaluator,
-  type RuleMatches,
-  type RuleSuppressions,
-} from '#shared/rules/evaluate.ts';
+import type { RuleMatches } from '#shared/rules/evaluate.ts';
 import { type ActiveExceptions, type ExceptionSet, expiredMessage } from '#shared/rules/exceptions.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
-import { type LogFileSummary, SummaryBuilder } from '#shared/summary.ts';
+import type { LogFileSummary } from '#shared/summary.ts';
+
+export type { EvaluatedLogFile } from '#shared/pipeline/log-file-evaluation.ts';
 
 export interface IngestPorts {
   config: IngestConfig;
@@ -68,6 +79,8 @@ export interface IngestPorts {
   insightStore?: ObjectStore;
   /** Hands a digest delivery to the verify function. */
   dispatchDigest(delivery: Delivery): Promise<void>;
+  /** Evaluates large files' records in another thread (replay); without it, in the reading thread. */
+  offload?: EvaluationOffload;
 }
 
 /** A log file to ingest: where it is, what its key says, and its size, version and ETag when the event gave them. */
@@ -79,18 +92,6 @@ export interface LogFileRef {
   versionId?: string;
   /** The ETag the event named (unquoted): without a version, read only while the object still has it. */
   etag?: string;
-}
-
-/** What one pass over a log file yields. */
-export interface EvaluatedLogFile {
-  summary: LogFileSummary;
-  matches: RuleMatches[];
-  /** Count rules' matching events of this file, by group (applied to their state in step 2). */
-  counts?: CountObservation[];
-  /** Matches exceptions silenced, per rule (absent: none). */
-  suppressed?: RuleSuppressions[];
-  /** SHA-256 (hex) of the file's uncompressed bytes: the hash CloudTrail's digest lists for it. */
-  hash: string;
 }
 
 export type IngestOutcome =
@@ -323,6 +324,7 @@ export async function readDeliveredLogFile(
         eventTimes: eventTimeRange(ports.now(), config.trailStart),
       },
       exceptions,
+      ports.offload,
     );
   } catch (err) {
     const tamper =
@@ -370,6 +372,7 @@ export async function readAndEvaluate(
   rules: readonly Rule[],
   limits: Partial<ScanLimits> & { eventTimes?: { from: number; to: number } } = {},
   exceptions?: ActiveExceptions,
+  offload?: EvaluationOffload,
 ): Promise<ReadResult> {
   // The version the event named, or the object only while it still has the ETag the event named: a copy
   // written over it in between is never read in its place.
@@ -379,35 +382,31 @@ export async function readAndEvaluate(
   });
   if (object.size === 0) return { status: 'empty' };
   const hash = createHash('sha256');
-  const builder = new SummaryBuilder(file.key.time, limits.eventTimes);
-  const evaluator = new RuleEvaluator(rules, exceptions ? { exceptions } : {});
-  const index = new FileIndexBuilder();
-  const records = readLogRecords(object.body, {
+  const setup = {
+    deliveredAt: file.key.time,
+    ...(limits.eventTimes ? { eventTimes: limits.eventTimes } : {}),
+    ...(exceptions ? { exceptions } : {}),
+  };
+  const options = {
     hash,
     // CloudTrail delivers gzip; `.json` copies of its files are plain JSON. Bytes that are neither are
     // rejected like any other unreadable file.
-    compression: 'auto',
+    compression: 'auto' as const,
     limits: {
       maxRecordBytes: limits.maxRecordBytes ?? DEFAULT_LIMITS.maxRecordBytes,
       maxFileBytes: limits.maxFileBytes ?? DEFAULT_LIMITS.maxFileBytes,
     },
     sizeHint: object.size,
-  });
+  };
+  const session = offload?.open(object.size, rules, setup);
+  const evaluation = session ? undefined : new LogFileEvaluation(rules, setup);
   let stats: ScanStats;
   try {
-    for (;;) {
-      const next = await records.next();
-      if (next.done) {
-        stats = next.value;
-        break;
-      }
-      for (const r of next.value) {
-        builder.add(r);
-        evaluator.onRecord(r);
-        index.add(r);
-      }
-    }
+    stats = session
+      ? await handOver(readLogRecordRuns(object.body, options), session)
+      : await evaluateHere(readLogRecords(object.body, options), evaluation as LogFileEvaluation);
   } catch (err) {
+    session?.abort();
     if (!(err instanceof LogFileError)) throw err;
     return {
       status: 'unreadable',
@@ -416,8 +415,7 @@ export async function readAndEvaluate(
       ...(object.etag ? { etag: object.etag } : {}),
     };
   }
-  const sha256 = hash.digest('hex');
-  const summary = builder.build({
+  const facts: FileFacts = {
     source: {
       bucket: file.bucket,
       key: file.key.key,
@@ -425,24 +423,36 @@ export async function readAndEvaluate(
       ...(object.etag ? { etag: object.etag } : {}),
       ...(object.versionId ? { versionId: object.versionId } : {}),
     },
-    sha256,
+    sha256: hash.digest('hex'),
     account: file.key.account,
     region: file.key.region,
     ...(file.key.orgId ? { orgId: file.key.orgId } : {}),
-    bytes: stats.bytes,
-    badRecords: { invalid: stats.invalidRecords, oversized: stats.oversizedRecords.length },
-  });
-  // Last key of the summary: a reader after the index alone finds it without parsing the rest.
-  summary.index = index.build({ ...summary.source });
-  const suppressed = evaluator.suppressions();
-  return {
-    status: 'read',
-    summary,
-    matches: evaluator.results(),
-    counts: evaluator.counts(),
-    ...(suppressed.length > 0 ? { suppressed } : {}),
-    hash: sha256,
+    stats,
   };
+  const evaluated = session ? await session.finish(facts) : (evaluation as LogFileEvaluation).finish(facts);
+  return { status: 'read', ...evaluated };
+}
+
+async function evaluateHere(
+  records: AsyncGenerator<CloudTrailRecord[], ScanStats>,
+  evaluation: LogFileEvaluation,
+): Promise<ScanStats> {
+  for (;;) {
+    const next = await records.next();
+    if (next.done) return next.value;
+    evaluation.add(next.value);
+  }
+}
+
+async function handOver(
+  runs: AsyncGenerator<RecordRuns, ScanStats>,
+  session: EvaluationSession,
+): Promise<ScanStats> {
+  for (;;) {
+    const next = await runs.next();
+    if (next.done) return next.value;
+    await session.push(next.value);
+  }
 }
 
 /**

@@ -1,0 +1,81 @@
+/**
+ * The thread that evaluates a large log file's records for replay (see evaluation-pool.ts): it gets the
+ * records' bytes unparsed, parses them as the scanner would, and runs the same {@link LogFileEvaluation} as
+ * ingest in one thread; it answers each batch with an ack (the reading thread waits for room) and the end
+ * of a file with its evaluation.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { parseRecordRuns } from '#shared/logfile/scanner.ts';
+import { LogFileEvaluation } from '#shared/pipeline/log-file-evaluation.ts';
+import type { CloudTrailRecord } from '#shared/record.ts';
+import { ActiveExceptions } from '#shared/rules/exceptions.ts';
+import type { Rule } from '#shared/rules/rule-types.ts';
+import type { EvaluationReply, EvaluationRequest } from './evaluation-pool.ts';
+
+const port = parentPort;
+if (!port) throw new Error('evaluation-worker.ts runs as a worker thread of trailwatch replay');
+const { rules } = workerData as { rules: Rule[] };
+
+interface Open {
+  evaluation: LogFileEvaluation;
+  /** What parsing found, added to the reading thread's scan stats at the end. */
+  parsed: { records: number; invalidRecords: number };
+}
+const open = new Map<number, Open>();
+
+function reply(r: EvaluationReply): void {
+  (port as NonNullable<typeof port>).postMessage(r);
+}
+
+port.on('message', (req: EvaluationRequest) => {
+  try {
+    switch (req.type) {
+      case 'open': {
+        const { setup } = req;
+        const evaluation = new LogFileEvaluation(rules, {
+          deliveredAt: setup.deliveredAt,
+          ...(setup.eventTimes ? { eventTimes: setup.eventTimes } : {}),
+          ...(setup.exceptions ? { exceptions: new ActiveExceptions(setup.exceptions) } : {}),
+        });
+        open.set(req.id, { evaluation, parsed: { records: 0, invalidRecords: 0 } });
+        return;
+      }
+      case 'runs': {
+        const file = open.get(req.id);
+        // A file aborted meanwhile: its remaining batches are dropped.
+        if (file) {
+          const records = parseRecordRuns(
+            { bytes: new Uint8Array(req.bytes), spans: req.spans },
+            file.parsed,
+          );
+          file.evaluation.add(records as CloudTrailRecord[]);
+        }
+        reply({ type: 'ack', id: req.id });
+        return;
+      }
+      case 'finish': {
+        const file = open.get(req.id);
+        open.delete(req.id);
+        if (!file) throw new Error(`no file ${req.id} is open`);
+        const { stats } = req.facts;
+        const facts = {
+          ...req.facts,
+          stats: {
+            ...stats,
+            records: stats.records + file.parsed.records,
+            invalidRecords: stats.invalidRecords + file.parsed.invalidRecords,
+          },
+        };
+        reply({ type: 'done', id: req.id, result: file.evaluation.finish(facts) });
+        return;
+      }
+      case 'abort':
+        open.delete(req.id);
+        return;
+    }
+  } catch (err) {
+    open.delete(req.id);
+    const e = err instanceof Error ? err : new Error(String(err));
+    reply({ type: 'error', id: req.id, error: { name: e.name, message: e.message } });
+  }
+});
