@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { RecordRuns } from '#shared/logfile/scanner.ts';
+import { RecordRunsWriter } from '#shared/logfile/scanner.ts';
 import type {
   EvaluatedLogFile,
   EvaluationOffload,
@@ -32,12 +32,14 @@ export type EvaluationRequest =
         exceptions?: readonly RuleException[];
       };
     }
-  | { type: 'runs'; id: number; bytes: ArrayBuffer; spans: Int32Array }
+  /** `length` bytes of `bytes` hold the records. */
+  | { type: 'runs'; id: number; bytes: ArrayBuffer; length: number; spans: Int32Array }
   | { type: 'finish'; id: number; facts: FileFacts }
   | { type: 'abort'; id: number };
 
 export type EvaluationReply =
-  | { type: 'ack'; id: number }
+  /** A batch evaluated: its buffer comes back for the next batches. */
+  | { type: 'ack'; id: number; bytes: ArrayBuffer }
   | { type: 'done'; id: number; result: EvaluatedLogFile }
   | { type: 'error'; id: number; error: { name: string; message: string } };
 
@@ -50,10 +52,16 @@ export type EvaluationReply =
 export const OFFLOAD_MIN_BYTES = 4 << 20;
 
 /**
- * Batches (about 1 MiB of records each) sent and not yet evaluated, per file: enough that the worker never
- * waits for the reader, few enough that memory stays a few MiB however large the file.
+ * Bytes of records handed over at once: each message costs both threads a wake-up, so a few large ones rather
+ * than one per decompressed chunk (a few hundred KiB).
  */
-export const IN_FLIGHT = 4;
+export const BATCH_BYTES = 1 << 20;
+
+/**
+ * Batches sent and not yet evaluated, per file: enough that the worker never waits for the reader, few enough
+ * that memory stays a few batches however large the file.
+ */
+export const IN_FLIGHT = 2;
 
 /** Whether this machine has a core to spare for the offload. */
 export const OFFLOAD_BY_DEFAULT = availableParallelism() > 1;
@@ -75,6 +83,7 @@ export class EvaluationThreadError extends Error {
 }
 
 interface Pending {
+  runs: RecordRunsWriter;
   inFlight: number;
   /** Pushes waiting for room. */
   waiting: (() => void)[];
@@ -85,14 +94,16 @@ interface Pending {
 export class EvaluationPool implements EvaluationOffload {
   private readonly rules: readonly Rule[];
   private readonly minBytes: number;
+  private readonly batchBytes: number;
   private worker: Worker | undefined;
   private readonly files = new Map<number, Pending>();
   private nextId = 0;
 
-  /** `minBytes`: the smallest file (compressed) given to the thread. */
-  constructor(rules: readonly Rule[], options: { minBytes?: number } = {}) {
+  /** `minBytes`: the smallest file (compressed) given to the thread; `batchBytes`: see {@link BATCH_BYTES}. */
+  constructor(rules: readonly Rule[], options: { minBytes?: number; batchBytes?: number } = {}) {
     this.rules = rules;
     this.minBytes = options.minBytes ?? OFFLOAD_MIN_BYTES;
+    this.batchBytes = options.batchBytes ?? BATCH_BYTES;
   }
 
   private start(): Worker {
@@ -101,6 +112,7 @@ export class EvaluationPool implements EvaluationOffload {
       const file = this.files.get(r.id);
       if (!file) return;
       if (r.type === 'ack') {
+        file.runs.reuse(r.bytes);
         file.inFlight--;
         file.waiting.shift()?.();
       } else if (r.type === 'done') {
@@ -125,7 +137,11 @@ export class EvaluationPool implements EvaluationOffload {
     const worker = this.worker;
     if (this.files.size === 0) worker.ref();
     const id = this.nextId++;
-    const file: Pending = { inFlight: 0, waiting: [] };
+    const file: Pending = {
+      runs: new RecordRunsWriter(this.batchBytes + (1 << 20)),
+      inFlight: 0,
+      waiting: [],
+    };
     this.files.set(id, file);
     const send = (req: EvaluationRequest, transfer?: ArrayBuffer[]) => {
       if (file.failure) throw file.failure;
@@ -140,13 +156,19 @@ export class EvaluationPool implements EvaluationOffload {
         ...(setup.exceptions ? { exceptions: setup.exceptions.list } : {}),
       },
     });
+    const sendBatch = () => {
+      file.inFlight++;
+      const { bytes, spans } = file.runs.take();
+      // The batch's own buffer moves to the thread (no copy); spans are small.
+      const buffer = bytes.buffer as ArrayBuffer;
+      send({ type: 'runs', id, bytes: buffer, length: bytes.byteLength, spans }, [buffer]);
+    };
     return {
-      push: async (runs: RecordRuns) => {
+      runs: file.runs,
+      flush: async () => {
         if (file.failure) throw file.failure;
-        file.inFlight++;
-        const bytes = runs.bytes.buffer as ArrayBuffer;
-        const spans = runs.spans;
-        send({ type: 'runs', id, bytes, spans }, [bytes, spans.buffer as ArrayBuffer]);
+        if (file.runs.size < this.batchBytes) return;
+        sendBatch();
         if (file.inFlight >= IN_FLIGHT) await new Promise<void>((resolve) => file.waiting.push(resolve));
         if (file.failure) throw file.failure;
       },
@@ -157,6 +179,7 @@ export class EvaluationPool implements EvaluationOffload {
             return;
           }
           file.done = { resolve: (r) => resolve(this.rebind(r, setup)), reject };
+          if (file.runs.size > 0) sendBatch();
           send({ type: 'finish', id, facts });
         }),
       abort: () => {

@@ -23,8 +23,8 @@ interface Open {
 }
 const open = new Map<number, Open>();
 
-function reply(r: EvaluationReply): void {
-  (port as NonNullable<typeof port>).postMessage(r);
+function reply(r: EvaluationReply, transfer?: ArrayBuffer[]): void {
+  (port as NonNullable<typeof port>).postMessage(r, transfer);
 }
 
 port.on('message', (req: EvaluationRequest) => {
@@ -44,13 +44,12 @@ port.on('message', (req: EvaluationRequest) => {
         const file = open.get(req.id);
         // A file aborted meanwhile: its remaining batches are dropped.
         if (file) {
-          const records = parseRecordRuns(
-            { bytes: new Uint8Array(req.bytes), spans: req.spans },
-            file.parsed,
-          );
+          const bytes = new Uint8Array(req.bytes, 0, req.length);
+          const records = parseRecordRuns({ bytes, spans: req.spans }, file.parsed);
           file.evaluation.add(records as CloudTrailRecord[]);
         }
-        reply({ type: 'ack', id: req.id });
+        // The buffer goes back to be filled again.
+        reply({ type: 'ack', id: req.id, bytes: req.bytes }, [req.bytes]);
         return;
       }
       case 'finish': {

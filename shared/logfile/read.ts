@@ -9,7 +9,7 @@ import { createGunzip, gunzipSync } from 'node:zlib';
 import type { BytePrefilter } from '#shared/logfile/prefilter.ts';
 import {
   LogFormatError,
-  type RecordRuns,
+  type RecordRunsWriter,
   RecordScanner,
   type ScanLimits,
   type ScanStats,
@@ -22,6 +22,7 @@ export {
   LogLimitError,
   parseRecordRuns,
   type RecordRuns,
+  RecordRunsWriter,
   type ScanLimits,
   type ScanStats,
 } from '#shared/logfile/scanner.ts';
@@ -195,18 +196,20 @@ export async function* readLogRecords(
 
 /**
  * {@link readLogRecords} with the records left unparsed ({@link RecordScanner.pushRuns}): the file is
- * decompressed, hashed and checked here, and the records parsed elsewhere (`parseRecordRuns`), in order. The
- * scan statistics it returns count no parse yet: add what parsing finds. No prefilter.
+ * decompressed, hashed and checked here, the records' bytes gathered in `into`, and parsed elsewhere
+ * (`parseRecordRuns`), in order. Yields after each chunk, so that the caller can hand over what `into` holds.
+ * The scan statistics it returns count no parse yet: add what parsing finds. No prefilter.
  */
 export async function* readLogRecordRuns(
   body: AsyncIterable<Uint8Array> | Uint8Array,
+  into: RecordRunsWriter,
   options: Omit<ReadOptions, 'prefilter'> = {},
-): AsyncGenerator<RecordRuns, ScanStats> {
+): AsyncGenerator<void, ScanStats> {
   const scanner = new RecordScanner(options.limits);
   for await (const chunk of uncompressed(body, options.compression, options.sizeHint)) {
     options.hash?.update(chunk);
-    const runs = scanner.pushRuns(chunk);
-    if (runs) yield runs;
+    scanner.pushRuns(chunk, into);
+    yield;
   }
   scanner.end();
   return scanner.stats;

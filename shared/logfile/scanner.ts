@@ -51,6 +51,56 @@ export interface RecordRuns {
   spans: Int32Array;
 }
 
+/**
+ * Gathers the pieces {@link RecordScanner.pushRuns} finds, copied (the chunk they lie in may be reused), into
+ * batches of {@link RecordRuns}. A batch's buffer can be handed back once parsed ({@link reuse}): a large file
+ * then runs through a few warm buffers instead of fresh memory for every chunk.
+ */
+export class RecordRunsWriter {
+  private buffer: Uint8Array;
+  private length = 0;
+  private spans: number[] = [];
+  private readonly spare: ArrayBuffer[] = [];
+
+  constructor(capacity: number) {
+    this.buffer = new Uint8Array(capacity);
+  }
+
+  /** Bytes gathered since the last {@link take}. */
+  get size(): number {
+    return this.length;
+  }
+
+  add(piece: Uint8Array, count: number): void {
+    const need = this.length + piece.length;
+    if (need > this.buffer.length) {
+      const bigger = new Uint8Array(Math.max(need, this.buffer.length * 2));
+      bigger.set(this.buffer.subarray(0, this.length));
+      this.buffer = bigger;
+    }
+    this.buffer.set(piece, this.length);
+    this.spans.push(this.length, need, count);
+    this.length = need;
+  }
+
+  /** The batch gathered so far (its buffer is the caller's from now on), and a new one begun. */
+  take(): RecordRuns {
+    const runs = { bytes: this.buffer.subarray(0, this.length), spans: Int32Array.from(this.spans) };
+    const capacity = this.buffer.length;
+    let next = this.spare.pop();
+    while (next && next.byteLength < capacity) next = this.spare.pop();
+    this.buffer = next ? new Uint8Array(next) : new Uint8Array(capacity);
+    this.length = 0;
+    this.spans = [];
+    return runs;
+  }
+
+  /** A batch's buffer, parsed and no longer needed, for the next batches. */
+  reuse(buffer: ArrayBuffer): void {
+    if (this.spare.length < 2) this.spare.push(buffer);
+  }
+}
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const LBRACE = 0x7b;
@@ -122,8 +172,8 @@ export class RecordScanner {
   private skipIsContainer = false;
   private bsChunk: Buffer | null = null;
   private bsPos = -1;
-  /** In {@link pushRuns}: the pieces found in the chunk, to be parsed elsewhere. */
-  private deferred: { bytes: Buffer; count: number }[] | null = null;
+  /** In {@link pushRuns}: where the pieces found go, to be parsed elsewhere. */
+  private deferred: RecordRunsWriter | null = null;
 
   /** With a prefilter, records it shows cannot match are counted and skipped, never parsed. */
   constructor(limits: Partial<ScanLimits> = {}, prefilter?: BytePrefilter) {
@@ -335,33 +385,18 @@ export class RecordScanner {
   }
 
   /**
-   * Like {@link push}, but leaves the records unparsed: their bytes (copied: the chunk may be reused) for
-   * {@link parseRecordRuns}, or undefined when the chunk completed none. The structure is checked here all the
-   * same, so a file that is not a log document fails here, at the same byte. No prefilter.
+   * Like {@link push}, but leaves the records unparsed: their bytes go to `into`, for
+   * {@link parseRecordRuns}. The structure is checked here all the same, so a file that is not a log document
+   * fails here, at the same byte. No prefilter.
    */
-  pushRuns(chunk: Buffer): RecordRuns | undefined {
+  pushRuns(chunk: Buffer, into: RecordRunsWriter): void {
     if (this.prefilter) throw new TypeError('pushRuns takes no prefilter: the records are parsed elsewhere');
-    const pieces: { bytes: Buffer; count: number }[] = [];
-    this.deferred = pieces;
+    this.deferred = into;
     try {
       this.push(chunk);
     } finally {
       this.deferred = null;
     }
-    if (pieces.length === 0) return undefined;
-    let total = 0;
-    for (const p of pieces) total += p.bytes.length;
-    const bytes = new Uint8Array(total);
-    const spans = new Int32Array(pieces.length * 3);
-    let at = 0;
-    for (const [i, p] of pieces.entries()) {
-      bytes.set(p.bytes, at);
-      spans[i * 3] = at;
-      at += p.bytes.length;
-      spans[i * 3 + 1] = at;
-      spans[i * 3 + 2] = p.count;
-    }
-    return { bytes, spans };
   }
 
   /** Call after the last chunk: checks the document was complete. */
@@ -486,7 +521,7 @@ export class RecordScanner {
       this.stats.filteredRecords++;
       return;
     }
-    if (this.deferred) this.deferred.push({ bytes, count: 0 });
+    if (this.deferred) this.deferred.add(bytes, 0);
     else parseOne(bytes, 0, bytes.length, this.stats, out);
   }
 
@@ -496,7 +531,7 @@ export class RecordScanner {
       this.parseSelected(chunk, count, out);
       return;
     }
-    if (this.deferred) this.deferred.push({ bytes: chunk.subarray(start, end), count });
+    if (this.deferred) this.deferred.add(chunk.subarray(start, end), count);
     else parseRun(chunk, start, end, count, this.stats, out);
   }
 

@@ -25,7 +25,6 @@ import { summaryKeyFor, type TrailKey } from '#shared/keys.ts';
 import { DEFAULT_LIMITS, eventTimeRange } from '#shared/limits.ts';
 import {
   LogFileError,
-  type RecordRuns,
   readLogRecordRuns,
   readLogRecords,
   type ScanLimits,
@@ -403,7 +402,7 @@ export async function readAndEvaluate(
   let stats: ScanStats;
   try {
     stats = session
-      ? await handOver(readLogRecordRuns(object.body, options), session)
+      ? await handOver(readLogRecordRuns(object.body, session.runs, options), session)
       : await evaluateHere(readLogRecords(object.body, options), evaluation as LogFileEvaluation);
   } catch (err) {
     session?.abort();
@@ -445,13 +444,13 @@ async function evaluateHere(
 }
 
 async function handOver(
-  runs: AsyncGenerator<RecordRuns, ScanStats>,
+  chunks: AsyncGenerator<void, ScanStats>,
   session: EvaluationSession,
 ): Promise<ScanStats> {
   for (;;) {
-    const next = await runs.next();
+    const next = await chunks.next();
     if (next.done) return next.value;
-    await session.push(next.value);
+    await session.flush();
   }
 }
 

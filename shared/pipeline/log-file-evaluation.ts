@@ -5,7 +5,7 @@
  * that the two give the same summary, matches and index.
  */
 import { FileIndexBuilder } from '#shared/logfile/file-index.ts';
-import type { RecordRuns, ScanStats } from '#shared/logfile/scanner.ts';
+import type { RecordRunsWriter, RecordScanner, ScanStats } from '#shared/logfile/scanner.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import {
   type CountObservation,
@@ -93,7 +93,7 @@ export class LogFileEvaluation {
 /**
  * Evaluates a file's records in another thread while the reading thread decompresses, hashes and splits
  * them: a large file then takes about the longer of the two halves rather than their sum. The records go
- * unparsed ({@link RecordRuns}); the evaluation is {@link LogFileEvaluation}'s, so the result is the same.
+ * unparsed (`RecordRuns`); the evaluation is {@link LogFileEvaluation}'s, so the result is the same.
  */
 export interface EvaluationOffload {
   /**
@@ -105,8 +105,10 @@ export interface EvaluationOffload {
 }
 
 export interface EvaluationSession {
-  /** Hands over the next records; resolves when there is room for more (memory stays bounded). */
-  push(runs: RecordRuns): Promise<void>;
+  /** Where the reading side puts the records' bytes ({@link RecordScanner.pushRuns}). */
+  readonly runs: RecordRunsWriter;
+  /** Hands over what `runs` holds when it is worth a batch; resolves when there is room for more. */
+  flush(): Promise<void>;
   /** The evaluation, once every record is in; the scan's stats are completed with what parsing found. */
   finish(facts: FileFacts): Promise<EvaluatedLogFile>;
   /** The file turned out unusable (or reading failed): drop what was sent. */

@@ -22,8 +22,8 @@ import { stratusDir, stratusRecords } from '#test/support/logfiles.ts';
  */
 
 const rules = defaultRules();
-/** Every file goes to the thread, whatever its size. */
-const pool = new EvaluationPool(rules, { minBytes: 0 });
+/** Every file goes to the thread, whatever its size, in many small batches. */
+const pool = new EvaluationPool(rules, { minBytes: 0, batchBytes: 64 * 1024 });
 afterAll(() => pool.close());
 
 const key = classifyKey(
