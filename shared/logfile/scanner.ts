@@ -257,6 +257,8 @@ export class RecordScanner {
                   this.runEnds.push(end);
                 }
                 this.stats.records++;
+                // Runs of a few dozen KiB parse several times faster than runs of a MiB (below).
+                if (!this.prefilter && runEnd - runStart >= RUN_BYTES) flushRun();
               } else {
                 flushRun();
                 this.endElement(chunk, elementStart, end, isRecord, out);
@@ -574,6 +576,27 @@ function decode(chunk: Buffer, start: number, end: number): string {
 }
 
 /**
+ * Records parsed together, at most about this many bytes (a run ends with the record that crosses it).
+ * Measured on generated records: JSON.parse with its decoding costs about a third as much on runs of 64 KiB
+ * as on runs of 1 MiB: the text and the records stay in the young generation and in the cache, where a MiB
+ * of text is a large object of its own, in fresh memory, every time.
+ */
+const RUN_BYTES = 64 * 1024;
+
+/** Where a run is copied between `[` and `]`, so that its text is made once (`[${text}]` makes it twice). */
+let scratch = Buffer.allocUnsafeSlow(2 * RUN_BYTES);
+
+/** The text of `[` + bytes[start, end) + `]`. */
+function decodeArray(bytes: Buffer, start: number, end: number): string {
+  const n = end - start + 2;
+  if (n > scratch.length) scratch = Buffer.allocUnsafeSlow(Math.max(n, 2 * scratch.length));
+  scratch[0] = LBRACKET;
+  bytes.copy(scratch, 1, start, end);
+  scratch[n - 1] = RBRACKET;
+  return decode(scratch, 0, n);
+}
+
+/**
  * Parses `count` complete records lying in bytes[start, end) in one `JSON.parse` call. They were counted in
  * `stats.records` when found; a run that does not parse is parsed record by record, and the bad ones move
  * to `invalidRecords`.
@@ -586,10 +609,9 @@ function parseRun(
   stats: Pick<ScanStats, 'records' | 'invalidRecords'>,
   out: unknown[],
 ): void {
-  const text = decode(bytes, start, end);
   let parsed: unknown[] | undefined;
   try {
-    parsed = JSON.parse(`[${text}]`) as unknown[];
+    parsed = JSON.parse(decodeArray(bytes, start, end)) as unknown[];
   } catch {
     parsed = undefined;
   }
