@@ -64,7 +64,7 @@ export function register(program: Command): void {
     )
     .option(
       '--workers <n>',
-      'threads that evaluate the records of large files while the main one reads them (0: none, 1: one; default 1 with two cores or more); the outputs are the same',
+      'threads that evaluate the records of large files while the main one reads them (0: none, 1: one; default: one when a core is free); the outputs are the same',
       (v: string) => {
         if (v !== '0' && v !== '1') throw new InvalidArgumentError(`expected 0 or 1, found '${v}'`);
         return Number(v);

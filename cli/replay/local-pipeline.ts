@@ -9,7 +9,7 @@ import type { S3Event } from 'aws-lambda';
 import { CapturingMetrics } from '#cli/adapters/emf-file-metrics.ts';
 import { badKeyReason, FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { JsonlFile, OutboxNotifier } from '#cli/adapters/jsonl-outbox.ts';
-import { EvaluationPool, OFFLOAD_BY_DEFAULT } from '#cli/replay/evaluation-pool.ts';
+import { coreIsFree, EvaluationPool } from '#cli/replay/evaluation-pool.ts';
 import { lambdaContext, s3Event } from '#cli/replay/events.ts';
 import { type IngestDeps, ingestHandler, verifyHandler } from '#functions/handlers.ts';
 import { ingestConfig, observabilityConfig } from '#shared/config.ts';
@@ -38,8 +38,8 @@ export interface ReplayOptions {
   keys?: PublicKeySource;
   onProgress?: (done: number, total: number, key: string) => void;
   /**
-   * Threads that evaluate large files' records beside the one reading them (0 or 1; default 1 on a machine
-   * with more than one core). The outputs are the same either way.
+   * Threads that evaluate large files' records beside the one reading them: 0 or 1; by default 1 for each
+   * large file that finds a core free ({@link coreIsFree}). The outputs are the same either way.
    */
   workers?: number;
 }
@@ -147,7 +147,12 @@ export function localPipeline(opts: ReplayOptions): LocalPipeline {
   const logger = new Logger({ serviceName, logLevel: opts.logLevel ?? 'SILENT' });
   const digests: S3Event[] = [];
   const rules = opts.rules ?? defaultRules();
-  const offload = (opts.workers ?? (OFFLOAD_BY_DEFAULT ? 1 : 0)) > 0 ? new EvaluationPool(rules) : undefined;
+  const offload =
+    opts.workers === undefined
+      ? new EvaluationPool(rules, { when: coreIsFree })
+      : opts.workers > 0
+        ? new EvaluationPool(rules)
+        : undefined;
   const deps: IngestDeps = {
     config: ingestConfig({
       STATE_BUCKET: opts.out,

@@ -251,8 +251,9 @@ async function benchReplay(): Promise<void> {
     rmSync(out, { recursive: true, force: true });
     return once(node, [...replayArgs, ...extra], false);
   };
-  const [replay, oneThread, parse] = timedTogether([
+  const [replay, twoThreads, oneThread, parse] = timedTogether([
     replayOnce([]),
+    replayOnce(['--workers', '1']),
     replayOnce(['--workers', '0']),
     () => once(node, [...hook, naive, file], false),
   ]);
@@ -262,6 +263,7 @@ async function benchReplay(): Promise<void> {
   console.log('  method                                   seconds   peak RSS MB');
   for (const [name, t] of [
     ['trailwatch replay (dist/, all rules)', replay],
+    ['  the same, --workers 1 (two threads)', twoThreads],
     ['  the same, --workers 0 (one thread)', oneThread],
     ['naive: gunzipSync + JSON.parse', parse],
   ] as const) {
@@ -271,6 +273,7 @@ async function benchReplay(): Promise<void> {
   }
   for (const [name, t] of [
     ['replay', replay],
+    ['replay --workers 1', twoThreads],
     ['replay --workers 0', oneThread],
   ] as const) {
     if (t.error || parse.error) continue;

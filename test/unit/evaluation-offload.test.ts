@@ -180,12 +180,14 @@ describe('records evaluated in a worker thread', () => {
       expect(offloaded.error.message).toBe(here.error.message);
   });
 
-  it('leave small files to the reading thread', () => {
+  it('leave small files to the reading thread, and large ones when no core is free', () => {
     // Prepare
     const sized = new EvaluationPool(rules);
+    const busy = new EvaluationPool(rules, { when: () => false });
 
     // Act, Assess
     expect(sized.open(1 << 20, rules, { deliveredAt: new Date() })).toBeUndefined();
     expect(sized.open(8 << 20, [...rules], { deliveredAt: new Date() })).toBeUndefined();
+    expect(busy.open(8 << 20, rules, { deliveredAt: new Date() })).toBeUndefined();
   });
 });
