@@ -1,6 +1,7 @@
 /**
- * Replay's {@link EvaluationOffload}: one worker thread evaluates the records of large files while the main
- * thread reads, decompresses, hashes and splits them, so that a large file uses two cores. Ordering is what
+ * Replay's {@link EvaluationOffload}: one worker thread evaluates the rules and summary of large files while
+ * the main thread reads, decompresses, hashes and parses them and builds their index, so that a large file
+ * uses two cores. Ordering is what
  * keeps the result the same as one thread's: a file's records go to one thread, in order, and the rules,
  * summary and index see them as ingest does. Small files stay in the main thread.
  *
@@ -55,7 +56,7 @@ export const OFFLOAD_MIN_BYTES = 4 << 20;
  * Bytes of records handed over at once: each message costs both threads a wake-up, so a few large ones rather
  * than one per decompressed chunk (a few hundred KiB).
  */
-export const BATCH_BYTES = 1 << 20;
+export const BATCH_BYTES = 2 << 20;
 
 /**
  * Batches sent and not yet evaluated, per file: enough that the worker never waits for the reader, few enough

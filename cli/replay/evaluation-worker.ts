@@ -1,8 +1,8 @@
 /**
- * The thread that evaluates a large log file's records for replay (see evaluation-pool.ts): it gets the
- * records' bytes unparsed, parses them as the scanner would, and runs the same {@link LogFileEvaluation} as
- * ingest in one thread; it answers each batch with an ack (the reading thread waits for room) and the end
- * of a file with its evaluation.
+ * The thread that evaluates a large log file's rules and summary for replay (see evaluation-pool.ts): it gets
+ * the records' bytes, parses them as the reading thread's scanner did, and runs the same
+ * {@link LogFileEvaluation} as ingest in one thread, but for the index (the reading thread builds it). It
+ * answers each batch with an ack (the reading thread waits for room) and the end of a file with its evaluation.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseRecordRuns } from '#shared/logfile/scanner.ts';
@@ -18,7 +18,7 @@ const { rules } = workerData as { rules: Rule[] };
 
 interface Open {
   evaluation: LogFileEvaluation;
-  /** What parsing found, added to the reading thread's scan stats at the end. */
+  /** What parsing found: the reading thread counted the same, and its counts go in the summary. */
   parsed: { records: number; invalidRecords: number };
 }
 const open = new Map<number, Open>();
@@ -32,11 +32,15 @@ port.on('message', (req: EvaluationRequest) => {
     switch (req.type) {
       case 'open': {
         const { setup } = req;
-        const evaluation = new LogFileEvaluation(rules, {
-          deliveredAt: setup.deliveredAt,
-          ...(setup.eventTimes ? { eventTimes: setup.eventTimes } : {}),
-          ...(setup.exceptions ? { exceptions: new ActiveExceptions(setup.exceptions) } : {}),
-        });
+        const evaluation = new LogFileEvaluation(
+          rules,
+          {
+            deliveredAt: setup.deliveredAt,
+            ...(setup.eventTimes ? { eventTimes: setup.eventTimes } : {}),
+            ...(setup.exceptions ? { exceptions: new ActiveExceptions(setup.exceptions) } : {}),
+          },
+          false,
+        );
         open.set(req.id, { evaluation, parsed: { records: 0, invalidRecords: 0 } });
         return;
       }
@@ -56,16 +60,7 @@ port.on('message', (req: EvaluationRequest) => {
         const file = open.get(req.id);
         open.delete(req.id);
         if (!file) throw new Error(`no file ${req.id} is open`);
-        const { stats } = req.facts;
-        const facts = {
-          ...req.facts,
-          stats: {
-            ...stats,
-            records: stats.records + file.parsed.records,
-            invalidRecords: stats.invalidRecords + file.parsed.invalidRecords,
-          },
-        };
-        reply({ type: 'done', id: req.id, result: file.evaluation.finish(facts) });
+        reply({ type: 'done', id: req.id, result: file.evaluation.finish(req.facts) });
         return;
       }
       case 'abort':

@@ -37,6 +37,8 @@ export interface ReadOptions {
   hash?: { update(bytes: Uint8Array): unknown };
   /** Records it shows cannot match are skipped unparsed (counted in `filteredRecords`). */
   prefilter?: BytePrefilter;
+  /** Also copies every record's bytes here, for another thread to parse (not with a prefilter). */
+  copyTo?: RecordRunsWriter;
 }
 
 const CHUNK = 1 << 20;
@@ -184,32 +186,11 @@ export async function* readLogRecords(
   body: AsyncIterable<Uint8Array> | Uint8Array,
   options: ReadOptions = {},
 ): AsyncGenerator<CloudTrailRecord[], ScanStats> {
-  const scanner = new RecordScanner(options.limits, options.prefilter);
+  const scanner = new RecordScanner(options.limits, options.prefilter, options.copyTo);
   for await (const chunk of uncompressed(body, options.compression, options.sizeHint)) {
     options.hash?.update(chunk);
     const batch = scanner.push(chunk);
     if (batch.length > 0) yield batch as CloudTrailRecord[];
-  }
-  scanner.end();
-  return scanner.stats;
-}
-
-/**
- * {@link readLogRecords} with the records left unparsed ({@link RecordScanner.pushRuns}): the file is
- * decompressed, hashed and checked here, the records' bytes gathered in `into`, and parsed elsewhere
- * (`parseRecordRuns`), in order. Yields after each chunk, so that the caller can hand over what `into` holds.
- * The scan statistics it returns count no parse yet: add what parsing finds. No prefilter.
- */
-export async function* readLogRecordRuns(
-  body: AsyncIterable<Uint8Array> | Uint8Array,
-  into: RecordRunsWriter,
-  options: Omit<ReadOptions, 'prefilter'> = {},
-): AsyncGenerator<void, ScanStats> {
-  const scanner = new RecordScanner(options.limits);
-  for await (const chunk of uncompressed(body, options.compression, options.sizeHint)) {
-    options.hash?.update(chunk);
-    scanner.pushRuns(chunk, into);
-    yield;
   }
   scanner.end();
   return scanner.stats;

@@ -41,10 +41,10 @@ export interface ScanStats {
 }
 
 /**
- * Records found but not parsed yet ({@link RecordScanner.pushRuns}), so that another thread can parse them:
- * their bytes in one buffer and, per piece, `[start, end, count]` in `spans`. A piece of `count` > 0 is a run of
- * that many complete records, already counted in the scanner's `records`; `count` 0 is one record that spanned
- * chunks, counted by whoever parses it. {@link parseRecordRuns} parses them as the scanner would have.
+ * A copy of the records' bytes as the scanner found them (a scanner given a {@link RecordRunsWriter}), so that
+ * another thread can parse them too: their bytes in one buffer and, per piece, `[start, end, count]` in
+ * `spans`. A piece of `count` > 0 is a run of that many complete records; `count` 0 is one record that spanned
+ * chunks. {@link parseRecordRuns} parses them as the scanner does.
  */
 export interface RecordRuns {
   bytes: Uint8Array;
@@ -52,7 +52,7 @@ export interface RecordRuns {
 }
 
 /**
- * Gathers the pieces {@link RecordScanner.pushRuns} finds, copied (the chunk they lie in may be reused), into
+ * Gathers the pieces a {@link RecordScanner} parses, copied (the chunk they lie in may be reused), into
  * batches of {@link RecordRuns}. A batch's buffer can be handed back once parsed ({@link reuse}): a large file
  * then runs through a few warm buffers instead of fresh memory for every chunk.
  */
@@ -172,13 +172,18 @@ export class RecordScanner {
   private skipIsContainer = false;
   private bsChunk: Buffer | null = null;
   private bsPos = -1;
-  /** In {@link pushRuns}: where the pieces found go, to be parsed elsewhere. */
-  private deferred: RecordRunsWriter | null = null;
+  /** Where a copy of the records' bytes goes, for another thread. */
+  private readonly copyTo: RecordRunsWriter | undefined;
 
-  /** With a prefilter, records it shows cannot match are counted and skipped, never parsed. */
-  constructor(limits: Partial<ScanLimits> = {}, prefilter?: BytePrefilter) {
+  /**
+   * With a prefilter, records it shows cannot match are counted and skipped, never parsed. With `copyTo`
+   * (and no prefilter), the bytes of every record parsed are also copied there, for another thread.
+   */
+  constructor(limits: Partial<ScanLimits> = {}, prefilter?: BytePrefilter, copyTo?: RecordRunsWriter) {
+    if (prefilter && copyTo) throw new TypeError('a scanner copies its records only without a prefilter');
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     this.prefilter = prefilter;
+    this.copyTo = copyTo;
   }
 
   private fail(message: string, at: number): never {
@@ -386,21 +391,6 @@ export class RecordScanner {
     return out;
   }
 
-  /**
-   * Like {@link push}, but leaves the records unparsed: their bytes go to `into`, for
-   * {@link parseRecordRuns}. The structure is checked here all the same, so a file that is not a log document
-   * fails here, at the same byte. No prefilter.
-   */
-  pushRuns(chunk: Buffer, into: RecordRunsWriter): void {
-    if (this.prefilter) throw new TypeError('pushRuns takes no prefilter: the records are parsed elsewhere');
-    this.deferred = into;
-    try {
-      this.push(chunk);
-    } finally {
-      this.deferred = null;
-    }
-  }
-
   /** Call after the last chunk: checks the document was complete. */
   end(): void {
     if (this.state !== enum_.Done) {
@@ -523,8 +513,8 @@ export class RecordScanner {
       this.stats.filteredRecords++;
       return;
     }
-    if (this.deferred) this.deferred.add(bytes, 0);
-    else parseOne(bytes, 0, bytes.length, this.stats, out);
+    this.copyTo?.add(bytes, 0);
+    parseOne(bytes, 0, bytes.length, this.stats, out);
   }
 
   /** Parses `count` complete records lying in chunk[start, end) in one `JSON.parse` call. */
@@ -533,8 +523,8 @@ export class RecordScanner {
       this.parseSelected(chunk, count, out);
       return;
     }
-    if (this.deferred) this.deferred.add(chunk.subarray(start, end), count);
-    else parseRun(chunk, start, end, count, this.stats, out);
+    this.copyTo?.add(chunk.subarray(start, end), count);
+    parseRun(chunk, start, end, count, this.stats, out);
   }
 
   /** A run under a prefilter: only the records that may match are decoded and parsed, together. */
@@ -648,8 +638,8 @@ function parseOne(
 }
 
 /**
- * The records of {@link RecordScanner.pushRuns}'s pieces, parsed as {@link RecordScanner.push} parses them, in
- * order; what parsing finds (records, invalid records) is added to `stats`, to be summed with the scanner's.
+ * The records of a {@link RecordRunsWriter}'s pieces, parsed as {@link RecordScanner.push} parses them, in
+ * order; what parsing finds is counted in `stats` as the scanner counts it (runs were counted when found).
  */
 export function parseRecordRuns(
   runs: RecordRuns,

@@ -23,13 +23,8 @@ import { detectAndNotify } from '#shared/insights/detect-and-notify.ts';
 import type { InsightEvent } from '#shared/insights/insight-types.ts';
 import { summaryKeyFor, type TrailKey } from '#shared/keys.ts';
 import { DEFAULT_LIMITS, eventTimeRange } from '#shared/limits.ts';
-import {
-  LogFileError,
-  readLogRecordRuns,
-  readLogRecords,
-  type ScanLimits,
-  type ScanStats,
-} from '#shared/logfile/read.ts';
+import { FileIndexBuilder } from '#shared/logfile/file-index.ts';
+import { LogFileError, readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
 import { METRIC } from '#shared/metric-names.cjs';
 import { buildRuleNotification } from '#shared/notify/rule-alerts.ts';
 import { type AlertWindow, claimAlert, markAlertSent, throttleMinutes } from '#shared/notify/throttle.ts';
@@ -39,6 +34,7 @@ import {
   type EvaluationSession,
   type FileFacts,
   LogFileEvaluation,
+  withIndex,
 } from '#shared/pipeline/log-file-evaluation.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import {
@@ -399,10 +395,11 @@ export async function readAndEvaluate(
   };
   const session = offload?.open(object.size, rules, setup);
   const evaluation = session ? undefined : new LogFileEvaluation(rules, setup);
+  const index = session ? new FileIndexBuilder() : undefined;
   let stats: ScanStats;
   try {
     stats = session
-      ? await handOver(readLogRecordRuns(object.body, session.runs, options), session)
+      ? await handOver(readLogRecords(object.body, { ...options, copyTo: session.runs }), session, index)
       : await evaluateHere(readLogRecords(object.body, options), evaluation as LogFileEvaluation);
   } catch (err) {
     session?.abort();
@@ -428,7 +425,11 @@ export async function readAndEvaluate(
     ...(file.key.orgId ? { orgId: file.key.orgId } : {}),
     stats,
   };
-  const evaluated = session ? await session.finish(facts) : (evaluation as LogFileEvaluation).finish(facts);
+  let evaluated: EvaluatedLogFile;
+  if (session) {
+    evaluated = await session.finish(facts);
+    withIndex(evaluated.summary, index as FileIndexBuilder);
+  } else evaluated = (evaluation as LogFileEvaluation).finish(facts);
   return { status: 'read', ...evaluated };
 }
 
@@ -443,13 +444,16 @@ async function evaluateHere(
   }
 }
 
+/** The reading thread's half of an offloaded file: the index, and the bytes handed over as they come. */
 async function handOver(
-  chunks: AsyncGenerator<void, ScanStats>,
+  records: AsyncGenerator<CloudTrailRecord[], ScanStats>,
   session: EvaluationSession,
+  index: FileIndexBuilder | undefined,
 ): Promise<ScanStats> {
   for (;;) {
-    const next = await chunks.next();
+    const next = await records.next();
     if (next.done) return next.value;
+    if (index) for (const r of next.value) index.add(r);
     await session.flush();
   }
 }

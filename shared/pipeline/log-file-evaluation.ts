@@ -51,18 +51,21 @@ export interface FileFacts {
 export class LogFileEvaluation {
   private readonly builder: SummaryBuilder;
   private readonly evaluator: RuleEvaluator;
-  private readonly index = new FileIndexBuilder();
+  private readonly index: FileIndexBuilder | undefined;
 
-  constructor(rules: readonly Rule[], setup: EvaluationSetup) {
+  /** `withIndex` false: the summary comes without its index, which the reading thread builds meanwhile. */
+  constructor(rules: readonly Rule[], setup: EvaluationSetup, withIndex = true) {
     this.builder = new SummaryBuilder(setup.deliveredAt, setup.eventTimes);
     this.evaluator = new RuleEvaluator(rules, setup.exceptions ? { exceptions: setup.exceptions } : {});
+    this.index = withIndex ? new FileIndexBuilder() : undefined;
   }
 
   add(records: readonly CloudTrailRecord[]): void {
+    const index = this.index;
     for (const r of records) {
       this.builder.add(r);
       this.evaluator.onRecord(r);
-      this.index.add(r);
+      index?.add(r);
     }
   }
 
@@ -77,8 +80,7 @@ export class LogFileEvaluation {
       bytes: stats.bytes,
       badRecords: { invalid: stats.invalidRecords, oversized: stats.oversizedRecords.length },
     });
-    // Last key of the summary: a reader after the index alone finds it without parsing the rest.
-    summary.index = this.index.build({ ...summary.source });
+    if (this.index) withIndex(summary, this.index);
     const suppressed = this.evaluator.suppressions();
     return {
       summary,
@@ -90,10 +92,18 @@ export class LogFileEvaluation {
   }
 }
 
+/** Puts the file's index in its summary. */
+export function withIndex(summary: LogFileSummary, index: FileIndexBuilder): void {
+  // Last key of the summary: a reader after the index alone finds it without parsing the rest.
+  summary.index = index.build({ ...summary.source });
+}
+
 /**
- * Evaluates a file's records in another thread while the reading thread decompresses, hashes and splits
- * them: a large file then takes about the longer of the two halves rather than their sum. The records go
- * unparsed (`RecordRuns`); the evaluation is {@link LogFileEvaluation}'s, so the result is the same.
+ * Evaluates a file's rules and summary in another thread while the reading thread decompresses, hashes and
+ * parses the records and builds the index: a large file then takes about the longer of the two halves rather
+ * than their sum. The other thread gets the records' bytes (`RecordRuns`) and parses them again (parsing is
+ * cheaper than handing over parsed records); the evaluation is {@link LogFileEvaluation}'s, so the result is
+ * the same.
  */
 export interface EvaluationOffload {
   /**
@@ -105,11 +115,11 @@ export interface EvaluationOffload {
 }
 
 export interface EvaluationSession {
-  /** Where the reading side puts the records' bytes ({@link RecordScanner.pushRuns}). */
+  /** Where the reading side copies the records' bytes (its {@link RecordScanner}'s `copyTo`). */
   readonly runs: RecordRunsWriter;
   /** Hands over what `runs` holds when it is worth a batch; resolves when there is room for more. */
   flush(): Promise<void>;
-  /** The evaluation, once every record is in; the scan's stats are completed with what parsing found. */
+  /** The evaluation, once every record is in: its summary without the index. */
   finish(facts: FileFacts): Promise<EvaluatedLogFile>;
   /** The file turned out unusable (or reading failed): drop what was sent. */
   abort(): void;
