@@ -395,7 +395,7 @@ export async function readAndEvaluate(
   };
   const session = offload?.open(object.size, rules, setup);
   const evaluation = session ? undefined : new LogFileEvaluation(rules, setup);
-  const index = session ? new FileIndexBuilder() : undefined;
+  const index = new FileIndexBuilder();
   let stats: ScanStats;
   try {
     stats = session
@@ -428,7 +428,7 @@ export async function readAndEvaluate(
   let evaluated: EvaluatedLogFile;
   if (session) {
     evaluated = await session.finish(facts);
-    withIndex(evaluated.summary, index as FileIndexBuilder);
+    withIndex(evaluated.summary, index);
   } else evaluated = (evaluation as LogFileEvaluation).finish(facts);
   return { status: 'read', ...evaluated };
 }
@@ -448,12 +448,12 @@ async function evaluateHere(
 async function handOver(
   records: AsyncGenerator<CloudTrailRecord[], ScanStats>,
   session: EvaluationSession,
-  index: FileIndexBuilder | undefined,
+  index: FileIndexBuilder,
 ): Promise<ScanStats> {
   for (;;) {
     const next = await records.next();
     if (next.done) return next.value;
-    if (index) for (const r of next.value) index.add(r);
+    for (const r of next.value) index.add(r);
     await session.flush();
   }
 }
