@@ -18,6 +18,7 @@ import type {
   EvaluationSetup,
   FileFacts,
 } from '#shared/pipeline/log-file-evaluation.ts';
+import { OffloadError } from '#shared/pipeline/log-file-evaluation.ts';
 import type { RuleException } from '#shared/rules/exceptions.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 
@@ -80,12 +81,11 @@ function workerUrl(): URL {
     : new URL('./evaluation-worker.ts', import.meta.url);
 }
 
-/** The evaluation thread failed; `errorName` is the error class it threw there. */
-export class EvaluationThreadError extends Error {
+/** The evaluation thread threw; `errorName` is the error class it threw there. */
+export class EvaluationThreadError extends OffloadError {
   readonly errorName: string;
   constructor(name: string, message: string) {
-    super(message);
-    this.name = 'EvaluationThreadError';
+    super(`the replay evaluation thread failed: ${name}: ${message}`);
     this.errorName = name;
   }
 }
@@ -137,10 +137,12 @@ export class EvaluationPool implements EvaluationOffload {
       } else this.failFile(r.id, new EvaluationThreadError(r.error.name, r.error.message));
     });
     // A thread that dies takes its files with it: each fails, none is silently lost.
-    worker.on('error', (err) => this.failAll(err));
+    worker.on('error', (err) =>
+      this.failAll(new OffloadError(`the replay evaluation thread failed: ${err.message}`, { cause: err })),
+    );
     worker.on('exit', (code) => {
       this.worker = undefined;
-      this.failAll(new Error(`the replay evaluation thread exited with code ${code}`));
+      this.failAll(new OffloadError(`the replay evaluation thread exited with code ${code}`));
     });
     // Idle, it must not keep the process alive; `open` holds it while a file is in it.
     worker.unref();

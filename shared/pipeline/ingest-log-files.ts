@@ -32,8 +32,10 @@ import {
   type EvaluatedLogFile,
   type EvaluationOffload,
   type EvaluationSession,
+  type EvaluationSetup,
   type FileFacts,
   LogFileEvaluation,
+  OffloadError,
   withIndex,
 } from '#shared/pipeline/log-file-evaluation.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
@@ -46,6 +48,7 @@ import {
   type ObjectStore,
   PreconditionFailedError,
   readAll,
+  type StoredObject,
   StoreError,
 } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
@@ -371,17 +374,38 @@ export async function readAndEvaluate(
 ): Promise<ReadResult> {
   // The version the event named, or the object only while it still has the ETag the event named: a copy
   // written over it in between is never read in its place.
-  const object = await source.get(file.key.key, {
-    ...(file.versionId ? { versionId: file.versionId } : {}),
-    ...(file.etag && !file.versionId ? { ifMatch: `"${unquote(file.etag)}"` } : {}),
-  });
+  const get = () =>
+    source.get(file.key.key, {
+      ...(file.versionId ? { versionId: file.versionId } : {}),
+      ...(file.etag && !file.versionId ? { ifMatch: `"${unquote(file.etag)}"` } : {}),
+    });
+  const object = await get();
   if (object.size === 0) return { status: 'empty' };
-  const hash = createHash('sha256');
   const setup = {
     deliveredAt: file.key.time,
     ...(limits.eventTimes ? { eventTimes: limits.eventTimes } : {}),
     ...(exceptions ? { exceptions } : {}),
   };
+  const session = offload?.open(object.size, rules, setup);
+  if (!session) return evaluateObject(object, file, rules, setup, limits);
+  try {
+    return await evaluateObject(object, file, rules, setup, limits, session);
+  } catch (err) {
+    // The other thread failed, not the file: read it again here rather than fail the delivery.
+    if (!(err instanceof OffloadError)) throw err;
+    return evaluateObject(await get(), file, rules, setup, limits);
+  }
+}
+
+async function evaluateObject(
+  object: StoredObject,
+  file: LogFileRef,
+  rules: readonly Rule[],
+  setup: EvaluationSetup,
+  limits: Partial<ScanLimits>,
+  session?: EvaluationSession,
+): Promise<ReadResult> {
+  const hash = createHash('sha256');
   const options = {
     hash,
     // CloudTrail delivers gzip; `.json` copies of its files are plain JSON. Bytes that are neither are
@@ -393,7 +417,6 @@ export async function readAndEvaluate(
     },
     sizeHint: object.size,
   };
-  const session = offload?.open(object.size, rules, setup);
   const evaluation = session ? undefined : new LogFileEvaluation(rules, setup);
   const index = new FileIndexBuilder();
   let stats: ScanStats;

@@ -114,6 +114,17 @@ export interface EvaluationOffload {
   open(size: number, rules: readonly Rule[], setup: EvaluationSetup): EvaluationSession | undefined;
 }
 
+/**
+ * The other thread failed (it died, or threw): not the file's fault, so ingest reads the file again in its
+ * own thread. Every failure of a session is one of these.
+ */
+export class OffloadError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
 export interface EvaluationSession {
   /** Where the reading side copies the records' bytes (its {@link RecordScanner}'s `copyTo`). */
   readonly runs: RecordRunsWriter;

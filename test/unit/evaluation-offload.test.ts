@@ -180,6 +180,39 @@ describe('records evaluated in a worker thread', () => {
       expect(offloaded.error.message).toBe(here.error.message);
   });
 
+  it('read the file again in the reading thread when the evaluation thread dies', async () => {
+    // Prepare: a thread stopped after the first batches of a file
+    const body = gzipSync(JSON.stringify({ Records: stratus }));
+    const dying = new EvaluationPool(rules, { minBytes: 0, batchBytes: 16 * 1024 });
+    let flushes = 0;
+    const offload: EvaluationOffload = {
+      open(...args) {
+        const session = dying.open(...args);
+        if (!session) throw new Error('expected the file to go to the thread');
+        return {
+          runs: session.runs,
+          flush: async () => {
+            if (++flushes === 3) await dying.close();
+            return session.flush();
+          },
+          finish: (facts) => session.finish(facts),
+          abort: () => session.abort(),
+        };
+      },
+    };
+    const read = (o?: EvaluationOffload) =>
+      readAndEvaluate(storeOf(body, 4096), { bucket: 'trail', key }, rules, {}, undefined, o);
+
+    // Act
+    const here = await read();
+    const recovered = await read(offload);
+
+    // Assess
+    expect(flushes).toBeGreaterThanOrEqual(3);
+    expect(recovered.status).toBe('read');
+    expectSame(here, recovered);
+  });
+
   it('leave small files to the reading thread, and large ones when no core is free', () => {
     // Prepare
     const sized = new EvaluationPool(rules);
