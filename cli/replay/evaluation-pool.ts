@@ -1,9 +1,8 @@
 /**
  * Replay's {@link EvaluationOffload}: one worker thread evaluates the rules and summary of large files while
  * the main thread reads, decompresses, hashes and parses them and builds their index, so that a large file
- * uses two cores. Ordering is what
- * keeps the result the same as one thread's: a file's records go to one thread, in order, and the rules,
- * summary and index see them as ingest does. Small files stay in the main thread.
+ * uses two cores. Ordering is what keeps the result the same as one thread's: a file's records go to one
+ * thread, in order, and the rules and summary see them as ingest does. Small files stay in the main thread.
  *
  * The worker's code: `evaluation-worker.ts` beside this file when run from source, `replay-worker.js` beside
  * the bundle's chunk in dist/ (cli/build.ts builds it as an entry of its own).
@@ -11,14 +10,14 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { RecordRunsWriter } from '#shared/logfile/scanner.ts';
-import type {
-  EvaluatedLogFile,
-  EvaluationOffload,
-  EvaluationSession,
-  EvaluationSetup,
-  FileFacts,
+import {
+  type EvaluatedLogFile,
+  type EvaluationOffload,
+  type EvaluationSession,
+  type EvaluationSetup,
+  type FileFacts,
+  OffloadError,
 } from '#shared/pipeline/log-file-evaluation.ts';
-import { OffloadError } from '#shared/pipeline/log-file-evaluation.ts';
 import type { RuleException } from '#shared/rules/exceptions.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 
@@ -46,10 +45,9 @@ export type EvaluationReply =
   | { type: 'error'; id: number; error: { name: string; message: string } };
 
 /**
- * Files smaller than this (compressed) are evaluated in the reading thread. Under it a file is held whole and
- * gunzipped in one call (shared/logfile/read.ts), and its records take tens of milliseconds: less than
- * starting a thread, which loads and compiles every rule again, and handing the bytes over. CloudTrail's own
- * files (what ingest in Lambda sees) are far below it.
+ * Files smaller than this (compressed) are evaluated in the reading thread: their records take a fraction of a
+ * second, about what starting the thread costs (it loads and compiles every rule again) with the second parse
+ * and the hand-over. CloudTrail's own files (what ingest in Lambda sees) are far below it.
  */
 export const OFFLOAD_MIN_BYTES = 4 << 20;
 
@@ -68,7 +66,7 @@ export const IN_FLIGHT = 2;
 /**
  * Whether a core is free for the thread now: the reading thread keeps one busy, the load average counts the
  * others'. On a machine whose cores are all taken, a second thread only adds its start-up and the hand-over
- * (measured on 2 busy cores: 6.7 s against 6.3 s in one thread for a 200 MB file).
+ * (on 2 busy cores, 7.4-9.7 s against 6.3-8.2 s in one thread for a 200 MB file, and 1 s more CPU).
  */
 export function coreIsFree(): boolean {
   const cores = availableParallelism();
