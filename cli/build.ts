@@ -26,8 +26,14 @@ const sigmaBundle = join(root, SIGMA_BUNDLE_FILE);
 const sigmaText = bundleText(buildSigmaBundle(root));
 if (!existsSync(sigmaBundle) || readFileSync(sigmaBundle, 'utf8') !== sigmaText)
   writeFileSync(sigmaBundle, sigmaText);
-/** Worker threads' code: the output name (`dist/<name>.js`) and its source; see cli/lookup/read-pool.ts. */
-const WORKER_ENTRIES = { 'lookup-worker': 'cli/lookup/read-worker.ts' };
+/**
+ * Worker threads' code: the output name (`dist/<name>.js`) and its source; see cli/lookup/read-pool.ts and
+ * cli/replay/evaluation-pool.ts.
+ */
+const WORKER_ENTRIES = {
+  'lookup-worker': 'cli/lookup/read-worker.ts',
+  'replay-worker': 'cli/replay/evaluation-worker.ts',
+};
 
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({

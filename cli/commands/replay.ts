@@ -62,6 +62,14 @@ export function register(program: Command): void {
         .argParser(logLevel)
         .default('SILENT'),
     )
+    .option(
+      '--workers <n>',
+      'threads that evaluate the records of large files while the main one reads them (0: none, 1: one; default: one when a core is free); the outputs are the same',
+      (v: string) => {
+        if (v !== '0' && v !== '1') throw new InvalidArgumentError(`expected 0 or 1, found '${v}'`);
+        return Number(v);
+      },
+    )
     .option('--json', 'print the report as JSON')
     .action(
       async (opts: {
@@ -73,6 +81,7 @@ export function register(program: Command): void {
         bucket?: string;
         region?: string;
         exceptions?: string;
+        workers?: number;
       }) => {
         const exceptions = await exceptionsFor(opts.exceptions);
         const source = await openSource(opts.source, {
@@ -93,6 +102,7 @@ export function register(program: Command): void {
             out,
             logLevel: opts.logLevel,
             ...(exceptions ? { exceptions } : {}),
+            ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
             onProgress: progressCallback(bar),
           });
         } catch (err) {

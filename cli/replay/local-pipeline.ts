@@ -9,6 +9,7 @@ import type { S3Event } from 'aws-lambda';
 import { CapturingMetrics } from '#cli/adapters/emf-file-metrics.ts';
 import { badKeyReason, FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { JsonlFile, OutboxNotifier } from '#cli/adapters/jsonl-outbox.ts';
+import { coreIsFree, EvaluationPool } from '#cli/replay/evaluation-pool.ts';
 import { lambdaContext, s3Event } from '#cli/replay/events.ts';
 import { type IngestDeps, ingestHandler, verifyHandler } from '#functions/handlers.ts';
 import { ingestConfig, observabilityConfig } from '#shared/config.ts';
@@ -36,6 +37,11 @@ export interface ReplayOptions {
   /** Where digest signatures are checked against; without it digests are counted, not verified. */
   keys?: PublicKeySource;
   onProgress?: (done: number, total: number, key: string) => void;
+  /**
+   * Threads that evaluate large files' records beside the one reading them: 0 or 1; by default 1 for each
+   * large file that finds a core free ({@link coreIsFree}). The outputs are the same either way.
+   */
+  workers?: number;
 }
 
 export interface Delivery {
@@ -127,6 +133,8 @@ export interface LocalPipeline {
   metricsFile: JsonlFile;
   /** Digest deliveries ingest handed over, waiting for verify. */
   digests: S3Event[];
+  /** The thread large files are evaluated in, if any: closed when the replay ends. */
+  offload?: EvaluationPool;
 }
 
 export function localPipeline(opts: ReplayOptions): LocalPipeline {
@@ -138,12 +146,20 @@ export function localPipeline(opts: ReplayOptions): LocalPipeline {
   const metrics = new CapturingMetrics({ namespace, serviceName }, metricsFile);
   const logger = new Logger({ serviceName, logLevel: opts.logLevel ?? 'SILENT' });
   const digests: S3Event[] = [];
+  const rules = opts.rules ?? defaultRules();
+  const offload =
+    opts.workers === undefined
+      ? new EvaluationPool(rules, { when: coreIsFree })
+      : opts.workers > 0
+        ? new EvaluationPool(rules)
+        : undefined;
   const deps: IngestDeps = {
     config: ingestConfig({
       STATE_BUCKET: opts.out,
       ALERT_TOPIC_ARN: 'arn:aws:sns:local:000000000000:trailwatch-alerts',
     }),
-    rules: opts.rules ?? defaultRules(),
+    rules,
+    ...(offload ? { offload } : {}),
     exceptions: opts.exceptions ?? defaultExceptions(),
     // Detection runs at the simulated time of the delivery being processed.
     now: () => clock.now,
@@ -175,6 +191,7 @@ export function localPipeline(opts: ReplayOptions): LocalPipeline {
     notifier,
     metricsFile,
     digests,
+    ...(offload ? { offload } : {}),
   };
 }
 
@@ -182,6 +199,19 @@ export async function replay(opts: ReplayOptions): Promise<ReplayReport> {
   const started = performance.now();
   const deliveries = await deliveriesOf(opts.source, opts.prefix);
   const pipeline = localPipeline(opts);
+  try {
+    return await replayDeliveries(opts, deliveries, pipeline, started);
+  } finally {
+    await pipeline.offload?.close();
+  }
+}
+
+async function replayDeliveries(
+  opts: ReplayOptions,
+  deliveries: Delivery[],
+  pipeline: LocalPipeline,
+  started: number,
+): Promise<ReplayReport> {
   const context = lambdaContext('trailwatch-ingest');
   const report: ReplayReport = {
     deliveries: deliveries.length,

@@ -7,13 +7,22 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { BytePrefilter } from '#shared/logfile/prefilter.ts';
-import { LogFormatError, RecordScanner, type ScanLimits, type ScanStats } from '#shared/logfile/scanner.ts';
+import {
+  LogFormatError,
+  type RecordRunsWriter,
+  RecordScanner,
+  type ScanLimits,
+  type ScanStats,
+} from '#shared/logfile/scanner.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 
 export {
   LogFileError,
   LogFormatError,
   LogLimitError,
+  parseRecordRuns,
+  type RecordRuns,
+  RecordRunsWriter,
   type ScanLimits,
   type ScanStats,
 } from '#shared/logfile/scanner.ts';
@@ -28,6 +37,8 @@ export interface ReadOptions {
   hash?: { update(bytes: Uint8Array): unknown };
   /** Records it shows cannot match are skipped unparsed (counted in `filteredRecords`). */
   prefilter?: BytePrefilter;
+  /** Also copies every record's bytes here, for another thread to parse (not with a prefilter). */
+  copyTo?: RecordRunsWriter;
 }
 
 const CHUNK = 1 << 20;
@@ -175,7 +186,7 @@ export async function* readLogRecords(
   body: AsyncIterable<Uint8Array> | Uint8Array,
   options: ReadOptions = {},
 ): AsyncGenerator<CloudTrailRecord[], ScanStats> {
-  const scanner = new RecordScanner(options.limits, options.prefilter);
+  const scanner = new RecordScanner(options.limits, options.prefilter, options.copyTo);
   for await (const chunk of uncompressed(body, options.compression, options.sizeHint)) {
     options.hash?.update(chunk);
     const batch = scanner.push(chunk);

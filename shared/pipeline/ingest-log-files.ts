@@ -29,6 +29,16 @@ import { LogFileError, readLogRecords, type ScanLimits, type ScanStats } from '#
 import { METRIC } from '#shared/metric-names.cjs';
 import { buildRuleNotification } from '#shared/notify/rule-alerts.ts';
 import { type AlertWindow, claimAlert, markAlertSent, throttleMinutes } from '#shared/notify/throttle.ts';
+import {
+  type EvaluatedLogFile,
+  type EvaluationOffload,
+  type EvaluationSession,
+  type EvaluationSetup,
+  type FileFacts,
+  LogFileEvaluation,
+  OffloadError,
+  withIndex,
+} from '#shared/pipeline/log-file-evaluation.ts';
 import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import {
   addDimensionedMetric,
@@ -39,18 +49,17 @@ import {
   type ObjectStore,
   PreconditionFailedError,
   readAll,
+  type StoredObject,
   StoreError,
 } from '#shared/ports.ts';
+import type { CloudTrailRecord } from '#shared/record.ts';
 import { applyCounts } from '#shared/rules/count-windows.ts';
-import {
-  type CountObservation,
-  RuleEvaluator,
-  type RuleMatches,
-  type RuleSuppressions,
-} from '#shared/rules/evaluate.ts';
+import type { RuleMatches } from '#shared/rules/evaluate.ts';
 import { type ActiveExceptions, type ExceptionSet, expiredMessage } from '#shared/rules/exceptions.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
-import { type LogFileSummary, SummaryBuilder } from '#shared/summary.ts';
+import type { LogFileSummary } from '#shared/summary.ts';
+
+export type { EvaluatedLogFile } from '#shared/pipeline/log-file-evaluation.ts';
 
 export interface IngestPorts {
   config: IngestConfig;
@@ -69,6 +78,8 @@ export interface IngestPorts {
   insightStore?: ObjectStore;
   /** Hands a digest delivery to the verify function. */
   dispatchDigest(delivery: Delivery): Promise<void>;
+  /** Evaluates large files' records in another thread (replay); without it, in the reading thread. */
+  offload?: EvaluationOffload;
 }
 
 /** A log file to ingest: where it is, what its key says, and its size, version and ETag when the event gave them. */
@@ -80,18 +91,6 @@ export interface LogFileRef {
   versionId?: string;
   /** The ETag the event named (unquoted): without a version, read only while the object still has it. */
   etag?: string;
-}
-
-/** What one pass over a log file yields. */
-export interface EvaluatedLogFile {
-  summary: LogFileSummary;
-  matches: RuleMatches[];
-  /** Count rules' matching events of this file, by group (applied to their state in step 2). */
-  counts?: CountObservation[];
-  /** Matches exceptions silenced, per rule (absent: none). */
-  suppressed?: RuleSuppressions[];
-  /** SHA-256 (hex) of the file's uncompressed bytes: the hash CloudTrail's digest lists for it. */
-  hash: string;
 }
 
 export type IngestOutcome =
@@ -314,6 +313,7 @@ export async function readDeliveredLogFile(
         eventTimes: eventTimeRange(ports.now(), config.trailStart),
       },
       exceptions,
+      ports.offload,
     );
   } catch (err) {
     const tamper =
@@ -361,44 +361,62 @@ export async function readAndEvaluate(
   rules: readonly Rule[],
   limits: Partial<ScanLimits> & { eventTimes?: { from: number; to: number } } = {},
   exceptions?: ActiveExceptions,
+  offload?: EvaluationOffload,
 ): Promise<ReadResult> {
   // The version the event named, or the object only while it still has the ETag the event named: a copy
   // written over it in between is never read in its place.
-  const object = await source.get(file.key.key, {
-    ...(file.versionId ? { versionId: file.versionId } : {}),
-    ...(file.etag && !file.versionId ? { ifMatch: `"${unquote(file.etag)}"` } : {}),
-  });
+  const get = () =>
+    source.get(file.key.key, {
+      ...(file.versionId ? { versionId: file.versionId } : {}),
+      ...(file.etag && !file.versionId ? { ifMatch: `"${unquote(file.etag)}"` } : {}),
+    });
+  const object = await get();
   if (object.size === 0) return { status: 'empty' };
+  const setup = {
+    deliveredAt: file.key.time,
+    ...(limits.eventTimes ? { eventTimes: limits.eventTimes } : {}),
+    ...(exceptions ? { exceptions } : {}),
+  };
+  const session = offload?.open(object.size, rules, setup);
+  if (!session) return evaluateObject(object, file, rules, setup, limits);
+  try {
+    return await evaluateObject(object, file, rules, setup, limits, session);
+  } catch (err) {
+    // The other thread failed, not the file: read it again here rather than fail the delivery.
+    if (!(err instanceof OffloadError)) throw err;
+    return evaluateObject(await get(), file, rules, setup, limits);
+  }
+}
+
+async function evaluateObject(
+  object: StoredObject,
+  file: LogFileRef,
+  rules: readonly Rule[],
+  setup: EvaluationSetup,
+  limits: Partial<ScanLimits>,
+  session?: EvaluationSession,
+): Promise<ReadResult> {
   const hash = createHash('sha256');
-  const builder = new SummaryBuilder(file.key.time, limits.eventTimes);
-  const evaluator = new RuleEvaluator(rules, exceptions ? { exceptions } : {});
-  const index = new FileIndexBuilder();
-  const records = readLogRecords(object.body, {
+  const options = {
     hash,
     // CloudTrail delivers gzip; `.json` copies of its files are plain JSON. Bytes that are neither are
     // rejected like any other unreadable file.
-    compression: 'auto',
+    compression: 'auto' as const,
     limits: {
       maxRecordBytes: limits.maxRecordBytes ?? DEFAULT_LIMITS.maxRecordBytes,
       maxFileBytes: limits.maxFileBytes ?? DEFAULT_LIMITS.maxFileBytes,
     },
     sizeHint: object.size,
-  });
+  };
+  const evaluation = session ? undefined : new LogFileEvaluation(rules, setup);
+  const index = new FileIndexBuilder();
   let stats: ScanStats;
   try {
-    for (;;) {
-      const next = await records.next();
-      if (next.done) {
-        stats = next.value;
-        break;
-      }
-      for (const r of next.value) {
-        builder.add(r);
-        evaluator.onRecord(r);
-        index.add(r);
-      }
-    }
+    stats = session
+      ? await handOver(readLogRecords(object.body, { ...options, copyTo: session.runs }), session, index)
+      : await evaluateHere(readLogRecords(object.body, options), evaluation as LogFileEvaluation);
   } catch (err) {
+    session?.abort();
     if (!(err instanceof LogFileError)) throw err;
     return {
       status: 'unreadable',
@@ -407,8 +425,7 @@ export async function readAndEvaluate(
       ...(object.etag ? { etag: object.etag } : {}),
     };
   }
-  const sha256 = hash.digest('hex');
-  const summary = builder.build({
+  const facts: FileFacts = {
     source: {
       bucket: file.bucket,
       key: file.key.key,
@@ -416,24 +433,43 @@ export async function readAndEvaluate(
       ...(object.etag ? { etag: object.etag } : {}),
       ...(object.versionId ? { versionId: object.versionId } : {}),
     },
-    sha256,
+    sha256: hash.digest('hex'),
     account: file.key.account,
     region: file.key.region,
     ...(file.key.orgId ? { orgId: file.key.orgId } : {}),
-    bytes: stats.bytes,
-    badRecords: { invalid: stats.invalidRecords, oversized: stats.oversizedRecords.length },
-  });
-  // Last key of the summary: a reader after the index alone finds it without parsing the rest.
-  summary.index = index.build({ ...summary.source });
-  const suppressed = evaluator.suppressions();
-  return {
-    status: 'read',
-    summary,
-    matches: evaluator.results(),
-    counts: evaluator.counts(),
-    ...(suppressed.length > 0 ? { suppressed } : {}),
-    hash: sha256,
+    stats,
   };
+  let evaluated: EvaluatedLogFile;
+  if (session) {
+    evaluated = await session.finish(facts);
+    withIndex(evaluated.summary, index);
+  } else evaluated = (evaluation as LogFileEvaluation).finish(facts);
+  return { status: 'read', ...evaluated };
+}
+
+async function evaluateHere(
+  records: AsyncGenerator<CloudTrailRecord[], ScanStats>,
+  evaluation: LogFileEvaluation,
+): Promise<ScanStats> {
+  for (;;) {
+    const next = await records.next();
+    if (next.done) return next.value;
+    evaluation.add(next.value);
+  }
+}
+
+/** The reading thread's half of an offloaded file: the index, and the bytes handed over as they come. */
+async function handOver(
+  records: AsyncGenerator<CloudTrailRecord[], ScanStats>,
+  session: EvaluationSession,
+  index: FileIndexBuilder,
+): Promise<ScanStats> {
+  for (;;) {
+    const next = await records.next();
+    if (next.done) return next.value;
+    for (const r of next.value) index.add(r);
+    await session.flush();
+  }
 }
 
 /**

@@ -12,10 +12,9 @@
 import { type CloudTrailRecord, objectOf, principalOf, recordAccount, textOf } from '#shared/record.ts';
 import type { ActiveExceptions, RuleException } from '#shared/rules/exceptions.ts';
 import type { Matcher } from '#shared/rules/pattern/index.ts';
-import { ruleMatcher } from '#shared/rules/rule-matcher.ts';
+import { ruleDispatch, ruleMatcher } from '#shared/rules/rule-matcher.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import { valueText } from '#shared/rules/sigma/detection.ts';
-import { sigmaMatcher } from '#shared/rules/sigma/index.ts';
 import { type Ranked, topOf } from '#shared/summary.ts';
 
 export interface EvaluatorOptions {
@@ -354,8 +353,9 @@ interface Indexed<T> {
 }
 
 /**
- * Sigma rules that require an eventName (or, failing that, an eventSource) are only tried on records that
- * carry one of theirs: most rules are never evaluated on most records.
+ * Rules that require an eventName (or, failing that, an eventSource), Sigma rules and filter patterns alike
+ * ({@link ruleDispatch}), are only tried on records that carry one of theirs: most rules are never evaluated
+ * on most records.
  */
 function indexRules<T extends { rule: Rule }>(entries: T[]): Indexed<T> {
   const ix: Indexed<T> = { always: [], byName: new Map(), bySource: new Map(), indexed: [] };
@@ -365,7 +365,7 @@ function indexRules<T extends { rule: Rule }>(entries: T[]): Indexed<T> {
     else m.set(k, [e]);
   };
   for (const e of entries) {
-    const c = e.rule.sigma ? sigmaMatcher(e.rule.sigma) : undefined;
+    const c = ruleDispatch(e.rule);
     if (c?.eventNames) for (const n of c.eventNames) put(ix.byName, n, e);
     else if (c?.eventSources) for (const n of c.eventSources) put(ix.bySource, n, e);
     else {

@@ -251,8 +251,11 @@ interface CompiledException {
 export class ActiveExceptions {
   private readonly byRule = new Map<string, CompiledException[]>();
   private readonly forAll: CompiledException[] = [];
+  /** As given: what another thread needs to build the same set. */
+  readonly list: readonly RuleException[];
 
   constructor(exceptions: readonly RuleException[]) {
+    this.list = exceptions;
     for (const exception of exceptions) {
       const tests = Object.entries(exception.conditions).map(([c, v]) => conditionTest(c as Condition, v));
       const compiled = { exception, test: (r: CloudTrailRecord) => tests.every((t) => t(r)) };

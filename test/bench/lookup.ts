@@ -247,26 +247,38 @@ async function benchReplay(): Promise<void> {
   const naive = join(root, 'test/bench/naive-parse.ts');
   const hook = ['--import', rssHook];
   const replayArgs = [...hook, cli, 'replay', '--source', folder, '--out', out];
-  const replayOnce = () => {
+  const replayOnce = (extra: string[]) => () => {
     rmSync(out, { recursive: true, force: true });
-    return once(node, replayArgs, false);
+    return once(node, [...replayArgs, ...extra], false);
   };
-  const [replay, parse] = timedTogether([replayOnce, () => once(node, [...hook, naive, file], false)]);
+  const [replay, twoThreads, oneThread, parse] = timedTogether([
+    replayOnce([]),
+    replayOnce(['--workers', '1']),
+    replayOnce(['--workers', '0']),
+    () => once(node, [...hook, naive, file], false),
+  ]);
   console.log(
-    `\n## Replay of one ${mb} MB log file (whole process, median of ${runs}, the two taking turns; load average ${load()})\n`,
+    `\n## Replay of one ${mb} MB log file (whole process, median of ${runs}, the methods taking turns; load average ${load()})\n`,
   );
   console.log('  method                                   seconds   peak RSS MB');
   for (const [name, t] of [
     ['trailwatch replay (dist/, all rules)', replay],
+    ['  the same, --workers 1 (two threads)', twoThreads],
+    ['  the same, --workers 0 (one thread)', oneThread],
     ['naive: gunzipSync + JSON.parse', parse],
   ] as const) {
     console.log(
       `  ${name.padEnd(40)}${(t.error ? 'FAILED' : t.seconds.toFixed(2)).padStart(8)}${t.maxRssMB.toFixed(0).padStart(14)}${t.error ? `   ${t.error}` : ''}`,
     );
   }
-  if (!replay.error && !parse.error) {
+  for (const [name, t] of [
+    ['replay', replay],
+    ['replay --workers 1', twoThreads],
+    ['replay --workers 0', oneThread],
+  ] as const) {
+    if (t.error || parse.error) continue;
     console.log(
-      `  ratio: replay runs at ${(parse.seconds / replay.seconds).toFixed(2)}x the naive speed, with ${(replay.maxRssMB / parse.maxRssMB).toFixed(2)}x its peak memory`,
+      `  ratio: ${name} runs at ${(parse.seconds / t.seconds).toFixed(2)}x the naive speed, with ${(t.maxRssMB / parse.maxRssMB).toFixed(2)}x its peak memory`,
     );
   }
 }

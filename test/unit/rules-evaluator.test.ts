@@ -1,9 +1,13 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildRuleNotifications } from '#shared/notify/rule-alerts.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { OTHER, RuleEvaluator } from '#shared/rules/evaluate.ts';
-import { catalogRules, validateRuleFile } from '#shared/rules/load.ts';
+import { catalogRules, defaultRules, validateRuleFile } from '#shared/rules/load.ts';
+import { ruleDispatch, ruleMatcher } from '#shared/rules/rule-matcher.ts';
+import { repoRoot, stratusDir, stratusRecords } from '#test/support/logfiles.ts';
 
 const denied = (n: number, principal: string, extra: Partial<CloudTrailRecord> = {}): CloudTrailRecord => ({
   eventID: `ev-${principal}-${n}`,
@@ -141,5 +145,44 @@ describe('RuleEvaluator', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('tries each rule only where it can match, and finds what trying every rule on every record finds', () => {
+    // Prepare: the real records and every rule example, and the same with the names spelt otherwise
+    const examples = readdirSync(join(repoRoot, 'shared/rules/examples')).flatMap((f) => {
+      const e = JSON.parse(readFileSync(join(repoRoot, 'shared/rules/examples', f), 'utf8')) as Record<
+        string,
+        { record: CloudTrailRecord }[]
+      >;
+      return [...(e.positive ?? []), ...(e.negative ?? [])].map((x) => x.record);
+    });
+    const real = readdirSync(stratusDir)
+      .filter((f) => f.endsWith('.json'))
+      .flatMap((f) => stratusRecords(f.replace(/\.json$/, '')));
+    const base = [...examples, ...real];
+    const records: CloudTrailRecord[] = [
+      ...base,
+      ...base.map((r) => ({ ...r, eventName: String(r.eventName ?? '').toLowerCase() })),
+      ...base.map((r) => ({ ...r, eventName: [r.eventName] as unknown as string })),
+      ...base.map((r) => ({ ...r, eventSource: undefined as unknown as string })),
+    ];
+    const rules = defaultRules().filter((r) => !r.sigma?.correlation);
+
+    // Act
+    const evaluator = new RuleEvaluator(rules);
+    for (const r of records) evaluator.onRecord(r);
+    const found = new Map(evaluator.results().map((m) => [m.rule.id, m.count]));
+
+    // Assess
+    const dispatched = rules.filter((r) => ruleDispatch(r).eventNames || ruleDispatch(r).eventSources);
+    expect(
+      dispatched.filter((r) => !r.sigma).length,
+      'filter patterns tried by event name or source',
+    ).toBeGreaterThan(20);
+    for (const rule of rules) {
+      const test = ruleMatcher(rule);
+      const expected = records.filter((r) => test(r)).length;
+      expect(found.get(rule.id) ?? 0, rule.id).toBe(expected);
+    }
   });
 });
