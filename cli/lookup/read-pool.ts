@@ -86,7 +86,12 @@ export class ReadPool {
       this.waiting.shift()?.();
       if (!p) return;
       if ('error' in reply) p.reject(new WorkerReadError(reply.error.name, reply.error.message));
-      else p.resolve({ matches: reply.matches, scan: reply.scan });
+      else
+        p.resolve({
+          matches: reply.matches,
+          scan: reply.scan,
+          ...(reply.lines ? { lines: reply.lines } : {}),
+        });
     });
     // A worker that dies takes its file with it: every pending read fails, so nothing is silently lost.
     worker.on('error', (err) => this.fail(err));

@@ -34,7 +34,7 @@ import type { ObjectStore } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { checkFilter, type LookupFilter } from './filter.ts';
 import { indexCanSkip, type SummaryIndex } from './index-check.ts';
-import { type FileMatches, type Match, matchFile } from './match-file.ts';
+import { type FileMatches, type Match, matchFile, type PackedLines } from './match-file.ts';
 import { ReadPool, WORKER_MAX_BYTES, WorkerReadError } from './read-pool.ts';
 import type { LineFormat, LookupEvent } from './row.ts';
 import { FileSelector, type SelectedFile, type SelectOptions, type SelectStats } from './select-files.ts';
@@ -103,8 +103,10 @@ export interface LookupStats extends SelectStats {
 export interface LookupResult {
   /** The matching events in order (empty with `render`). */
   events: LookupEvent[];
-  /** With `render`: the matching events' lines in order. */
+  /** With `render`: the matching events' lines in order (made from `rendered` when asked for). */
   lines: string[];
+  /** With `render`: the same lines, as bytes to write. */
+  rendered?: RenderedLines;
   stats: LookupStats;
 }
 
@@ -121,6 +123,57 @@ export const LIST_AHEAD = 10_000;
 
 interface Item extends Match {
   file: TrailKey;
+  /** With `render`: the file's packed lines, this match's being line `k` of them. */
+  packed?: PackedLines;
+  k?: number;
+}
+
+/** Output is written in pieces of about this size. */
+const OUTPUT_CHUNK = 1 << 20;
+
+/** A lookup's rendered lines in order, kept as the bytes the files' readers packed them in. */
+export class RenderedLines {
+  private readonly items: readonly Item[];
+
+  constructor(items: readonly Item[]) {
+    this.items = items;
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  /** The lines as strings. */
+  toStrings(): string[] {
+    return this.items.map(({ packed, k }) => {
+      const p = packed as PackedLines;
+      const i = k as number;
+      return (p.bytes as Buffer).toString('utf8', i === 0 ? 0 : p.ends[i - 1], p.ends[i]);
+    });
+  }
+
+  /**
+   * The lines' bytes in pieces of whole lines, about {@link OUTPUT_CHUNK} each: copied from where the readers
+   * left them, never decoded to strings and encoded again. Each piece is a new buffer (a write may keep it).
+   */
+  *chunks(): Generator<Buffer> {
+    let out = Buffer.allocUnsafeSlow(OUTPUT_CHUNK);
+    let n = 0;
+    for (const { packed, k } of this.items) {
+      const p = packed as PackedLines;
+      const i = k as number;
+      const from = i === 0 ? 0 : p.ends[i - 1];
+      const len = p.ends[i] - from;
+      if (n + len > out.length) {
+        if (n > 0) yield out.subarray(0, n);
+        out = Buffer.allocUnsafeSlow(Math.max(OUTPUT_CHUNK, len));
+        n = 0;
+      }
+      (p.bytes as Buffer).copy(out, n, from, from + len);
+      n += len;
+    }
+    if (n > 0) yield out.subarray(0, n);
+  }
 }
 
 function compareAsc(a: Item, b: Item): number {
@@ -335,6 +388,17 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     stats.filteredRecords += scan.filteredRecords;
     stats.invalidRecords += scan.invalidRecords;
     stats.bytes += scan.bytes;
+    const packed = read.lines;
+    if (packed) {
+      // A Buffer's copy is native; a typed array's set of a subarray costs an object per line.
+      const b = packed.bytes;
+      if (!Buffer.isBuffer(b)) packed.bytes = Buffer.from(b.buffer, b.byteOffset, b.length);
+      const { seqs, times, ids } = packed;
+      stats.matched += ids.length;
+      for (let k = 0; k < ids.length; k++)
+        collector.add({ seq: seqs[k], t: times[k], id: ids[k], file, packed, k });
+      return;
+    }
     stats.matched += read.matches.length;
     for (const m of read.matches) {
       (m as Item).file = file;
@@ -376,7 +440,17 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
   const items = collector.result();
   stats.duplicates = collector.duplicates;
   stats.matched -= collector.duplicates;
-  if (options.render) return { events: [], lines: items.map((i) => i.line as string), stats };
+  if (options.render) {
+    const rendered = new RenderedLines(items);
+    return {
+      events: [],
+      get lines() {
+        return rendered.toStrings();
+      },
+      rendered,
+      stats,
+    };
+  }
   return {
     events: items.map(({ record, file }) => ({ record: record as CloudTrailRecord, file })),
     lines: [],

@@ -457,10 +457,9 @@ export class RecordScanner {
       this.parseSelected(chunk, count, out);
       return;
     }
-    const text = decode(chunk, start, end);
     let parsed: unknown[] | undefined;
     try {
-      parsed = JSON.parse(`[${text}]`) as unknown[];
+      parsed = JSON.parse(decodeArray(chunk, start, end)) as unknown[];
     } catch {
       parsed = undefined;
     }
@@ -516,6 +515,24 @@ export class RecordScanner {
  */
 function decode(chunk: Buffer, start: number, end: number): string {
   return chunk.toString(isAscii(chunk.subarray(start, end)) ? 'latin1' : 'utf8', start, end);
+}
+
+/** Reused by {@link decodeArray}; grows to the largest run of a thread (at most a chunk). */
+let bracketed = Buffer.allocUnsafeSlow(0);
+
+/**
+ * `[` + chunk[start, end) + `]` as text. For ASCII, the brackets are put around the bytes, which are then
+ * decoded once: adding them to the decoded text made V8 copy a run of megabytes once more (into fresh memory,
+ * at the cost of page faults) when JSON.parse flattened it.
+ */
+function decodeArray(chunk: Buffer, start: number, end: number): string {
+  if (!isAscii(chunk.subarray(start, end))) return `[${chunk.toString('utf8', start, end)}]`;
+  const n = end - start + 2;
+  if (bracketed.length < n) bracketed = Buffer.allocUnsafeSlow(Math.max(n, 2 * bracketed.length));
+  bracketed[0] = 0x5b;
+  chunk.copy(bracketed, 1, start, end);
+  bracketed[n - 1] = 0x5d;
+  return bracketed.toString('latin1', 0, n);
 }
 
 /** Splits a run of `{...},{...}` into the text of each record (the slow path, for runs that failed). */
