@@ -14,6 +14,7 @@ import {
   resourceId,
   TEXT_ATTRIBUTES,
 } from '#cli/lookup/filter.ts';
+import { MAX_CACHE_BYTES } from '#cli/lookup/index-cache.ts';
 import { folderBytes, folderReader, SummaryIndex } from '#cli/lookup/index-check.ts';
 import { DEFAULT_WORKERS } from '#cli/lookup/read-pool.ts';
 import {
@@ -255,6 +256,8 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
               source.bucket,
               state.prefix,
               state.s3 ? undefined : folderReader(state.description),
+              // Lookup writes nothing to a state bucket; a state folder keeps each day's indexes together.
+              state.s3 ? undefined : folderReader(state.description, MAX_CACHE_BYTES),
             ),
           }
         : {}),

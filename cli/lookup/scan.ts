@@ -436,6 +436,8 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
   }
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
+  // What this lookup learnt from summaries, for the next one (a state folder's day caches).
+  await index?.flush();
 
   const items = collector.result();
   stats.duplicates = collector.duplicates;
