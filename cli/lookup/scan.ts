@@ -345,7 +345,9 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
         pool &&
         !poolFailed &&
         ++reads > (options.inThreadFirst ?? IN_THREAD_FIRST) &&
-        selected.size <= WORKER_MAX_BYTES
+        selected.size <= WORKER_MAX_BYTES &&
+        // With every thread's queue full, this thread reads the file rather than wait idle for room.
+        !(options.readBytes && selected.size <= IN_THREAD_WHOLE_BYTES && pool.full())
       ) {
         let bytes: Uint8Array;
         if (options.readBytes) bytes = await options.readBytes(file.key);

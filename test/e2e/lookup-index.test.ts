@@ -330,8 +330,11 @@ describe('lookup with the index ingest writes', () => {
         const threads = await run({ filter, workers: 2, inThreadFirst: 0, render: format });
         const single = await run({ filter, workers: 0, render: format });
         const whole = await run({ filter, workers: 0, render: format, readBytes });
+        // One thread, its queue soon full: the main thread reads files too.
+        const mixed = await run({ filter, workers: 1, inThreadFirst: 0, render: format, readBytes });
 
         // Assess
+        expect(mixed.lines, format).toEqual(expected);
         expect(threads.lines, format).toEqual(expected);
         expect(single.lines, format).toEqual(expected);
         expect(whole.lines, format).toEqual(expected);
