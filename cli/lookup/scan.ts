@@ -368,6 +368,9 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
       else if (options.readBytes && selected.size <= IN_THREAD_WHOLE_BYTES) {
         // A small file of a folder: read in one call and inflated in one, no stream to set up.
         read = await matchFile(await options.readBytes(file.key), filter, sized, partial);
+        // Reads in this thread resolve at once, one after another: without a turn of the event loop, the
+        // threads' answers would wait, and the threads sit idle, until this thread had read every file.
+        if (pool && !poolFailed) await new Promise<void>((resolve) => setImmediate(resolve));
       } else {
         const obj = await store.get(file.key);
         body = obj.body;
