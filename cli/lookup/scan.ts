@@ -55,6 +55,8 @@ export interface LookupOptions extends Omit<SelectOptions, 'startTime' | 'endTim
   workers?: number;
   /** Files read in the main thread before the threads start (default {@link IN_THREAD_FIRST}). */
   inThreadFirst?: number;
+  /** Reading light files in the main thread for this long starts the threads (default {@link THREADS_AFTER_MS}). */
+  threadsAfterMs?: number;
   /** Where ingest's summaries are: their indexes let files that cannot match go unread. */
   index?: SummaryIndex;
   /**
@@ -92,6 +94,8 @@ export interface LookupStats extends SelectStats {
   indexCorrupt: number;
   /** Array elements that were not records (skipped by the reader). */
   invalidRecords: number;
+  /** Files read by worker threads (the others by the main thread). */
+  filesInThreads: number;
   /** Matching events, duplicates removed as far as they were seen. */
   matched: number;
   duplicates: number;
@@ -114,6 +118,12 @@ export const DEFAULT_CONCURRENCY = 6;
 
 /** Files read in the main thread before worker threads start. */
 export const IN_THREAD_FIRST = 32;
+
+/** Records left unparsed by the byte prefilter, as a share of those read, above which a file is light work. */
+export const LIGHT_FILTERED = 0.9;
+
+/** Reading light files here for this long, a lookup starts its threads anyway. */
+export const THREADS_AFTER_MS = 2000;
 
 /** Files of a folder up to this size are read whole in the main thread (bigger ones are streamed). */
 export const IN_THREAD_WHOLE_BYTES = 4 << 20;
@@ -284,6 +294,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
   });
   const stats: LookupStats = Object.assign(selector.stats, {
     filesRead: 0,
+    filesInThreads: 0,
     unreadableFiles: 0,
     records: 0,
     filteredRecords: 0,
@@ -312,6 +323,19 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     ...(onRecord ? { noPrefilter: true } : {}),
   };
   let reads = 0;
+  const inThreadFirst = options.inThreadFirst ?? IN_THREAD_FIRST;
+  /** Whether threads read (undefined until the first files read here tell; true at once without them). */
+  let threads: boolean | undefined = inThreadFirst === 0 ? true : undefined;
+  /** Time spent reading files in this thread (a bucket's: waiting for them included). */
+  let inThreadMs = 0;
+  /**
+   * Threads pay when the records are parsed: where the byte prefilter leaves most records unparsed, a file is
+   * read in about a millisecond, and a thread's start (a few hundred milliseconds of CPU time) and a message
+   * each way per file cost more than they save (a user query of 723 files took less time and CPU with none,
+   * on two cores). A lookup that goes on reading here for longer than {@link THREADS_AFTER_MS} gets them all
+   * the same.
+   */
+  const threadsPay = () => stats.records > 0 && stats.filteredRecords < stats.records * LIGHT_FILTERED;
   let poolFailed = false;
 
   async function readFile(selected: SelectedFile): Promise<void> {
@@ -328,6 +352,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     }
     const partial: Match[] = [];
     let read: FileMatches;
+    let threaded: FileMatches | undefined;
     let body: AsyncIterable<Uint8Array> | undefined;
     try {
       const sized = {
@@ -337,14 +362,25 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
         ...(options.render ? { render: { format: options.render, file } } : {}),
       };
       // Threads take a while to start: a lookup that reads a handful of files (the index at work) does without.
-      let threaded: FileMatches | undefined;
       // Threads started while the main thread reads its first files: ready when they are done.
-      if (pool && !poolFailed && reads === Math.floor((options.inThreadFirst ?? IN_THREAD_FIRST) / 2))
-        pool.warm();
+      if (pool && !poolFailed && threads === undefined && stats.filesRead >= Math.max(1, inThreadFirst / 2)) {
+        threads = threadsPay();
+        if (threads) pool.warm();
+      }
       if (
         pool &&
         !poolFailed &&
-        ++reads > (options.inThreadFirst ?? IN_THREAD_FIRST) &&
+        threads === false &&
+        inThreadMs > (options.threadsAfterMs ?? THREADS_AFTER_MS)
+      ) {
+        threads = true;
+        pool.warm();
+      }
+      if (
+        pool &&
+        !poolFailed &&
+        ++reads > inThreadFirst &&
+        threads === true &&
         selected.size <= WORKER_MAX_BYTES &&
         // With every thread's queue full, this thread reads the file rather than wait idle for room.
         !(options.readBytes && selected.size <= IN_THREAD_WHOLE_BYTES && pool.full())
@@ -367,14 +403,18 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
       if (threaded) read = threaded;
       else if (options.readBytes && selected.size <= IN_THREAD_WHOLE_BYTES) {
         // A small file of a folder: read in one call and inflated in one, no stream to set up.
+        const t0 = performance.now();
         read = await matchFile(await options.readBytes(file.key), filter, sized, partial);
+        inThreadMs += performance.now() - t0;
         // Reads in this thread resolve at once, one after another: without a turn of the event loop, the
         // threads' answers would wait, and the threads sit idle, until this thread had read every file.
         if (pool && !poolFailed) await new Promise<void>((resolve) => setImmediate(resolve));
       } else {
+        const t0 = performance.now();
         const obj = await store.get(file.key);
         body = obj.body;
         read = await matchFile(obj.body, filter, sized, partial);
+        inThreadMs += performance.now() - t0;
       }
     } catch (err) {
       if (err instanceof CliError) throw err;
@@ -389,6 +429,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     }
     const scan: ScanStats = read.scan;
     stats.filesRead++;
+    if (threaded) stats.filesInThreads++;
     stats.records += scan.records;
     stats.filteredRecords += scan.filteredRecords;
     stats.invalidRecords += scan.invalidRecords;

@@ -347,6 +347,42 @@ describe('lookup with the index ingest writes', () => {
     );
   });
 
+  it('starts threads when records are parsed, not when the byte prefilter leaves most unparsed', async () => {
+    // Prepare
+    const readBytes = async (key: string) => new Uint8Array(trail.objects.get(key)!.body);
+    const needle = (await recordsOf(trail, logKeys[3]))[1].eventID!;
+
+    // Act
+    const heavy = await run({ filter: {}, workers: 1, inThreadFirst: 4, readBytes, render: 'csv' });
+    const light = await run({
+      filter: { eventId: needle },
+      workers: 1,
+      inThreadFirst: 4,
+      readBytes,
+      // However slow the machine, only the kind of work decides here.
+      threadsAfterMs: Number.POSITIVE_INFINITY,
+    });
+    const lightLong = await run({
+      filter: { eventId: needle },
+      workers: 1,
+      inThreadFirst: 4,
+      readBytes,
+      threadsAfterMs: 0,
+    });
+    const none = await run({ filter: {}, workers: 0, readBytes, render: 'csv' });
+
+    // Assess
+    expect(heavy.stats.filesInThreads).toBeGreaterThan(0);
+    expect(heavy.stats.filesInThreads).toBeLessThan(heavy.stats.filesRead);
+    expect(heavy.lines).toEqual(none.lines);
+    expect(light.stats.filesInThreads).toBe(0);
+    expect(lightLong.stats.filesInThreads).toBeGreaterThan(0);
+    expect(ids(lightLong)).toEqual([needle]);
+    expect(light.stats.filesRead).toBe(logKeys.length);
+    expect(ids(light)).toEqual([needle]);
+    expect(none.stats.filesInThreads).toBe(0);
+  });
+
   it('reports a file a worker cannot read, and goes on', async () => {
     // Prepare
     const key = logKeys[0];
