@@ -142,29 +142,19 @@ export class IndexCache {
   private readonly store: ObjectStore;
   private readonly prefix: string;
   private readonly bucket: string;
-  private readonly fields: readonly CacheField[];
+  /** By the fields parsed and the folder. */
   private readonly folders = new Map<string, Promise<FolderCache | undefined>>();
   /** Indexes read from summaries this run, by folder and key: what {@link flush} adds. */
   private readonly learned = new Map<string, Map<string, FileIndex>>();
 
   private readonly read: SummaryReader;
 
-  /**
-   * `read`: the state store's objects in one call each (undefined when over {@link MAX_CACHE_BYTES}); `fields`:
-   * those the lookup's filter asks (the others are not parsed).
-   */
-  constructor(
-    store: ObjectStore,
-    read: SummaryReader,
-    bucket: string,
-    prefix: string,
-    fields: readonly CacheField[],
-  ) {
+  /** `read`: the state store's objects in one call each (undefined when over {@link MAX_CACHE_BYTES}). */
+  constructor(store: ObjectStore, read: SummaryReader, bucket: string, prefix: string) {
     this.store = store;
     this.read = read;
     this.bucket = bucket;
     this.prefix = prefix;
-    this.fields = fields;
   }
 
   private keyOf(folder: string): string {
@@ -185,7 +175,8 @@ export class IndexCache {
 
   /** A folder's cache as the filter needs it, undefined when there is none or it is refused. */
   private load(folder: string, fields: readonly CacheField[]): Promise<FolderCache | undefined> {
-    let loading = this.folders.get(folder);
+    const id = `${fields.join(',')}\n${folder}`;
+    let loading = this.folders.get(id);
     if (!loading) {
       loading = (async () => {
         try {
@@ -200,18 +191,19 @@ export class IndexCache {
           return undefined;
         }
       })();
-      this.folders.set(folder, loading);
+      this.folders.set(id, loading);
     }
     return loading;
   }
 
   /**
    * The file's index from its folder's cache, when the cache holds one for exactly the object listed; else
-   * undefined (the caller reads the summary).
+   * undefined (the caller reads the summary). It holds only `fields` (those the lookup's filter asks: the
+   * others are not parsed).
    */
-  async lookup(file: SelectedFile): Promise<FileIndex | undefined> {
+  async lookup(file: SelectedFile, fields: readonly CacheField[]): Promise<FileIndex | undefined> {
     const key = file.trailKey.key;
-    const cache = await this.load(folderOf(key), this.fields);
+    const cache = await this.load(folderOf(key), fields);
     const i = cache?.at.get(key);
     if (cache === undefined || i === undefined) return undefined;
     const [, size, etag] = cache.entries[i];

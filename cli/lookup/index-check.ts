@@ -288,15 +288,8 @@ export class SummaryIndex {
   async check(file: SelectedFile, filter: LookupFilter): Promise<IndexVerdict> {
     const key = file.trailKey.key;
     if (this.cacheRead) {
-      // The filter is the same for every file of a lookup: the fields it asks are known at the first.
-      this.cache ??= new IndexCache(
-        this.store,
-        this.cacheRead,
-        this.bucket,
-        this.prefix,
-        fieldsAsked(filter),
-      );
-      const cached = await this.cache.lookup(file);
+      this.cache ??= new IndexCache(this.store, this.cacheRead, this.bucket, this.prefix);
+      const cached = await this.cache.lookup(file, fieldsAsked(filter));
       if (cached) return indexMayMatch(cached, filter) ? 'may-match' : 'skip';
     }
     const summaryKey = `${this.prefix}${summaryKeyFor(this.bucket, key)}`;

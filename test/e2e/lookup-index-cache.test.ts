@@ -124,6 +124,22 @@ describe('the day folders gathered indexes', () => {
     expect(results[0].hits).toBe(logKeys.length);
   });
 
+  it('answer filters asking other fields through the same index, each parsing its own', async () => {
+    // Prepare
+    const state = freshState();
+    await run(trail, { filter: filters[0], index: cachedIndex(state).index });
+    const { index, counts } = cachedIndex(state);
+
+    // Act
+    const found = [];
+    for (const filter of filters) found.push(ids(await run(trail, { filter, index })));
+
+    // Assess
+    for (const [i, filter] of filters.entries())
+      expect(found[i], `filter ${i}`).toEqual(ids(await run(trail, { filter })));
+    expect(counts.summaries).toBe(0);
+  });
+
   it('are not trusted for a log file rewritten since: it is checked against its summary and read in full', async () => {
     // Prepare: the cache gathered, then one log file rewritten (another size and ETag)
     const state = freshState();
