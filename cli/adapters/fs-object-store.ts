@@ -147,9 +147,9 @@ export class FsObjectStore implements ObjectStore {
    * An object as a listing shows it: no user metadata, as S3's listings have none, and a blocking stat, which
    * takes microseconds where a promise round trip per key costs a listing of thousands far more.
    */
-  private listed(key: string): ObjectInfo | undefined {
+  private listed(key: string, path: string): ObjectInfo | undefined {
     try {
-      const s = statSync(this.pathOf(key));
+      const s = statSync(path);
       return s.isFile() ? { key, size: s.size, etag: fileEtag(s), lastModified: s.mtime } : undefined;
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -198,13 +198,18 @@ export class FsObjectStore implements ObjectStore {
     // Walk only the folders the prefix can reach, in key order.
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
-    const keys: string[] = [];
-    await this.walk(await this.safePathOf(dirKey.replace(/\/$/, '')), keys);
-    keys.sort();
-    for (const key of keys) {
+    const dir = await this.safePathOf(dirKey.replace(/\/$/, ''));
+    // Each key is made from the names the walk found under a base resolved once, and each file is looked at
+    // where the walk found it: resolving (path.relative, path.join) and checking every key again cost a
+    // listing of thousands of files most of its time.
+    const base = relative(this.realRoot ?? this.root, dir);
+    const found: [key: string, path: string][] = [];
+    await this.walk(dir, base === '' ? '' : `${base.split(sep).map(segmentOf).join('/')}/`, found);
+    found.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    for (const [key, path] of found) {
       if (!key.startsWith(prefix)) continue;
       if (options?.startAfter !== undefined && key <= options.startAfter) continue;
-      const info = this.listed(key);
+      const info = this.listed(key, path);
       if (info) yield info;
     }
   }
@@ -224,7 +229,7 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
-  private async walk(dir: string, out: string[]): Promise<void> {
+  private async walk(dir: string, keyDir: string, out: [string, string][]): Promise<void> {
     let entries: import('node:fs').Dirent[];
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -233,16 +238,10 @@ export class FsObjectStore implements ObjectStore {
       throw err;
     }
     for (const e of entries) {
-      const full = join(dir, e.name);
-      if (e.isDirectory()) await this.walk(full, out);
-      else if (e.isFile() && !e.name.endsWith(METADATA_SUFFIX) && !e.name.endsWith('.tmp')) {
-        out.push(
-          relative(this.realRoot ?? this.root, full)
-            .split(sep)
-            .map(segmentOf)
-            .join('/'),
-        );
-      }
+      const full = `${dir}${sep}${e.name}`;
+      if (e.isDirectory()) await this.walk(full, `${keyDir}${segmentOf(e.name)}/`, out);
+      else if (e.isFile() && !e.name.endsWith(METADATA_SUFFIX) && !e.name.endsWith('.tmp'))
+        out.push([`${keyDir}${segmentOf(e.name)}`, full]);
     }
   }
 

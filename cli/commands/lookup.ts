@@ -14,6 +14,7 @@ import {
   resourceId,
   TEXT_ATTRIBUTES,
 } from '#cli/lookup/filter.ts';
+import { MAX_CACHE_BYTES } from '#cli/lookup/index-cache.ts';
 import { folderBytes, folderReader, SummaryIndex } from '#cli/lookup/index-check.ts';
 import { DEFAULT_WORKERS } from '#cli/lookup/read-pool.ts';
 import {
@@ -24,7 +25,13 @@ import {
   renderLine,
   toRow,
 } from '#cli/lookup/row.ts';
-import { DEFAULT_CONCURRENCY, type LookupOrder, type LookupStats, lookup } from '#cli/lookup/scan.ts';
+import {
+  DEFAULT_CONCURRENCY,
+  type LookupOrder,
+  type LookupStats,
+  lookup,
+  type RenderedLines,
+} from '#cli/lookup/scan.ts';
 import { eventFilterOptions, nonEmpty, positiveInteger } from '#cli/option-parsers.ts';
 import {
   displayText,
@@ -69,7 +76,8 @@ export interface LookupCommandOptions {
 }
 
 export interface Io {
-  stdout: { write(s: string): unknown; isTTY?: boolean; columns?: number };
+  /** Bytes are written only to the process's own stdout (see {@link writeRendered}). */
+  stdout: { write(s: string | Uint8Array): unknown; isTTY?: boolean; columns?: number };
   stderr: { write(s: string): unknown; isTTY?: boolean; columns?: number };
 }
 
@@ -200,6 +208,17 @@ export function writeLines(lines: string[], format: LineFormat, io: Io): number 
   return lines.length;
 }
 
+/**
+ * Lines a lookup rendered, after the CSV header; returns how many. The process's own stdout gets their bytes as
+ * they are (no decoding and encoding again); any other writer (a test's) gets text.
+ */
+export function writeRendered(rendered: RenderedLines, format: LineFormat, io: Io): number {
+  if (format === 'csv') io.stdout.write(CSV_HEADER);
+  const raw = io.stdout === process.stdout;
+  for (const chunk of rendered.chunks()) io.stdout.write(raw ? chunk : chunk.toString('utf8'));
+  return rendered.length;
+}
+
 function writeChunks(chunks: string[], io: Io): void {
   for (let i = 0; i < chunks.length; i += 1000) io.stdout.write(chunks.slice(i, i + 1000).join(''));
 }
@@ -237,6 +256,8 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
               source.bucket,
               state.prefix,
               state.s3 ? undefined : folderReader(state.description),
+              // Lookup writes nothing to a state bucket; a state folder keeps each day's indexes together.
+              state.s3 ? undefined : folderReader(state.description, MAX_CACHE_BYTES),
             ),
           }
         : {}),
@@ -265,7 +286,9 @@ export async function runLookup(opts: LookupCommandOptions, io: Io = process): P
 
   const shown =
     opts.output === 'csv' || opts.output === 'json'
-      ? writeLines(result.lines, opts.output, io)
+      ? result.rendered
+        ? writeRendered(result.rendered, opts.output, io)
+        : writeLines(result.lines, opts.output, io)
       : writeRows(result.events, opts, io);
   io.stderr.write(`${summary(shown, result.stats, opts, (Date.now() - started) / 1000)}\n`);
   return 0;

@@ -27,6 +27,7 @@ import {
 import { ObjectNotFoundError, type ObjectStore } from '#shared/ports.ts';
 import { objectOf } from '#shared/record.ts';
 import type { LookupFilter } from './filter.ts';
+import { type CacheField, IndexCache } from './index-cache.ts';
 import { DAY_MS, type SelectedFile } from './select-files.ts';
 
 /** A summary bigger than this is not what ingest writes: read the file instead. */
@@ -50,6 +51,19 @@ export function indexCanSkip(f: LookupFilter): boolean {
     f.username !== undefined ||
     f.resourceName !== undefined
   );
+}
+
+/** The index fields {@link indexMayMatch} reads for this filter: an index holding only these answers alike. */
+export function fieldsAsked(f: LookupFilter): CacheField[] {
+  const out: CacheField[] = [];
+  if (f.eventName !== undefined) out.push('eventNames');
+  if (f.eventSource !== undefined) out.push('eventSources');
+  if (f.eventId !== undefined) out.push('eventIds');
+  if (f.accessKeyId !== undefined) out.push('accessKeys');
+  if (f.username !== undefined) out.push('users');
+  if (f.username !== undefined && f.eventName !== undefined) out.push(PAIR_FIELD);
+  if (f.resourceName !== undefined) out.push('resources');
+  return out;
 }
 
 /** Whether a file with this index may hold a record the filter matches. */
@@ -232,13 +246,38 @@ export class SummaryIndex {
   /** Whether `read` reads the end of a summary alone when asked (a store's get reads it all anyway). */
   private readonly tails: boolean;
 
-  /** `bucket`: the trail bucket's name as ingest saw it (summaries are filed under it). */
-  constructor(store: ObjectStore, bucket: string, prefix = '', read?: SummaryReader) {
+  /** The day folders' gathered indexes (a state folder only: a lookup does not write to a state bucket). */
+  private cache: IndexCache | undefined;
+  private readonly cacheRead: SummaryReader | undefined;
+
+  /**
+   * `bucket`: the trail bucket's name as ingest saw it (summaries are filed under it). `cacheRead`: keep and
+   * use the indexes of each day folder gathered in one object of the state store (cli/lookup/index-cache.ts),
+   * read with this.
+   */
+  constructor(
+    store: ObjectStore,
+    bucket: string,
+    prefix = '',
+    read?: SummaryReader,
+    cacheRead?: SummaryReader,
+  ) {
     this.store = store;
     this.bucket = bucket;
     this.tails = read !== undefined;
     this.read = read ?? ((key) => readFromStore(store, key));
     this.prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    this.cacheRead = cacheRead;
+  }
+
+  /** What the day folders' cache objects did (undefined without them, or before the first check). */
+  get cacheStats(): IndexCache['stats'] | undefined {
+    return this.cache?.stats;
+  }
+
+  /** Writes the day folders' cache objects that this lookup's summary reads bring up to date. */
+  async flush(): Promise<void> {
+    await this.cache?.flush();
   }
 
   get location(): string {
@@ -248,6 +287,11 @@ export class SummaryIndex {
   /** What the file's index says of the filter, or why there is no index to go by. */
   async check(file: SelectedFile, filter: LookupFilter): Promise<IndexVerdict> {
     const key = file.trailKey.key;
+    if (this.cacheRead) {
+      this.cache ??= new IndexCache(this.store, this.cacheRead, this.bucket, this.prefix);
+      const cached = await this.cache.lookup(file, fieldsAsked(filter));
+      if (cached) return indexMayMatch(cached, filter) ? 'may-match' : 'skip';
+    }
     const summaryKey = `${this.prefix}${summaryKeyFor(this.bucket, key)}`;
     let found: Uint8Array | undefined | 'absent';
     let index: FileIndex | 'missing' | 'corrupt' | undefined;
@@ -279,6 +323,7 @@ export class SummaryIndex {
     ) {
       return 'stale';
     }
+    this.cache?.learn(index);
     return indexMayMatch(index, filter) ? 'may-match' : 'skip';
   }
 

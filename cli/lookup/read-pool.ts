@@ -25,8 +25,13 @@ export type ReadReply =
   | ({ id: number } & FileMatches)
   | { id: number; error: { name: string; message: string }; scan?: ScanStats };
 
-/** Threads a lookup starts by default: one per core, at most four (more rarely pays for itself). */
-export const DEFAULT_WORKERS = Math.min(4, availableParallelism());
+/**
+ * Threads a lookup starts by default: one per core but the main thread's, which reads files too whenever the
+ * threads' queues are full; at least one, at most four (more rarely pays for itself). On two cores, a second
+ * thread cost a full scan a third more CPU time for no gain in time (the two cores were then shared by three
+ * busy threads).
+ */
+export const DEFAULT_WORKERS = Math.min(4, Math.max(1, availableParallelism() - 1));
 
 /** Files larger than this (compressed) are read as a stream in the main thread, not held whole. */
 export const WORKER_MAX_BYTES = 64 << 20;
@@ -86,7 +91,12 @@ export class ReadPool {
       this.waiting.shift()?.();
       if (!p) return;
       if ('error' in reply) p.reject(new WorkerReadError(reply.error.name, reply.error.message));
-      else p.resolve({ matches: reply.matches, scan: reply.scan });
+      else
+        p.resolve({
+          matches: reply.matches,
+          scan: reply.scan,
+          ...(reply.lines ? { lines: reply.lines } : {}),
+        });
     });
     // A worker that dies takes its file with it: every pending read fails, so nothing is silently lost.
     worker.on('error', (err) => this.fail(err));
@@ -107,6 +117,15 @@ export class ReadPool {
   /** Starts the threads now, so that they are ready when the first file comes. */
   warm(): void {
     while (!this.failure && this.slots.length < this.size) this.start();
+  }
+
+  /**
+   * Whether every thread (started or still to start) holds its full queue: a file given now would wait, and
+   * the caller can better read it itself.
+   */
+  full(): boolean {
+    if (this.failure || this.slots.length < this.size) return false;
+    return this.slots.every((s) => s.inFlight >= WORKER_QUEUE);
   }
 
   /** The matches of one file's bytes; the bytes' buffer is transferred (unusable afterwards). */

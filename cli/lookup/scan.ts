@@ -34,7 +34,7 @@ import type { ObjectStore } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { checkFilter, type LookupFilter } from './filter.ts';
 import { indexCanSkip, type SummaryIndex } from './index-check.ts';
-import { type FileMatches, type Match, matchFile } from './match-file.ts';
+import { type FileMatches, type Match, matchFile, type PackedLines } from './match-file.ts';
 import { ReadPool, WORKER_MAX_BYTES, WorkerReadError } from './read-pool.ts';
 import type { LineFormat, LookupEvent } from './row.ts';
 import { FileSelector, type SelectedFile, type SelectOptions, type SelectStats } from './select-files.ts';
@@ -55,6 +55,8 @@ export interface LookupOptions extends Omit<SelectOptions, 'startTime' | 'endTim
   workers?: number;
   /** Files read in the main thread before the threads start (default {@link IN_THREAD_FIRST}). */
   inThreadFirst?: number;
+  /** Reading light files in the main thread for this long starts the threads (default {@link THREADS_AFTER_MS}). */
+  threadsAfterMs?: number;
   /** Where ingest's summaries are: their indexes let files that cannot match go unread. */
   index?: SummaryIndex;
   /**
@@ -92,6 +94,8 @@ export interface LookupStats extends SelectStats {
   indexCorrupt: number;
   /** Array elements that were not records (skipped by the reader). */
   invalidRecords: number;
+  /** Files read by worker threads (the others by the main thread). */
+  filesInThreads: number;
   /** Matching events, duplicates removed as far as they were seen. */
   matched: number;
   duplicates: number;
@@ -103,8 +107,10 @@ export interface LookupStats extends SelectStats {
 export interface LookupResult {
   /** The matching events in order (empty with `render`). */
   events: LookupEvent[];
-  /** With `render`: the matching events' lines in order. */
+  /** With `render`: the matching events' lines in order (made from `rendered` when asked for). */
   lines: string[];
+  /** With `render`: the same lines, as bytes to write. */
+  rendered?: RenderedLines;
   stats: LookupStats;
 }
 
@@ -112,6 +118,12 @@ export const DEFAULT_CONCURRENCY = 6;
 
 /** Files read in the main thread before worker threads start. */
 export const IN_THREAD_FIRST = 32;
+
+/** Records left unparsed by the byte prefilter, as a share of those read, above which a file is light work. */
+export const LIGHT_FILTERED = 0.9;
+
+/** Reading light files here for this long, a lookup starts its threads anyway. */
+export const THREADS_AFTER_MS = 2000;
 
 /** Files of a folder up to this size are read whole in the main thread (bigger ones are streamed). */
 export const IN_THREAD_WHOLE_BYTES = 4 << 20;
@@ -121,6 +133,57 @@ export const LIST_AHEAD = 10_000;
 
 interface Item extends Match {
   file: TrailKey;
+  /** With `render`: the file's packed lines, this match's being line `k` of them. */
+  packed?: PackedLines;
+  k?: number;
+}
+
+/** Output is written in pieces of about this size. */
+const OUTPUT_CHUNK = 1 << 20;
+
+/** A lookup's rendered lines in order, kept as the bytes the files' readers packed them in. */
+export class RenderedLines {
+  private readonly items: readonly Item[];
+
+  constructor(items: readonly Item[]) {
+    this.items = items;
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  /** The lines as strings. */
+  toStrings(): string[] {
+    return this.items.map(({ packed, k }) => {
+      const p = packed as PackedLines;
+      const i = k as number;
+      return (p.bytes as Buffer).toString('utf8', i === 0 ? 0 : p.ends[i - 1], p.ends[i]);
+    });
+  }
+
+  /**
+   * The lines' bytes in pieces of whole lines, about {@link OUTPUT_CHUNK} each: copied from where the readers
+   * left them, never decoded to strings and encoded again. Each piece is a new buffer (a write may keep it).
+   */
+  *chunks(): Generator<Buffer> {
+    let out = Buffer.allocUnsafeSlow(OUTPUT_CHUNK);
+    let n = 0;
+    for (const { packed, k } of this.items) {
+      const p = packed as PackedLines;
+      const i = k as number;
+      const from = i === 0 ? 0 : p.ends[i - 1];
+      const len = p.ends[i] - from;
+      if (n + len > out.length) {
+        if (n > 0) yield out.subarray(0, n);
+        out = Buffer.allocUnsafeSlow(Math.max(OUTPUT_CHUNK, len));
+        n = 0;
+      }
+      (p.bytes as Buffer).copy(out, n, from, from + len);
+      n += len;
+    }
+    if (n > 0) yield out.subarray(0, n);
+  }
 }
 
 function compareAsc(a: Item, b: Item): number {
@@ -231,6 +294,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
   });
   const stats: LookupStats = Object.assign(selector.stats, {
     filesRead: 0,
+    filesInThreads: 0,
     unreadableFiles: 0,
     records: 0,
     filteredRecords: 0,
@@ -259,6 +323,19 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     ...(onRecord ? { noPrefilter: true } : {}),
   };
   let reads = 0;
+  const inThreadFirst = options.inThreadFirst ?? IN_THREAD_FIRST;
+  /** Whether threads read (undefined until the first files read here tell; true at once without them). */
+  let threads: boolean | undefined = inThreadFirst === 0 ? true : undefined;
+  /** Time spent reading files in this thread (a bucket's: waiting for them included). */
+  let inThreadMs = 0;
+  /**
+   * Threads pay when the records are parsed: where the byte prefilter leaves most records unparsed, a file is
+   * read in about a millisecond, and a thread's start (a few hundred milliseconds of CPU time) and a message
+   * each way per file cost more than they save (a user query of 723 files took less time and CPU with none,
+   * on two cores). A lookup that goes on reading here for longer than {@link THREADS_AFTER_MS} gets them all
+   * the same.
+   */
+  const threadsPay = () => stats.records > 0 && stats.filteredRecords < stats.records * LIGHT_FILTERED;
   let poolFailed = false;
 
   async function readFile(selected: SelectedFile): Promise<void> {
@@ -275,6 +352,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     }
     const partial: Match[] = [];
     let read: FileMatches;
+    let threaded: FileMatches | undefined;
     let body: AsyncIterable<Uint8Array> | undefined;
     try {
       const sized = {
@@ -284,15 +362,28 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
         ...(options.render ? { render: { format: options.render, file } } : {}),
       };
       // Threads take a while to start: a lookup that reads a handful of files (the index at work) does without.
-      let threaded: FileMatches | undefined;
       // Threads started while the main thread reads its first files: ready when they are done.
-      if (pool && !poolFailed && reads === Math.floor((options.inThreadFirst ?? IN_THREAD_FIRST) / 2))
-        pool.warm();
+      if (pool && !poolFailed && threads === undefined && stats.filesRead >= Math.max(1, inThreadFirst / 2)) {
+        threads = threadsPay();
+        if (threads) pool.warm();
+      }
       if (
         pool &&
         !poolFailed &&
-        ++reads > (options.inThreadFirst ?? IN_THREAD_FIRST) &&
-        selected.size <= WORKER_MAX_BYTES
+        threads === false &&
+        inThreadMs > (options.threadsAfterMs ?? THREADS_AFTER_MS)
+      ) {
+        threads = true;
+        pool.warm();
+      }
+      if (
+        pool &&
+        !poolFailed &&
+        ++reads > inThreadFirst &&
+        threads === true &&
+        selected.size <= WORKER_MAX_BYTES &&
+        // With every thread's queue full, this thread reads the file rather than wait idle for room.
+        !(options.readBytes && selected.size <= IN_THREAD_WHOLE_BYTES && pool.full())
       ) {
         let bytes: Uint8Array;
         if (options.readBytes) bytes = await options.readBytes(file.key);
@@ -312,11 +403,18 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
       if (threaded) read = threaded;
       else if (options.readBytes && selected.size <= IN_THREAD_WHOLE_BYTES) {
         // A small file of a folder: read in one call and inflated in one, no stream to set up.
+        const t0 = performance.now();
         read = await matchFile(await options.readBytes(file.key), filter, sized, partial);
+        inThreadMs += performance.now() - t0;
+        // Reads in this thread resolve at once, one after another: without a turn of the event loop, the
+        // threads' answers would wait, and the threads sit idle, until this thread had read every file.
+        if (pool && !poolFailed) await new Promise<void>((resolve) => setImmediate(resolve));
       } else {
+        const t0 = performance.now();
         const obj = await store.get(file.key);
         body = obj.body;
         read = await matchFile(obj.body, filter, sized, partial);
+        inThreadMs += performance.now() - t0;
       }
     } catch (err) {
       if (err instanceof CliError) throw err;
@@ -331,10 +429,22 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     }
     const scan: ScanStats = read.scan;
     stats.filesRead++;
+    if (threaded) stats.filesInThreads++;
     stats.records += scan.records;
     stats.filteredRecords += scan.filteredRecords;
     stats.invalidRecords += scan.invalidRecords;
     stats.bytes += scan.bytes;
+    const packed = read.lines;
+    if (packed) {
+      // A Buffer's copy is native; a typed array's set of a subarray costs an object per line.
+      const b = packed.bytes;
+      if (!Buffer.isBuffer(b)) packed.bytes = Buffer.from(b.buffer, b.byteOffset, b.length);
+      const { seqs, times, ids } = packed;
+      stats.matched += ids.length;
+      for (let k = 0; k < ids.length; k++)
+        collector.add({ seq: seqs[k], t: times[k], id: ids[k], file, packed, k });
+      return;
+    }
     stats.matched += read.matches.length;
     for (const m of read.matches) {
       (m as Item).file = file;
@@ -372,11 +482,23 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
   }
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason;
+  // What this lookup learnt from summaries, for the next one (a state folder's day caches).
+  await index?.flush();
 
   const items = collector.result();
   stats.duplicates = collector.duplicates;
   stats.matched -= collector.duplicates;
-  if (options.render) return { events: [], lines: items.map((i) => i.line as string), stats };
+  if (options.render) {
+    const rendered = new RenderedLines(items);
+    return {
+      events: [],
+      get lines() {
+        return rendered.toStrings();
+      },
+      rendered,
+      stats,
+    };
+  }
   return {
     events: items.map(({ record, file }) => ({ record: record as CloudTrailRecord, file })),
     lines: [],

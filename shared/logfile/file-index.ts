@@ -350,7 +350,8 @@ export class FileIndexBuilder {
 
 const BASE64_BODY = /^[A-Za-z0-9+/]*$/;
 
-function checkSet(name: string, v: unknown): IndexSet {
+/** One field of an index as written; throws {@link IndexFormatError} for anything else. */
+export function parseIndexSet(name: string, v: unknown): IndexSet {
   const o = objectOf(v);
   if (o && Array.isArray(o.values) && o.values.every((s) => typeof s === 'string'))
     return { values: o.values as string[] };
@@ -419,8 +420,9 @@ export function parseFileIndex(v: unknown): FileIndex {
   const fieldsIn = objectOf(o.fields);
   if (!fieldsIn) throw new IndexFormatError('index fields: expected an object');
   const fields = {} as FileIndex['fields'];
-  for (const name of INDEX_FIELDS) fields[name] = checkSet(name, fieldsIn[name]);
-  if (fieldsIn[PAIR_FIELD] !== undefined) fields[PAIR_FIELD] = checkSet(PAIR_FIELD, fieldsIn[PAIR_FIELD]);
+  for (const name of INDEX_FIELDS) fields[name] = parseIndexSet(name, fieldsIn[name]);
+  if (fieldsIn[PAIR_FIELD] !== undefined)
+    fields[PAIR_FIELD] = parseIndexSet(PAIR_FIELD, fieldsIn[PAIR_FIELD]);
   return {
     schema: INDEX_SCHEMA,
     source,

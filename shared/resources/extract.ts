@@ -30,8 +30,22 @@ export function parsePath(path: string): Step[] {
 
 /** The strings a path reaches in a value (see {@link ResourceRule} for the path syntax). */
 export function valuesAt(root: unknown, steps: readonly Step[]): string[] {
-  let level: unknown[] = [root];
-  for (const step of steps) {
+  // One value down the path until a step fans out over an array: most paths never do, and then no list is
+  // built at each step (a lookup runs every path of the service's rules on every record it shows).
+  let v = root;
+  let at = 0;
+  for (; at < steps.length; at++) {
+    const step = steps[at];
+    const o = objectOf(v);
+    if (!o || !Object.hasOwn(o, step.key)) return [];
+    const child = o[step.key];
+    if (step.each && Array.isArray(child)) break;
+    v = child;
+  }
+  if (at === steps.length && !Array.isArray(v))
+    return typeof v === 'string' && v !== '' && v.length <= MAX_NAME_CHARS ? [v] : [];
+  let level: unknown[] = [v];
+  for (const step of steps.slice(at)) {
     const next: unknown[] = [];
     for (const v of level) {
       const o = objectOf(v);

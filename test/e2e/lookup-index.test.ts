@@ -330,8 +330,11 @@ describe('lookup with the index ingest writes', () => {
         const threads = await run({ filter, workers: 2, inThreadFirst: 0, render: format });
         const single = await run({ filter, workers: 0, render: format });
         const whole = await run({ filter, workers: 0, render: format, readBytes });
+        // One thread, its queue soon full: the main thread reads files too.
+        const mixed = await run({ filter, workers: 1, inThreadFirst: 0, render: format, readBytes });
 
         // Assess
+        expect(mixed.lines, format).toEqual(expected);
         expect(threads.lines, format).toEqual(expected);
         expect(single.lines, format).toEqual(expected);
         expect(whole.lines, format).toEqual(expected);
@@ -342,6 +345,42 @@ describe('lookup with the index ingest writes', () => {
     expect(renderLine({ record: { eventName: 'GetObject' }, file: keyOf(logKeys[0]) }, 'csv')).toMatch(
       /^,\d{12},[a-z0-9-]+,,GetObject,/,
     );
+  });
+
+  it('starts threads when records are parsed, not when the byte prefilter leaves most unparsed', async () => {
+    // Prepare
+    const readBytes = async (key: string) => new Uint8Array(trail.objects.get(key)!.body);
+    const needle = (await recordsOf(trail, logKeys[3]))[1].eventID!;
+
+    // Act
+    const heavy = await run({ filter: {}, workers: 1, inThreadFirst: 4, readBytes, render: 'csv' });
+    const light = await run({
+      filter: { eventId: needle },
+      workers: 1,
+      inThreadFirst: 4,
+      readBytes,
+      // However slow the machine, only the kind of work decides here.
+      threadsAfterMs: Number.POSITIVE_INFINITY,
+    });
+    const lightLong = await run({
+      filter: { eventId: needle },
+      workers: 1,
+      inThreadFirst: 4,
+      readBytes,
+      threadsAfterMs: 0,
+    });
+    const none = await run({ filter: {}, workers: 0, readBytes, render: 'csv' });
+
+    // Assess
+    expect(heavy.stats.filesInThreads).toBeGreaterThan(0);
+    expect(heavy.stats.filesInThreads).toBeLessThan(heavy.stats.filesRead);
+    expect(heavy.lines).toEqual(none.lines);
+    expect(light.stats.filesInThreads).toBe(0);
+    expect(lightLong.stats.filesInThreads).toBeGreaterThan(0);
+    expect(ids(lightLong)).toEqual([needle]);
+    expect(light.stats.filesRead).toBe(logKeys.length);
+    expect(ids(light)).toEqual([needle]);
+    expect(none.stats.filesInThreads).toBe(0);
   });
 
   it('reports a file a worker cannot read, and goes on', async () => {

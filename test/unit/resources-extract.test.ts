@@ -4,8 +4,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CloudTrailRecord } from '#shared/record.ts';
+import { MAX_ELEMENTS, MAX_NAME_CHARS } from '#shared/resources/extract.ts';
 import {
   extractResources,
   nameMatches,
@@ -239,5 +241,50 @@ describe('nameMatches', () => {
     expect(valuesAt({ a: [{ b: 'x' }, { b: 'y' }] }, parsePath('a[].b'))).toEqual(['x', 'y']);
     expect(valuesAt({ a: { b: 'x' } }, parsePath('a[].b'))).toEqual(['x']);
     expect(valuesAt({ a: { b: ['x', 3, 'y'] } }, parsePath('a.b'))).toEqual(['x', 'y']);
+  });
+
+  it('finds along any path what a walk keeping every value of each step finds', () => {
+    // The plain walk, one list of values per step: the definition the single-value fast path must keep.
+    const reference = (root: unknown, path: string): string[] => {
+      let level: unknown[] = [root];
+      for (const step of parsePath(path)) {
+        const next: unknown[] = [];
+        for (const v of level) {
+          if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, step.key))
+            continue;
+          const child = (v as Record<string, unknown>)[step.key];
+          if (step.each && Array.isArray(child)) next.push(...child.slice(0, MAX_ELEMENTS));
+          else next.push(child);
+        }
+        level = next;
+      }
+      const out: string[] = [];
+      for (const v of level) {
+        if (Array.isArray(v)) {
+          for (const e of v.slice(0, MAX_ELEMENTS)) if (typeof e === 'string') out.push(e);
+        } else if (typeof v === 'string') out.push(v);
+      }
+      return out.filter((x) => x !== '' && x.length <= MAX_NAME_CHARS);
+    };
+    const key = fc.constantFrom('a', 'b', 'c');
+    const leaf = fc.oneof(fc.constantFrom('', 'x', 'y'), fc.integer(), fc.constant(null));
+    const { value } = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        leaf,
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(key, tie('value'), { maxKeys: 3 }),
+      ),
+    }));
+    const path = fc
+      .array(fc.tuple(key, fc.boolean()), { minLength: 1, maxLength: 4 })
+      .map((steps) => steps.map(([k, each]) => (each ? `${k}[]` : k)).join('.'));
+
+    fc.assert(
+      fc.property(value, path, (root, p) => {
+        expect(valuesAt(root, parsePath(p))).toEqual(reference(root, p));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
