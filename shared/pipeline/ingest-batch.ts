@@ -59,7 +59,12 @@ import { type Delivery, routeDelivery } from '#shared/pipeline/routing.ts';
 import { mapPool } from '#shared/pipeline/shards.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import type { RuleMatches } from '#shared/rules/evaluate.ts';
-import { batchCrossings, type ParkedCount, parkCounts } from '#shared/rules/parked-counts.ts';
+import {
+  batchCrossings,
+  forParkedObject,
+  type ParkedCount,
+  parkCounts,
+} from '#shared/rules/parked-counts.ts';
 import type { Rule } from '#shared/rules/rule-types.ts';
 import type { LogFileSummary } from '#shared/summary.ts';
 
@@ -180,7 +185,6 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
     file: LogFileRef;
     summary: LogFileSummary;
     counts: ParkedCount[];
-    full: ParkedCount[];
   }[] = [];
 
   // 2. Route, read and evaluate, rule findings: a few files at a time.
@@ -245,8 +249,6 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
           file,
           summary: read.summary,
           counts: parkCounts(source, account, region, read.counts),
-          // With all their samples: an alert at ingest shows as many as the per-file path does.
-          full: parkCounts(source, account, region, read.counts, Number.POSITIVE_INFINITY),
         });
       }
       // Not checked against a digest yet: detection counts it, the baselines only once verify lists it
@@ -271,7 +273,7 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
   const live = counted.filter((c) => !c.ids.some((id) => failed.has(id)));
   const bySource = new Map(live.map((c) => [`${c.file.bucket}/${c.file.key.key}`, c]));
   for (const x of batchCrossings(
-    live.flatMap((c) => c.full),
+    live.flatMap((c) => c.counts),
     rules,
   )) {
     const files = x.sources.flatMap((src) => bySource.get(src) ?? []);
@@ -392,7 +394,7 @@ export async function ingestBatch(ports: IngestPorts, deliveries: QueuedDelivery
   if (parked.length > 0 || counts.length > 0 || alerts.length > 0) {
     const batch: ParkedBatch = {
       summaries: parked.map((f) => f.summary),
-      counts: counts.flatMap((c) => c.counts),
+      counts: forParkedObject(counts.flatMap((c) => c.counts)),
       alerts: alerts.map((a) => a.alert),
     };
     const body = encodeParked(batch);

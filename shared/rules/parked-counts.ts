@@ -55,13 +55,12 @@ const PARKED_SAMPLES = 1;
 const MERGED_TOP = 10;
 const MERGED_SAMPLES = 5;
 
-/** One file's count observations, ready for its batch's parked object. */
+/** One file's count observations, with the rule named by id (what a batch evaluates and parks). */
 export function parkCounts(
   source: string,
   account: string,
   region: string,
   observations: CountObservation[],
-  samples = PARKED_SAMPLES,
 ): ParkedCount[] {
   return observations.map((o) => ({
     rule: o.rule.id,
@@ -70,13 +69,19 @@ export function parkCounts(
     source,
     groups: o.groups.map((g) => {
       const { rule: _rule, window: _window, ...matches } = g.matches;
-      return {
-        key: g.key,
-        group: g.group,
-        events: g.events,
-        matches: { ...matches, samples: matches.samples.slice(0, samples) },
-      };
+      return { key: g.key, group: g.group, events: g.events, matches };
     }),
+  }));
+}
+
+/** As written into a parked object: one sample per group (an alert at ingest shows them all). */
+export function forParkedObject(counts: ParkedCount[]): ParkedCount[] {
+  return counts.map((c) => ({
+    ...c,
+    groups: c.groups.map((g) => ({
+      ...g,
+      matches: { ...g.matches, samples: g.matches.samples.slice(0, PARKED_SAMPLES) },
+    })),
   }));
 }
 

@@ -51,6 +51,7 @@ import { InstrumentedStore } from '#test/support/instrumented-store.ts';
 
 const quick = process.env.BENCH_QUICK === '1';
 const LATENCY_MS = 30;
+const TOPIC = 'arn:aws:sns:us-east-1:111122223333:alerts';
 
 /** List prices (us-east-1) used for every cost below. */
 const PRICE = {
@@ -203,7 +204,7 @@ async function replay(
     const cpu = process.cpuUsage();
     const r = await detectShard(
       {
-        config: { alertTopicArn: 'arn:aws:sns:us-east-1:111122223333:alerts' },
+        config: { alertTopicArn: TOPIC },
         state: scheduled,
         notifier: new OutboxNotifier(),
         logger: silent,
@@ -216,7 +217,7 @@ async function replay(
       { index: 0, count: 1 },
     );
     const swept = await sweepParked({
-      config: { alertTopicArn: 'arn:aws:sns:us-east-1:111122223333:alerts' },
+      config: { alertTopicArn: TOPIC },
       state: scheduled,
       notifier,
       logger: silent,
@@ -236,7 +237,7 @@ async function replay(
   const ports: IngestPorts = {
     config: ingestConfig({
       STATE_BUCKET: 'state',
-      ALERT_TOPIC_ARN: 'arn:aws:sns:us-east-1:111122223333:alerts',
+      ALERT_TOPIC_ARN: TOPIC,
     }),
     rules,
     sourceStore: () => trail,
@@ -493,7 +494,7 @@ async function passes(templates: Buffer[], now: Date): Promise<void> {
               {
                 ...common,
                 now: () => at,
-                config: { alertTopicArn: 'arn:aws:sns:us-east-1:111122223333:alerts' },
+                config: { alertTopicArn: TOPIC },
               },
               spec,
             )
@@ -502,7 +503,7 @@ async function passes(templates: Buffer[], now: Date): Promise<void> {
                 ...common,
                 trail: t,
                 config: {
-                  alertTopicArn: 'arn:aws:sns:us-east-1:111122223333:alerts',
+                  alertTopicArn: TOPIC,
                   trailPrefixes: [''],
                   options: DEFAULT_WATCHDOG,
                 },
@@ -581,7 +582,7 @@ async function sweepPass(runs: ClassRun[], filesPer5Min: number, now: Date): Pro
     const notifier = new OutboxNotifier();
     const started = performance.now();
     const r = await sweepParked({
-      config: { alertTopicArn: 'arn:aws:sns:us-east-1:111122223333:alerts' },
+      config: { alertTopicArn: TOPIC },
       state: store,
       notifier,
       logger: silent,

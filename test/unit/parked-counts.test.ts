@@ -5,6 +5,7 @@ import { defaultRules } from '#shared/rules/load.ts';
 import {
   batchCrossings,
   type CountSweepState,
+  forParkedObject,
   mergeMatches,
   type ParkedCount,
   parkCounts,
@@ -17,11 +18,11 @@ import { stratusRecords } from '#test/support/logfiles.ts';
 const MASS_SECRETS = '8298d02e-02cb-4c76-a195-714f106c256e';
 const rules = new Map(defaultRules().map((r) => [r.id, r]));
 
-/** One file's parked counts of real records. */
-function parked(source: string, records: CloudTrailRecord[], samples?: number): ParkedCount[] {
+/** One file's counts of real records, as its batch's parked object holds them. */
+function parked(source: string, records: CloudTrailRecord[]): ParkedCount[] {
   const evaluator = new RuleEvaluator([rules.get(MASS_SECRETS)!]);
   for (const r of records) evaluator.onRecord(r);
-  return parkCounts(source, '111122223333', 'us-east-1', evaluator.counts(), samples);
+  return forParkedObject(parkCounts(source, '111122223333', 'us-east-1', evaluator.counts()));
 }
 
 /** The real Stratus harvest: GetSecretValue of many distinct secrets by one role in a minute. */
