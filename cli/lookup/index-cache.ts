@@ -11,8 +11,10 @@
  * checked against its own summary, as if there were none. A file the object does not name is checked so too.
  *
  * Laid out so that a query parses only what it asks: line 1 is the header (the files, their sizes, ETags,
- * time ranges and read/write flags), then one line per index field, each an array in the files' order. A
- * lookup for an event ID parses the header and the event IDs' line, not the resource names of every file.
+ * time ranges and read/write flags), then one line per index field, each an array in the files' order, then
+ * the files' record layouts (shared/logfile/record-layout.ts), in the same order. A lookup for an event ID
+ * parses the header and the event IDs' line, not the resource names of every file, and the layouts' line
+ * only of a folder where it reads a file.
  */
 import { CliError } from '#cli/errors.ts';
 import {
@@ -23,11 +25,12 @@ import {
   PAIR_FIELD,
   parseIndexSet,
 } from '#shared/logfile/file-index.ts';
+import { type IndexLayout, parseIndexLayout } from '#shared/logfile/record-layout.ts';
 import { ObjectNotFoundError, type ObjectStore } from '#shared/ports.ts';
 import type { SummaryReader } from './index-check.ts';
 import type { SelectedFile } from './select-files.ts';
 
-export const INDEX_CACHE_SCHEMA = 'trailwatch.lookup-index-cache/1';
+export const INDEX_CACHE_SCHEMA = 'trailwatch.lookup-index-cache/2';
 
 /** Where the cache objects live in the state store, under the trail bucket's name and the day folder's key. */
 export const INDEX_CACHE_PREFIX = 'lookup-cache/';
@@ -59,6 +62,9 @@ interface FolderCache {
   entries: HeaderEntry[];
   /** The fields parsed, by name: one set per file (null where the index had none of that optional field). */
   fields: Partial<Record<CacheField, (IndexSet | null)[]>>;
+  /** The layouts' line, parsed when a file of the folder is first read (null: none for that file). */
+  layoutText: () => string;
+  layouts?: (IndexLayout | null)[];
 }
 
 /** The day folder a log file's key lies in (its key up to the last `/`, slash included). */
@@ -105,11 +111,16 @@ function parseCache(bytes: Buffer, bucket: string, fields: readonly CacheField[]
     head.fields.some((f, i) => f !== CACHE_FIELDS[i]) ||
     !Array.isArray(head.files) ||
     !head.files.every(isEntry) ||
-    lines.length < CACHE_FIELDS.length + 1
+    lines.length < CACHE_FIELDS.length + 2
   )
     throw new Error(`not a ${INDEX_CACHE_SCHEMA} object for bucket ${bucket}`);
   const entries = head.files as HeaderEntry[];
-  const out: FolderCache = { at: new Map(entries.map((e, i) => [e[0], i])), entries, fields: {} };
+  const out: FolderCache = {
+    at: new Map(entries.map((e, i) => [e[0], i])),
+    entries,
+    fields: {},
+    layoutText: () => text(1 + CACHE_FIELDS.length),
+  };
   for (const name of fields) {
     const sets = JSON.parse(text(1 + CACHE_FIELDS.indexOf(name))) as unknown;
     if (!Array.isArray(sets) || sets.length !== entries.length)
@@ -119,7 +130,24 @@ function parseCache(bytes: Buffer, bucket: string, fields: readonly CacheField[]
   return out;
 }
 
-/** The index of entry `i`, with only the fields parsed (the ones the filter asks). */
+/**
+ * The layout of entry `i`. The line is parsed whole the first time; one that does not parse, or of the wrong
+ * length, gives no layout for any file of the folder (each is then walked, as without a layout).
+ */
+function layoutAt(cache: FolderCache, i: number): IndexLayout | undefined {
+  if (!cache.layouts) {
+    try {
+      const list = JSON.parse(cache.layoutText()) as unknown;
+      if (!Array.isArray(list) || list.length !== cache.entries.length) throw new Error('wrong length');
+      cache.layouts = list.map((l) => (l === null ? null : parseIndexLayout(l)));
+    } catch {
+      cache.layouts = cache.entries.map(() => null);
+    }
+  }
+  return cache.layouts[i] ?? undefined;
+}
+
+/** The index of entry `i`, with only the fields parsed (the ones the filter asks), and its layout when asked. */
 function indexAt(cache: FolderCache, i: number, bucket: string): FileIndex {
   const [key, size, etag, timeRange, read, write, rules] = cache.entries[i];
   const fields = {} as FileIndex['fields'];
@@ -134,6 +162,9 @@ function indexAt(cache: FolderCache, i: number, bucket: string): FileIndex {
     readOnly: { read, write },
     ...(rules !== null ? { resourceRules: rules } : {}),
     fields,
+    get layout() {
+      return layoutAt(cache, i);
+    },
   };
 }
 
@@ -268,5 +299,6 @@ export function serialize(bucket: string, indexes: FileIndex[]): string {
   const head = { schema: INDEX_CACHE_SCHEMA, indexSchema: INDEX_SCHEMA, bucket, fields: CACHE_FIELDS, files };
   const lines = [JSON.stringify(head)];
   for (const name of CACHE_FIELDS) lines.push(JSON.stringify(sorted.map((x) => x.fields[name] ?? null)));
+  lines.push(JSON.stringify(sorted.map((x) => x.layout ?? null)));
   return `${lines.join('\n')}\n`;
 }

@@ -24,6 +24,7 @@ import {
   RESOURCE_RULES,
   userEventPair,
 } from '#shared/logfile/file-index.ts';
+import type { IndexLayout } from '#shared/logfile/record-layout.ts';
 import { ObjectNotFoundError, type ObjectStore } from '#shared/ports.ts';
 import { objectOf } from '#shared/record.ts';
 import type { LookupFilter } from './filter.ts';
@@ -34,6 +35,18 @@ import { DAY_MS, type SelectedFile } from './select-files.ts';
 const MAX_SUMMARY_BYTES = 8 << 20;
 
 export type IndexVerdict = 'skip' | 'may-match' | 'missing' | 'stale' | 'corrupt';
+
+/** A verdict, and for a file to read, where its records lie when the index knows (the read then walks less). */
+export interface IndexAnswer {
+  verdict: IndexVerdict;
+  layout?: IndexLayout;
+}
+
+function answer(index: FileIndex, filter: LookupFilter): IndexAnswer {
+  if (!indexMayMatch(index, filter)) return { verdict: 'skip' };
+  const layout = index.layout;
+  return layout ? { verdict: 'may-match', layout } : { verdict: 'may-match' };
+}
 
 /**
  * Whether an index can rule out a file for this filter: not when it sets none of the attributes
@@ -285,12 +298,12 @@ export class SummaryIndex {
   }
 
   /** What the file's index says of the filter, or why there is no index to go by. */
-  async check(file: SelectedFile, filter: LookupFilter): Promise<IndexVerdict> {
+  async check(file: SelectedFile, filter: LookupFilter): Promise<IndexAnswer> {
     const key = file.trailKey.key;
     if (this.cacheRead) {
       this.cache ??= new IndexCache(this.store, this.cacheRead, this.bucket, this.prefix);
       const cached = await this.cache.lookup(file, fieldsAsked(filter));
-      if (cached) return indexMayMatch(cached, filter) ? 'may-match' : 'skip';
+      if (cached) return answer(cached, filter);
     }
     const summaryKey = `${this.prefix}${summaryKeyFor(this.bucket, key)}`;
     let found: Uint8Array | undefined | 'absent';
@@ -306,13 +319,13 @@ export class SummaryIndex {
       } else found = await this.read(summaryKey);
     } catch (err) {
       if (err instanceof CliError) throw err;
-      if (!(err instanceof ObjectNotFoundError)) return 'corrupt';
+      if (!(err instanceof ObjectNotFoundError)) return { verdict: 'corrupt' };
       found = 'absent';
     }
-    if (found === undefined) return 'corrupt';
+    if (found === undefined) return { verdict: 'corrupt' };
     // No summary of its own: batched ingest files it in its batch's summaries object.
     index ??= found === 'absent' ? await this.batched(file) : indexOf(asBuffer(found));
-    if (index === 'corrupt' || index === 'missing') return index;
+    if (index === 'corrupt' || index === 'missing') return { verdict: index };
     const source = index.source;
     if (
       source.bucket !== this.bucket ||
@@ -321,10 +334,10 @@ export class SummaryIndex {
       file.etag === undefined ||
       source.etag !== file.etag
     ) {
-      return 'stale';
+      return { verdict: 'stale' };
     }
     this.cache?.learn(index);
-    return indexMayMatch(index, filter) ? 'may-match' : 'skip';
+    return answer(index, filter);
   }
 
   /** The indexes of the batch summaries objects filed under a day, by `bucket\nkey`, read once. */

@@ -11,6 +11,7 @@
 import type { TrailKey } from '#shared/keys.ts';
 import { BytePrefilter } from '#shared/logfile/prefilter.ts';
 import { readLogRecords, type ScanLimits, type ScanStats } from '#shared/logfile/read.ts';
+import type { IndexLayout } from '#shared/logfile/record-layout.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { eventTimeMs, type LookupFilter, matchesFilter, prefilterGroups } from './filter.ts';
 import { type LineFormat, renderLine } from './row.ts';
@@ -94,6 +95,8 @@ export interface MatchOptions {
   sizeHint?: number;
   /** Parse every record (the path the prefilter is checked against). */
   noPrefilter?: boolean;
+  /** Where the records lie, from the file's index: bytes held whole that fit it are not walked. */
+  layout?: IndexLayout;
   /** Sees every record parsed, matching or not (main thread only: a function does not cross to a worker). */
   onRecord?: (record: CloudTrailRecord) => void;
   /** Keep each match as its output line in this format, for the file it was read from, not as the record. */
@@ -117,6 +120,7 @@ export async function matchFile(
     ...(options.limits ? { limits: options.limits } : {}),
     ...(prefilter ? { prefilter } : {}),
     ...(options.sizeHint ? { sizeHint: options.sizeHint } : {}),
+    ...(options.layout ? { layout: options.layout } : {}),
   });
   const { render, onRecord } = options;
   let seq = 0;

@@ -30,6 +30,7 @@
 import { CliError } from '#cli/errors.ts';
 import type { TrailKey } from '#shared/keys.ts';
 import type { ScanLimits, ScanStats } from '#shared/logfile/read.ts';
+import type { IndexLayout } from '#shared/logfile/record-layout.ts';
 import type { ObjectStore } from '#shared/ports.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { checkFilter, type LookupFilter } from './filter.ts';
@@ -96,6 +97,8 @@ export interface LookupStats extends SelectStats {
   invalidRecords: number;
   /** Files read by worker threads (the others by the main thread). */
   filesInThreads: number;
+  /** Files whose records were found by their index's layout, their bytes not walked. */
+  filesByLayout: number;
   /** Matching events, duplicates removed as far as they were seen. */
   matched: number;
   duplicates: number;
@@ -295,6 +298,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
   const stats: LookupStats = Object.assign(selector.stats, {
     filesRead: 0,
     filesInThreads: 0,
+    filesByLayout: 0,
     unreadableFiles: 0,
     records: 0,
     filteredRecords: 0,
@@ -340,8 +344,10 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
 
   async function readFile(selected: SelectedFile): Promise<void> {
     const file = selected.trailKey;
+    let layout: IndexLayout | undefined;
     if (index) {
-      const verdict = await index.check(selected, filter);
+      const { verdict, layout: laid } = await index.check(selected, filter);
+      layout = laid;
       if (verdict === 'skip') {
         stats.skippedByIndex++;
         return;
@@ -358,6 +364,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
       const sized = {
         ...matchOptions,
         sizeHint: selected.size,
+        ...(layout ? { layout } : {}),
         ...(onRecord ? { onRecord: (r: CloudTrailRecord) => onRecord(r, file) } : {}),
         ...(options.render ? { render: { format: options.render, file } } : {}),
       };
@@ -413,7 +420,10 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
         const t0 = performance.now();
         const obj = await store.get(file.key);
         body = obj.body;
-        read = await matchFile(obj.body, filter, sized, partial);
+        // A layout serves bytes held whole: a small file with one is gathered first (a bucket's, say).
+        const whole =
+          layout && obj.size <= IN_THREAD_WHOLE_BYTES ? await collect(obj.body, obj.size) : undefined;
+        read = await matchFile(whole ?? obj.body, filter, sized, partial);
         inThreadMs += performance.now() - t0;
       }
     } catch (err) {
@@ -430,6 +440,7 @@ export async function lookup(options: LookupOptions): Promise<LookupResult> {
     const scan: ScanStats = read.scan;
     stats.filesRead++;
     if (threaded) stats.filesInThreads++;
+    if (scan.laidOut) stats.filesByLayout++;
     stats.records += scan.records;
     stats.filteredRecords += scan.filteredRecords;
     stats.invalidRecords += scan.invalidRecords;

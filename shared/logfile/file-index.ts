@@ -4,8 +4,9 @@
  *
  * Per field, the distinct values of the file's records: the exact sorted list while there are at most
  * {@link EXACT_MAX} of them, else a Bloom filter sized for a false-positive rate of {@link BLOOM_FPR} (1%: one
- * file in a hundred that holds no such value is read anyway; a file that holds it is never skipped). Plus the
- * eventTime bounds and whether it holds read and write calls.
+ * file in a hundred that holds no such value is read anyway; a file that holds it is never skipped), or of
+ * {@link NEEDLE_FPR} for event IDs and access keys. Plus the eventTime bounds and whether it holds read and
+ * write calls.
  *
  * Fields, each a superset of what lookup's filter compares: event names, event sources, caller names
  * ({@link userNames}), access key IDs, event IDs, and resource names ({@link indexResourceNames}). Resource
@@ -18,6 +19,7 @@
  * reader that finds anything else (or an index that does not parse) reads the file in full.
  */
 import { createHash } from 'node:crypto';
+import { type IndexLayout, parseIndexLayout, RecordLayoutBuilder } from '#shared/logfile/record-layout.ts';
 import { type CloudTrailRecord, isReadOnly, objectOf, textOf, userNames } from '#shared/record.ts';
 import { extractResources, resourceNameCandidates, TABLES } from '#shared/resources/index.ts';
 
@@ -26,6 +28,13 @@ export const INDEX_SCHEMA = 'trailwatch.index/1';
 export const EXACT_MAX = 32;
 /** False-positive rate the Bloom filters are sized for. */
 export const BLOOM_FPR = 0.01;
+/**
+ * The rate for the values a needle query looks for (event IDs, access keys): such a query reads only the files
+ * that pass, so each false positive is a file read for nothing (12 for 1 at 1% over a week of one region);
+ * the filter costs about half a byte more per value.
+ */
+export const NEEDLE_FPR = 0.001;
+const NEEDLE_FIELDS: ReadonlySet<string> = new Set(['eventIds', 'accessKeys']);
 
 export const INDEX_FIELDS = [
   'eventNames',
@@ -81,6 +90,8 @@ export interface FileIndex {
   /** {@link RESOURCE_RULES} of the ingest that built it (absent: built before resources were extracted). */
   resourceRules?: string;
   fields: Record<IndexField, IndexSet> & { [PAIR_FIELD]?: IndexSet };
+  /** Where each record lies in the file (shared/logfile/record-layout.ts); absent for a file not clean. */
+  layout?: IndexLayout;
 }
 
 export class IndexFormatError extends Error {
@@ -136,9 +147,9 @@ function probe(bits: number, h1: number, h2: number, i: number): number {
   return ((h1 + Math.imul(i, h2)) >>> 0) % bits;
 }
 
-function buildSet(values: Set<string>): IndexSet {
+function buildSet(values: Set<string>, fpr: number): IndexSet {
   if (values.size <= EXACT_MAX) return { values: [...values].sort() };
-  return bloomOf(values.size, (visit) => {
+  return bloomOf(values.size, fpr, (visit) => {
     for (const v of values) {
       const [h1, h2] = hashes(v);
       visit(h1, h2);
@@ -146,9 +157,9 @@ function buildSet(values: Set<string>): IndexSet {
   });
 }
 
-/** A Bloom filter sized for `n` values, holding the values whose hash pairs `each` visits. */
-function bloomOf(n: number, each: (visit: (h1: number, h2: number) => void) => void): IndexSet {
-  const bits = Math.ceil((-n * Math.log(BLOOM_FPR)) / (Math.LN2 * Math.LN2) / 8) * 8;
+/** A Bloom filter sized for `n` values at rate `fpr`, holding the values whose hash pairs `each` visits. */
+function bloomOf(n: number, fpr: number, each: (visit: (h1: number, h2: number) => void) => void): IndexSet {
+  const bits = Math.ceil((-n * Math.log(fpr)) / (Math.LN2 * Math.LN2) / 8) * 8;
   const k = Math.max(1, Math.round((bits / n) * Math.LN2));
   const bytes = new Uint8Array(bits / 8);
   each((h1, h2) => {
@@ -182,7 +193,7 @@ class HashPairs {
   }
 
   build(): IndexSet {
-    return bloomOf(this.count, (visit) => {
+    return bloomOf(this.count, NEEDLE_FPR, (visit) => {
       for (let i = 0; i < this.count; i++) visit(this.pairs[i * 2], this.pairs[i * 2 + 1]);
     });
   }
@@ -191,7 +202,7 @@ class HashPairs {
 /** Decoded Bloom filters, kept beside the index object they came from. */
 const decoded = new WeakMap<object, Uint8Array>();
 
-/** Whether a set may hold the value: exactly for a list, with {@link BLOOM_FPR} false positives for a filter. */
+/** Whether a set may hold the value: exactly for a list, with the rate it was sized for (a filter). */
 export function mayContain(set: IndexSet, value: string): boolean {
   if ('values' in set) return set.values.includes(value);
   let bytes = decoded.get(set);
@@ -260,6 +271,8 @@ export class FileIndexBuilder {
   private readonly resourceValues = new Set<string>();
   /** The event IDs once there are more than an exact list holds. */
   private idHashes: HashPairs | undefined;
+  /** Filled by the scanner that reads the file (the `recordLayout` of its read), for the index's layout. */
+  readonly layout = new RecordLayoutBuilder();
 
   /** Every name the extractor can find (a superset of `extractResources`'s: the index must miss none). */
   private readonly addResource = (name: string): void => {
@@ -329,9 +342,11 @@ export class FileIndexBuilder {
     if (this.minText !== undefined) this.minMs = Math.min(this.minMs, Date.parse(this.minText));
     if (this.maxText !== undefined) this.maxMs = Math.max(this.maxMs, Date.parse(this.maxText));
     const fields = {} as FileIndex['fields'];
-    for (const name of INDEX_FIELDS) fields[name] = buildSet(this.fields[name]);
+    for (const name of INDEX_FIELDS)
+      fields[name] = buildSet(this.fields[name], NEEDLE_FIELDS.has(name) ? NEEDLE_FPR : BLOOM_FPR);
     if (this.idHashes) fields.eventIds = this.idHashes.build();
-    fields[PAIR_FIELD] = buildSet(this.pairs);
+    fields[PAIR_FIELD] = buildSet(this.pairs, BLOOM_FPR);
+    const layout = this.layout.build();
     return {
       schema: INDEX_SCHEMA,
       source: {
@@ -344,6 +359,7 @@ export class FileIndexBuilder {
       readOnly: { read: this.read, write: this.write },
       resourceRules: RESOURCE_RULES,
       fields,
+      ...(layout ? { layout } : {}),
     };
   }
 }
@@ -423,6 +439,12 @@ export function parseFileIndex(v: unknown): FileIndex {
   for (const name of INDEX_FIELDS) fields[name] = parseIndexSet(name, fieldsIn[name]);
   if (fieldsIn[PAIR_FIELD] !== undefined)
     fields[PAIR_FIELD] = parseIndexSet(PAIR_FIELD, fieldsIn[PAIR_FIELD]);
+  let layout: IndexLayout | undefined;
+  try {
+    if (o.layout !== undefined) layout = parseIndexLayout(o.layout);
+  } catch (err) {
+    throw new IndexFormatError((err as Error).message, { cause: err });
+  }
   return {
     schema: INDEX_SCHEMA,
     source,
@@ -430,5 +452,6 @@ export function parseFileIndex(v: unknown): FileIndex {
     readOnly: { read: ro.read, write: ro.write },
     ...(typeof o.resourceRules === 'string' ? { resourceRules: o.resourceRules } : {}),
     fields,
+    ...(layout ? { layout } : {}),
   };
 }

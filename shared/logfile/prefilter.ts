@@ -79,7 +79,7 @@ export class BytePrefilter {
    * For `count` records lying one after the other in bytes (record i in [starts[i], ends[i])), which may match:
    * one search per text over the whole run instead of one per record.
    */
-  select(bytes: Buffer, starts: readonly number[], ends: readonly number[], count: number): Uint8Array {
+  select(bytes: Buffer, starts: ArrayLike<number>, ends: ArrayLike<number>, count: number): Uint8Array {
     const pass = new Uint8Array(count);
     const runStart = starts[0];
     const runEnd = ends[count - 1];
@@ -110,8 +110,8 @@ function within(bytes: Buffer, needle: Buffer, start: number, end: number): bool
 function mark(
   bytes: Buffer,
   needle: Buffer,
-  starts: readonly number[],
-  ends: readonly number[],
+  starts: ArrayLike<number>,
+  ends: ArrayLike<number>,
   count: number,
   runStart: number,
   runEnd: number,

@@ -7,8 +7,11 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import type { BytePrefilter } from '#shared/logfile/prefilter.ts';
+import { type IndexLayout, layoutSpans, type RecordLayoutBuilder } from '#shared/logfile/record-layout.ts';
 import {
+  DEFAULT_LIMITS,
   LogFormatError,
+  parseSpans,
   type RecordRunsWriter,
   RecordScanner,
   type ScanLimits,
@@ -39,6 +42,13 @@ export interface ReadOptions {
   prefilter?: BytePrefilter;
   /** Also copies every record's bytes here, for another thread to parse (not with a prefilter). */
   copyTo?: RecordRunsWriter;
+  /** Notes where each record lies here, for the file's index. */
+  recordLayout?: RecordLayoutBuilder;
+  /**
+   * Where the records lie, from the file's index: a file held whole whose bytes fit it is read without
+   * walking them (shared/logfile/record-layout.ts); one whose bytes do not is walked as any other.
+   */
+  layout?: IndexLayout;
 }
 
 const CHUNK = 1 << 20;
@@ -186,12 +196,55 @@ export async function* readLogRecords(
   body: AsyncIterable<Uint8Array> | Uint8Array,
   options: ReadOptions = {},
 ): AsyncGenerator<CloudTrailRecord[], ScanStats> {
-  const scanner = new RecordScanner(options.limits, options.prefilter, options.copyTo);
-  for await (const chunk of uncompressed(body, options.compression, options.sizeHint)) {
+  let source: AsyncIterable<Uint8Array> | Uint8Array | Buffer[] = body;
+  if (options.layout && body instanceof Uint8Array && body.byteLength > 0) {
+    const whole = inflateWhole(body, options.compression);
+    if (whole) {
+      const laidOut = readLaidOut(whole, options.layout, options);
+      if (laidOut) {
+        if (laidOut.records.length > 0) yield laidOut.records as CloudTrailRecord[];
+        return laidOut.stats;
+      }
+      // Bytes the layout does not describe: walked, without inflating them again.
+      source = [];
+      for (let at = 0; at < whole.length; at += WHOLE_PIECE)
+        source.push(whole.subarray(at, Math.min(whole.length, at + WHOLE_PIECE)));
+    }
+  }
+  const scanner = new RecordScanner(options.limits, options.prefilter, options.copyTo, options.recordLayout);
+  const chunks = Array.isArray(source) ? source : uncompressed(source, options.compression, options.sizeHint);
+  for await (const chunk of chunks) {
     options.hash?.update(chunk);
     const batch = scanner.push(chunk);
     if (batch.length > 0) yield batch as CloudTrailRecord[];
   }
   scanner.end();
   return scanner.stats;
+}
+
+/**
+ * A whole file's records found by its layout, or undefined when the bytes do not fit it, or a limit would
+ * stop the scanner (which then says so, as for any file).
+ */
+function readLaidOut(
+  whole: Buffer,
+  layout: IndexLayout,
+  options: ReadOptions,
+): { records: unknown[]; stats: ScanStats } | undefined {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  if (whole.length > limits.maxFileBytes) return undefined;
+  const spans = layoutSpans(whole, layout);
+  if (!spans) return undefined;
+  const { starts, ends } = spans;
+  for (let i = 0; i < starts.length; i++) if (ends[i] - starts[i] > limits.maxRecordBytes) return undefined;
+  options.hash?.update(whole);
+  const stats: ScanStats = {
+    bytes: whole.length,
+    records: 0,
+    filteredRecords: 0,
+    invalidRecords: 0,
+    oversizedRecords: [],
+    laidOut: true,
+  };
+  return { records: parseSpans(whole, starts, ends, options.prefilter, stats), stats };
 }

@@ -12,6 +12,7 @@ import { isAscii } from 'node:buffer';
 
 import { DEFAULT_LIMITS, type ScanLimits } from '#shared/limits.ts';
 import type { BytePrefilter } from '#shared/logfile/prefilter.ts';
+import type { RecordLayoutBuilder } from '#shared/logfile/record-layout.ts';
 
 export { DEFAULT_LIMITS, type ScanLimits };
 
@@ -38,6 +39,8 @@ export interface ScanStats {
   invalidRecords: number;
   /** Records over `maxRecordBytes`, with their position in the array and size. */
   oversizedRecords: { index: number; bytes: number }[];
+  /** The records were found by the file's layout (shared/logfile/record-layout.ts), not by walking its bytes. */
+  laidOut?: true;
 }
 
 /**
@@ -174,16 +177,27 @@ export class RecordScanner {
   private bsPos = -1;
   /** Where a copy of the records' bytes goes, for another thread. */
   private readonly copyTo: RecordRunsWriter | undefined;
+  /** Where each record lies, for the file's index. */
+  private readonly layout: RecordLayoutBuilder | undefined;
+  /** Where the current element began, counted from the file's first byte. */
+  private elementAt = 0;
 
   /**
    * With a prefilter, records it shows cannot match are counted and skipped, never parsed. With `copyTo`
-   * (and no prefilter), the bytes of every record parsed are also copied there, for another thread.
+   * (and no prefilter), the bytes of every record parsed are also copied there, for another thread. With
+   * `layout`, where each record lies is noted there.
    */
-  constructor(limits: Partial<ScanLimits> = {}, prefilter?: BytePrefilter, copyTo?: RecordRunsWriter) {
+  constructor(
+    limits: Partial<ScanLimits> = {},
+    prefilter?: BytePrefilter,
+    copyTo?: RecordRunsWriter,
+    layout?: RecordLayoutBuilder,
+  ) {
     if (prefilter && copyTo) throw new TypeError('a scanner copies its records only without a prefilter');
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     this.prefilter = prefilter;
     this.copyTo = copyTo;
+    this.layout = layout;
   }
 
   private fail(message: string, at: number): never {
@@ -247,6 +261,7 @@ export class RecordScanner {
             if (this.depth === 0) {
               const end = i + 1;
               const isRecord = this.elementIsObject && b === RBRACE;
+              if (isRecord) this.layout?.add(this.elementAt, this.stats.bytes + end);
               if (
                 isRecord &&
                 elementStart >= 0 &&
@@ -288,6 +303,7 @@ export class RecordScanner {
           this.elementIsObject = b === LBRACE;
           this.elementOversized = false;
           elementStart = i;
+          this.elementAt = this.stats.bytes + i;
           this.state = enum_.Element;
           if (b === QUOTE) {
             this.inString = true;
@@ -401,6 +417,7 @@ export class RecordScanner {
       );
     }
     if (!this.sawRecords) throw new LogFormatError('no "Records" key in the document');
+    this.layout?.close(this.stats);
   }
 
   private where(): string {
@@ -529,32 +546,84 @@ export class RecordScanner {
 
   /** A run under a prefilter: only the records that may match are decoded and parsed, together. */
   private parseSelected(chunk: Buffer, count: number, out: unknown[]): void {
-    const starts = this.runStarts;
-    const ends = this.runEnds;
-    const pass = (this.prefilter as BytePrefilter).select(chunk, starts, ends, count);
-    const parts: string[] = [];
-    for (let i = 0; i < count; i++) if (pass[i]) parts.push(decode(chunk, starts[i], ends[i]));
-    this.stats.filteredRecords += count - parts.length;
-    if (parts.length === 0) return;
-    let parsed: unknown[] | undefined;
+    parseSelected(
+      chunk,
+      this.runStarts,
+      this.runEnds,
+      count,
+      this.prefilter as BytePrefilter,
+      this.stats,
+      out,
+    );
+  }
+}
+
+/**
+ * Of `count` records lying in bytes (record i in [starts[i], ends[i])), those the prefilter shows may match,
+ * decoded and parsed together; the others counted in `filteredRecords`. The records were counted in
+ * `stats.records` when found; one that does not parse moves to `invalidRecords`.
+ */
+function parseSelected(
+  bytes: Buffer,
+  starts: ArrayLike<number>,
+  ends: ArrayLike<number>,
+  count: number,
+  prefilter: BytePrefilter,
+  stats: Pick<ScanStats, 'records' | 'invalidRecords' | 'filteredRecords'>,
+  out: unknown[],
+): void {
+  const pass = prefilter.select(bytes, starts, ends, count);
+  const parts: string[] = [];
+  for (let i = 0; i < count; i++) if (pass[i]) parts.push(decode(bytes, starts[i], ends[i]));
+  stats.filteredRecords += count - parts.length;
+  if (parts.length === 0) return;
+  let parsed: unknown[] | undefined;
+  try {
+    parsed = JSON.parse(`[${parts.join(',')}]`) as unknown[];
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed && parsed.length === parts.length) {
+    for (const r of parsed) out.push(r);
+    return;
+  }
+  for (const text of parts) {
     try {
-      parsed = JSON.parse(`[${parts.join(',')}]`) as unknown[];
+      out.push(JSON.parse(text));
     } catch {
-      parsed = undefined;
-    }
-    if (parsed && parsed.length === parts.length) {
-      for (const r of parsed) out.push(r);
-      return;
-    }
-    for (const text of parts) {
-      try {
-        out.push(JSON.parse(text));
-      } catch {
-        this.stats.records--;
-        this.stats.invalidRecords++;
-      }
+      stats.records--;
+      stats.invalidRecords++;
     }
   }
+}
+
+/**
+ * The records of a file whose every record's place is known (shared/logfile/record-layout.ts), parsed as a
+ * {@link RecordScanner} parses them, without walking the bytes between: under a prefilter only those that may
+ * match, else in runs of about {@link RUN_BYTES}. Counted in `stats` as the scanner counts them.
+ */
+export function parseSpans(
+  bytes: Buffer,
+  starts: ArrayLike<number>,
+  ends: ArrayLike<number>,
+  prefilter: BytePrefilter | undefined,
+  stats: ScanStats,
+): unknown[] {
+  const n = starts.length;
+  const out: unknown[] = [];
+  stats.records += n;
+  if (n === 0) return out;
+  if (prefilter) {
+    parseSelected(bytes, starts, ends, n, prefilter, stats, out);
+    return out;
+  }
+  for (let i = 0; i < n; ) {
+    let j = i;
+    while (j + 1 < n && ends[j] - starts[i] < RUN_BYTES) j++;
+    parseRun(bytes, starts[i], ends[j], j - i + 1, stats, out);
+    i = j + 1;
+  }
+  return out;
 }
 
 /**

@@ -413,8 +413,18 @@ async function evaluateObject(
   let stats: ScanStats;
   try {
     stats = session
-      ? await handOver(readLogRecords(object.body, { ...options, copyTo: session.runs }), session, index)
-      : await evaluateHere(readLogRecords(object.body, options), evaluation as LogFileEvaluation);
+      ? await handOver(
+          readLogRecords(object.body, { ...options, copyTo: session.runs, recordLayout: index.layout }),
+          session,
+          index,
+        )
+      : await evaluateHere(
+          readLogRecords(object.body, {
+            ...options,
+            recordLayout: (evaluation as LogFileEvaluation).recordLayout,
+          }),
+          evaluation as LogFileEvaluation,
+        );
   } catch (err) {
     session?.abort();
     if (!(err instanceof LogFileError)) throw err;

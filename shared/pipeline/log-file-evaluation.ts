@@ -5,6 +5,7 @@
  * that the two give the same summary, matches and index.
  */
 import { FileIndexBuilder } from '#shared/logfile/file-index.ts';
+import type { RecordLayoutBuilder } from '#shared/logfile/record-layout.ts';
 import type { RecordRunsWriter, RecordScanner, ScanStats } from '#shared/logfile/scanner.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import {
@@ -58,6 +59,11 @@ export class LogFileEvaluation {
     this.builder = new SummaryBuilder(setup.deliveredAt, setup.eventTimes);
     this.evaluator = new RuleEvaluator(rules, setup.exceptions ? { exceptions: setup.exceptions } : {});
     this.index = withIndex ? new FileIndexBuilder() : undefined;
+  }
+
+  /** Where the reading scanner notes the records' places, for the index (undefined without one). */
+  get recordLayout(): RecordLayoutBuilder | undefined {
+    return this.index?.layout;
   }
 
   add(records: readonly CloudTrailRecord[]): void {

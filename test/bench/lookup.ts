@@ -17,6 +17,7 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, wri
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { INDEX_CACHE_SCHEMA } from '#cli/lookup/index-cache.ts';
 import { INDEX_FIELDS, INDEX_SCHEMA, PAIR_FIELD } from '#shared/logfile/file-index.ts';
 import type { CloudTrailRecord } from '#shared/record.ts';
 import { largeLogFile } from '#test/bench/large-file.ts';
@@ -107,7 +108,7 @@ function ensureTrail(): void {
   }
   // The summaries must hold the index this code reads: replay again when its schema or fields changed.
   const stamp = join(state, 'bench-index-schema');
-  const wanted = `${INDEX_SCHEMA} ${[...INDEX_FIELDS, PAIR_FIELD].join(',')}`;
+  const wanted = `${INDEX_SCHEMA} ${[...INDEX_FIELDS, PAIR_FIELD].join(',')} ${INDEX_CACHE_SCHEMA} layout`;
   if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== wanted) {
     process.stderr.write('replaying the trail once to write summaries and indexes ...\n');
     rmSync(state, { recursive: true, force: true });

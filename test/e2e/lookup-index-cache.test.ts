@@ -99,7 +99,14 @@ describe('the day folders gathered indexes', () => {
     const first = cachedIndex(state);
     const firstRun = await run(trail, { filter: filters[0], index: first.index });
     const written = cacheKeys(state);
-    const results: { plain: string[]; cached: string[]; counts: typeof first.counts; hits: number }[] = [];
+    const results: {
+      plain: string[];
+      cached: string[];
+      counts: typeof first.counts;
+      hits: number;
+      read: number;
+      byLayout: number;
+    }[] = [];
     for (const filter of filters) {
       const next = cachedIndex(state);
       const cached = await run(trail, { filter, index: next.index });
@@ -108,6 +115,8 @@ describe('the day folders gathered indexes', () => {
         cached: ids(cached),
         counts: next.counts,
         hits: next.index.cacheStats?.hits ?? 0,
+        read: cached.stats.filesRead,
+        byLayout: cached.stats.filesByLayout,
       });
     }
 
@@ -120,8 +129,12 @@ describe('the day folders gathered indexes', () => {
       expect(r.cached, `filter ${i}`).toEqual(r.plain);
       expect(r.counts.summaries, `filter ${i}: no summary read`).toBe(0);
       expect(r.hits, `filter ${i}`).toBeGreaterThan(0);
+      // Every file read was found by the layout its index holds, its bytes not walked.
+      expect(r.byLayout, `filter ${i}`).toBe(r.read);
     }
     expect(results[0].hits).toBe(logKeys.length);
+    expect(firstRun.stats.filesByLayout).toBe(firstRun.stats.filesRead);
+    expect(results.reduce((n, r) => n + r.byLayout, 0)).toBeGreaterThan(0);
   });
 
   it('answer filters asking other fields through the same index, each parsing its own', async () => {
@@ -161,6 +174,27 @@ describe('the day folders gathered indexes', () => {
     expect(cached.stats.indexStale).toBe(1);
     expect(counts.summaries).toBe(1);
     expect(index.cacheStats?.hits).toBe(logKeys.length - 1);
+  });
+
+  it('give no layouts when their layouts line is spoiled: the files are walked, with the same answer', async () => {
+    // Prepare
+    const state = freshState();
+    await run(trail, { filter: filters[2], index: cachedIndex(state).index });
+    for (const k of cacheKeys(state)) {
+      const lines = state.objects.get(k)!.body.toString().split('\n');
+      lines[1 + CACHE_FIELDS.length] = '[{"bytes":1}]';
+      await state.put(k, lines.join('\n'));
+    }
+
+    // Act
+    const { index } = cachedIndex(state);
+    const cached = await run(trail, { filter: filters[2], index });
+
+    // Assess
+    expect(ids(cached)).toEqual(ids(await run(trail, { filter: filters[2] })));
+    expect(cached.stats.filesRead).toBeGreaterThan(0);
+    expect(cached.stats.filesByLayout).toBe(0);
+    expect(index.cacheStats).toMatchObject({ refused: 0, hits: logKeys.length });
   });
 
   it('are refused whole when corrupt, cut short or of another bucket, and written again from the summaries', async () => {

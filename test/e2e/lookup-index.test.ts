@@ -99,10 +99,9 @@ describe('lookup with the index ingest writes', () => {
     const verdicts = await Promise.all(
       [fresh, earlier].flatMap((store) =>
         [needle, 'not-an-event-id'].map((eventId) =>
-          new SummaryIndex(store, BUCKET).check(
-            { trailKey: keyOf(key), size: index!.source.size, etag: index!.source.etag! },
-            { eventId },
-          ),
+          new SummaryIndex(store, BUCKET)
+            .check({ trailKey: keyOf(key), size: index!.source.size, etag: index!.source.etag! }, { eventId })
+            .then((a) => a.verdict),
         ),
       ),
     );
@@ -148,7 +147,9 @@ describe('lookup with the index ingest writes', () => {
           [big.key, needle],
           [moved.key, movedNeedle],
         ].flatMap(([key, found]) =>
-          [found, 'not-an-event-id'].map((eventId) => fromFolder.check(file(key), { eventId })),
+          [found, 'not-an-event-id'].map((eventId) =>
+            fromFolder.check(file(key), { eventId }).then((a) => a.verdict),
+          ),
         ),
       );
       const filter = { eventName: 'ConsoleLogin' };

@@ -11,6 +11,7 @@ import {
   FileIndexBuilder,
   IndexFormatError,
   mayContain,
+  NEEDLE_FPR,
   parseFileIndex,
 } from '#shared/logfile/file-index.ts';
 import { type CloudTrailRecord, userNames } from '#shared/record.ts';
@@ -123,17 +124,20 @@ describe('the per-file index', () => {
     const index = indexOf(file);
 
     // Act
-    const absent = Array.from({ length: 2000 }, (_, i) => `no-such-value-${i}`);
+    const absent = Array.from({ length: 20_000 }, (_, i) => `no-such-value-${i}`);
     const falsePositives = absent.filter((v) => indexMayMatch(index, { eventId: v })).length;
+    const resourcePositives = absent.filter((v) => indexMayMatch(index, { resourceName: v })).length;
 
     // Assess
     expect('bloom' in index.fields.eventIds).toBe(true);
+    expect('bloom' in index.fields.resources).toBe(true);
     expect('values' in index.fields.eventSources).toBe(true);
     expect(indexMayMatch(index, { eventSource: 'no-such.amazonaws.com' })).toBe(false);
     expect(indexMayMatch(index, { username: 'nobody-at-all' })).toBe(false);
     expect(indexMayMatch(index, { startTime: new Date('2030-01-01T00:00:00Z') })).toBe(false);
-    // Sized for BLOOM_FPR: twice the rate over 2,000 probes would be far outside chance.
-    expect(falsePositives / absent.length).toBeLessThan(BLOOM_FPR * 2);
+    // Sized for their rates: twice the rate over 20,000 probes would be far outside chance.
+    expect(falsePositives / absent.length).toBeLessThan(NEEDLE_FPR * 2);
+    expect(resourcePositives / absent.length).toBeLessThan(BLOOM_FPR * 2);
   });
 
   describe('pairs of caller and event name', () => {
