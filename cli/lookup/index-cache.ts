@@ -62,8 +62,8 @@ interface FolderCache {
   entries: HeaderEntry[];
   /** The fields parsed, by name: one set per file (null where the index had none of that optional field). */
   fields: Partial<Record<CacheField, (IndexSet | null)[]>>;
-  /** The layouts' line, parsed when a file of the folder is first read (null: none for that file). */
-  layoutText: () => string;
+  /** The layouts' line, read and parsed when a file of the folder is first read (null: none for that file). */
+  layoutText: () => Promise<string>;
   layouts?: (IndexLayout | null)[];
 }
 
@@ -87,21 +87,73 @@ function isEntry(v: unknown): v is HeaderEntry {
   );
 }
 
+/** The text of line `i` of a cache object (0: its header), read when asked; throws past its end. */
+type LineSource = (i: number) => Promise<string>;
+
 /**
- * Parses a cache object's bytes, the header and the `fields` asked; throws (any error) for anything that is not
- * what {@link IndexCache.flush} writes for this bucket.
+ * Bytes read first of an object read by ranges: enough for its first line, the lengths of the others (about
+ * ten numbers).
  */
-function parseCache(bytes: Buffer, bucket: string, fields: readonly CacheField[]): FolderCache {
+const TOC_BYTES = 1024;
+
+/** Lines of an object after its table of line lengths, from its bytes held whole. */
+function wholeLines(bytes: Buffer): LineSource {
   const lines: [number, number][] = [];
-  let from = 0;
+  let from = bytes.indexOf(0x0a) + 1;
+  if (from === 0) throw new Error('no line after the table of lengths');
   for (;;) {
     const nl = bytes.indexOf(0x0a, from);
     lines.push([from, nl < 0 ? bytes.length : nl]);
     if (nl < 0) break;
     from = nl + 1;
   }
-  const text = (i: number) => bytes.toString('utf8', lines[i][0], lines[i][1]);
-  const head = JSON.parse(text(0)) as Record<string, unknown>;
+  return async (i) => {
+    if (i >= lines.length) throw new Error(`expected line ${i + 2}, found ${lines.length + 1} lines`);
+    return bytes.toString('utf8', lines[i][0], lines[i][1]);
+  };
+}
+
+/**
+ * Lines of an object read by ranges: its first line lists the byte length of every other one, so a lookup
+ * reads the header and the lines it asks for, not the whole object (an event ID's line and the header are a
+ * quarter of it).
+ */
+async function rangedLines(read: SummaryReader, key: string): Promise<LineSource | undefined> {
+  const first = await read(key, undefined, { from: 0, length: TOC_BYTES });
+  if (!first) return undefined;
+  const bytes = Buffer.from(first.buffer, first.byteOffset, first.length);
+  const nl = bytes.indexOf(0x0a);
+  if (nl < 0) throw new Error(`no table of line lengths in the first ${TOC_BYTES} bytes`);
+  const toc = (JSON.parse(bytes.toString('utf8', 0, nl)) as { lines?: unknown })?.lines;
+  if (!Array.isArray(toc) || !toc.every((n) => Number.isInteger(n) && n > 0))
+    throw new Error('expected {lines: [byte lengths]} as the first line');
+  const starts = [nl + 1];
+  for (const n of toc as number[]) starts.push(starts[starts.length - 1] + n);
+  return async (i) => {
+    if (i >= toc.length) throw new Error(`expected line ${i + 2}, found ${toc.length + 1} lines`);
+    const length = starts[i + 1] - starts[i];
+    const got = await read(key, undefined, { from: starts[i], length });
+    if (!got || got.length !== length || (i < toc.length - 1 && got[length - 1] !== 0x0a))
+      throw new Error(`line ${i + 2}: expected ${length} bytes ending a line`);
+    // The newline ending each line but the last is left out.
+    return Buffer.from(got.buffer, got.byteOffset, got.length).toString(
+      'utf8',
+      0,
+      got[length - 1] === 0x0a ? length - 1 : length,
+    );
+  };
+}
+
+/**
+ * Parses a cache object's header and the `fields` asked; throws (any error) for anything that is not what
+ * {@link IndexCache.flush} writes for this bucket.
+ */
+async function parseCache(
+  text: LineSource,
+  bucket: string,
+  fields: readonly CacheField[],
+): Promise<FolderCache> {
+  const head = JSON.parse(await text(0)) as Record<string, unknown>;
   if (
     head?.schema !== INDEX_CACHE_SCHEMA ||
     head.indexSchema !== INDEX_SCHEMA ||
@@ -110,8 +162,7 @@ function parseCache(bytes: Buffer, bucket: string, fields: readonly CacheField[]
     head.fields.length !== CACHE_FIELDS.length ||
     head.fields.some((f, i) => f !== CACHE_FIELDS[i]) ||
     !Array.isArray(head.files) ||
-    !head.files.every(isEntry) ||
-    lines.length < CACHE_FIELDS.length + 2
+    !head.files.every(isEntry)
   )
     throw new Error(`not a ${INDEX_CACHE_SCHEMA} object for bucket ${bucket}`);
   const entries = head.files as HeaderEntry[];
@@ -122,7 +173,7 @@ function parseCache(bytes: Buffer, bucket: string, fields: readonly CacheField[]
     layoutText: () => text(1 + CACHE_FIELDS.length),
   };
   for (const name of fields) {
-    const sets = JSON.parse(text(1 + CACHE_FIELDS.indexOf(name))) as unknown;
+    const sets = JSON.parse(await text(1 + CACHE_FIELDS.indexOf(name))) as unknown;
     if (!Array.isArray(sets) || sets.length !== entries.length)
       throw new Error(`field ${name}: expected ${entries.length} sets`);
     out.fields[name] = sets.map((s) => (s === null && name === PAIR_FIELD ? null : parseIndexSet(name, s)));
@@ -131,23 +182,27 @@ function parseCache(bytes: Buffer, bucket: string, fields: readonly CacheField[]
 }
 
 /**
- * The layout of entry `i`. The line is parsed whole the first time; one that does not parse, or of the wrong
- * length, gives no layout for any file of the folder (each is then walked, as without a layout).
+ * The layouts of a folder's files, their line read and parsed the first time a file of the folder is read. One
+ * that does not parse, or of the wrong length, gives no layout for any file of the folder (each is then
+ * walked, as without a layout).
  */
-function layoutAt(cache: FolderCache, i: number): IndexLayout | undefined {
+async function layoutsOf(cache: FolderCache): Promise<(IndexLayout | null)[]> {
   if (!cache.layouts) {
+    let layouts: (IndexLayout | null)[];
     try {
-      const list = JSON.parse(cache.layoutText()) as unknown;
+      const list = JSON.parse(await cache.layoutText()) as unknown;
       if (!Array.isArray(list) || list.length !== cache.entries.length) throw new Error('wrong length');
-      cache.layouts = list.map((l) => (l === null ? null : parseIndexLayout(l)));
-    } catch {
-      cache.layouts = cache.entries.map(() => null);
+      layouts = list.map((l) => (l === null ? null : parseIndexLayout(l)));
+    } catch (err) {
+      if (err instanceof CliError) throw err;
+      layouts = cache.entries.map(() => null);
     }
+    cache.layouts = layouts;
   }
-  return cache.layouts[i] ?? undefined;
+  return cache.layouts;
 }
 
-/** The index of entry `i`, with only the fields parsed (the ones the filter asks), and its layout when asked. */
+/** The index of entry `i`, with only the fields parsed (the ones the filter asks), and its layout once read. */
 function indexAt(cache: FolderCache, i: number, bucket: string): FileIndex {
   const [key, size, etag, timeRange, read, write, rules] = cache.entries[i];
   const fields = {} as FileIndex['fields'];
@@ -162,9 +217,7 @@ function indexAt(cache: FolderCache, i: number, bucket: string): FileIndex {
     readOnly: { read, write },
     ...(rules !== null ? { resourceRules: rules } : {}),
     fields,
-    get layout() {
-      return layoutAt(cache, i);
-    },
+    ...(cache.layouts?.[i] ? { layout: cache.layouts[i] } : {}),
   };
 }
 
@@ -180,7 +233,10 @@ export class IndexCache {
 
   private readonly read: SummaryReader;
 
-  /** `read`: the state store's objects in one call each (undefined when over {@link MAX_CACHE_BYTES}). */
+  /**
+   * `read`: the state store's objects, whole or by ranges, in one call each (undefined when over
+   * {@link MAX_CACHE_BYTES}).
+   */
   constructor(store: ObjectStore, read: SummaryReader, bucket: string, prefix: string) {
     this.store = store;
     this.read = read;
@@ -211,14 +267,14 @@ export class IndexCache {
     if (!loading) {
       loading = (async () => {
         try {
-          const bytes = await this.readObject(this.keyOf(folder));
-          if (!bytes) return undefined;
-          const cache = parseCache(bytes, this.bucket, fields);
+          const lines = await rangedLines(this.read, this.keyOf(folder));
+          if (!lines) throw new Error(`over the size cap of ${MAX_CACHE_BYTES} bytes`);
+          const cache = await parseCache(lines, this.bucket, fields);
           this.stats.loaded++;
           return cache;
         } catch (err) {
           if (err instanceof CliError) throw err;
-          this.stats.refused++;
+          if (!(err instanceof ObjectNotFoundError)) this.stats.refused++;
           return undefined;
         }
       })();
@@ -243,6 +299,15 @@ export class IndexCache {
     return indexAt(cache, i, this.bucket);
   }
 
+  /** The layout of a file {@link lookup} answered for with these `fields`, when its folder's cache has one. */
+  async layoutOf(file: SelectedFile, fields: readonly CacheField[]): Promise<IndexLayout | undefined> {
+    const key = file.trailKey.key;
+    const cache = await this.load(folderOf(key), fields);
+    const i = cache?.at.get(key);
+    if (cache === undefined || i === undefined) return undefined;
+    return (await layoutsOf(cache))[i] ?? undefined;
+  }
+
   /** An index read from a summary and found to describe the file listed: kept for the folder's cache. */
   learn(index: FileIndex): void {
     const folder = folderOf(index.source.key);
@@ -265,7 +330,8 @@ export class IndexCache {
       try {
         const bytes = await this.readObject(key);
         if (bytes) {
-          const old = parseCache(bytes, this.bucket, CACHE_FIELDS);
+          const old = await parseCache(wholeLines(bytes), this.bucket, CACHE_FIELDS);
+          await layoutsOf(old);
           for (const [k, i] of old.at) merged.set(k, indexAt(old, i, this.bucket));
         }
       } catch (err) {
@@ -300,5 +366,7 @@ export function serialize(bucket: string, indexes: FileIndex[]): string {
   const lines = [JSON.stringify(head)];
   for (const name of CACHE_FIELDS) lines.push(JSON.stringify(sorted.map((x) => x.fields[name] ?? null)));
   lines.push(JSON.stringify(sorted.map((x) => x.layout ?? null)));
-  return `${lines.join('\n')}\n`;
+  // First, the byte length of each line (its newline included), for readers of a few lines.
+  const toc = { lines: lines.map((l) => Buffer.byteLength(l) + 1) };
+  return `${JSON.stringify(toc)}\n${lines.join('\n')}\n`;
 }

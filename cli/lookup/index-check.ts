@@ -119,9 +119,14 @@ export function indexMayMatch(index: FileIndex, f: LookupFilter): boolean {
 
 /**
  * A summary's bytes, or undefined when it is too big to be one; throws {@link ObjectNotFoundError}. With
- * `tail`, at most the last `tail` bytes (fewer only when that is the whole summary).
+ * `tail`, at most the last `tail` bytes (fewer only when that is the whole summary); with `range`, the bytes
+ * from `range.from`, at most `range.length` of them (fewer at the object's end).
  */
-export type SummaryReader = (key: string, tail?: number) => Promise<Uint8Array | undefined>;
+export type SummaryReader = (
+  key: string,
+  tail?: number,
+  range?: { from: number; length: number },
+) => Promise<Uint8Array | undefined>;
 
 /**
  * Bytes read from the end of a summary first: the index is its last key, and ingest's indexes are a few
@@ -147,7 +152,7 @@ async function readFromStore(store: ObjectStore, key: string): Promise<Uint8Arra
  * microseconds, less than what a store's streamed get (or a thread pool's round trip) costs to set up.
  */
 export function folderReader(root: string, maxBytes = MAX_SUMMARY_BYTES): SummaryReader {
-  return async (key, tail) => {
+  return async (key, tail, range) => {
     if (key.split('/').includes('..')) throw new ObjectNotFoundError(`refusing key with '..': ${key}`, key);
     let fd: number;
     try {
@@ -161,9 +166,10 @@ export function folderReader(root: string, maxBytes = MAX_SUMMARY_BYTES): Summar
     try {
       const { size } = fstatSync(fd);
       if (size > maxBytes) return undefined;
-      const from = tail === undefined ? 0 : Math.max(0, size - tail);
+      const from = range ? Math.min(range.from, size) : tail === undefined ? 0 : Math.max(0, size - tail);
+      const end = range ? Math.min(size, from + range.length) : size;
       // Memory of its own (not Node's shared pool): it can be handed to a worker thread without a copy.
-      const bytes = new Uint8Array(size - from);
+      const bytes = new Uint8Array(end - from);
       let n = 0;
       while (n < bytes.length) {
         const got = readSync(fd, bytes, n, bytes.length - n, from + n);
@@ -302,8 +308,14 @@ export class SummaryIndex {
     const key = file.trailKey.key;
     if (this.cacheRead) {
       this.cache ??= new IndexCache(this.store, this.cacheRead, this.bucket, this.prefix);
-      const cached = await this.cache.lookup(file, fieldsAsked(filter));
-      if (cached) return answer(cached, filter);
+      const fields = fieldsAsked(filter);
+      const cached = await this.cache.lookup(file, fields);
+      if (cached) {
+        const found = answer(cached, filter);
+        if (found.verdict !== 'may-match') return found;
+        const layout = await this.cache.layoutOf(file, fields);
+        return layout ? { ...found, layout } : found;
+      }
     }
     const summaryKey = `${this.prefix}${summaryKeyFor(this.bucket, key)}`;
     let found: Uint8Array | undefined | 'absent';

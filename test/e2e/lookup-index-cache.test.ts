@@ -26,13 +26,22 @@ let logKeys: string[];
 let summaries: MemoryObjectStore;
 
 /** Reads of a state store's objects, counted by kind. */
-function readerOf(store: MemoryObjectStore, counts: { summaries: number; caches: number }): SummaryReader {
-  return async (key, tail) => {
+function readerOf(
+  store: MemoryObjectStore,
+  counts: { summaries: number; caches: number; cacheBytes: number },
+): SummaryReader {
+  return async (key, tail, range) => {
     const o = store.objects.get(key);
     if (!o) throw new ObjectNotFoundError(`no object at ${key}`, key);
     if (key.startsWith(INDEX_CACHE_PREFIX)) counts.caches++;
     else counts.summaries++;
-    return tail === undefined ? o.body : o.body.subarray(Math.max(0, o.body.length - tail));
+    const bytes = range
+      ? o.body.subarray(range.from, range.from + range.length)
+      : tail === undefined
+        ? o.body
+        : o.body.subarray(Math.max(0, o.body.length - tail));
+    if (key.startsWith(INDEX_CACHE_PREFIX)) counts.cacheBytes += bytes.length;
+    return bytes;
   };
 }
 
@@ -43,7 +52,7 @@ function freshState(): MemoryObjectStore {
 }
 
 function cachedIndex(state: MemoryObjectStore) {
-  const counts = { summaries: 0, caches: 0 };
+  const counts = { summaries: 0, caches: 0, cacheBytes: 0 };
   const read = readerOf(state, counts);
   return { index: new SummaryIndex(state, BUCKET, '', read, read), counts };
 }
@@ -54,6 +63,16 @@ function run(store: MemoryObjectStore, options: Partial<LookupOptions> & Pick<Lo
 
 const ids = (r: Awaited<ReturnType<typeof lookup>>) =>
   r.events.map((e) => `${e.file.key} ${e.record.eventID}`);
+/**
+ * A cache object's text with its line `field` (0: the first field after the header; CACHE_FIELDS.length: the
+ * layouts) replaced, its table of line lengths brought up to date, as a writer that meant it would.
+ */
+function withLine(text: string, field: number, line: string): string {
+  const lines = text.split('\n').slice(1, -1);
+  lines[1 + field] = line;
+  return `${JSON.stringify({ lines: lines.map((l) => Buffer.byteLength(l) + 1) })}\n${lines.join('\n')}\n`;
+}
+
 const cacheKeys = (state: MemoryObjectStore) =>
   [...state.objects.keys()].filter((k) => k.startsWith(INDEX_CACHE_PREFIX));
 
@@ -133,6 +152,9 @@ describe('the day folders gathered indexes', () => {
       expect(r.byLayout, `filter ${i}`).toBe(r.read);
     }
     expect(results[0].hits).toBe(logKeys.length);
+    // An event ID's query reads the header and its own line (and the layouts where it reads a file): not all.
+    const cacheSize = written.reduce((n, k) => n + state.objects.get(k)!.body.length, 0);
+    expect(results[0].counts.cacheBytes).toBeLessThan(cacheSize * 0.7);
     expect(firstRun.stats.filesByLayout).toBe(firstRun.stats.filesRead);
     expect(results.reduce((n, r) => n + r.byLayout, 0)).toBeGreaterThan(0);
   });
@@ -180,11 +202,11 @@ describe('the day folders gathered indexes', () => {
     // Prepare
     const state = freshState();
     await run(trail, { filter: filters[2], index: cachedIndex(state).index });
-    for (const k of cacheKeys(state)) {
-      const lines = state.objects.get(k)!.body.toString().split('\n');
-      lines[1 + CACHE_FIELDS.length] = '[{"bytes":1}]';
-      await state.put(k, lines.join('\n'));
-    }
+    for (const k of cacheKeys(state))
+      await state.put(
+        k,
+        withLine(state.objects.get(k)!.body.toString(), CACHE_FIELDS.length, '[{"bytes":1}]'),
+      );
 
     // Act
     const { index } = cachedIndex(state);
@@ -205,10 +227,18 @@ describe('the day folders gathered indexes', () => {
       [
         'the asked field short of one file',
         (t) => {
-          const lines = t.split('\n');
-          const at = 1 + CACHE_FIELDS.indexOf('eventIds');
-          lines[at] = JSON.stringify((JSON.parse(lines[at]) as unknown[]).slice(1));
-          return lines.join('\n');
+          const at = CACHE_FIELDS.indexOf('eventIds');
+          const line = t.split('\n')[2 + at];
+          return withLine(t, at, JSON.stringify((JSON.parse(line) as unknown[]).slice(1)));
+        },
+      ],
+      [
+        'lines longer than their table says',
+        (t) => {
+          const at = CACHE_FIELDS.indexOf('eventIds');
+          const [toc, ...rest] = t.split('\n');
+          rest[1 + at] = `${rest[1 + at]} `;
+          return [toc, ...rest].join('\n');
         },
       ],
     ];
