@@ -24,7 +24,8 @@
  * Reading only what can match: with `index` (the summaries ingest wrote), a file whose index shows it holds
  * no record the filter could match is not read; a file without a usable index is read in full
  * (cli/lookup/index-check.ts). In a file, records whose bytes lack what the filter looks for are skipped
- * unparsed (shared/logfile/prefilter.ts). Files are gunzipped and parsed in `workers` threads
+ * unparsed (shared/logfile/prefilter.ts), and where the index gives the file's record layout, the records are
+ * found by it rather than by walking the bytes (shared/logfile/record-layout.ts). Files are gunzipped and parsed in `workers` threads
  * (cli/lookup/read-pool.ts) once more than {@link IN_THREAD_FIRST} files are to be read.
  */
 import { CliError } from '#cli/errors.ts';
