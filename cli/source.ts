@@ -4,17 +4,12 @@
  * an unreachable endpoint, a missing region or a refused permission each end in one line naming what to fix
  * (a {@link SourceError}), instead of a stack trace or a quiet "0 files".
  */
-import type { Dirent } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { type Dirent, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { CliError } from '#cli/errors.ts';
-import {
-  type PublicKeySource,
-  parsePublicKeyList,
-  StaticPublicKeySource,
-} from '#shared/digest/public-keys.ts';
-import { fetchDigest, parseJson } from '#shared/digest/verify-digest.ts';
+import type { PublicKeySource } from '#shared/digest/public-keys.ts';
 import { classifyKey } from '#shared/keys.ts';
 import type { ObjectInfo, ObjectStore, PutOptions, StoredObject } from '#shared/ports.ts';
 
@@ -87,12 +82,12 @@ export async function openSource(arg: string, options: OpenOptions = {}): Promis
     throw new SourceError(`${flag} ${arg}: expected s3://bucket[/prefix] or a folder`);
   }
   const root = resolve(arg);
-  await checkFolder(root, flag, expect);
+  checkFolder(root, flag, expect);
   const source: Source = {
     store: new FsObjectStore(root),
     bucket:
       options.bucket ||
-      (await manifestBucket(root)) ||
+      manifestBucket(root) ||
       (await digestBucket(new FsObjectStore(root))) ||
       basename(root) ||
       'local',
@@ -127,6 +122,8 @@ function useRegion(region: string | undefined): void {
 export async function digestBucket(store: ObjectStore): Promise<string | undefined> {
   for await (const o of store.list('')) {
     if (classifyKey(o.key).kind !== 'digest') continue;
+    // Loaded only here: a folder with a manifest (or a bucket named by the command) needs no digest code.
+    const { fetchDigest, parseJson } = await import('#shared/digest/verify-digest.ts');
     try {
       const d = await fetchDigest(store, '', o.key);
       if (!d.found || !d.gzip.ok) return undefined;
@@ -141,9 +138,10 @@ export async function digestBucket(store: ObjectStore): Promise<string | undefin
   return undefined;
 }
 
-async function manifestBucket(root: string): Promise<string | undefined> {
+/** Read in one blocking call: a few hundred kilobytes of a local disk, less than libuv's round trips cost. */
+function manifestBucket(root: string): string | undefined {
   try {
-    const manifest = JSON.parse(await readFile(join(root, 'trailwatch-manifest.json'), 'utf8')) as {
+    const manifest = JSON.parse(readFileSync(join(root, 'trailwatch-manifest.json'), 'utf8')) as {
       scenario?: { bucket?: string };
     };
     return manifest.scenario?.bucket;
@@ -163,10 +161,10 @@ function expectedOf(expect: SourceExpectation): string {
         : 'a folder laid out like the trail bucket, or s3://bucket[/prefix]';
 }
 
-async function checkFolder(root: string, flag: string, expect: SourceExpectation): Promise<void> {
-  let info: Awaited<ReturnType<typeof stat>> | undefined;
+function checkFolder(root: string, flag: string, expect: SourceExpectation): void {
+  let info: Stats;
   try {
-    info = await stat(root);
+    info = statSync(root);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && expect === 'output') return;
@@ -207,7 +205,7 @@ function wanted(key: string, expect: 'trail' | 'json'): boolean {
 async function requireFiles(source: Source, flag: string, expect: 'trail' | 'json'): Promise<void> {
   const survey = source.s3
     ? await surveyStore(source.store, source.prefix, expect)
-    : await surveyFolder(source.description, expect);
+    : surveyFolder(source.description, expect);
   if (survey.found || survey.capped) return;
   const where = `${flag} ${source.description}`;
   const wantedText =
@@ -253,13 +251,16 @@ async function surveyStore(store: ObjectStore, prefix: string, expect: 'trail' |
   return survey;
 }
 
-/** Depth first in key order, stopping at the first file wanted: a trail folder answers at once. */
-async function surveyFolder(root: string, expect: 'trail' | 'json'): Promise<Survey> {
+/**
+ * Depth first in key order, stopping at the first file wanted: a trail folder answers at once. Blocking reads of
+ * each folder: a handful of folders of a local disk, read in microseconds each.
+ */
+function surveyFolder(root: string, expect: 'trail' | 'json'): Survey {
   const survey: Survey = { found: false, files: 0, jsonFiles: 0, capped: false };
-  const walk = async (dir: string, keyPrefix: string): Promise<boolean> => {
+  const walk = (dir: string, keyPrefix: string): boolean => {
     let entries: Dirent[];
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
       throw new SourceError(
         `cannot read ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
@@ -270,7 +271,7 @@ async function surveyFolder(root: string, expect: 'trail' | 'json'): Promise<Sur
     for (const e of entries) {
       const key = `${keyPrefix}${e.name}`;
       if (e.isDirectory()) {
-        if (await walk(join(dir, e.name), `${key}/`)) return true;
+        if (walk(join(dir, e.name), `${key}/`)) return true;
       } else if (e.isFile() && !e.name.endsWith('.metadata.json') && !e.name.endsWith('.tmp')) {
         if (wanted(key, expect)) return true;
         tally(survey, key, expect);
@@ -282,7 +283,7 @@ async function surveyFolder(root: string, expect: 'trail' | 'json'): Promise<Sur
     }
     return false;
   };
-  if (await walk(root, '')) return { ...survey, found: !survey.capped };
+  if (walk(root, '')) return { ...survey, found: !survey.capped };
   return survey;
 }
 
@@ -303,6 +304,7 @@ export async function keysFor(source: Source, file?: string): Promise<PublicKeyS
         { cause: err },
       );
     }
+    const { parsePublicKeyList, StaticPublicKeySource } = await import('#shared/digest/public-keys.ts');
     try {
       return new StaticPublicKeySource(parsePublicKeyList(text));
     } catch (err) {
