@@ -201,7 +201,7 @@ export class FileSelector {
           this.stats.skippedBeforeStart++;
           continue;
         }
-        yield { trailKey: k, size: o.size, ...(o.etag ? { etag: o.etag } : {}) };
+        yield o.etag ? { trailKey: k, size: o.size, etag: o.etag } : { trailKey: k, size: o.size };
       }
     }
   }
