@@ -205,7 +205,30 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async *list(prefix: string, options?: { startAfter?: string }): AsyncIterable<ObjectInfo> {
-    // Walk only the folders the prefix can reach, in key order.
+    // Each file is looked at only when the listing gets to it: a reader that stops early stats no more.
+    for (const [key, path] of this.keysUnder(prefix, options?.startAfter)) {
+      const info = this.listed(key, path);
+      if (info) yield info;
+    }
+  }
+
+  /**
+   * The objects under a prefix, in key order, in one blocking call: what {@link list} yields, without a promise
+   * per key (a day folder of a trail holds hundreds of files). See cli/lookup/select-files.ts.
+   */
+  listNow(prefix: string, options?: { startAfter?: string }): ObjectInfo[] {
+    const found = this.keysUnder(prefix, options?.startAfter);
+    const out: ObjectInfo[] = [];
+    for (let i = 0; i < found.length; i++) {
+      const info = this.listed(found[i][0], found[i][1]);
+      if (info) out.push(info);
+    }
+    return out;
+  }
+
+  /** The keys under a prefix (after `startAfter`) in key order, each with the path of its file. */
+  private keysUnder(prefix: string, startAfter: string | undefined): [key: string, path: string][] {
+    // Walk only the folders the prefix can reach.
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash + 1) : '';
     const dir = this.safePathOf(dirKey.replace(/\/$/, ''));
@@ -215,13 +238,10 @@ export class FsObjectStore implements ObjectStore {
     const base = relative(this.realRoot ?? this.root, dir);
     const found: [key: string, path: string][] = [];
     this.walk(dir, base === '' ? '' : `${base.split(sep).map(segmentOf).join('/')}/`, found);
-    found.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    for (const [key, path] of found) {
-      if (!key.startsWith(prefix)) continue;
-      if (options?.startAfter !== undefined && key <= options.startAfter) continue;
-      const info = this.listed(key, path);
-      if (info) yield info;
-    }
+    const kept = found.filter(
+      ([key]) => key.startsWith(prefix) && (startAfter === undefined || key > startAfter),
+    );
+    return kept.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
   async listFolders(prefix: string): Promise<string[]> {
