@@ -4,7 +4,16 @@
  * an unreachable endpoint, a missing region or a refused permission each end in one line naming what to fix
  * (a {@link SourceError}), instead of a stack trace or a quiet "0 files".
  */
-import { type Dirent, readdirSync, readFileSync, type Stats, statSync } from 'node:fs';
+import {
+  closeSync,
+  type Dirent,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
@@ -138,16 +147,59 @@ export async function digestBucket(store: ObjectStore): Promise<string | undefin
   return undefined;
 }
 
-/** Read in one blocking call: a few hundred kilobytes of a local disk, less than libuv's round trips cost. */
+/** Bytes of a manifest read first: the scenario, which the generator writes first, takes a kilobyte or two. */
+const MANIFEST_HEAD_BYTES = 16 << 10;
+
+/** JSON's own whitespace (a byte-order mark is none: JSON.parse refuses a manifest that starts with one). */
+const SCENARIO_START = /^[ \t\n\r]*\{[ \t\n\r]*"scenario"[ \t\n\r]*:[ \t\n\r]*\{/;
+
+/** The text of the scenario object a manifest opens with, when `text` holds all of it; else undefined. */
+function leadingScenario(text: string): string | undefined {
+  const start = SCENARIO_START.exec(text);
+  if (!start) return undefined;
+  const from = start[0].length - 1;
+  let depth = 0;
+  let inString = false;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) return text.slice(from, i + 1);
+  }
+  return undefined;
+}
+
+/**
+ * The bucket `trailwatch generate` recorded in the folder's manifest. The manifest lists every delivery
+ * (hundreds of kilobytes for a few days: several milliseconds of every command to read and parse): when its head
+ * holds the whole scenario, which the generator writes first, that alone is parsed; any other layout is parsed
+ * in full. Blocking reads: a local file, read before anything else can run.
+ */
 function manifestBucket(root: string): string | undefined {
+  const path = join(root, 'trailwatch-manifest.json');
+  let fd: number;
   try {
-    const manifest = JSON.parse(readFileSync(join(root, 'trailwatch-manifest.json'), 'utf8')) as {
-      scenario?: { bucket?: string };
-    };
-    return manifest.scenario?.bucket;
+    fd = openSync(path, 'r');
   } catch {
     // No manifest: not a generated trail.
     return undefined;
+  }
+  try {
+    const head = Buffer.allocUnsafe(MANIFEST_HEAD_BYTES);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const scenario = leadingScenario(head.toString('utf8', 0, n));
+    const manifest = (
+      scenario !== undefined ? { scenario: JSON.parse(scenario) } : JSON.parse(readFileSync(path, 'utf8'))
+    ) as { scenario?: { bucket?: string } };
+    return manifest.scenario?.bucket;
+  } catch {
+    // Unreadable or not JSON: no bucket from it.
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 
