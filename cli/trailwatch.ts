@@ -11,17 +11,14 @@
 import { readFileSync } from 'node:fs';
 import module from 'node:module';
 import type { Command } from 'commander';
-import type { CommandName } from '#cli/commands.ts';
+import { COMMAND_DESCRIPTIONS, type CommandName, isCommandName } from '#cli/commands.ts';
+import { CliError, EXIT } from '#cli/errors.ts';
 
 // V8's compiled code for the bundle (commander, the command's modules), kept on disk by Node between runs
-// (NODE_DISABLE_COMPILE_CACHE=1 turns it off): compiling them on every run cost a needle lookup ~15 ms.
-// Everything else is loaded after it is on, hence the imports below.
+// (NODE_DISABLE_COMPILE_CACHE=1 turns it off): compiling them on every run cost a needle lookup 10-15 ms.
+// Commander (the bulk of what every command loads) is loaded after it is on, hence its import below.
 module.enableCompileCache?.();
-const [
-  { Command: CommandClass, CommanderError },
-  { COMMAND_DESCRIPTIONS, isCommandName },
-  { CliError, EXIT },
-] = await Promise.all([import('commander'), import('#cli/commands.ts'), import('#cli/errors.ts')]);
+const { Command: CommandClass, CommanderError } = await import('commander');
 
 type CommandModule = { register(program: Command): void };
 
