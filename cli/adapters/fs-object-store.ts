@@ -239,7 +239,7 @@ export class FsObjectStore implements ObjectStore {
     const found: [key: string, path: string][] = [];
     this.walk(dir, base === '' ? '' : `${base.split(sep).map(segmentOf).join('/')}/`, found);
     const kept = found.filter(
-      ([key]) => key.startsWith(prefix) && (startAfter === undefined || key > startAfter),
+      (f) => f[0].startsWith(prefix) && (startAfter === undefined || f[0] > startAfter),
     );
     return kept.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
