@@ -7,7 +7,7 @@
  */
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { buildSigmaBundle, bundleText } from '#cli/rules-bundle.ts';
 import { SIGMA_BUNDLE_FILE } from '#shared/rules/sigma/collections.cjs';
 
@@ -35,6 +35,26 @@ const WORKER_ENTRIES = {
   'replay-worker': 'cli/replay/evaluation-worker.ts',
 };
 
+/**
+ * Commander loads node:child_process (and net, dgram behind it) for executable sub-commands, which trailwatch has
+ * none of: every command paid for it at start-up. Commander gets a stand-in that loads the module on first use.
+ */
+const lazyChildProcess: Plugin = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      args.importer.includes(`${sep}node_modules${sep}commander${sep}`)
+        ? { path: 'child_process', namespace: 'lazy-child-process' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+      contents:
+        "module.exports = new Proxy({}, { get: (_target, name) => require('node:child_process')[name] });",
+      loader: 'js',
+    }));
+  },
+};
+
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
@@ -49,6 +69,7 @@ const result = await build({
   banner: { js: requireShim },
   define: { TRAILWATCH_VERSION: JSON.stringify(version), TRAILWATCH_BUNDLED: 'true' },
   metafile: true,
+  plugins: [lazyChildProcess],
   logLevel: 'warning',
 });
 

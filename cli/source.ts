@@ -4,17 +4,21 @@
  * an unreachable endpoint, a missing region or a refused permission each end in one line naming what to fix
  * (a {@link SourceError}), instead of a stack trace or a quiet "0 files".
  */
-import type { Dirent } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import {
+  closeSync,
+  type Dirent,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  type Stats,
+  statSync,
+} from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { FsObjectStore } from '#cli/adapters/fs-object-store.ts';
 import { CliError } from '#cli/errors.ts';
-import {
-  type PublicKeySource,
-  parsePublicKeyList,
-  StaticPublicKeySource,
-} from '#shared/digest/public-keys.ts';
-import { fetchDigest, parseJson } from '#shared/digest/verify-digest.ts';
+import type { PublicKeySource } from '#shared/digest/public-keys.ts';
 import { classifyKey } from '#shared/keys.ts';
 import type { ObjectInfo, ObjectStore, PutOptions, StoredObject } from '#shared/ports.ts';
 
@@ -87,12 +91,12 @@ export async function openSource(arg: string, options: OpenOptions = {}): Promis
     throw new SourceError(`${flag} ${arg}: expected s3://bucket[/prefix] or a folder`);
   }
   const root = resolve(arg);
-  await checkFolder(root, flag, expect);
+  checkFolder(root, flag, expect);
   const source: Source = {
     store: new FsObjectStore(root),
     bucket:
       options.bucket ||
-      (await manifestBucket(root)) ||
+      manifestBucket(root) ||
       (await digestBucket(new FsObjectStore(root))) ||
       basename(root) ||
       'local',
@@ -127,6 +131,8 @@ function useRegion(region: string | undefined): void {
 export async function digestBucket(store: ObjectStore): Promise<string | undefined> {
   for await (const o of store.list('')) {
     if (classifyKey(o.key).kind !== 'digest') continue;
+    // Loaded only here: a folder with a manifest (or a bucket named by the command) needs no digest code.
+    const { fetchDigest, parseJson } = await import('#shared/digest/verify-digest.ts');
     try {
       const d = await fetchDigest(store, '', o.key);
       if (!d.found || !d.gzip.ok) return undefined;
@@ -141,15 +147,59 @@ export async function digestBucket(store: ObjectStore): Promise<string | undefin
   return undefined;
 }
 
-async function manifestBucket(root: string): Promise<string | undefined> {
+/** Bytes of a manifest read first: the scenario, which the generator writes first, takes a kilobyte or two. */
+const MANIFEST_HEAD_BYTES = 16 << 10;
+
+/** JSON's own whitespace (a byte-order mark is none: JSON.parse refuses a manifest that starts with one). */
+const SCENARIO_START = /^[ \t\n\r]*\{[ \t\n\r]*"scenario"[ \t\n\r]*:[ \t\n\r]*\{/;
+
+/** The text of the scenario object a manifest opens with, when `text` holds all of it; else undefined. */
+function leadingScenario(text: string): string | undefined {
+  const start = SCENARIO_START.exec(text);
+  if (!start) return undefined;
+  const from = start[0].length - 1;
+  let depth = 0;
+  let inString = false;
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b) depth++;
+    else if (c === 0x7d && --depth === 0) return text.slice(from, i + 1);
+  }
+  return undefined;
+}
+
+/**
+ * The bucket `trailwatch generate` recorded in the folder's manifest. The manifest lists every delivery
+ * (hundreds of kilobytes for a few days: several milliseconds of every command to read and parse): when its head
+ * holds the whole scenario, which the generator writes first, that alone is parsed; any other layout is parsed
+ * in full. Blocking reads: a local file, read before anything else can run.
+ */
+function manifestBucket(root: string): string | undefined {
+  const path = join(root, 'trailwatch-manifest.json');
+  let fd: number;
   try {
-    const manifest = JSON.parse(await readFile(join(root, 'trailwatch-manifest.json'), 'utf8')) as {
-      scenario?: { bucket?: string };
-    };
-    return manifest.scenario?.bucket;
+    fd = openSync(path, 'r');
   } catch {
     // No manifest: not a generated trail.
     return undefined;
+  }
+  try {
+    const head = Buffer.allocUnsafe(MANIFEST_HEAD_BYTES);
+    const n = readSync(fd, head, 0, head.length, 0);
+    const scenario = leadingScenario(head.toString('utf8', 0, n));
+    const manifest = (
+      scenario !== undefined ? { scenario: JSON.parse(scenario) } : JSON.parse(readFileSync(path, 'utf8'))
+    ) as { scenario?: { bucket?: string } };
+    return manifest.scenario?.bucket;
+  } catch {
+    // Unreadable or not JSON: no bucket from it.
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -163,10 +213,10 @@ function expectedOf(expect: SourceExpectation): string {
         : 'a folder laid out like the trail bucket, or s3://bucket[/prefix]';
 }
 
-async function checkFolder(root: string, flag: string, expect: SourceExpectation): Promise<void> {
-  let info: Awaited<ReturnType<typeof stat>> | undefined;
+function checkFolder(root: string, flag: string, expect: SourceExpectation): void {
+  let info: Stats;
   try {
-    info = await stat(root);
+    info = statSync(root);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && expect === 'output') return;
@@ -207,7 +257,7 @@ function wanted(key: string, expect: 'trail' | 'json'): boolean {
 async function requireFiles(source: Source, flag: string, expect: 'trail' | 'json'): Promise<void> {
   const survey = source.s3
     ? await surveyStore(source.store, source.prefix, expect)
-    : await surveyFolder(source.description, expect);
+    : surveyFolder(source.description, expect);
   if (survey.found || survey.capped) return;
   const where = `${flag} ${source.description}`;
   const wantedText =
@@ -253,13 +303,16 @@ async function surveyStore(store: ObjectStore, prefix: string, expect: 'trail' |
   return survey;
 }
 
-/** Depth first in key order, stopping at the first file wanted: a trail folder answers at once. */
-async function surveyFolder(root: string, expect: 'trail' | 'json'): Promise<Survey> {
+/**
+ * Depth first in key order, stopping at the first file wanted: a trail folder answers at once. Blocking reads of
+ * each folder: a handful of folders of a local disk, read in microseconds each.
+ */
+function surveyFolder(root: string, expect: 'trail' | 'json'): Survey {
   const survey: Survey = { found: false, files: 0, jsonFiles: 0, capped: false };
-  const walk = async (dir: string, keyPrefix: string): Promise<boolean> => {
+  const walk = (dir: string, keyPrefix: string): boolean => {
     let entries: Dirent[];
     try {
-      entries = await readdir(dir, { withFileTypes: true });
+      entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
       throw new SourceError(
         `cannot read ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
@@ -270,7 +323,7 @@ async function surveyFolder(root: string, expect: 'trail' | 'json'): Promise<Sur
     for (const e of entries) {
       const key = `${keyPrefix}${e.name}`;
       if (e.isDirectory()) {
-        if (await walk(join(dir, e.name), `${key}/`)) return true;
+        if (walk(join(dir, e.name), `${key}/`)) return true;
       } else if (e.isFile() && !e.name.endsWith('.metadata.json') && !e.name.endsWith('.tmp')) {
         if (wanted(key, expect)) return true;
         tally(survey, key, expect);
@@ -282,7 +335,7 @@ async function surveyFolder(root: string, expect: 'trail' | 'json'): Promise<Sur
     }
     return false;
   };
-  if (await walk(root, '')) return { ...survey, found: !survey.capped };
+  if (walk(root, '')) return { ...survey, found: !survey.capped };
   return survey;
 }
 
@@ -303,6 +356,7 @@ export async function keysFor(source: Source, file?: string): Promise<PublicKeyS
         { cause: err },
       );
     }
+    const { parsePublicKeyList, StaticPublicKeySource } = await import('#shared/digest/public-keys.ts');
     try {
       return new StaticPublicKeySource(parsePublicKeyList(text));
     } catch (err) {

@@ -9,9 +9,16 @@
  * command line, adds the stack and its causes.
  */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import module from 'node:module';
+import type { Command } from 'commander';
 import { COMMAND_DESCRIPTIONS, type CommandName, isCommandName } from '#cli/commands.ts';
 import { CliError, EXIT } from '#cli/errors.ts';
+
+// V8's compiled code for the bundle (commander, the command's modules), kept on disk by Node between runs
+// (NODE_DISABLE_COMPILE_CACHE=1 turns it off): compiling them on every run cost a needle lookup 10-15 ms.
+// Commander (the bulk of what every command loads) is loaded after it is on, hence its import below.
+module.enableCompileCache?.();
+const { Command: CommandClass, CommanderError } = await import('commander');
 
 type CommandModule = { register(program: Command): void };
 
@@ -94,7 +101,7 @@ function report(err: unknown, debug: boolean): number {
 const { args, debug } = splitDebug(process.argv.slice(2));
 
 // Output and exit handling are set before any command is added: commander copies them into each command.
-const program = new Command('trailwatch')
+const program = new CommandClass('trailwatch')
   .description('CloudTrail ingest, integrity validation, rules and anomaly detection, on AWS or offline')
   .version(packageVersion(), '-V, --version', 'print the version')
   .option(DEBUG_FLAG, 'on an error, also print its stack trace and causes (accepted anywhere)')

@@ -33,10 +33,14 @@ export interface TrailKey {
 
 export type KeyClass = TrailKey | { kind: 'other'; key: string; reason: string };
 
+// Numbered groups (named in the comments): a listing classifies every key, and a match's groups object cost
+// more than the rest of its parse.
+/** 1 prefix, 2 org, 3 account, 4 folder, 5 region, 6 year, 7 month, 8 day, 9 file. */
 const LOG_RE =
-  /^(?<prefix>(?:.*\/)?)AWSLogs\/(?:(?<org>o-[a-z0-9]{10,32})\/)?(?<account>\d{12})\/(?<folder>CloudTrail|CloudTrail-Insight)\/(?<region>[a-z]{2,}(?:-[a-z0-9]+){1,4})\/(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/(?<file>[^/]+)$/;
+  /^((?:.*\/)?)AWSLogs\/(?:(o-[a-z0-9]{10,32})\/)?(\d{12})\/(CloudTrail|CloudTrail-Insight)\/([a-z]{2,}(?:-[a-z0-9]+){1,4})\/(\d{4})\/(\d{2})\/(\d{2})\/([^/]+)$/;
+/** 1 account, 2 folder, 3 region, 4 stamp. */
 const LOG_FILE_RE =
-  /^(?<account>\d{12})_(?<folder>CloudTrail|CloudTrail-Insight)_(?<region>[a-z]{2,}(?:-[a-z0-9]+){1,4})_(?<stamp>\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json(?:\.gz)?$/;
+  /^(\d{12})_(CloudTrail|CloudTrail-Insight)_([a-z]{2,}(?:-[a-z0-9]+){1,4})_(\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json(?:\.gz)?$/;
 const DIGEST_RE =
   /^(?<prefix>(?:.*\/)?)AWSLogs\/(?:(?<org>o-[a-z0-9]{10,32})\/)?(?<account>\d{12})\/CloudTrail-Digest\/(?<region>[a-z]{2,}(?:-[a-z0-9]+){1,4})\/(?<y>\d{4})\/(?<m>\d{2})\/(?<d>\d{2})\/(?<file>[^/]+)$/;
 const DIGEST_FILE_RE =
@@ -47,12 +51,25 @@ export function decodeEventKey(raw: string): string {
   return decodeURIComponent(raw.replace(/\+/g, ' '));
 }
 
+const STAMP_RE = /^\d{8}T\d{4}(?:\d{2})?Z$/;
+
+/** The number written by the ASCII digits `s[from..to)` (checked to be digits already). */
+function digits(s: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) n = n * 10 + s.charCodeAt(i) - 48;
+  return n;
+}
+
 function stampToDate(stamp: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})?Z$/.exec(stamp);
-  if (!m) return undefined;
-  const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], m[6] ? +m[6] : 0));
+  // Tested, then read digit by digit: a listing reads one stamp per key, and captures cost a string each.
+  if (!STAMP_RE.test(stamp)) return undefined;
+  const day = digits(stamp, 6, 8);
+  const hour = digits(stamp, 9, 11);
+  const minute = digits(stamp, 11, 13);
+  const second = stamp.length === 16 ? digits(stamp, 13, 15) : 0;
+  const d = new Date(Date.UTC(digits(stamp, 0, 4), digits(stamp, 4, 6) - 1, day, hour, minute, second));
   // Date.UTC rolls 2026-02-31 over into March: a name that does not survive the round trip is not CloudTrail's.
-  return d.getUTCDate() === +m[3] && d.getUTCHours() === +m[4] && d.getUTCMinutes() === +m[5] ? d : undefined;
+  return d.getUTCDate() === day && d.getUTCHours() === hour && d.getUTCMinutes() === minute ? d : undefined;
 }
 
 function other(key: string, reason: string): KeyClass {
@@ -61,7 +78,8 @@ function other(key: string, reason: string): KeyClass {
 
 export function classifyKey(key: string): KeyClass {
   if (key.endsWith('/')) return other(key, 'folder marker');
-  const digest = DIGEST_RE.exec(key);
+  // Log keys far outnumber digests: the literal every digest key holds is looked for before the pattern.
+  const digest = key.includes('/CloudTrail-Digest/') ? DIGEST_RE.exec(key) : null;
   if (digest?.groups) {
     const g = digest.groups;
     const f = DIGEST_FILE_RE.exec(g.file)?.groups;
@@ -85,26 +103,24 @@ export function classifyKey(key: string): KeyClass {
       backfill: f.backfill !== undefined,
     };
   }
-  const log = LOG_RE.exec(key);
-  if (log?.groups) {
-    const g = log.groups;
-    const f = LOG_FILE_RE.exec(g.file)?.groups;
-    if (!f) return other(key, `file name does not follow CloudTrail ${g.folder} naming`);
-    if (f.account !== g.account || f.region !== g.region || f.folder !== g.folder) {
-      return other(key, `file name names ${f.account}/${f.region}, folders say ${g.account}/${g.region}`);
+  const g = LOG_RE.exec(key);
+  if (g) {
+    // Indexed, not destructured: destructuring walks an iterator, an object per group.
+    const account = g[3];
+    const folder = g[4];
+    const region = g[5];
+    const f = LOG_FILE_RE.exec(g[9]);
+    if (!f) return other(key, `file name does not follow CloudTrail ${folder} naming`);
+    if (f[1] !== account || f[3] !== region || f[2] !== folder) {
+      return other(key, `file name names ${f[1]}/${f[3]}, folders say ${account}/${region}`);
     }
-    const time = stampToDate(f.stamp);
-    if (!time) return other(key, `invalid timestamp ${f.stamp} in file name`);
-    return {
-      kind: g.folder === 'CloudTrail' ? 'log' : 'insight',
-      key,
-      prefix: g.prefix,
-      ...(g.org ? { orgId: g.org } : {}),
-      account: g.account,
-      region: g.region,
-      day: `${g.y}/${g.m}/${g.d}`,
-      time,
-    };
+    const time = stampToDate(f[4]);
+    if (!time) return other(key, `invalid timestamp ${f[4]} in file name`);
+    const kind = folder === 'CloudTrail' ? 'log' : 'insight';
+    const day = `${g[6]}/${g[7]}/${g[8]}`;
+    return g[2]
+      ? { kind, key, prefix: g[1], orgId: g[2], account, region, day, time }
+      : { kind, key, prefix: g[1], account, region, day, time };
   }
   return other(key, key.includes('AWSLogs/') ? 'not a CloudTrail file name' : 'outside AWSLogs/');
 }

@@ -477,5 +477,14 @@ export function register(program: Command): void {
         throw err;
       });
       process.exitCode = await runLookup(commandOptions(raw));
+      // Nothing is left to do once the output is out: exiting now spares the wait for the runtime's own
+      // background work (a garbage collection a short lookup had started, ~10 ms of its end).
+      await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+      process.exit();
     });
+}
+
+/** Resolves once what was written to the stream so far is out (writes to a pipe are asynchronous on macOS). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => stream.write('', () => resolve()));
 }

@@ -13,7 +13,7 @@
  * range, so a lookup over one day of a bucket holding years lists a handful of folders, not every key.
  */
 import { classifyKey, dayPath, type TrailKey } from '#shared/keys.ts';
-import type { ObjectStore } from '#shared/ports.ts';
+import type { ObjectInfo, ObjectStore } from '#shared/ports.ts';
 import { LookupError } from './filter.ts';
 
 export const DAY_MS = 86_400_000;
@@ -85,6 +85,16 @@ function leaf(folder: string): string {
 /** `within` is a prefix inside the layout the user pointed at: only folders on its path are kept. */
 function compatible(folder: string, within: string | undefined): boolean {
   return within === undefined || folder.startsWith(within) || within.startsWith(folder);
+}
+
+/**
+ * A store that lists a folder in one blocking call (a local folder, cli/adapters/fs-object-store.ts): a day
+ * folder's hundreds of keys then cost no promise each.
+ */
+type ListsNow = ObjectStore & { listNow(prefix: string): ObjectInfo[] };
+
+function listsNow(store: ObjectStore): store is ListsNow {
+  return typeof (store as Partial<ListsNow>).listNow === 'function';
 }
 
 export class FileSelector {
@@ -187,23 +197,39 @@ export class FileSelector {
   async *files(): AsyncGenerator<SelectedFile> {
     const start = this.options.startTime?.getTime();
     const skew = this.options.clockSkewMs ?? 15 * 60_000;
+    // The name's stamp is truncated to the minute: the delivery may be up to 59 s later.
+    const deliveredBy = start === undefined ? undefined : start - 60_000 - skew;
+    const store = this.store;
     for await (const folder of this.dayFolders()) {
       this.stats.dayFolders++;
-      for await (const o of this.store.list(folder)) {
-        const k = classifyKey(o.key);
-        if (k.kind !== 'log') {
-          this.stats.otherKeys++;
-          continue;
+      if (listsNow(store)) {
+        const objects = store.listNow(folder);
+        for (let i = 0; i < objects.length; i++) {
+          const file = this.select(objects[i], deliveredBy);
+          if (file) yield file;
         }
-        this.stats.logFiles++;
-        // The name's stamp is truncated to the minute: the delivery may be up to 59 s later.
-        if (start !== undefined && k.time.getTime() + 60_000 + skew < start) {
-          this.stats.skippedBeforeStart++;
-          continue;
+      } else {
+        for await (const o of store.list(folder)) {
+          const file = this.select(o, deliveredBy);
+          if (file) yield file;
         }
-        yield { trailKey: k, size: o.size, ...(o.etag ? { etag: o.etag } : {}) };
       }
     }
+  }
+
+  /** A listed object as a file to read, or undefined (counted) when it is none or was delivered too early. */
+  private select(o: ObjectInfo, deliveredBy: number | undefined): SelectedFile | undefined {
+    const k = classifyKey(o.key);
+    if (k.kind !== 'log') {
+      this.stats.otherKeys++;
+      return undefined;
+    }
+    this.stats.logFiles++;
+    if (deliveredBy !== undefined && k.time.getTime() < deliveredBy) {
+      this.stats.skippedBeforeStart++;
+      return undefined;
+    }
+    return o.etag ? { trailKey: k, size: o.size, etag: o.etag } : { trailKey: k, size: o.size };
   }
 
   private where(): string {

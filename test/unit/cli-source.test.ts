@@ -133,6 +133,37 @@ describe('local sources', () => {
     expect(given.bucket).toBe('chosen');
   });
 
+  it("names a generated folder by its manifest's bucket, read from the scenario at its head or from the whole", async () => {
+    // Prepare: the generator's layout (scenario first, a long delivery list after it), the scenario last, a
+    // manifest that is not JSON, and one whose scenario holds braces and quotes inside its strings.
+    const make = (name: string, manifest: string) => {
+      const dir = join(root, name);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'trailwatch-manifest.json'), manifest);
+      return dir;
+    };
+    const deliveries = Array.from({ length: 2000 }, (_, i) => ({ key: `AWSLogs/${i}.json.gz`, records: i }));
+    const generated = make(
+      'generated',
+      `${JSON.stringify({ scenario: { bucket: 'gen-bucket', hours: 72 }, deliveries }, null, 2)}\n`,
+    );
+    const lastKey = make(
+      'scenario-last',
+      JSON.stringify({ deliveries, scenario: { bucket: 'last-bucket' } }),
+    );
+    const broken = make('broken', '{"scenario": {"bucket": "never"');
+    const tricky = make(
+      'tricky',
+      JSON.stringify({ scenario: { note: 'a } and a \\" and {', bucket: 'tricky-bucket' }, deliveries: [] }),
+    );
+    // Act
+    const buckets = [];
+    for (const dir of [generated, lastKey, broken, tricky])
+      buckets.push((await openSource(dir, { expect: 'folder' })).bucket);
+    // Assess: a manifest that does not parse names no bucket: the folder's name stands in.
+    expect(buckets).toEqual(['gen-bucket', 'last-bucket', 'broken', 'tricky-bucket']);
+  });
+
   it('refuses a file given as a folder, and a folder of one other file, naming them', async () => {
     // Prepare
     const file = join(root, 'file.txt');

@@ -57,4 +57,37 @@ describe('FsObjectStore', () => {
     await store.delete('d/x.json.gz');
     expect(readdirSync(join(dir, 'd'))).toEqual([]);
   });
+
+  it('lists a folder in one call as its listing does: same objects, ETags and order, sidecars left out', async () => {
+    // Prepare: keys in and under a day folder, a sidecar, and a key that only shares the prefix's letters.
+    const store = new FsObjectStore(mkdtempSync(join(root, 'now-')));
+    for (const key of [
+      't/d/b.json.gz',
+      't/d/a.json.gz',
+      't/d/sub/c.json.gz',
+      't/dd/x.json.gz',
+      't/e.json.gz',
+    ])
+      await store.put(key, key, key === 't/d/a.json.gz' ? { metadata: { signature: 'ab' } } : undefined);
+    const listed = async (prefix: string, startAfter?: string) => {
+      const out = [];
+      for await (const o of store.list(prefix, startAfter ? { startAfter } : undefined)) out.push(o);
+      return out;
+    };
+    // Act / Assess
+    for (const [prefix, startAfter] of [['t/d/'], ['t/d'], ['t/'], ['t/d/', 't/d/a.json.gz'], ['none/']]) {
+      const now = store.listNow(prefix, startAfter ? { startAfter } : undefined);
+      expect(now).toEqual(await listed(prefix, startAfter));
+    }
+    expect(store.listNow('t/d/').map((o) => o.key)).toEqual([
+      't/d/a.json.gz',
+      't/d/b.json.gz',
+      't/d/sub/c.json.gz',
+    ]);
+    // A rewritten file gets another ETag in both.
+    const before = store.listNow('t/d/a')[0].etag;
+    await store.put('t/d/a.json.gz', 'rewritten');
+    expect(store.listNow('t/d/a')[0].etag).not.toBe(before);
+    expect((await listed('t/d/a'))[0].etag).toBe(store.listNow('t/d/a')[0].etag);
+  });
 });
