@@ -303,12 +303,20 @@ export class SummaryIndex {
     return `${this.store.location}/${this.prefix}summaries/${this.bucket}/`;
   }
 
+  private asked: { filter: LookupFilter; fields: CacheField[] } | undefined;
+
+  /** {@link fieldsAsked}, worked out once for the filter a lookup asks of every file. */
+  private fieldsFor(filter: LookupFilter): CacheField[] {
+    if (this.asked?.filter !== filter) this.asked = { filter, fields: fieldsAsked(filter) };
+    return this.asked.fields;
+  }
+
   /** What the file's index says of the filter, or why there is no index to go by. */
   async check(file: SelectedFile, filter: LookupFilter): Promise<IndexAnswer> {
     const key = file.trailKey.key;
     if (this.cacheRead) {
       this.cache ??= new IndexCache(this.store, this.cacheRead, this.bucket, this.prefix);
-      const fields = fieldsAsked(filter);
+      const fields = this.fieldsFor(filter);
       const cached = await this.cache.lookup(file, fields);
       if (cached) {
         const found = answer(cached, filter);

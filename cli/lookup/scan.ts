@@ -554,7 +554,7 @@ class ListAhead<T> {
   }
 
   private wake(): void {
-    for (const resolve of this.waiting.splice(0)) resolve();
+    if (this.waiting.length > 0) for (const resolve of this.waiting.splice(0)) resolve();
   }
 
   /** The next item, undefined at the end; throws what the source threw. */
