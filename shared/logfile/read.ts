@@ -121,11 +121,10 @@ function inflateWhole(bytes: Uint8Array, compression: ReadOptions['compression']
   if (!gzip || compression === 'none') return view;
   if (bytes.byteLength > WHOLE_MAX_BYTES) return undefined;
   try {
-    // Output buffers big enough for the whole file as a rule: more than one are joined by a copy.
-    const chunkSize = Math.min(
-      WHOLE_MAX_OUTPUT,
-      Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(bytes.byteLength * 16))),
-    );
+    // One output buffer of the size the gzip trailer states (ISIZE, the size mod 2^32): a writer may state
+    // anything there, so it only sizes the first buffer, within bounds; more than one are joined by a copy.
+    const stated = bytes.byteLength >= 18 ? view.readUInt32LE(view.length - 4) : 0;
+    const chunkSize = Math.min(WHOLE_MAX_OUTPUT, Math.max(1024, stated + 64));
     return gunzipSync(view, { maxOutputLength: WHOLE_MAX_OUTPUT, chunkSize });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
