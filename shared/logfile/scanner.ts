@@ -537,24 +537,12 @@ export class RecordScanner {
   /** Parses `count` complete records lying in chunk[start, end) in one `JSON.parse` call. */
   private parseRun(chunk: Buffer, start: number, end: number, count: number, out: unknown[]): void {
     if (this.prefilter) {
-      this.parseSelected(chunk, count, out);
+      // Only the records that may match are decoded and parsed, together.
+      parseSelected(chunk, this.runStarts, this.runEnds, count, this.prefilter, this.stats, out);
       return;
     }
     this.copyTo?.add(chunk.subarray(start, end), count);
     parseRun(chunk, start, end, count, this.stats, out);
-  }
-
-  /** A run under a prefilter: only the records that may match are decoded and parsed, together. */
-  private parseSelected(chunk: Buffer, count: number, out: unknown[]): void {
-    parseSelected(
-      chunk,
-      this.runStarts,
-      this.runEnds,
-      count,
-      this.prefilter as BytePrefilter,
-      this.stats,
-      out,
-    );
   }
 }
 

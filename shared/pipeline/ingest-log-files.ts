@@ -409,22 +409,24 @@ async function evaluateObject(
     sizeHint: object.size,
   };
   const evaluation = session ? undefined : new LogFileEvaluation(rules, setup);
-  const index = new FileIndexBuilder();
+  // Offloaded, the evaluation builds no index: the reading thread does, here.
+  const index = session ? new FileIndexBuilder() : undefined;
   let stats: ScanStats;
   try {
-    stats = session
-      ? await handOver(
-          readLogRecords(object.body, { ...options, copyTo: session.runs, recordLayout: index.layout }),
-          session,
-          index,
-        )
-      : await evaluateHere(
-          readLogRecords(object.body, {
-            ...options,
-            recordLayout: (evaluation as LogFileEvaluation).recordLayout,
-          }),
-          evaluation as LogFileEvaluation,
-        );
+    stats =
+      session && index
+        ? await handOver(
+            readLogRecords(object.body, { ...options, copyTo: session.runs, recordLayout: index.layout }),
+            session,
+            index,
+          )
+        : await evaluateHere(
+            readLogRecords(object.body, {
+              ...options,
+              recordLayout: (evaluation as LogFileEvaluation).recordLayout,
+            }),
+            evaluation as LogFileEvaluation,
+          );
   } catch (err) {
     session?.abort();
     if (!(err instanceof LogFileError)) throw err;
@@ -450,7 +452,7 @@ async function evaluateObject(
     stats,
   };
   let evaluated: EvaluatedLogFile;
-  if (session) {
+  if (session && index) {
     evaluated = await session.finish(facts);
     withIndex(evaluated.summary, index);
   } else evaluated = (evaluation as LogFileEvaluation).finish(facts);
